@@ -1,0 +1,5 @@
+"""python -m noctra."""
+
+from noctra.cli import main
+
+raise SystemExit(main())

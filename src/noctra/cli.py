@@ -1,0 +1,286 @@
+"""Command line: argument parsing, front-end choice, output and exit codes. No logic."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from noctra import __version__
+from noctra.errors import CancelledQueryError, NoctraError, TimeoutExpiredError, UsageError
+
+if TYPE_CHECKING:
+    from noctra.results import Outcome
+    from noctra.session import Session
+
+FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
+TTY_MAX_ROWS = 40
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, hint="see noctra --help")
+
+
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("common options")
+    group.add_argument("--format", choices=FORMATS, default=default(None), help="output format")
+    group.add_argument("--max-rows", type=int, default=default(None), metavar="N", help="rows shown in table output")
+    group.add_argument("--param", action="append", default=default([]), metavar="K=V", help="bind :K to V")
+    group.add_argument("--config", default=default(None), metavar="PATH", help="config file")
+    group.add_argument("--db", default=default(None), metavar="PATH", help="persistent workspace database")
+    group.add_argument("--fresh", action="store_true", default=default(False), help="ignore the saved session")
+    group.add_argument("--read-only", action="store_true", default=default(False), help="open --db read-only")
+    group.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
+    group.add_argument("--timeout", type=float, default=default(None), metavar="SECONDS", help="cancel the run past this")
+    group.add_argument("--stats", action="store_true", default=default(False), help="one-line JSON summary on stderr")
+    group.add_argument(
+        "--continue-on-error", action="store_true", default=default(False), help="keep going after a failed statement"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="noctra",
+        description="Query CSV, Parquet, JSON and SQLite files where they lie.",
+        epilog="Run `noctra query --help` or `noctra batch --help` for details.",
+    )
+    parser.add_argument("--version", action="version", version=f"noctra {__version__}")
+    parser.add_argument("-c", dest="command", metavar="SQL", help="run statements and exit (as `noctra query`)")
+    _add_common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="subcommand", parser_class=_Parser)
+    query = sub.add_parser("query", help="run statements, print results, exit")
+    query.add_argument("sql", help="one or more statements separated by ';'")
+    query.add_argument("files", nargs="*", help="files registered as sources first (USE)")
+    _add_common(query, suppress=True)
+    batch = sub.add_parser("batch", help="run a script file ('-' reads stdin)")
+    batch.add_argument("script", help="path of an .rql script, or - for stdin")
+    batch.add_argument("files", nargs="*", help="files registered as sources first (USE)")
+    _add_common(batch, suppress=True)
+    info = sub.add_parser("info", help="versions, extensions, settings in force")
+    _add_common(info, suppress=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 1 failed, 2 usage, 4 timeout, 130 interrupted)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        return _run(args)
+    except NoctraError as exc:
+        _report(exc, debug)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("noctra: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _report(exc: NoctraError, debug: bool) -> None:
+    if debug:
+        traceback.print_exception(exc)
+    print(f"noctra: error: {exc}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.max_rows is not None and args.max_rows < 0:
+        raise UsageError("--max-rows must be 0 or more", hint="e.g. --max-rows 100")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if args.subcommand == "info":
+        return _info(args)
+    files: list[str] = list(getattr(args, "files", []) or [])
+    if args.subcommand == "query":
+        script = args.sql
+    elif args.subcommand == "batch":
+        script = _read_script(args.script)
+    elif args.command is not None:
+        script = args.command
+    elif not sys.stdin.isatty():
+        script = sys.stdin.read()
+    else:
+        build_parser().print_help()
+        return 0
+    return _run_script(args, script, files)
+
+
+def _read_script(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise UsageError(f"script not found: {path!r}", hint="check the path") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path!r} is a directory, not a script") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"script {path!r} is not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read script {path!r}: {exc.strerror}") from None
+
+
+def _params(values: Sequence[str]) -> dict[str, object] | None:
+    params: dict[str, object] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--param {item!r} is not KEY=VALUE", hint="e.g. --param country=AR")
+        params[key] = value
+    return params or None
+
+
+def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
+    from noctra.quoting import quote_string
+    from noctra.session import Session
+
+    params = _params(args.param)
+    fmt = args.format or "table"
+    out = sys.stdout
+    is_tty = out.isatty()
+    max_rows = args.max_rows if args.max_rows is not None else (TTY_MAX_ROWS if is_tty and fmt in ("table", "markdown") else None)
+    width = shutil.get_terminal_size().columns if is_tty else 0
+    started = time.perf_counter()
+    stats = {"statements": 0, "rows": 0, "engine": "duckdb", "errors": 0}
+    session = Session(db=args.db, read_only=args.read_only)
+    timed_out = threading.Event()
+    timer = _start_timer(session, args.timeout, timed_out)
+    previous_handler = _install_interrupt(session)
+    exit_code = 0
+    try:
+        for path in files:
+            for _ in session.execute(f"USE {quote_string(path)}"):
+                pass
+        statements = session.split(script)
+        printed_result = False
+        for statement in statements:
+            try:
+                outcome = session.run_statement(statement, params)
+                rows = _emit(outcome, out, fmt, max_rows, width, printed_result)
+                printed_result = printed_result or rows is not None
+                stats["statements"] += 1
+                stats["rows"] += rows or 0
+                stats["engine"] = outcome.engine
+            except CancelledQueryError as exc:
+                if timed_out.is_set():
+                    raise TimeoutExpiredError(
+                        f"timed out after {args.timeout:g} s",
+                        hint="raise --timeout or narrow the query",
+                        span=exc.span,
+                    ) from exc
+                raise
+            except NoctraError as exc:
+                if exc.exit_code != 1 or not args.continue_on_error:
+                    raise
+                _report(exc, args.debug)
+                stats["errors"] += 1
+                exit_code = 1
+    except NoctraError as exc:
+        if timed_out.is_set() and not isinstance(exc, TimeoutExpiredError):
+            exc = TimeoutExpiredError(f"timed out after {args.timeout:g} s", hint="raise --timeout")
+        _report(exc, args.debug)
+        stats["errors"] += 1
+        exit_code = exc.exit_code
+    finally:
+        if timer is not None:
+            timer.cancel()
+        signal.signal(signal.SIGINT, previous_handler)
+        if args.stats:
+            stats["seconds"] = round(time.perf_counter() - started, 6)
+            print(json.dumps(stats), file=sys.stderr)
+        session.close()
+    return exit_code
+
+
+def _emit(outcome: Outcome, out: TextIO, fmt: str, max_rows: int | None, width: int, separate: bool) -> int | None:
+    """Print one outcome: rows to stdout, messages and notes to stderr. Rows shown, or None."""
+    from noctra.results import Message
+
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if isinstance(outcome, Message):
+        print(outcome.text, file=sys.stderr)
+        return None
+    if separate and fmt in ("table", "markdown"):
+        out.write("\n")
+    shown = outcome.write(out, fmt, max_rows=max_rows, width=width)
+    out.flush()
+    if fmt in ("table", "markdown"):
+        total = outcome.row_count if outcome.row_count is not None else shown
+        plural = "row" if total == 1 else "rows"
+        print(f"{total:,} {plural} · {_duration(outcome.elapsed)}", file=sys.stderr)
+    return outcome.row_count if outcome.row_count is not None else shown
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _start_timer(session: Session, timeout: float | None, flag: threading.Event) -> threading.Timer | None:
+    if timeout is None:
+        return None
+
+    def expire() -> None:
+        flag.set()
+        session.cancel()
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _install_interrupt(session: Session) -> signal.Handlers | object:
+    """Ctrl-C cancels the running query (the session stays usable); otherwise it stops the run."""
+
+    def handler(signum: int, frame: object) -> None:
+        if session.engine.busy:
+            session.cancel()
+        else:
+            raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _info(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from noctra.engine.duck import WHEEL_OF_EXTENSION, extension_path
+    from noctra.session import Session
+
+    lines = [f"noctra {__version__}", f"duckdb {duckdb.__version__}", f"python {sys.version.split()[0]}"]
+    for name in WHEEL_OF_EXTENSION:
+        try:
+            lines.append(f"extension {name}: {extension_path(name)}")
+        except NoctraError as exc:
+            lines.append(f"extension {name}: not installed ({exc.hint})")
+    with Session(db=args.db, read_only=args.read_only) as session:
+        threads = session.engine.scalar("SELECT current_setting('threads')")
+        memory = session.engine.scalar("SELECT current_setting('memory_limit')")
+    lines.append("config file: none (defaults)")
+    lines.append(f"database: {args.db or ':memory:'}")
+    lines.append(f"threads: {threads}")
+    lines.append(f"memory_limit: {memory}")
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,214 @@
+"""One handler per RQL statement: USE, DETACH, SHOW, DESCRIBE..."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from noctra.engine.base import Column
+from noctra.engine.sources import (
+    Source,
+    SourceKind,
+    check_options,
+    detect,
+    resolve_location,
+    signature_of,
+)
+from noctra.errors import SourceError
+from noctra.quoting import identifier_from_stem, quote_ident, quote_string
+from noctra.results import Message, Outcome, Result, format_size
+from noctra.rql import ast
+
+if TYPE_CHECKING:
+    from noctra.session import Session
+
+_DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Column("nullable", "BOOLEAN")]
+
+
+def default_alias(path: str) -> str:
+    """The file stem made into an identifier: 'data/ventas-2024.csv.gz' -> 'ventas_2024'."""
+    name = path.rstrip("/").split("?", 1)[0]
+    base = os.path.basename(name) or name
+    for _ in range(2):
+        stem, ext = os.path.splitext(base)
+        if ext and stem:
+            base = stem
+    return identifier_from_stem(base.replace("*", ""))
+
+
+def build_source(session: Session, path: str, alias: str, options: dict[str, object]) -> Source:
+    """Check a path and its options and make a Source (not registered yet)."""
+    location = resolve_location(path, session.cwd)
+    kind, pattern = detect(path, location, options)
+    check_options(kind, options)
+    return Source(
+        alias=alias,
+        path=path,
+        location=location,
+        kind=kind,
+        options=dict(options),
+        signature=signature_of(location),
+        read_pattern=pattern,
+    )
+
+
+def use(session: Session, command: ast.Use) -> Message:
+    """Register a source and make it current; a failure leaves every source as it was."""
+    alias = command.alias or default_alias(command.path)
+    source = build_source(session, command.path, alias, dict(command.options))
+    replaced = session.sources.get(alias)
+    session.engine_register(source, replacing=replaced)
+    session.sources.add(source)
+    session.make_current(source.alias)
+    notes = []
+    if command.deprecated_import:
+        notes.append(
+            f"IMPORT is deprecated: write USE {quote_string(command.path)} AS {source.alias}"
+        )
+    if replaced is not None:
+        notes.append(f"source {alias!r} replaced (was {replaced.path})")
+    return Message(describe_source(source), notes=notes)
+
+
+def describe_source(source: Source) -> str:
+    """The one-line summary USE prints: 'sales: CSV, 12 columns, 10.2 MB'."""
+    what = "tables" if source.kind.is_database else "columns"
+    count = f"{source.columns} {what[:-1] if source.columns == 1 else what}"
+    size = format_size(source.size)
+    return f"{source.alias}: {source.kind.value}, {count}" + (f", {size}" if size else "")
+
+
+def use_alias(session: Session, command: ast.UseAlias) -> Message:
+    source = session.sources.require(command.alias)
+    session.make_current(source.alias)
+    return Message(f"current source: {source.alias}")
+
+
+def detach(session: Session, command: ast.Detach) -> Message:
+    if command.if_exists and command.alias not in session.sources:
+        return Message(f"no source {command.alias!r}; nothing to detach")
+    source = session.sources.require(command.alias)
+    was_current = session.sources.current == source.alias
+    session.engine.unregister(source)
+    session.sources.remove(source.alias)
+    if was_current:
+        session.make_current(None)
+    return Message(f"detached {source.alias}")
+
+
+def show_sources(session: Session) -> Result:
+    rows = []
+    for source in session.sources:
+        status = source_status(source)
+        rows.append(
+            (
+                source.alias,
+                source.kind.value,
+                source.path,
+                format_size(signature_of(source.location).size if status != "missing" and not source.is_remote else None)
+                or None,
+                status,
+                "*" if session.sources.current == source.alias else "",
+            )
+        )
+    columns = [
+        Column("alias", "VARCHAR"),
+        Column("kind", "VARCHAR"),
+        Column("path", "VARCHAR"),
+        Column("size", "VARCHAR"),
+        Column("status", "VARCHAR"),
+        Column("current", "VARCHAR"),
+    ]
+    return Result.of_rows(columns, rows)
+
+
+def source_status(source: Source) -> str:
+    """ok, missing (the file is gone) or changed (it differs from when it was read)."""
+    if source.is_remote:
+        return "ok"
+    now = signature_of(source.location)
+    if now is None:
+        return "missing"
+    if source.signature is not None and now != source.signature:
+        return "changed"
+    return "ok"
+
+
+def show_tables(session: Session, command: ast.ShowTables) -> Result:
+    columns = [Column("name", "VARCHAR"), Column("type", "VARCHAR"), Column("columns", "BIGINT")]
+    alias = command.alias or session.sources.current
+    if alias is not None:
+        source = session.sources.require(alias)
+        if source.kind.is_database:
+            return Result.of_rows(columns, session.database_tables(source.alias))
+        return Result.of_rows(columns, [(source.alias, source.kind.value, source.columns)])
+    rows: list[tuple[object, ...]] = []
+    for source in session.sources:
+        if source.kind.is_database:
+            rows.extend(
+                (f"{source.alias}.{name}", kind, count)
+                for name, kind, count in session.database_tables(source.alias)
+            )
+        else:
+            rows.append((source.alias, source.kind.value, source.columns))
+    rows.extend(session.database_tables("memory", skip_views=True))
+    return Result.of_rows(columns, rows)
+
+
+def describe(session: Session, command: ast.Describe) -> Outcome:
+    engine = session.engine
+    if command.query is not None:
+        text = session.prepare_sql(command.query)
+        return _columns_result(engine.describe(f"({text}\n)"))
+    if command.path is not None:
+        alias = "__noctra_describe"
+        source = build_source(session, command.path, alias, {})
+        if source.kind.is_database:
+            raise SourceError(
+                f"{command.path!r} is a database: DESCRIBE one of its tables",
+                hint=f"USE {quote_string(command.path)} AS db; SHOW TABLES FROM db",
+            )
+        reader = engine.reader_sql(source)
+        result = _columns_result(engine.describe(f"SELECT * FROM {reader}"))
+        result.notes.extend(_dialect_notes(source))
+        return result
+    alias = command.alias or session.sources.current
+    if alias is None:
+        raise SourceError(
+            "DESCRIBE needs a source: there is no current source",
+            hint="write DESCRIBE alias, DESCRIBE 'file.csv' or DESCRIBE (SELECT ...)",
+        )
+    source = session.sources.get(alias)
+    if source is None:
+        name = quote_ident(alias) if command.table is None else f"{quote_ident(alias)}.{quote_ident(command.table)}"
+        return _columns_result(engine.describe(name))
+    if command.table is not None:
+        if not source.kind.is_database:
+            raise SourceError(
+                f"{source.alias!r} is a {source.kind.value} file, it has no table {command.table!r}",
+                hint=f"write DESCRIBE {source.alias}",
+            )
+        return _columns_result(engine.describe(f"{quote_ident(source.alias)}.{quote_ident(command.table)}"))
+    session.refresh_sources()
+    if source.kind.is_database:
+        rows: list[tuple[object, ...]] = []
+        for table, _, _ in session.database_tables(source.alias):
+            for column in engine.describe(f"{quote_ident(source.alias)}.{quote_ident(str(table))}"):
+                rows.append((table, column.name, column.type, column.nullable))
+        table_columns = [Column("table", "VARCHAR"), *_DESCRIBE_COLUMNS]
+        return Result.of_rows(table_columns, rows)
+    result = _columns_result(engine.describe(quote_ident(source.alias)))
+    result.notes.extend(_dialect_notes(source))
+    return result
+
+
+def _columns_result(columns: list[Column]) -> Result:
+    return Result.of_rows(_DESCRIBE_COLUMNS, [(c.name, c.type, c.nullable) for c in columns])
+
+
+def _dialect_notes(source: Source) -> list[str]:
+    if not source.dialect:
+        return []
+    parts = ", ".join(f"{key}={value!r}" for key, value in source.dialect.items())
+    return [f"{source.path}: {source.kind.value} dialect: {parts}"]
+

@@ -1,0 +1,1 @@
+"""Engines: where statements run. Never imports rql, session or a front end."""

@@ -1,0 +1,387 @@
+"""Sources: what a path is, which options it takes, and the registry of aliases."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from noctra.errors import OptionError, SourceError
+
+REMOTE_PREFIXES = ("http://", "https://", "s3://", "s3a://", "gs://", "gcs://", "az://", "r2://")
+COMPRESSION_SUFFIXES = (".gz", ".gzip", ".zst", ".zstd", ".bz2")
+
+
+class SourceKind(Enum):
+    """What kind of thing a source is; the value is what users see."""
+
+    CSV = "CSV"
+    PARQUET = "Parquet"
+    JSON = "JSON"
+    SQLITE = "SQLite"
+    DUCKDB = "DuckDB"
+
+    @property
+    def is_database(self) -> bool:
+        return self in (SourceKind.SQLITE, SourceKind.DUCKDB)
+
+
+_EXTENSIONS = {
+    ".csv": SourceKind.CSV,
+    ".tsv": SourceKind.CSV,
+    ".txt": SourceKind.CSV,
+    ".psv": SourceKind.CSV,
+    ".tab": SourceKind.CSV,
+    ".parquet": SourceKind.PARQUET,
+    ".pq": SourceKind.PARQUET,
+    ".json": SourceKind.JSON,
+    ".jsonl": SourceKind.JSON,
+    ".ndjson": SourceKind.JSON,
+    ".db": SourceKind.SQLITE,
+    ".sqlite": SourceKind.SQLITE,
+    ".sqlite3": SourceKind.SQLITE,
+    ".duckdb": SourceKind.DUCKDB,
+    ".ddb": SourceKind.DUCKDB,
+}
+_FORMAT_NAMES = {
+    "csv": SourceKind.CSV,
+    "tsv": SourceKind.CSV,
+    "parquet": SourceKind.PARQUET,
+    "json": SourceKind.JSON,
+    "ndjson": SourceKind.JSON,
+    "jsonl": SourceKind.JSON,
+    "sqlite": SourceKind.SQLITE,
+    "duckdb": SourceKind.DUCKDB,
+}
+
+# Option name -> what it takes, per kind. ``format`` is valid everywhere.
+CSV_OPTIONS = {
+    "delimiter": "a one-character string, e.g. ';'",
+    "header": "true or false",
+    "quote": "a one-character string",
+    "escape": "a one-character string",
+    "skip": "a whole number of lines",
+    "encoding": "'utf-8', 'utf-16' or 'latin-1'",
+    "nullstr": "a string (or a list of strings) read as NULL",
+    "dateformat": "a strftime format such as '%d/%m/%Y'",
+    "timestampformat": "a strftime format",
+    "types": "a map of column to type, e.g. {'id': 'INTEGER'}",
+    "all_varchar": "true or false",
+    "ignore_errors": "true or false",
+    "comment": "a one-character string",
+    "decimal_separator": "'.' or ','",
+    "sample_size": "a whole number of rows (-1 for the whole file)",
+}
+PARQUET_OPTIONS = {
+    "hive_partitioning": "true or false",
+    "union_by_name": "true or false",
+    "filename": "true or false",
+}
+JSON_OPTIONS = {
+    "json_format": "'auto', 'newline_delimited' or 'array'",
+    "ignore_errors": "true or false",
+    "union_by_name": "true or false",
+    "maximum_object_size": "a whole number of bytes",
+    "sample_size": "a whole number of rows",
+    "dateformat": "a strftime format",
+    "timestampformat": "a strftime format",
+}
+DATABASE_OPTIONS = {"readonly": "true or false"}
+
+
+def valid_options(kind: SourceKind) -> dict[str, str]:
+    """The options a kind of source accepts (besides ``format``)."""
+    if kind is SourceKind.CSV:
+        return CSV_OPTIONS
+    if kind is SourceKind.PARQUET:
+        return PARQUET_OPTIONS
+    if kind is SourceKind.JSON:
+        return JSON_OPTIONS
+    return DATABASE_OPTIONS
+
+
+def is_remote(path: str) -> bool:
+    """True for URLs that are read over the network."""
+    return path.lower().startswith(REMOTE_PREFIXES)
+
+
+def is_glob(path: str) -> bool:
+    """True when a path has glob characters."""
+    return any(c in path for c in "*?[")
+
+
+def kind_from_name(name: str) -> SourceKind | None:
+    """The kind an extension stands for (compression suffixes are looked through)."""
+    lowered = name.lower().split("?", 1)[0]
+    for suffix in COMPRESSION_SUFFIXES:
+        if lowered.endswith(suffix):
+            lowered = lowered[: -len(suffix)]
+            break
+    return _EXTENSIONS.get(os.path.splitext(lowered)[1])
+
+
+def kind_from_format(value: object) -> SourceKind:
+    """The kind named by ``OPTIONS (format = '...')``."""
+    kind = _FORMAT_NAMES.get(str(value).lower())
+    if kind is None:
+        raise OptionError(
+            f"unknown format {value!r}",
+            hint=f"valid formats: {', '.join(sorted(_FORMAT_NAMES))}",
+        )
+    return kind
+
+
+def check_options(kind: SourceKind, options: dict[str, object]) -> None:
+    """Reject unknown options and values of the wrong shape, listing what is valid."""
+    valid = valid_options(kind)
+    for key, value in options.items():
+        if key == "format":
+            continue
+        if key not in valid:
+            raise OptionError(
+                f"unknown {kind.value} option {key!r}",
+                hint=f"valid {kind.value} options: {', '.join(['format', *sorted(valid)])}",
+            )
+        expected = valid[key]
+        if expected == "true or false" and not isinstance(value, bool):
+            raise OptionError(
+                f"{kind.value} option {key!r} must be true or false, not {value!r}",
+                hint=f"write OPTIONS ({key} = true)",
+            )
+        if expected.startswith("a whole number") and (
+            isinstance(value, bool) or not isinstance(value, int)
+        ):
+            raise OptionError(
+                f"{kind.value} option {key!r} must be {expected}, not {value!r}",
+            )
+        if expected.startswith("a one-character") and not (
+            isinstance(value, str) and len(value.encode()) <= 4 and len(value) <= 2
+        ):
+            raise OptionError(
+                f"{kind.value} option {key!r} must be {expected}, not {value!r}",
+                hint=f"write OPTIONS ({key} = ';')",
+            )
+        if key == "types" and not (
+            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        ):
+            raise OptionError(
+                f"CSV option 'types' must be {expected}, not {value!r}",
+                hint="write OPTIONS (types = {'id': 'INTEGER'})",
+            )
+        if expected.startswith("'") and key in ("json_format", "encoding"):
+            allowed = [v.strip("' ") for v in expected.replace(" or ", ",").split(",")]
+            if str(value).lower() not in [a.lower() for a in allowed]:
+                raise OptionError(
+                    f"{kind.value} option {key!r} must be {expected}, not {value!r}",
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What a source's files looked like when it was registered: to see changes."""
+
+    files: tuple[tuple[str, int, int], ...]
+
+    @property
+    def size(self) -> int:
+        return sum(size for _, size, _ in self.files)
+
+
+def signature_of(location: str) -> Signature | None:
+    """Size and mtime of every file behind a local location; None when nothing is there."""
+    if is_remote(location):
+        return Signature(())
+    paths: list[str]
+    if os.path.isdir(location):
+        paths = [
+            os.path.join(root, name)
+            for root, _, names in os.walk(location)
+            for name in names
+            if not name.startswith((".", "_"))
+        ]
+    elif is_glob(location):
+        paths = glob.glob(location, recursive=True)
+    else:
+        paths = [location]
+    files = []
+    for path in sorted(paths):
+        try:
+            stat = os.stat(path)
+        except OSError:
+            continue
+        if not os.path.isdir(path):
+            files.append((path, stat.st_size, stat.st_mtime_ns))
+    if not files:
+        return None
+    return Signature(tuple(files))
+
+
+@dataclass(slots=True)
+class Source:
+    """A registered source: alias, where it is, what it is and how it is read."""
+
+    alias: str
+    path: str
+    location: str
+    kind: SourceKind
+    options: dict[str, object] = field(default_factory=dict)
+    signature: Signature | None = None
+    read_pattern: str = ""
+    columns: int = 0
+    dialect: dict[str, str] = field(default_factory=dict)
+    status: str = "ok"
+
+    @property
+    def is_remote(self) -> bool:
+        return is_remote(self.location)
+
+    @property
+    def size(self) -> int | None:
+        return None if self.signature is None or self.is_remote else self.signature.size
+
+
+def resolve_location(path: str, base: Path) -> str:
+    """An absolute local path (``~`` expanded) or the URL unchanged."""
+    if is_remote(path):
+        return path
+    expanded = os.path.expanduser(path)
+    if not os.path.isabs(expanded):
+        expanded = os.path.join(base, expanded)
+    return os.path.normpath(expanded) if not is_glob(expanded) else expanded
+
+
+def files_of_directory(location: str) -> tuple[SourceKind, str]:
+    """The kind of the files in a directory and a glob that reads them all (hive dirs too)."""
+    counts: dict[SourceKind, int] = {}
+    suffix_of: dict[SourceKind, str] = {}
+    for _, _, names in os.walk(location):
+        for name in names:
+            if name.startswith((".", "_")):
+                continue
+            kind = kind_from_name(name)
+            if kind is not None and not kind.is_database:
+                counts[kind] = counts.get(kind, 0) + 1
+                suffix_of.setdefault(kind, name[name.index(".") :] if "." in name else "")
+    if not counts:
+        raise SourceError(
+            f"directory {location!r} holds no CSV, Parquet or JSON files",
+            hint="point USE at a file, a glob like 'dir/*.csv', or a directory of data files",
+        )
+    if len(counts) > 1:
+        found = ", ".join(f"{n} {k.value}" for k, n in counts.items())
+        raise SourceError(
+            f"directory {location!r} mixes formats ({found})",
+            hint="use a glob for one format, e.g. USE 'dir/*.parquet'",
+        )
+    kind = next(iter(counts))
+    return kind, os.path.join(location, "**", "*" + suffix_of[kind])
+
+
+def detect(path: str, location: str, options: dict[str, object]) -> tuple[SourceKind, str]:
+    """The kind of a source and the pattern its reader takes; raises SourceError if unusable."""
+    forced = kind_from_format(options["format"]) if "format" in options else None
+    if is_remote(location):
+        kind = forced or kind_from_name(location)
+        if kind is None:
+            raise SourceError(
+                f"cannot tell the format of {path!r} from its name",
+                hint="add OPTIONS (format = 'csv'|'parquet'|'json')",
+            )
+        return kind, location
+    if os.path.isdir(location):
+        kind, pattern = files_of_directory(location)
+        return forced or kind, pattern
+    if is_glob(location):
+        matches = [m for m in glob.glob(location, recursive=True) if os.path.isfile(m)]
+        if not matches:
+            raise SourceError(
+                f"no files match {path!r}",
+                hint="check the pattern; paths are relative to the current directory",
+            )
+        kind = forced or kind_from_name(location) or kind_from_name(matches[0])
+        if kind is None:
+            raise SourceError(
+                f"cannot tell the format of {path!r} from its name",
+                hint="add OPTIONS (format = 'csv'|'parquet'|'json')",
+            )
+        return kind, location
+    if not os.path.exists(location):
+        raise SourceError(
+            f"file not found: {path!r}",
+            hint=f"no such file at {location}; check the path (relative to the current directory)",
+        )
+    if not os.access(location, os.R_OK):
+        raise SourceError(f"cannot read {path!r}: permission denied", hint="check its permissions")
+    kind = forced or kind_from_name(location)
+    if kind is None:
+        raise SourceError(
+            f"cannot tell the format of {path!r} from its extension",
+            hint="add OPTIONS (format = 'csv'|'parquet'|'json'|'sqlite'|'duckdb')",
+        )
+    if os.path.getsize(location) == 0 and not kind.is_database:
+        raise SourceError(
+            f"{path!r} is empty (0 bytes)",
+            hint="a source needs at least a header line or one record",
+        )
+    return kind, location
+
+
+class SourceRegistry:
+    """The registered sources by alias (in the order they came) and the current one."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, Source] = {}
+        self.current: str | None = None
+
+    def __contains__(self, alias: str) -> bool:
+        return alias.lower() in self._sources
+
+    def __iter__(self) -> Iterator[Source]:
+        return iter(list(self._sources.values()))
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def get(self, alias: str) -> Source | None:
+        return self._sources.get(alias.lower())
+
+    def require(self, alias: str) -> Source:
+        """The source with that alias, or an error listing the ones there are."""
+        source = self.get(alias)
+        if source is None:
+            known = ", ".join(s.alias for s in self) or "none yet"
+            raise SourceError(
+                f"unknown source {alias!r}",
+                hint=f"registered sources: {known}; add one with USE 'file' AS {alias}",
+            )
+        return source
+
+    def add(self, source: Source) -> Source | None:
+        """Add or replace a source; returns the one it replaced."""
+        previous = self._sources.pop(source.alias.lower(), None)
+        self._sources[source.alias.lower()] = source
+        return previous
+
+    def remove(self, alias: str) -> Source:
+        source = self.require(alias)
+        del self._sources[alias.lower()]
+        if self.current is not None and self.current.lower() == alias.lower():
+            self.current = None
+        return source
+
+    def by_location(self, location: str) -> Source | None:
+        for source in self._sources.values():
+            if source.location == location:
+                return source
+        return None
+
+    def free_alias(self, wanted: str) -> str:
+        """wanted, or wanted_2, wanted_3... if taken."""
+        alias, n = wanted, 1
+        while alias.lower() in self._sources:
+            n += 1
+            alias = f"{wanted}_{n}"
+        return alias

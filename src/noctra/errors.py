@@ -1,0 +1,87 @@
+"""The one family of errors a user sees: a message, a hint and where it happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a statement (or a part of it) sits in the script: 1-based numbers."""
+
+    statement: int
+    line: int
+    column: int
+
+    def describe(self) -> str:
+        return f"statement {self.statement}, line {self.line}, column {self.column}"
+
+
+class NoctraError(Exception):
+    """A failure the user can act on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.span = span
+
+    def with_span(self, span: Span) -> NoctraError:
+        """Attach a position if the error does not carry one yet."""
+        if self.span is None:
+            self.span = span
+        return self
+
+    def __str__(self) -> str:
+        if self.span is None:
+            return self.message
+        return f"{self.span.describe()}: {self.message}"
+
+
+class UsageError(NoctraError):
+    """Bad command-line usage."""
+
+    exit_code = 2
+
+
+class ConfigError(NoctraError):
+    """A config file or setting that cannot be used."""
+
+    exit_code = 2
+
+
+class SourceError(NoctraError):
+    """A source that cannot be registered, found or read."""
+
+
+class OptionError(NoctraError):
+    """An unknown option or an option with a bad value."""
+
+
+class RqlSyntaxError(NoctraError):
+    """A Noctra command (or a script) that cannot be parsed."""
+
+
+class QueryError(NoctraError):
+    """The engine refused or failed a statement."""
+
+    # (line, the line's text as the engine showed it, 0-based caret) when known.
+    engine_position: tuple[int, str, int] | None = None
+
+
+class ExportError(NoctraError):
+    """An EXPORT that could not be written."""
+
+
+class TimeoutExpiredError(NoctraError):
+    """The run went past --timeout and was cancelled."""
+
+    exit_code = 4
+
+
+class CancelledQueryError(NoctraError):
+    """The user interrupted a statement."""
+
+    exit_code = 130

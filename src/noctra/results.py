@@ -1,0 +1,438 @@
+"""Results of statements and how they are written out (table, markdown, csv, json...)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+from noctra.engine.base import Column, EngineResult
+from noctra.errors import NoctraError, UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "REAL",
+    "INT",
+    "NUMERIC",
+)
+_COPY_OPTIONS = {
+    "csv": "FORMAT csv, HEADER true",
+    "tsv": "FORMAT csv, HEADER true, DELIMITER '\t'",
+    "json": "FORMAT json, ARRAY true",
+    "jsonl": "FORMAT json",
+}
+_CHUNK = 10_000
+
+
+class ListRows:
+    """A small result made in Python (SHOW SOURCES, DESCRIBE...): it fits in memory."""
+
+    engine = "noctra"
+
+    def __init__(self, columns: Sequence[Column], rows: Sequence[tuple[object, ...]]) -> None:
+        self.columns = list(columns)
+        self._rows = list(rows)
+        self._pos = 0
+
+    @property
+    def has_rows(self) -> bool:
+        return True
+
+    def fetch(self, n: int) -> list[tuple[object, ...]]:
+        chunk = self._rows[self._pos : self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+    def arrow_table(self) -> pa.Table:
+        import pyarrow as pa
+
+        rest = self._rows[self._pos :]
+        self._pos = len(self._rows)
+        data = {c.name: [row[i] for row in rest] for i, c in enumerate(self.columns)}
+        return pa.table(data)
+
+    def arrow_reader(self, batch_rows: int = 1_000_000) -> pa.RecordBatchReader:
+        import pyarrow as pa
+
+        table = self.arrow_table()
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
+
+    def close(self) -> None:
+        self._pos = len(self._rows)
+
+
+@dataclass
+class Message:
+    """What a command says when it has no rows to show ("sales: CSV, 4 columns")."""
+
+    text: str
+    statement: int = 0
+    elapsed: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    engine: str = "noctra"
+
+
+class Result:
+    """Rows of one statement, still inside the engine until someone reads them.
+
+    A plain query is not run until it is read, so that a front end can choose how:
+    ``write()`` in csv/json streams it with DuckDB's COPY (no Python rows), ``reader()``
+    and ``arrow()`` give Arrow, ``rows(n)`` gives the few rows a screen shows.
+    """
+
+    def __init__(
+        self,
+        *,
+        statement: int,
+        engine: str,
+        run: Callable[[], EngineResult],
+        copy: Callable[[str, str], int] | None = None,
+        count: Callable[[], int] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.statement = statement
+        self.engine = engine
+        self.notes = notes or []
+        self.elapsed = 0.0
+        self.row_count: int | None = None
+        self._run = run
+        self._copy = copy
+        self._count = count
+        self._result: EngineResult | None = None
+        self._consumed = False
+
+    @classmethod
+    def of_rows(
+        cls, columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, statement: int = 0
+    ) -> Result:
+        """A Result over a few rows made in Python."""
+        table = ListRows(columns, rows)
+        result = cls(statement=statement, engine="noctra", run=lambda: table)
+        result.row_count = len(rows)
+        return result
+
+    @property
+    def started(self) -> bool:
+        return self._result is not None or self._consumed
+
+    def _engine_result(self) -> EngineResult:
+        if self._result is None:
+            if self._consumed:
+                raise NoctraError(
+                    "this result was already read",
+                    hint="a result streams once; keep .arrow() if you need it twice",
+                )
+            start = time.perf_counter()
+            self._result = self._run()
+            self.elapsed += time.perf_counter() - start
+            if self._result.engine != "noctra":
+                self.engine = self._result.engine
+        return self._result
+
+    def ensure_run(self) -> None:
+        """Run the statement now if nobody has read it (errors surface here)."""
+        if not self.started:
+            self._engine_result()
+
+    @property
+    def columns(self) -> list[Column]:
+        return self._engine_result().columns
+
+    @property
+    def has_rows(self) -> bool:
+        return self._engine_result().has_rows
+
+    def rows(self, n: int) -> list[tuple[object, ...]]:
+        """Up to n rows as Python tuples: for display, never the whole result."""
+        return self._engine_result().fetch(n)
+
+    def reader(self, batch_rows: int = 1_000_000) -> pa.RecordBatchReader:
+        """The rows as a stream of Arrow record batches (zero-copy from DuckDB)."""
+        reader = self._engine_result().arrow_reader(batch_rows)
+        self._consumed = True
+        return reader
+
+    def arrow(self) -> pa.Table:
+        """The rows as one pyarrow Table."""
+        start = time.perf_counter()
+        table = self._engine_result().arrow_table()
+        self.elapsed += time.perf_counter() - start
+        self._consumed = True
+        self.row_count = table.num_rows
+        return table
+
+    def df(self) -> Any:
+        """The rows as a pandas DataFrame (needs pandas)."""
+        return self.arrow().to_pandas()
+
+    def pl(self) -> Any:
+        """The rows as a polars DataFrame (needs polars)."""
+        import polars
+
+        return polars.from_arrow(self.arrow())
+
+    def close(self) -> None:
+        if self._result is not None:
+            self._result.close()
+        self._consumed = True
+
+    # --- output ---------------------------------------------------------------------
+
+    def write(self, stream: TextIO, fmt: str, *, max_rows: int | None = None, width: int = 0) -> int:
+        """Write the rows to stream in fmt; returns how many rows were written or shown."""
+        if fmt in ("table", "markdown"):
+            return self._write_display(stream, fmt, max_rows, width)
+        if fmt not in _COPY_OPTIONS:
+            raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
+        if self._copy is not None and not self.started and max_rows is None:
+            start = time.perf_counter()
+            written = _copy_through_pipe(self._copy, _COPY_OPTIONS[fmt], stream)
+            self.elapsed += time.perf_counter() - start
+            self._consumed = True
+            self.row_count = written
+            return written
+        return self._write_python(stream, fmt, max_rows)
+
+    def _write_python(self, stream: TextIO, fmt: str, max_rows: int | None) -> int:
+        start = time.perf_counter()
+        result = self._engine_result()
+        names = [c.name for c in result.columns]
+        written = 0
+        writer = None
+        if fmt in ("csv", "tsv"):
+            writer = csv.writer(stream, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+            writer.writerow(names)
+        elif fmt == "json":
+            stream.write("[")
+        while True:
+            want = _CHUNK if max_rows is None else min(_CHUNK, max_rows - written)
+            if want <= 0:
+                break
+            chunk = result.fetch(want)
+            if not chunk:
+                break
+            for row in chunk:
+                if writer is not None:
+                    writer.writerow(["" if v is None else _plain(v) for v in row])
+                else:
+                    text = json.dumps(dict(zip(names, row)), default=_json_default, ensure_ascii=False)
+                    if fmt == "json":
+                        stream.write(("\n" if written == 0 else ",\n") + text)
+                    else:
+                        stream.write(text + "\n")
+                written += 1
+        if fmt == "json":
+            stream.write("\n]\n" if written else "]\n")
+        self._consumed = True
+        self.row_count = written
+        self.elapsed += time.perf_counter() - start
+        return written
+
+    def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int) -> int:
+        start = time.perf_counter()
+        result = self._engine_result()
+        columns = result.columns
+        limit = max_rows if max_rows is not None else None
+        if limit is None:
+            shown: list[tuple[object, ...]] = []
+            while chunk := result.fetch(_CHUNK):
+                shown.extend(chunk)
+            more = 0
+        else:
+            shown = result.fetch(limit + 1)
+            more = 0
+            if len(shown) > limit:
+                shown = shown[:limit]
+                more = self._count_rest(result, limit)
+        self.elapsed += time.perf_counter() - start
+        if fmt == "markdown":
+            stream.write(render_markdown(columns, shown))
+        else:
+            stream.write(render_table(columns, shown, width=width))
+        if more:
+            stream.write(f"… {more:,} more rows\n")
+        self._consumed = True
+        self.row_count = len(shown) + more
+        return len(shown)
+
+    def _count_rest(self, result: EngineResult, shown: int) -> int:
+        if self._count is not None:
+            result.close()
+            return max(self._count() - shown, 0)
+        rest = 0
+        while chunk := result.fetch(_CHUNK):
+            rest += len(chunk)
+        return rest
+
+
+Outcome = Result | Message
+
+
+def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: TextIO) -> int:
+    """Run COPY into a pipe whose bytes a thread forwards to stream: rows never become Python."""
+    read_fd, write_fd = os.pipe()
+    binary = getattr(stream, "buffer", None)
+    stream.flush()
+    failure: list[BaseException] = []
+
+    def forward() -> None:
+        try:
+            with os.fdopen(read_fd, "rb") as pipe:
+                decoder = io.TextIOWrapper(pipe, encoding="utf-8", newline="") if binary is None else None
+                while True:
+                    if decoder is not None:
+                        text = decoder.read(1 << 16)
+                        if not text:
+                            break
+                        stream.write(text)
+                    else:
+                        data = pipe.read1(1 << 16)
+                        if not data:
+                            break
+                        binary.write(data)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=forward, name="noctra-copy-out", daemon=True)
+    thread.start()
+    try:
+        written = copy(f"/dev/fd/{write_fd}", options)
+    finally:
+        os.close(write_fd)
+        thread.join()
+    if binary is not None:
+        binary.flush()
+    if failure:
+        raise failure[0]
+    return written
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    return value
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.time, dt.datetime)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
+
+
+def is_numeric(type_name: str) -> bool:
+    """True for column types shown right-aligned."""
+    return type_name.upper().split("(")[0] in _NUMERIC
+
+
+def display_value(value: object) -> str:
+    """How one value looks in a table: NULL shown as NULL, no newlines."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, default=_json_default, ensure_ascii=False)
+    elif isinstance(value, dt.datetime):
+        text = value.isoformat(sep=" ")
+    else:
+        text = str(value)
+    return text.replace("\r\n", "↵").replace("\n", "↵").replace("\t", " ")
+
+
+def render_table(columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0) -> str:
+    """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
+    names = [c.name for c in columns]
+    cells = [[display_value(v) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    if width and names:
+        budget = width - (3 * len(names) + 1)
+        widths = _fit(widths, max(budget, len(names)))
+    numeric = [is_numeric(c.type) for c in columns]
+
+    def cut(text: str, size: int) -> str:
+        return text if len(text) <= size else (text[: max(size - 1, 0)] + "…")[:size]
+
+    def line(values: Sequence[str], align: bool) -> str:
+        parts = []
+        for i, value in enumerate(values):
+            text = cut(value, widths[i])
+            parts.append(text.rjust(widths[i]) if align and numeric[i] else text.ljust(widths[i]))
+        return "│ " + " │ ".join(parts) + " │"
+
+    rule = "─┼─".join("─" * w for w in widths)
+    out = [
+        "┌─" + "─┬─".join("─" * w for w in widths) + "─┐",
+        line(names, False),
+        "├─" + rule + "─┤",
+    ]
+    out.extend(line(r, True) for r in cells)
+    out.append("└─" + "─┴─".join("─" * w for w in widths) + "─┘")
+    return "\n".join(out) + "\n"
+
+
+def _fit(widths: list[int], budget: int) -> list[int]:
+    """Shrink the widest columns first until the table fits the budget."""
+    widths = list(widths)
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        if widths[widest] <= 3:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def render_markdown(columns: Sequence[Column], rows: Sequence[tuple[object, ...]]) -> str:
+    """A GitHub-flavoured markdown table."""
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+
+    header = "| " + " | ".join(esc(c.name) for c in columns) + " |"
+    rule = "| " + " | ".join("---:" if is_numeric(c.type) else "---" for c in columns) + " |"
+    body = ["| " + " | ".join(esc(display_value(v)) for v in row) + " |" for row in rows]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def format_size(size: int | None) -> str:
+    """1234567 -> '1.2 MB'."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"

@@ -1,0 +1,1 @@
+"""RQL: pure text -> statements. No engine, no I/O."""

@@ -1,0 +1,138 @@
+"""Text rewrites before SQL reaches the engine: ``path::table`` and bare file names in FROM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from noctra.quoting import quote_ident, quote_string
+from noctra.rql.lexer import Kind, Token, tokenize
+from noctra.rql.parser import string_value
+
+_FROM_STARTERS = {"FROM", "JOIN"}
+_FROM_ENDERS = {
+    "WHERE",
+    "GROUP",
+    "ORDER",
+    "LIMIT",
+    "HAVING",
+    "WINDOW",
+    "QUALIFY",
+    "UNION",
+    "EXCEPT",
+    "INTERSECT",
+    "ON",
+    "USING",
+    "OFFSET",
+    "RETURNING",
+    "SET",
+    "VALUES",
+    "SELECT",
+}
+_PATH_PIECES = {".", "/", "-", "~", "*"}
+
+
+def rewrite_table_references(
+    text: str,
+    attach_database: Callable[[str], str | None],
+    file_exists: Callable[[str], bool],
+) -> str:
+    """Rewrite ``FROM x.db::t`` to ``FROM alias.t`` and ``FROM data.csv`` to ``FROM 'data.csv'``.
+
+    ``attach_database(path)`` returns the alias of the database at path (attaching it),
+    or None when path is not a database. ``file_exists(path)`` says whether a bare
+    dotted name in FROM is really a file. Only FROM/JOIN positions are touched:
+    elsewhere ``::`` stays DuckDB's cast operator.
+    """
+    if "::" not in text and "." not in text:
+        return text
+    tokens = [t for t in tokenize(text) if t.kind is not Kind.COMMENT]
+    edits: list[tuple[int, int, str]] = []
+    depth = 0
+    from_depths: list[int] = []
+    expect_table = False
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.kind is Kind.SPACE:
+            index += 1
+            continue
+        if token.kind is Kind.OP and token.text == "(":
+            depth += 1
+            expect_table = False
+        elif token.kind is Kind.OP and token.text == ")":
+            while from_depths and from_depths[-1] >= depth:
+                from_depths.pop()
+            depth -= 1
+        elif token.kind is Kind.WORD and token.upper in _FROM_STARTERS:
+            if not from_depths or from_depths[-1] != depth:
+                from_depths.append(depth)
+            expect_table = True
+            index += 1
+            continue
+        elif token.kind is Kind.WORD and token.upper in _FROM_ENDERS:
+            if from_depths and from_depths[-1] == depth:
+                from_depths.pop()
+        elif token.kind is Kind.OP and token.text == "," and from_depths and from_depths[-1] == depth:
+            expect_table = True
+            index += 1
+            continue
+        if expect_table:
+            expect_table = False
+            consumed = _table_reference(tokens, index, attach_database, file_exists, edits)
+            if consumed:
+                index = consumed
+                continue
+        index += 1
+    if not edits:
+        return text
+    out = []
+    last = 0
+    for start, end, replacement in edits:
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _table_reference(
+    tokens: list[Token],
+    index: int,
+    attach_database: Callable[[str], str | None],
+    file_exists: Callable[[str], bool],
+    edits: list[tuple[int, int, str]],
+) -> int:
+    """Rewrite one table reference starting at tokens[index]; the index after it, or 0."""
+    first = tokens[index]
+    end_index = index
+    if first.kind is Kind.STRING:
+        path = string_value(first.text)
+    elif first.kind is Kind.WORD or (first.kind is Kind.OP and first.text in ("/", "~", ".")):
+        # A bare path is a run of tokens with no space between them: data/x.db, ../a.csv
+        while (
+            end_index + 1 < len(tokens)
+            and tokens[end_index + 1].start == tokens[end_index].end
+            and (
+                tokens[end_index + 1].kind in (Kind.WORD, Kind.NUMBER)
+                or (tokens[end_index + 1].kind is Kind.OP and tokens[end_index + 1].text in _PATH_PIECES)
+            )
+        ):
+            end_index += 1
+        path = "".join(t.text for t in tokens[index : end_index + 1])
+    else:
+        return 0
+    after = tokens[end_index + 1] if end_index + 1 < len(tokens) else None
+    if after is not None and after.kind is Kind.OP and after.text == "::" and end_index + 2 < len(tokens):
+        table = tokens[end_index + 2]
+        if table.kind in (Kind.WORD, Kind.QIDENT):
+            alias = attach_database(path)
+            if alias is not None:
+
+                edits.append((first.start, table.end, f"{quote_ident(alias)}.{table.text}"))
+                return end_index + 3
+        return 0
+    if first.kind is Kind.WORD and end_index > index and "." in path and file_exists(path):
+
+        edits.append((first.start, tokens[end_index].end, quote_string(path)))
+        return end_index + 1
+    return 0

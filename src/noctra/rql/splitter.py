@@ -1,0 +1,65 @@
+"""Script -> statements, each with the text and where it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from noctra.errors import Span
+from noctra.rql.lexer import Kind, Token, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a script: its text (without the ``;``) and its position."""
+
+    text: str
+    number: int
+    line: int
+    column: int
+    offset: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.number, self.line, self.column)
+
+    def span_at(self, line: int, column: int) -> Span:
+        """A span for a line/column counted inside this statement's text."""
+        if line == 1:
+            return Span(self.number, self.line, self.column + column - 1)
+        return Span(self.number, self.line + line - 1, column)
+
+
+def split(script: str) -> list[Statement]:
+    """Split a script at top-level ``;``; empty statements (only comments) are dropped."""
+    tokens = tokenize(script)
+    statements: list[Statement] = []
+    current: list[Token] = []
+    for token in [*tokens, None]:
+        if token is not None and token.kind is not Kind.SEMI:
+            current.append(token)
+            continue
+        body = [t for t in current if t.kind is not Kind.SPACE]
+        if any(t.kind is not Kind.COMMENT for t in body):
+            first, last = body[0], body[-1]
+            statements.append(
+                Statement(
+                    text=script[first.start : last.end],
+                    number=len(statements) + 1,
+                    line=first.line,
+                    column=first.column,
+                    offset=first.start,
+                )
+            )
+        current = []
+    return statements
+
+
+def statement_at(script: str, offset: int) -> Statement | None:
+    """The statement that holds offset (for editors: run the statement under the cursor)."""
+    found: Statement | None = None
+    for statement in split(script):
+        if statement.offset <= offset:
+            found = statement
+        else:
+            break
+    return found

@@ -1,0 +1,279 @@
+"""Session: the one façade that the CLI, the REPL, the TUI and the Python API use."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from noctra import commands
+from noctra.engine.base import Params
+from noctra.engine.duck import DuckEngine
+from noctra.engine.sources import Source, SourceKind, SourceRegistry, kind_from_name, signature_of
+from noctra.errors import NoctraError, QueryError, Span
+from noctra.quoting import quote_ident
+from noctra.results import Message, Outcome, Result
+from noctra.rql import ast
+from noctra.rql.lexer import Kind, significant, tokenize
+from noctra.rql.parser import parse
+from noctra.rql.rewrite import rewrite_table_references
+from noctra.rql.splitter import Statement, split
+
+_ROW_COUNT_KINDS = {"INSERT", "UPDATE", "DELETE"}
+
+
+class Session:
+    """Sources, variables and settings over one engine; runs RQL scripts."""
+
+    def __init__(
+        self,
+        *,
+        db: str | os.PathLike[str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
+        database = ":memory:" if db is None else os.fspath(db)
+        self.engine = DuckEngine(database, read_only=read_only)
+        self.sources = SourceRegistry()
+        self.settings: dict[str, str] = {}
+        self.last_engine = "duckdb"
+
+    # --- running scripts -----------------------------------------------------------
+
+    def split(self, script: str) -> list[Statement]:
+        """The statements of a script (raises RqlSyntaxError for unterminated quotes)."""
+        return split(script)
+
+    def execute(self, script: str, params: Params = None, **named: object) -> Iterator[Outcome]:
+        """Run a script statement by statement, yielding one outcome each; stops at an error.
+
+        A query's rows stay in the engine until read; if the caller moves on
+        without reading them, the query still runs (so its errors surface).
+        """
+        bound = _merge_params(params, named)
+        previous: Outcome | None = None
+        for statement in self.split(script):
+            if isinstance(previous, Result):
+                previous.ensure_run()
+            previous = self.run_statement(statement, bound)
+            yield previous
+        if isinstance(previous, Result):
+            previous.ensure_run()
+
+    def sql(self, script: str, params: Params = None, **named: object) -> Result:
+        """Run a script and return the result of its last statement."""
+        last: Outcome | None = None
+        for outcome in self.execute(script, params, **named):
+            last = outcome
+        if isinstance(last, Result):
+            return last
+        raise NoctraError(
+            "the last statement returned no rows",
+            hint="use session.execute() for commands, session.sql() for queries",
+        )
+
+    def run_statement(self, statement: Statement, params: Params = None) -> Outcome:
+        """Run one statement; errors carry the statement's position."""
+        start = time.perf_counter()
+        try:
+            outcome = self._dispatch(parse(statement), params)
+        except NoctraError as exc:
+            raise _locate(exc, statement) from exc.__cause__
+        except KeyboardInterrupt:
+            raise
+        outcome.statement = statement.number
+        outcome.elapsed += time.perf_counter() - start
+        return outcome
+
+    def _dispatch(self, command: ast.Command, params: Params) -> Outcome:
+        if isinstance(command, ast.Sql):
+            return self._run_sql(command.text, params)
+        if isinstance(command, ast.Use):
+            return commands.use(self, command)
+        if isinstance(command, ast.UseAlias):
+            return commands.use_alias(self, command)
+        if isinstance(command, ast.Detach):
+            return commands.detach(self, command)
+        if isinstance(command, ast.ShowSources):
+            return commands.show_sources(self)
+        if isinstance(command, ast.ShowTables):
+            return commands.show_tables(self, command)
+        if isinstance(command, ast.Describe):
+            return commands.describe(self, command)
+        if isinstance(command, ast.SetOption):
+            self.engine.execute_quietly(command.sql)
+            self.settings[command.key] = command.value
+            return Message(f"{command.key} = {command.value}")
+        if isinstance(command, ast.ResetOption):
+            self.engine.execute_quietly(command.sql)
+            self.settings.pop(command.key, None)
+            return Message(f"{command.key} reset")
+        raise NoctraError(
+            f"{type(command).__name__.upper()} is not available in this version of Noctra",
+            hint="see docs/RQL_EXTENSIONS.md",
+        )
+
+    def prepare_sql(self, text: str) -> str:
+        """SQL as the engine gets it: shorthands rewritten, changed files re-read."""
+        rewritten = rewrite_table_references(text, self._attach_on_the_fly, self._is_local_file)
+        self.refresh_sources()
+        return rewritten
+
+    def _run_sql(self, text: str, params: Params) -> Outcome:
+        sql = self.prepare_sql(text)
+        engine = self.engine
+        kind = engine.statement_kind(sql)
+        first = significant(tokenize(sql))[0]
+        plain_query = kind == "SELECT" and (
+            first.upper in ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
+            or (first.kind is Kind.OP and first.text == "(")
+        )
+        self.last_engine = engine.name
+        if plain_query:
+            wrapped = f"({sql}\n)"
+            return Result(
+                statement=0,
+                engine=engine.name,
+                run=lambda: engine.run(sql, params),
+                copy=lambda target, options: engine.copy_to(f"{sql}\n", target, options, params),
+                count=lambda: _count_rows(engine, wrapped, params),
+            )
+        result = engine.run(sql, params)
+        if not result.has_rows:
+            return Message(kind.replace("_", " ").lower() + ": ok", engine=engine.name)
+        if kind in _ROW_COUNT_KINDS and [c.name for c in result.columns] == ["Count"]:
+            row = result.fetch(1)
+            count = int(str(row[0][0])) if row else 0
+            verb = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}[kind]
+            return Message(f"{count:,} row{'s' if count != 1 else ''} {verb}", engine=engine.name)
+        return Result(statement=0, engine=engine.name, run=lambda: result)
+
+    # --- sources -------------------------------------------------------------------
+
+    def engine_register(self, source: Source, *, replacing: Source | None) -> None:
+        self.engine.register(source, replacing=replacing)
+
+    def make_current(self, alias: str | None) -> None:
+        """Make a source current; a database becomes where new tables go."""
+        self.sources.current = alias
+        source = self.sources.get(alias) if alias else None
+        self.engine.use_catalog(source.alias if source and source.kind.is_database else None)
+
+    def refresh_sources(self) -> None:
+        """Re-read CSV sources whose files changed since they were sniffed."""
+        for source in self.sources:
+            if source.kind is not SourceKind.CSV or source.is_remote:
+                continue
+            now = signature_of(source.location)
+            if now is None or now == source.signature:
+                continue
+            self.engine.register(source)
+            source.signature = now
+
+    def database_tables(self, alias: str, *, skip_views: bool = False) -> list[tuple[object, ...]]:
+        """(name, type, columns) of every table in an attached database."""
+        rows = self.engine.rows(
+            "SELECT table_name, 'table', column_count FROM duckdb_tables() "
+            "WHERE database_name = ? AND NOT internal "
+            + (
+                ""
+                if skip_views
+                else "UNION ALL SELECT view_name, 'view', column_count FROM duckdb_views() "
+                "WHERE database_name = ? AND NOT internal "
+            )
+            + "ORDER BY 1",
+            [alias] if skip_views else [alias, alias],
+        )
+        if skip_views:
+            return rows
+        return [r for r in rows if not (alias == "memory" and self.sources.get(str(r[0])))]
+
+    def _attach_on_the_fly(self, path: str) -> str | None:
+        """``x.db::t``: the alias of x.db, registering it (not as current) if needed."""
+        kind = kind_from_name(path)
+        if kind is None or not kind.is_database:
+            return None
+        location = commands.resolve_location(path, self.cwd)
+        known = self.sources.by_location(location)
+        if known is not None:
+            return known.alias
+        alias = self.sources.free_alias(commands.default_alias(path))
+        source = commands.build_source(self, path, alias, {})
+        self.engine.register(source)
+        self.sources.add(source)
+        return alias
+
+    def _is_local_file(self, path: str) -> bool:
+        kind = kind_from_name(path)
+        return kind is not None and not kind.is_database and (self.cwd / path).is_file()
+
+    # --- control -------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Interrupt the running statement (from any thread); the session stays usable."""
+        self.engine.cancel()
+
+    def progress(self) -> float | None:
+        return self.engine.progress()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def table_names(self) -> list[str]:
+        """Names a completer can offer: aliases and alias.table."""
+        names: list[str] = []
+        for source in self.sources:
+            if source.kind.is_database:
+                names.extend(f"{source.alias}.{r[0]}" for r in self.database_tables(source.alias))
+            else:
+                names.append(source.alias)
+        return names
+
+
+def _count_rows(engine: DuckEngine, wrapped: str, params: Params) -> int:
+    result = engine.run(f"SELECT count(*) FROM {wrapped} AS _noctra_q", params)
+    row = result.fetch(1)
+    return int(str(row[0][0])) if row else 0
+
+
+def _merge_params(params: Params, named: Mapping[str, object]) -> Params:
+    if not named:
+        return params
+    if params is None:
+        return dict(named)
+    if isinstance(params, Mapping):
+        return {**params, **named}
+    raise NoctraError("give parameters either by position or by name, not both")
+
+
+def _locate(exc: NoctraError, statement: Statement) -> NoctraError:
+    """Give an error the statement's position (and the engine's line/column if known)."""
+    if exc.span is not None:
+        return exc
+    position = getattr(exc, "engine_position", None)
+    if isinstance(exc, QueryError) and position is not None:
+        line, shown, caret = position
+        lines = statement.text.splitlines() or [""]
+        column = 1
+        if 1 <= line <= len(lines):
+            snippet = shown.strip(". ")
+            found = lines[line - 1].find(snippet) if snippet else -1
+            offset = shown.find(snippet) if found >= 0 else 0
+            column = (found + caret - offset + 1) if found >= 0 else caret + 1
+        exc.span = statement.span_at(min(line, len(lines)), max(column, 1))
+    else:
+        exc.span = Span(statement.number, statement.line, statement.column)
+    return exc
+
+
+def columns_of(result: Result) -> Sequence[Any]:
+    return result.columns
