@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -11,7 +12,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from noctra import __version__
@@ -23,6 +25,18 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
 TTY_MAX_ROWS = 40
+SignalHandler = Callable[[int, FrameType | None], object] | int | None
+
+
+@dataclasses.dataclass
+class RunStats:
+    """What --stats prints: one JSON line on stderr."""
+
+    statements: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    engine: str = "duckdb"
+    errors: int = 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,17 +52,28 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
     group = parser.add_argument_group("common options")
     group.add_argument("--format", choices=FORMATS, default=default(None), help="output format")
-    group.add_argument("--max-rows", type=int, default=default(None), metavar="N", help="rows shown in table output")
+    group.add_argument(
+        "--max-rows", type=int, default=default(None), metavar="N", help="rows shown in table output"
+    )
     group.add_argument("--param", action="append", default=default([]), metavar="K=V", help="bind :K to V")
     group.add_argument("--config", default=default(None), metavar="PATH", help="config file")
     group.add_argument("--db", default=default(None), metavar="PATH", help="persistent workspace database")
-    group.add_argument("--fresh", action="store_true", default=default(False), help="ignore the saved session")
+    group.add_argument(
+        "--fresh", action="store_true", default=default(False), help="ignore the saved session"
+    )
     group.add_argument("--read-only", action="store_true", default=default(False), help="open --db read-only")
     group.add_argument("--debug", action="store_true", default=default(False), help="show tracebacks")
-    group.add_argument("--timeout", type=float, default=default(None), metavar="SECONDS", help="cancel the run past this")
-    group.add_argument("--stats", action="store_true", default=default(False), help="one-line JSON summary on stderr")
     group.add_argument(
-        "--continue-on-error", action="store_true", default=default(False), help="keep going after a failed statement"
+        "--timeout", type=float, default=default(None), metavar="SECONDS", help="cancel the run past this"
+    )
+    group.add_argument(
+        "--stats", action="store_true", default=default(False), help="one-line JSON summary on stderr"
+    )
+    group.add_argument(
+        "--continue-on-error",
+        action="store_true",
+        default=default(False),
+        help="keep going after a failed statement",
     )
 
 
@@ -59,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `noctra query --help` or `noctra batch --help` for details.",
     )
     parser.add_argument("--version", action="version", version=f"noctra {__version__}")
-    parser.add_argument("-c", dest="command", metavar="SQL", help="run statements and exit (as `noctra query`)")
+    parser.add_argument(
+        "-c", dest="command", metavar="SQL", help="run statements and exit (as `noctra query`)"
+    )
     _add_common(parser, suppress=False)
     sub = parser.add_subparsers(dest="subcommand", parser_class=_Parser)
     query = sub.add_parser("query", help="run statements, print results, exit")
@@ -159,10 +186,14 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     fmt = args.format or "table"
     out = sys.stdout
     is_tty = out.isatty()
-    max_rows = args.max_rows if args.max_rows is not None else (TTY_MAX_ROWS if is_tty and fmt in ("table", "markdown") else None)
+    max_rows = (
+        args.max_rows
+        if args.max_rows is not None
+        else (TTY_MAX_ROWS if is_tty and fmt in ("table", "markdown") else None)
+    )
     width = shutil.get_terminal_size().columns if is_tty else 0
     started = time.perf_counter()
-    stats = {"statements": 0, "rows": 0, "engine": "duckdb", "errors": 0}
+    stats = RunStats()
     session = Session(db=args.db, read_only=args.read_only)
     timed_out = threading.Event()
     timer = _start_timer(session, args.timeout, timed_out)
@@ -177,11 +208,11 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         for statement in statements:
             try:
                 outcome = session.run_statement(statement, params)
-                rows = _emit(outcome, out, fmt, max_rows, width, printed_result)
+                rows = _emit(outcome, out, fmt, max_rows=max_rows, width=width, separate=printed_result)
                 printed_result = printed_result or rows is not None
-                stats["statements"] += 1
-                stats["rows"] += rows or 0
-                stats["engine"] = outcome.engine
+                stats.statements += 1
+                stats.rows += rows or 0
+                stats.engine = outcome.engine
             except CancelledQueryError as exc:
                 if timed_out.is_set():
                     raise TimeoutExpiredError(
@@ -194,26 +225,28 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
                 if exc.exit_code != 1 or not args.continue_on_error:
                     raise
                 _report(exc, args.debug)
-                stats["errors"] += 1
+                stats.errors += 1
                 exit_code = 1
     except NoctraError as exc:
         if timed_out.is_set() and not isinstance(exc, TimeoutExpiredError):
             exc = TimeoutExpiredError(f"timed out after {args.timeout:g} s", hint="raise --timeout")
         _report(exc, args.debug)
-        stats["errors"] += 1
+        stats.errors += 1
         exit_code = exc.exit_code
     finally:
         if timer is not None:
             timer.cancel()
         signal.signal(signal.SIGINT, previous_handler)
         if args.stats:
-            stats["seconds"] = round(time.perf_counter() - started, 6)
-            print(json.dumps(stats), file=sys.stderr)
+            stats.seconds = round(time.perf_counter() - started, 6)
+            print(json.dumps(dataclasses.asdict(stats)), file=sys.stderr)
         session.close()
     return exit_code
 
 
-def _emit(outcome: Outcome, out: TextIO, fmt: str, max_rows: int | None, width: int, separate: bool) -> int | None:
+def _emit(
+    outcome: Outcome, out: TextIO, fmt: str, *, max_rows: int | None, width: int, separate: bool
+) -> int | None:
     """Print one outcome: rows to stdout, messages and notes to stderr. Rows shown, or None."""
     from noctra.results import Message
 
@@ -251,10 +284,10 @@ def _start_timer(session: Session, timeout: float | None, flag: threading.Event)
     return timer
 
 
-def _install_interrupt(session: Session) -> signal.Handlers | object:
+def _install_interrupt(session: Session) -> SignalHandler:
     """Ctrl-C cancels the running query (the session stays usable); otherwise it stops the run."""
 
-    def handler(signum: int, frame: object) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         if session.engine.busy:
             session.cancel()
         else:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from noctra.engine.base import Column
 from noctra.engine.sources import (
+    Signature,
     Source,
-    SourceKind,
     check_options,
     detect,
     resolve_location,
@@ -38,7 +39,7 @@ def default_alias(path: str) -> str:
 
 def build_source(session: Session, path: str, alias: str, options: dict[str, object]) -> Source:
     """Check a path and its options and make a Source (not registered yet)."""
-    location = resolve_location(path, session.cwd)
+    location = resolve_location(path, Path.cwd())
     kind, pattern = detect(path, location, options)
     check_options(kind, options)
     return Source(
@@ -62,9 +63,7 @@ def use(session: Session, command: ast.Use) -> Message:
     session.make_current(source.alias)
     notes = []
     if command.deprecated_import:
-        notes.append(
-            f"IMPORT is deprecated: write USE {quote_string(command.path)} AS {source.alias}"
-        )
+        notes.append(f"IMPORT is deprecated: write USE {quote_string(command.path)} AS {source.alias}")
     if replaced is not None:
         notes.append(f"source {alias!r} replaced (was {replaced.path})")
     return Message(describe_source(source), notes=notes)
@@ -99,15 +98,14 @@ def detach(session: Session, command: ast.Detach) -> Message:
 def show_sources(session: Session) -> Result:
     rows = []
     for source in session.sources:
-        status = source_status(source)
+        now = None if source.is_remote else signature_of(source.location)
         rows.append(
             (
                 source.alias,
                 source.kind.value,
                 source.path,
-                format_size(signature_of(source.location).size if status != "missing" and not source.is_remote else None)
-                or None,
-                status,
+                format_size(now.size) if now is not None else None,
+                source_status(source, now),
                 "*" if session.sources.current == source.alias else "",
             )
         )
@@ -122,11 +120,10 @@ def show_sources(session: Session) -> Result:
     return Result.of_rows(columns, rows)
 
 
-def source_status(source: Source) -> str:
+def source_status(source: Source, now: Signature | None) -> str:
     """ok, missing (the file is gone) or changed (it differs from when it was read)."""
     if source.is_remote:
         return "ok"
-    now = signature_of(source.location)
     if now is None:
         return "missing"
     if source.signature is not None and now != source.signature:
@@ -161,26 +158,29 @@ def describe(session: Session, command: ast.Describe) -> Outcome:
         text = session.prepare_sql(command.query)
         return _columns_result(engine.describe(f"({text}\n)"))
     if command.path is not None:
-        alias = "__noctra_describe"
-        source = build_source(session, command.path, alias, {})
-        if source.kind.is_database:
+        file_source = build_source(session, command.path, "__noctra_describe", {})
+        if file_source.kind.is_database:
             raise SourceError(
                 f"{command.path!r} is a database: DESCRIBE one of its tables",
                 hint=f"USE {quote_string(command.path)} AS db; SHOW TABLES FROM db",
             )
-        reader = engine.reader_sql(source)
+        reader = engine.reader_sql(file_source)
         result = _columns_result(engine.describe(f"SELECT * FROM {reader}"))
-        result.notes.extend(_dialect_notes(source))
+        result.notes.extend(_dialect_notes(file_source))
         return result
-    alias = command.alias or session.sources.current
-    if alias is None:
+    target = command.alias or session.sources.current
+    if target is None:
         raise SourceError(
             "DESCRIBE needs a source: there is no current source",
             hint="write DESCRIBE alias, DESCRIBE 'file.csv' or DESCRIBE (SELECT ...)",
         )
-    source = session.sources.get(alias)
+    source = session.sources.get(target)
     if source is None:
-        name = quote_ident(alias) if command.table is None else f"{quote_ident(alias)}.{quote_ident(command.table)}"
+        name = (
+            quote_ident(target)
+            if command.table is None
+            else f"{quote_ident(target)}.{quote_ident(command.table)}"
+        )
         return _columns_result(engine.describe(name))
     if command.table is not None:
         if not source.kind.is_database:
@@ -211,4 +211,3 @@ def _dialect_notes(source: Source) -> list[str]:
         return []
     parts = ", ".join(f"{key}={value!r}" for key, value in source.dialect.items())
     return [f"{source.path}: {source.kind.value} dialect: {parts}"]
-

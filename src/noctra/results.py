@@ -86,6 +86,41 @@ class ListRows:
         self._pos = len(self._rows)
 
 
+class ArrowRows:
+    """Rows kept as an Arrow table (results that must outlive later statements)."""
+
+    engine = "noctra"
+
+    def __init__(self, columns: list[Column], table: pa.Table) -> None:
+        self.columns = columns
+        self._table = table
+        self._pos = 0
+
+    @property
+    def has_rows(self) -> bool:
+        return True
+
+    def fetch(self, n: int) -> list[tuple[object, ...]]:
+        part = self._table.slice(self._pos, n)
+        self._pos += part.num_rows
+        names = part.column_names
+        return [tuple(row[name] for name in names) for row in part.to_pylist()]
+
+    def arrow_table(self) -> pa.Table:
+        rest = self._table.slice(self._pos)
+        self._pos = self._table.num_rows
+        return rest
+
+    def arrow_reader(self, batch_rows: int = 1_000_000) -> pa.RecordBatchReader:
+        import pyarrow as pa
+
+        table = self.arrow_table()
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
+
+    def close(self) -> None:
+        self._pos = self._table.num_rows
+
+
 @dataclass
 class Message:
     """What a command says when it has no rows to show ("sales: CSV, 4 columns")."""
@@ -201,6 +236,15 @@ class Result:
             self._result.close()
         self._consumed = True
 
+    def detach(self) -> None:
+        """Keep the rows as an Arrow table so later statements cannot close them."""
+        if self._consumed:
+            return
+        columns = self.columns
+        table = self.arrow()
+        self._result = ArrowRows(columns, table)
+        self._consumed = False
+
     # --- output ---------------------------------------------------------------------
 
     def write(self, stream: TextIO, fmt: str, *, max_rows: int | None = None, width: int = 0) -> int:
@@ -240,7 +284,9 @@ class Result:
                 if writer is not None:
                     writer.writerow(["" if v is None else _plain(v) for v in row])
                 else:
-                    text = json.dumps(dict(zip(names, row)), default=_json_default, ensure_ascii=False)
+                    text = json.dumps(
+                        dict(zip(names, row, strict=True)), default=_json_default, ensure_ascii=False
+                    )
                     if fmt == "json":
                         stream.write(("\n" if written == 0 else ",\n") + text)
                     else:
@@ -310,7 +356,7 @@ def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: Te
                         if not text:
                             break
                         stream.write(text)
-                    else:
+                    elif binary is not None:
                         data = pipe.read1(1 << 16)
                         if not data:
                             break

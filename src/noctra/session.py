@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 from noctra import commands
 from noctra.engine.base import Params
 from noctra.engine.duck import DuckEngine
-from noctra.engine.sources import Source, SourceKind, SourceRegistry, kind_from_name, signature_of
+from noctra.engine.sources import (
+    Source,
+    SourceKind,
+    SourceRegistry,
+    kind_from_name,
+    resolve_location,
+    signature_of,
+)
 from noctra.errors import NoctraError, QueryError, Span
-from noctra.quoting import quote_ident
 from noctra.results import Message, Outcome, Result
 from noctra.rql import ast
 from noctra.rql.lexer import Kind, significant, tokenize
@@ -25,16 +30,18 @@ _ROW_COUNT_KINDS = {"INSERT", "UPDATE", "DELETE"}
 
 
 class Session:
-    """Sources, variables and settings over one engine; runs RQL scripts."""
+    """Sources, variables and settings over one engine; runs RQL scripts.
+
+    Relative paths are relative to the process's current directory, for Noctra
+    and DuckDB alike.
+    """
 
     def __init__(
         self,
         *,
         db: str | os.PathLike[str] | None = None,
-        cwd: str | os.PathLike[str] | None = None,
         read_only: bool = False,
     ) -> None:
-        self.cwd = Path(cwd) if cwd is not None else Path.cwd()
         database = ":memory:" if db is None else os.fspath(db)
         self.engine = DuckEngine(database, read_only=read_only)
         self.sources = SourceRegistry()
@@ -47,11 +54,12 @@ class Session:
         """The statements of a script (raises RqlSyntaxError for unterminated quotes)."""
         return split(script)
 
-    def execute(self, script: str, params: Params = None, **named: object) -> Iterator[Outcome]:
-        """Run a script statement by statement, yielding one outcome each; stops at an error.
+    def iterate(self, script: str, params: Params = None, **named: object) -> Iterator[Outcome]:
+        """Run a script statement by statement, yielding each outcome as it comes.
 
-        A query's rows stay in the engine until read; if the caller moves on
-        without reading them, the query still runs (so its errors surface).
+        A query's rows stay in the engine until read (a front end can stream them
+        with ``Result.write``); if the caller moves on without reading them, the
+        query still runs, so its errors surface. Stops at the first error.
         """
         bound = _merge_params(params, named)
         previous: Outcome | None = None
@@ -63,10 +71,23 @@ class Session:
         if isinstance(previous, Result):
             previous.ensure_run()
 
+    def execute(self, script: str, params: Params = None, **named: object) -> list[Outcome]:
+        """Run a whole script now and return every outcome.
+
+        Results of earlier statements are kept as Arrow tables so they stay
+        readable after later statements ran; the last one stays in the engine.
+        """
+        outcomes: list[Outcome] = []
+        for outcome in self.iterate(script, params, **named):
+            if outcomes and isinstance(outcomes[-1], Result):
+                outcomes[-1].detach()
+            outcomes.append(outcome)
+        return outcomes
+
     def sql(self, script: str, params: Params = None, **named: object) -> Result:
         """Run a script and return the result of its last statement."""
         last: Outcome | None = None
-        for outcome in self.execute(script, params, **named):
+        for outcome in self.iterate(script, params, **named):
             last = outcome
         if isinstance(last, Result):
             return last
@@ -196,7 +217,7 @@ class Session:
         kind = kind_from_name(path)
         if kind is None or not kind.is_database:
             return None
-        location = commands.resolve_location(path, self.cwd)
+        location = resolve_location(path, Path.cwd())
         known = self.sources.by_location(location)
         if known is not None:
             return known.alias
@@ -208,7 +229,7 @@ class Session:
 
     def _is_local_file(self, path: str) -> bool:
         kind = kind_from_name(path)
-        return kind is not None and not kind.is_database and (self.cwd / path).is_file()
+        return kind is not None and not kind.is_database and os.path.isfile(path)
 
     # --- control -------------------------------------------------------------------
 
@@ -273,7 +294,3 @@ def _locate(exc: NoctraError, statement: Statement) -> NoctraError:
     else:
         exc.span = Span(statement.number, statement.line, statement.column)
     return exc
-
-
-def columns_of(result: Result) -> Sequence[Any]:
-    return result.columns

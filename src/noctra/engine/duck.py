@@ -7,7 +7,7 @@ import importlib.util
 import os
 import re
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
@@ -81,7 +81,7 @@ class DuckEngine:
     name = "duckdb"
 
     def __init__(self, database: str = ":memory:", *, read_only: bool = False) -> None:
-        config = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             # Never download anything at run time: extensions come from wheels.
             "autoinstall_known_extensions": "false",
             "autoload_known_extensions": "false",
@@ -157,9 +157,7 @@ class DuckEngine:
         statement = f"COPY ({sql}) TO {quote_string(target)} ({options})"
         with self.translating():
             cursor = (
-                self.connection.execute(statement, params)
-                if params
-                else self.connection.execute(statement)
+                self.connection.execute(statement, params) if params else self.connection.execute(statement)
             )
             row = cursor.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
@@ -312,9 +310,7 @@ class DuckEngine:
             self.execute_quietly(
                 f"ATTACH {quote_string(source.location)} AS {quote_ident(target)} ({kind_sql}{extra})"
             )
-            tables = self.rows(
-                "SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [target]
-            )
+            tables = self.rows("SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [target])
         except QueryError as exc:
             self.execute_quietly(f"DETACH DATABASE IF EXISTS {quote_ident(target)}")
             raise SourceError(
@@ -371,7 +367,9 @@ class _Translate:
     def __enter__(self) -> None:
         self.engine.busy = True
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> Literal[False]:
         self.engine.busy = False
         if exc is None:
             return False

@@ -89,7 +89,7 @@ JSON_OPTIONS = {
     "dateformat": "a strftime format",
     "timestampformat": "a strftime format",
 }
-DATABASE_OPTIONS = {"readonly": "true or false"}
+DATABASE_OPTIONS = {"readonly": "true or false", "create": "true or false"}
 
 
 def valid_options(kind: SourceKind) -> dict[str, str]:
@@ -151,9 +151,7 @@ def check_options(kind: SourceKind, options: dict[str, object]) -> None:
                 f"{kind.value} option {key!r} must be true or false, not {value!r}",
                 hint=f"write OPTIONS ({key} = true)",
             )
-        if expected.startswith("a whole number") and (
-            isinstance(value, bool) or not isinstance(value, int)
-        ):
+        if expected.startswith("a whole number") and (isinstance(value, bool) or not isinstance(value, int)):
             raise OptionError(
                 f"{kind.value} option {key!r} must be {expected}, not {value!r}",
             )
@@ -309,9 +307,15 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
             )
         return kind, location
     if not os.path.exists(location):
+        wanted = forced or kind_from_name(location)
+        if wanted is not None and wanted.is_database and options.get("create") is True:
+            return wanted, location
+        hint = f"no such file at {location}; check the path (relative to the current directory)"
+        if wanted is not None and wanted.is_database:
+            hint += "; to start a new database add OPTIONS (create = true)"
         raise SourceError(
             f"file not found: {path!r}",
-            hint=f"no such file at {location}; check the path (relative to the current directory)",
+            hint=hint,
         )
     if not os.access(location, os.R_OK):
         raise SourceError(f"cannot read {path!r}: permission denied", hint="check its permissions")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeAlias
 
 from noctra.errors import Span
 
-OptionValue = Union[str, int, float, bool, None, list["OptionValue"], dict[str, "OptionValue"]]
+OptionValue: TypeAlias = str | int | float | bool | list["OptionValue"] | dict[str, "OptionValue"] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,19 +138,19 @@ class Sql:
     span: Span
 
 
-Command = Union[
-    Use,
-    UseAlias,
-    Detach,
-    ShowSources,
-    ShowTables,
-    ShowVars,
-    ShowConfig,
-    Describe,
-    Let,
-    Unset,
-    SetOption,
-    ResetOption,
-    Export,
-    Sql,
-]
+Command: TypeAlias = (
+    Use
+    | UseAlias
+    | Detach
+    | ShowSources
+    | ShowTables
+    | ShowVars
+    | ShowConfig
+    | Describe
+    | Let
+    | Unset
+    | SetOption
+    | ResetOption
+    | Export
+    | Sql
+)

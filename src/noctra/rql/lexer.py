@@ -114,9 +114,7 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
                 else:
                     depth, scan = depth - 1, closing + 2
             kind, end = Kind.COMMENT, scan
-        elif char == "'" or (
-            char in "eE" and text.startswith("'", pos + 1) and not _after_word(text, pos)
-        ):
+        elif char == "'" or (char in "eE" and text.startswith("'", pos + 1) and not _after_word(text, pos)):
             backslashes = char != "'"
             scan = pos + (2 if backslashes else 1)
             while True:
@@ -139,7 +137,7 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
             while True:
                 closing = text.find('"', scan)
                 if closing < 0:
-                    raise fail('unterminated quoted identifier', pos, 'close it with "')
+                    raise fail("unterminated quoted identifier", pos, 'close it with "')
                 if text.startswith('"', closing + 1):
                     scan = closing + 2
                     continue

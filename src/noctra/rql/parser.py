@@ -149,11 +149,11 @@ def parse(statement: Statement) -> ast.Command:
             return ast.ShowVars(span)
         if which == "TABLES":
             cursor.pos = 2
-            alias = None
+            tables_of = None
             if cursor.accept_word("FROM", "IN"):
-                alias = cursor.identifier("a source alias after FROM")
+                tables_of = cursor.identifier("a source alias after FROM")
             cursor.expect_end("SHOW TABLES")
-            return ast.ShowTables(alias, span)
+            return ast.ShowTables(tables_of, span)
     if keyword in ("DESCRIBE", "DESC"):
         return _parse_describe(cursor, span, statement)
     if keyword == "LET":
@@ -363,7 +363,9 @@ def _parse_set(cursor: _Cursor, statement: Statement, span: Span) -> ast.Command
 def _parse_export(cursor: _Cursor, span: Span) -> ast.Export:
     cursor.next()
     token = cursor.peek()
-    query = alias = table = None
+    query: str | None = None
+    alias: str | None = None
+    table: str | None = None
     if token is not None and token.kind is Kind.OP and token.text == "(":
         depth = 0
         start = token

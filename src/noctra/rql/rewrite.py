@@ -127,12 +127,10 @@ def _table_reference(
         if table.kind in (Kind.WORD, Kind.QIDENT):
             alias = attach_database(path)
             if alias is not None:
-
                 edits.append((first.start, table.end, f"{quote_ident(alias)}.{table.text}"))
                 return end_index + 3
         return 0
     if first.kind is Kind.WORD and end_index > index and "." in path and file_exists(path):
-
         edits.append((first.start, tokens[end_index].end, quote_string(path)))
         return end_index + 1
     return 0

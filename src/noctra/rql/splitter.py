@@ -39,7 +39,10 @@ def split(script: str) -> list[Statement]:
             current.append(token)
             continue
         body = [t for t in current if t.kind is not Kind.SPACE]
-        if any(t.kind is not Kind.COMMENT for t in body):
+        # Leading comments are not part of a statement: it starts at its first word.
+        while body and body[0].kind is Kind.COMMENT:
+            body.pop(0)
+        if body:
             first, last = body[0], body[-1]
             statements.append(
                 Statement(

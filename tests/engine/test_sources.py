@@ -1,0 +1,163 @@
+"""Sources: sniffed once, pinned, rebuilt when the file changes; kinds and aliases."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from noctra import Session
+from noctra.commands import default_alias
+from noctra.engine.duck import DuckEngine
+from noctra.errors import NoctraError
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def count_sniffs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = DuckEngine._pinned_csv
+
+    def spy(self: DuckEngine, source: object) -> str:
+        calls.append(str(getattr(source, "alias", "")))
+        return original(self, source)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckEngine, "_pinned_csv", spy)
+    return calls
+
+
+def test_csv_is_sniffed_once_and_pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "t.csv").write_text("id,day\n1,2024-01-02\n2,2024-01-03\n")
+    sniffs = count_sniffs(monkeypatch)
+    with Session() as s:
+        s.execute("USE 't.csv'")
+        for _ in range(3):
+            assert s.sql("SELECT count(*) FROM t").rows(1) == [(2,)]
+        assert sniffs == ["t"]
+        view = s.engine.scalar("SELECT sql FROM duckdb_views() WHERE view_name = 't'")
+        assert "(auto_detect = CAST('f' AS BOOLEAN))" in str(view)
+        assert "\"day\" := 'DATE'" in str(view)
+        assert "(buffer_size = 8388608)" in str(view)
+
+
+def test_csv_view_is_rebuilt_when_the_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id,name\n1,a\n")
+    sniffs = count_sniffs(monkeypatch)
+    with Session() as s:
+        s.execute("USE 't.csv'")
+        assert s.sql("SELECT * FROM t").rows(10) == [(1, "a")]
+        path.write_text("id,name,score\n1,a,2.5\n2,b,3.5\n")
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+        assert s.sql("SELECT * FROM t ORDER BY id").rows(10) == [(1, "a", 2.5), (2, "b", 3.5)]
+        assert sniffs == ["t", "t"]
+        s.sql("SELECT * FROM t").rows(1)
+        assert sniffs == ["t", "t"]
+
+
+@pytest.mark.parametrize(
+    ("path", "alias"),
+    [
+        ("ventas-2024.csv", "ventas_2024"),
+        ("data/Sales.csv.gz", "sales"),
+        ("logs/*.parquet", "t_"),
+        ("2024 report.json", "t_2024_report"),
+        ("https://host/x/events.ndjson?sig=1", "events"),
+    ],
+)
+def test_default_alias(path: str, alias: str) -> None:
+    if alias == "t_":
+        assert default_alias(path) == "source"
+    else:
+        assert default_alias(path) == alias
+
+
+def test_glob_directory_and_gzip(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    for n in range(3):
+        (tmp_path / "logs" / f"part{n}.csv").write_text(f"n,v\n{n},x{n}\n")
+    import gzip
+
+    with gzip.open(tmp_path / "z.csv.gz", "wt") as handle:
+        handle.write("a,b\n1,2\n3,4\n")
+    with Session() as s:
+        s.execute("USE 'logs/*.csv' AS g; USE 'logs' AS d; USE 'z.csv.gz'")
+        assert s.sql("SELECT sum(n) FROM g").rows(1) == [(3,)]
+        assert s.sql("SELECT count(*) FROM d").rows(1) == [(3,)]
+        assert s.sql("SELECT sum(b) FROM z").rows(1) == [(6,)]
+
+
+def test_hive_partitioned_directory(tmp_path: Path) -> None:
+    with Session() as s:
+        s.execute(
+            "COPY (SELECT range AS id, range % 2 AS part FROM range(10)) TO 'out' "
+            "(FORMAT parquet, PARTITION_BY (part))"
+        )
+        s.execute("USE 'out' AS o")
+        assert s.sql("SELECT part, count(*) FROM o GROUP BY part ORDER BY part").rows(5) == [
+            (0, 5),
+            (1, 5),
+        ]
+
+
+def test_sqlite_and_duckdb_databases_attach(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "a.sqlite3") as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO users VALUES (1, 'Ann')")
+    conn.close()
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE facts AS SELECT 42 AS answer")
+    with Session() as s:
+        s.execute("USE 'a.sqlite3' AS a; USE 'w.duckdb' AS w")
+        assert s.sql("SELECT u.name, f.answer FROM a.users u, w.facts f").rows(5) == [("Ann", 42)]
+        tables = s.sql("SHOW TABLES FROM a").rows(10)
+        assert tables == [("users", "table", 2)]
+
+
+def test_database_current_source_takes_new_tables_and_keeps_files_visible(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("id\n1\n2\n")
+    with Session() as s:
+        s.execute("USE 't.csv'; USE 'new.db' AS box OPTIONS (create = true); CREATE TABLE copied AS SELECT * FROM t")
+    with sqlite3.connect(tmp_path / "new.db") as conn:
+        assert conn.execute("SELECT count(*) FROM copied").fetchone() == (2,)
+    conn.close()
+
+
+def test_reusing_an_alias_replaces_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "b.csv").write_text("x\n2\n")
+    with Session() as s:
+        s.execute("USE 'a.csv' AS t")
+        [message] = s.execute("USE 'b.csv' AS t")
+        assert message.notes == ["source 't' replaced (was a.csv)"]
+        assert s.sql("SELECT x FROM t").rows(1) == [(2,)]
+
+
+def test_failed_use_leaves_the_old_source(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "bad.db").write_text("not a database at all, just text\n")
+    with Session() as s:
+        s.execute("USE 'a.csv' AS t")
+        for bad in ("USE 'missing.csv' AS t", "USE 'bad.db' AS t", "USE 'a.csv' AS t OPTIONS (skip = 'x')"):
+            with pytest.raises(NoctraError):
+                s.execute(bad)
+            assert s.sql("SELECT x FROM t").rows(1) == [(1,)]
+        assert [src.alias for src in s.sources] == ["t"]
+
+
+def test_user_csv_options_are_applied(tmp_path: Path) -> None:
+    (tmp_path / "semi.txt").write_text("junk line\nid;price;when\n1;NA;03/02/2024\n2;3,5;04/02/2024\n")
+    with Session() as s:
+        s.execute(
+            "USE 'semi.txt' AS p OPTIONS (delimiter = ';', skip = 1, nullstr = 'NA', "
+            "dateformat = '%d/%m/%Y', types = {'price': 'VARCHAR'})"
+        )
+        rows = s.sql("SELECT id, price, CAST(\"when\" AS VARCHAR) FROM p ORDER BY id").rows(5)
+        assert rows == [(1, None, "2024-02-03"), (2, "3,5", "2024-02-04")]
