@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from noctra import commands
 from noctra.engine.base import Params
@@ -26,7 +27,8 @@ from noctra.rql.parser import parse
 from noctra.rql.rewrite import rewrite_table_references
 from noctra.rql.splitter import Statement, split
 
-_ROW_COUNT_KINDS = {"INSERT", "UPDATE", "DELETE"}
+_VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
+T = TypeVar("T")
 
 
 class Session:
@@ -61,12 +63,17 @@ class Session:
         with ``Result.write``); if the caller moves on without reading them, the
         query still runs, so its errors surface. Stops at the first error.
         """
-        bound = _merge_params(params, named)
+        return self._iterate(script, _merge_params(params, named), keep=False)
+
+    def _iterate(self, script: str, params: Params, *, keep: bool) -> Iterator[Outcome]:
         previous: Outcome | None = None
         for statement in self.split(script):
             if isinstance(previous, Result):
-                previous.ensure_run()
-            previous = self.run_statement(statement, bound)
+                if keep:
+                    previous.detach()
+                else:
+                    previous.ensure_run()
+            previous = self.run_statement(statement, params)
             yield previous
         if isinstance(previous, Result):
             previous.ensure_run()
@@ -77,12 +84,7 @@ class Session:
         Results of earlier statements are kept as Arrow tables so they stay
         readable after later statements ran; the last one stays in the engine.
         """
-        outcomes: list[Outcome] = []
-        for outcome in self.iterate(script, params, **named):
-            if outcomes and isinstance(outcomes[-1], Result):
-                outcomes[-1].detach()
-            outcomes.append(outcome)
-        return outcomes
+        return list(self._iterate(script, _merge_params(params, named), keep=True))
 
     def sql(self, script: str, params: Params = None, **named: object) -> Result:
         """Run a script and return the result of its last statement."""
@@ -100,7 +102,7 @@ class Session:
         """Run one statement; errors carry the statement's position."""
         start = time.perf_counter()
         try:
-            outcome = self._dispatch(parse(statement), params)
+            outcome = self._dispatch(parse(statement), params, statement)
         except NoctraError as exc:
             raise _locate(exc, statement) from exc.__cause__
         except KeyboardInterrupt:
@@ -109,9 +111,9 @@ class Session:
         outcome.elapsed += time.perf_counter() - start
         return outcome
 
-    def _dispatch(self, command: ast.Command, params: Params) -> Outcome:
+    def _dispatch(self, command: ast.Command, params: Params, statement: Statement) -> Outcome:
         if isinstance(command, ast.Sql):
-            return self._run_sql(command.text, params)
+            return self._run_sql(command.text, params, statement)
         if isinstance(command, ast.Use):
             return commands.use(self, command)
         if isinstance(command, ast.UseAlias):
@@ -143,34 +145,46 @@ class Session:
         self.refresh_sources()
         return rewritten
 
-    def _run_sql(self, text: str, params: Params) -> Outcome:
+    def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
         sql = self.prepare_sql(text)
         engine = self.engine
         kind = engine.statement_kind(sql)
-        first = significant(tokenize(sql))[0]
-        plain_query = kind == "SELECT" and (
+        words = significant(tokenize(sql))
+        first = words[0]
+        self.last_engine = engine.name
+        if kind == "SELECT" and (
             first.upper in ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
             or (first.kind is Kind.OP and first.text == "(")
-        )
-        self.last_engine = engine.name
-        if plain_query:
-            wrapped = f"({sql}\n)"
+        ):
+            # A plain query: run when read, so csv/json output can stream through COPY.
+            def located(run: Callable[[], T]) -> T:
+                try:
+                    return run()
+                except NoctraError as exc:
+                    raise _locate(exc, statement) from exc.__cause__
+
             return Result(
-                statement=0,
+                statement=statement.number,
                 engine=engine.name,
-                run=lambda: engine.run(sql, params),
-                copy=lambda target, options: engine.copy_to(f"{sql}\n", target, options, params),
-                count=lambda: _count_rows(engine, wrapped, params),
+                run=lambda: located(lambda: engine.run(sql, params)),
+                copy=lambda target, options: located(
+                    lambda: engine.copy_to(f"{sql}\n", target, options, params)
+                ),
+                count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
             )
         result = engine.run(sql, params)
-        if not result.has_rows:
-            return Message(kind.replace("_", " ").lower() + ": ok", engine=engine.name)
-        if kind in _ROW_COUNT_KINDS and [c.name for c in result.columns] == ["Count"]:
+        returning = any(t.is_word("RETURNING") for t in words)
+        if result.has_rows and ([c.name for c in result.columns] != ["Count"] or returning):
+            return Result(statement=statement.number, engine=engine.name, run=lambda: result)
+        count: int | None = None
+        if result.has_rows:
             row = result.fetch(1)
-            count = int(str(row[0][0])) if row else 0
-            verb = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted"}[kind]
-            return Message(f"{count:,} row{'s' if count != 1 else ''} {verb}", engine=engine.name)
-        return Result(statement=0, engine=engine.name, run=lambda: result)
+            count = int(str(row[0][0])) if row and row[0][0] is not None else 0
+        result.close()
+        verb = _VERBS.get(kind)
+        if verb is None or count is None:
+            return Message(kind.replace("_", " ").lower() + ": ok", engine=engine.name)
+        return Message(f"{count:,} row{'s' if count != 1 else ''} {verb}", engine=engine.name)
 
     # --- sources -------------------------------------------------------------------
 

@@ -1,0 +1,129 @@
+"""The Python API: Session, Result, Arrow out, cross-source joins, cancel."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from noctra import NoctraError, Result, Session
+from noctra.errors import CancelledQueryError, QueryError
+from noctra.results import Message
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sales.csv").write_text("id,customer_id,amount\n1,1,10.5\n2,2,20\n3,1,\n")
+    with sqlite3.connect(tmp_path / "crm.db") as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.executemany("INSERT INTO users VALUES (?, ?)", [(1, "Ann"), (2, "Bo"), (3, "Cy")])
+    conn.close()
+    return tmp_path
+
+
+JOINED = [(1, "Ann", 10.5), (2, "Bo", 20.0), (3, "Ann", None)]
+
+
+def test_join_csv_with_sqlite_through_alias_table(data: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'sales.csv' AS sales; USE 'crm.db' AS crm")
+        rows = s.sql(
+            "SELECT s.id, u.name, s.amount FROM sales s JOIN crm.users u ON u.id = s.customer_id ORDER BY s.id"
+        ).rows(10)
+        assert rows == JOINED
+
+
+def test_join_through_path_shorthand_attaches_once(data: Path) -> None:
+    with Session() as s:
+        query = (
+            "SELECT s.id, u.name, s.amount FROM 'sales.csv' s "
+            "JOIN crm.db::users u ON u.id = s.customer_id ORDER BY s.id"
+        )
+        assert s.sql(query).rows(10) == JOINED
+        assert s.sql(query).rows(10) == JOINED
+        assert [(src.alias, src.kind.value) for src in s.sources] == [("crm", "SQLite")]
+        assert s.sources.current is None
+
+
+def test_bare_file_name_in_from(data: Path) -> None:
+    with Session() as s:
+        assert s.sql("SELECT count(*) FROM sales.csv").rows(1) == [(3,)]
+
+
+def test_cast_operator_outside_from_is_untouched(data: Path) -> None:
+    with Session() as s:
+        assert s.sql("SELECT '7'::INTEGER + 1 AS x, 'crm.db'::VARCHAR AS y").rows(1) == [(8, "crm.db")]
+
+
+def test_arrow_reader_and_rows(data: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'sales.csv' AS sales")
+        table = s.sql("SELECT id, amount FROM sales ORDER BY id").arrow()
+        assert isinstance(table, pa.Table)
+        assert table.column("amount").to_pylist() == [10.5, 20.0, None]
+        reader = s.sql("SELECT * FROM range(5000)").reader(batch_rows=1000)
+        assert isinstance(reader, pa.RecordBatchReader)
+        assert sum(batch.num_rows for batch in reader) == 5000
+        assert s.sql("SELECT * FROM range(100000)").rows(3) == [(0,), (1,), (2,)]
+
+
+def test_a_result_reads_once(data: Path) -> None:
+    with Session() as s:
+        result = s.sql("SELECT 1")
+        result.arrow()
+        with pytest.raises(NoctraError, match="already read"):
+            result.arrow()
+
+
+def test_execute_keeps_earlier_results_readable(data: Path) -> None:
+    with Session() as s:
+        first, message, second = s.execute("SELECT 1 AS a; CREATE TABLE t (x INT); SELECT 2 AS b")
+        assert isinstance(first, Result) and isinstance(second, Result)
+        assert isinstance(message, Message)
+        assert first.rows(1) == [(1,)] and second.rows(1) == [(2,)]
+
+
+def test_positional_and_named_parameters_are_bound(data: Path) -> None:
+    with Session() as s:
+        assert s.sql("SELECT $1 || $2", ["a'", "; drop"]).rows(1) == [("a'; drop",)]
+
+
+def test_writes_report_counts(data: Path) -> None:
+    with Session() as s:
+        messages = s.execute("CREATE TABLE t (x INT); INSERT INTO t VALUES (1), (2); DELETE FROM t")
+        assert [m.text for m in messages if isinstance(m, Message)] == [
+            "create: ok",
+            "2 rows inserted",
+            "2 rows deleted",
+        ]
+
+
+def test_sql_errors_point_at_statement_line_and_column(data: Path) -> None:
+    with Session() as s, pytest.raises(QueryError) as info:
+        s.execute("SELECT 1;\nSELECT *\n  FROM nosuch_table")
+    error = info.value
+    assert error.span is not None
+    assert (error.span.statement, error.span.line, error.span.column) == (2, 3, 8)
+    assert "nosuch_table" in error.message
+
+
+def test_cancel_interrupts_and_session_stays_usable(data: Path) -> None:
+    with Session() as s:
+        timer = threading.Timer(0.3, s.cancel)
+        timer.start()
+        with pytest.raises(CancelledQueryError):
+            s.sql("SELECT count(*) FROM range(100000000000) t(a) WHERE a % 7 = 3").rows(1)
+        timer.cancel()
+        assert s.sql("SELECT 42").rows(1) == [(42,)]
+
+
+def test_sessions_are_independent(data: Path) -> None:
+    with Session() as one, Session() as two:
+        one.execute("USE 'sales.csv' AS sales")
+        assert "sales" in one.sources and "sales" not in two.sources
+        with pytest.raises(QueryError):
+            two.sql("SELECT * FROM sales").rows(1)
