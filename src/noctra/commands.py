@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from noctra.engine.base import Column
+from noctra.engine.base import Column, Params
 from noctra.engine.sources import (
     Signature,
     Source,
@@ -15,10 +15,12 @@ from noctra.engine.sources import (
     resolve_location,
     signature_of,
 )
-from noctra.errors import SourceError
+from noctra.errors import SourceError, VariableError
 from noctra.quoting import identifier_from_stem, quote_ident, quote_string
 from noctra.results import Message, Outcome, Result, format_size
 from noctra.rql import ast
+from noctra.rql.splitter import Statement
+from noctra.variables import Variable
 
 if TYPE_CHECKING:
     from noctra.session import Session
@@ -211,3 +213,62 @@ def _dialect_notes(source: Source) -> list[str]:
         return []
     parts = ", ".join(f"{key}={value!r}" for key, value in source.dialect.items())
     return [f"{source.path}: {source.kind.value} dialect: {parts}"]
+
+
+def let(session: Session, command: ast.Let, params: Params) -> Message:
+    """LET name = expr: evaluated once; a failure leaves the old value in place."""
+    statement = Statement(command.expression, command.span.statement, command.span.line, 1, 0)
+    value = session.evaluate(command.expression, params, statement)
+    variable = Variable(command.name, value.type, value.text, value.literal)
+    session.variables[command.name.lower()] = variable
+    return Message(f"{command.name} = {_short(variable.display)} ({variable.type})")
+
+
+def unset(session: Session, command: ast.Unset) -> Message:
+    missing = [name for name in command.names if name.lower() not in session.variables]
+    if missing:
+        defined = ", ".join(v.name for v in session.variables.values()) or "none defined"
+        raise VariableError(
+            f"unknown variable {missing[0]!r}",
+            hint=f"defined variables: {defined}",
+        )
+    for name in command.names:
+        del session.variables[name.lower()]
+    return Message(f"unset {', '.join(command.names)}")
+
+
+def show_vars(session: Session) -> Result:
+    columns = [Column("name", "VARCHAR"), Column("type", "VARCHAR"), Column("value", "VARCHAR")]
+    rows = [(v.name, v.type, v.display) for v in session.variables.values()]
+    return Result.of_rows(columns, rows)
+
+
+def set_option(session: Session, command: ast.SetOption) -> Message:
+    """SET passes to the engine; Noctra remembers it for SHOW CONFIG (and the status bar)."""
+    session.engine.execute_quietly(command.sql)
+    value = session.engine.scalar("SELECT current_setting(?)", [command.key])
+    session.settings[command.key] = str(value)
+    return Message(f"{command.key} = {value}")
+
+
+def reset_option(session: Session, command: ast.ResetOption) -> Message:
+    session.engine.execute_quietly(command.sql)
+    session.settings.pop(command.key, None)
+    value = session.engine.scalar("SELECT current_setting(?)", [command.key])
+    return Message(f"{command.key} reset to {value}")
+
+
+def show_config(session: Session) -> Result:
+    """The settings in force and where each came from."""
+    columns = [Column("setting", "VARCHAR"), Column("value", "VARCHAR"), Column("origin", "VARCHAR")]
+    keys = ["threads", "memory_limit", *[k for k in session.settings if k not in ("threads", "memory_limit")]]
+    rows = []
+    for key in keys:
+        value = session.engine.scalar("SELECT current_setting(?)", [key])
+        rows.append((key, str(value), "SET" if key in session.settings else "default"))
+    return Result.of_rows(columns, rows)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    flat = text.replace("\n", "↵")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

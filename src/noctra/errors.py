@@ -64,6 +64,10 @@ class RqlSyntaxError(NoctraError):
     """A Noctra command (or a script) that cannot be parsed."""
 
 
+class VariableError(NoctraError):
+    """An unknown variable or parameter."""
+
+
 class QueryError(NoctraError):
     """The engine refused or failed a statement."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,10 +23,12 @@ from noctra.engine.sources import (
 from noctra.errors import NoctraError, QueryError, Span
 from noctra.results import Message, Outcome, Result
 from noctra.rql import ast
+from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
 from noctra.rql.lexer import Kind, significant, tokenize
 from noctra.rql.parser import parse
 from noctra.rql.rewrite import rewrite_table_references
 from noctra.rql.splitter import Statement, split
+from noctra.variables import Variable, literal_for
 
 _VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
 T = TypeVar("T")
@@ -48,6 +51,7 @@ class Session:
         self.engine = DuckEngine(database, read_only=read_only)
         self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}
+        self.variables: dict[str, Variable] = {}
         self.last_engine = "duckdb"
 
     # --- running scripts -----------------------------------------------------------
@@ -102,7 +106,15 @@ class Session:
         """Run one statement; errors carry the statement's position."""
         start = time.perf_counter()
         try:
-            outcome = self._dispatch(parse(statement), params, statement)
+            text = interpolate(
+                statement.text,
+                {key: var.literal for key, var in self.variables.items()},
+                statement=statement.number,
+            )
+            if text != statement.text:
+                statement = dataclasses.replace(statement, text=text)
+            command = parse(statement, current_source=self.sources.current)
+            outcome = self._dispatch(command, params, statement)
         except NoctraError as exc:
             raise _locate(exc, statement) from exc.__cause__
         except KeyboardInterrupt:
@@ -127,16 +139,54 @@ class Session:
         if isinstance(command, ast.Describe):
             return commands.describe(self, command)
         if isinstance(command, ast.SetOption):
-            self.engine.execute_quietly(command.sql)
-            self.settings[command.key] = command.value
-            return Message(f"{command.key} = {command.value}")
+            return commands.set_option(self, command)
         if isinstance(command, ast.ResetOption):
-            self.engine.execute_quietly(command.sql)
-            self.settings.pop(command.key, None)
-            return Message(f"{command.key} reset")
+            return commands.reset_option(self, command)
+        if isinstance(command, ast.Let):
+            return commands.let(self, command, params)
+        if isinstance(command, ast.Unset):
+            return commands.unset(self, command)
+        if isinstance(command, ast.ShowVars):
+            return commands.show_vars(self)
+        if isinstance(command, ast.ShowConfig):
+            return commands.show_config(self)
         raise NoctraError(
             f"{type(command).__name__.upper()} is not available in this version of Noctra",
             hint="see docs/RQL_EXTENSIONS.md",
+        )
+
+    def evaluate(self, expression: str, params: Params, statement: Statement) -> Variable:
+        """Evaluate an expression once in the engine: its type and a literal that recreates it."""
+        sql, bound = self.bind(self.prepare_sql(expression), params, statement)
+        try:
+            result = self.engine.run(
+                "SELECT typeof(v), CAST(v AS VARCHAR), CAST(to_json(v) AS VARCHAR) "
+                f"FROM (SELECT ({sql}\n) AS v)",
+                bound,
+            )
+            rows = result.fetch(2)
+        except QueryError as exc:
+            exc.engine_position = None  # a position in the wrapper, not in the user's text
+            raise
+        result.close()
+        type_name, text, json_text = (str(rows[0][0]), rows[0][1], rows[0][2])
+        if type_name == '"NULL"':
+            return Variable("", "NULL", None, "NULL")
+        candidates = [literal_for(type_name, None if text is None else str(text))]
+        if text is not None and json_text is not None:
+            candidates.append(literal_for(type_name, str(json_text), via_json=True))
+        for literal in candidates:
+            try:
+                check = self.engine.scalar(
+                    f"SELECT CAST({literal} AS VARCHAR) IS NOT DISTINCT FROM ?", [text]
+                )
+            except QueryError:
+                continue
+            if check is True:
+                return Variable("", type_name, None if text is None else str(text), literal)
+        raise QueryError(
+            f"a value of type {type_name} cannot be kept as a variable",
+            hint="LET a simpler value (e.g. CAST it to VARCHAR)",
         )
 
     def prepare_sql(self, text: str) -> str:
@@ -145,8 +195,35 @@ class Session:
         self.refresh_sources()
         return rewritten
 
+    def bind(self, text: str, params: Params, statement: Statement) -> tuple[str, Params]:
+        """Turn ``:name`` into bound parameters from params, else session variables."""
+        explicit = params if isinstance(params, Mapping) else {}
+        lowered = {str(k).lower(): v for k, v in explicit.items()}
+        values: dict[str, object] = {}
+
+        def render(name: str) -> str:
+            if name in lowered:
+                values[name] = lowered[name]
+                return "$" + name
+            variable = self.variables.get(name)
+            if variable is None:
+                raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
+            values[name] = variable.text
+            return f"CAST(${name} AS {variable.type})"
+
+        sql, names = named_parameters(text, render, statement=statement.number)
+        if not names:
+            return text, (params if params is not None and not isinstance(params, Mapping) else None)
+        if params is not None and not isinstance(params, Mapping):
+            raise NoctraError(
+                "this statement uses :name parameters, but positional values were given",
+                hint="pass values by name (keyword arguments or --param name=value)",
+                span=statement.span,
+            )
+        return sql, values
+
     def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
-        sql = self.prepare_sql(text)
+        sql, params = self.bind(self.prepare_sql(text), params, statement)
         engine = self.engine
         kind = engine.statement_kind(sql)
         words = significant(tokenize(sql))

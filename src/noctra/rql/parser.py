@@ -108,8 +108,11 @@ def string_value(literal: str) -> str:
     return literal[1:-1].replace("''", "'")
 
 
-def parse(statement: Statement) -> ast.Command:
-    """Parse one statement; SQL that is not a Noctra command comes back as ``ast.Sql``."""
+def parse(statement: Statement, *, current_source: str | None = None) -> ast.Command:
+    """Parse one statement; SQL that is not a Noctra command comes back as ``ast.Sql``.
+
+    current_source only makes the replacement shown for retired commands concrete.
+    """
     cursor = _Cursor(statement)
     first = cursor.peek()
     span = statement.span
@@ -182,10 +185,10 @@ def parse(statement: Statement) -> ast.Command:
         return ast.ResetOption(key.lower(), statement.text, span)
     if keyword == "EXPORT" and second is not None and not second.is_word("DATABASE"):
         return _parse_export(cursor, span)
-    if keyword in ("MAP", "FILTER"):
-        _retired_map_filter(cursor, keyword)
+    if keyword in ("MAP", "FILTER") and second is not None:
+        _retired_map_filter(cursor, keyword, current_source)
     if keyword == "OUTPUT" and second is not None and second.is_word("TO"):
-        _retired_output(cursor)
+        _retired_output(cursor, current_source)
     return ast.Sql(statement.text, span)
 
 
@@ -418,29 +421,37 @@ def _parse_export(cursor: _Cursor, span: Span) -> ast.Export:
     )
 
 
-def _retired_map_filter(cursor: _Cursor, keyword: str) -> None:
+def _retired_map_filter(cursor: _Cursor, keyword: str, current: str | None) -> None:
     cursor.next()
     rest = cursor.rest_text()
+    source = current or "<source>"
     if keyword == "MAP":
-        replacement = f"SELECT {rest or 'expr'}, * FROM <source>"
+        replacement = f"SELECT {rest}, * FROM {source}"
     else:
-        replacement = f"SELECT * FROM <source> WHERE {rest or 'condition'}"
-    raise RqlSyntaxError(
-        f"{keyword} is retired: use {replacement}",
-        hint="replace <source> with your source alias (SHOW SOURCES lists them)",
-        span=cursor.statement.span,
+        replacement = f"SELECT * FROM {source} WHERE {rest}"
+    hint = (
+        "replace <source> with your source alias (SHOW SOURCES lists them)"
+        if current is None
+        else f"{current} is the current source"
     )
+    raise RqlSyntaxError(f"{keyword} is retired: use {replacement}", hint=hint, span=cursor.statement.span)
 
 
-def _retired_output(cursor: _Cursor) -> None:
+def _retired_output(cursor: _Cursor, current: str | None) -> None:
     cursor.pos = 2
     token = cursor.peek()
     target = token.text if token is not None and token.kind is Kind.STRING else "'file'"
     cursor.next()
     rest = cursor.rest_text()
-    suffix = f" {rest}" if rest else ""
+    if rest.upper().startswith("FORMAT "):
+        suffix = " " + rest
+    elif rest:
+        suffix = f" OPTIONS ({rest})" if not rest.upper().startswith("OPTIONS") else " " + rest
+    else:
+        suffix = ""
+    query = f"SELECT * FROM {current}" if current else "SELECT ..."
     raise RqlSyntaxError(
-        f"OUTPUT TO is retired: use EXPORT (SELECT ...) TO {target}{suffix}",
+        f"OUTPUT TO is retired: use EXPORT ({query}) TO {target}{suffix}",
         hint="put the query whose rows you want in the parentheses",
         span=cursor.statement.span,
     )

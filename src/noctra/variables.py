@@ -1,0 +1,36 @@
+"""Session variables: a name, its SQL type and a literal that recreates the value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from noctra.quoting import quote_string
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A value made by LET, kept as the engine's text form plus its type."""
+
+    name: str
+    type: str
+    text: str | None  # the value CAST to VARCHAR; None for NULL
+    literal: str  # SQL that evaluates to exactly the value, with its type
+
+    @property
+    def display(self) -> str:
+        return "NULL" if self.text is None else self.text
+
+
+def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> str:
+    """SQL literal text for a value of a type, given its VARCHAR (or JSON) form."""
+    if text is None:
+        return f"CAST(NULL AS {type_name})"
+    if type_name == "VARCHAR":
+        return quote_string(text)
+    if type_name == "BOOLEAN":
+        return "true" if text == "true" else "false"
+    if type_name in ("INTEGER", "BIGINT") and text.lstrip("-").isdigit():
+        return text if type_name == "INTEGER" else f"CAST({text} AS BIGINT)"
+    if via_json:
+        return f"CAST(CAST({quote_string(text)} AS JSON) AS {type_name})"
+    return f"CAST({quote_string(text)} AS {type_name})"
