@@ -32,7 +32,8 @@ def test_join_csv_with_sqlite_through_alias_table(data: Path) -> None:
     with Session() as s:
         s.execute("USE 'sales.csv' AS sales; USE 'crm.db' AS crm")
         rows = s.sql(
-            "SELECT s.id, u.name, s.amount FROM sales s JOIN crm.users u ON u.id = s.customer_id ORDER BY s.id"
+            "SELECT s.id, u.name, s.amount FROM sales s "
+            "JOIN crm.users u ON u.id = s.customer_id ORDER BY s.id"
         ).rows(10)
         assert rows == JOINED
 

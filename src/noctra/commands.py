@@ -89,11 +89,10 @@ def detach(session: Session, command: ast.Detach) -> Message:
     if command.if_exists and command.alias not in session.sources:
         return Message(f"no source {command.alias!r}; nothing to detach")
     source = session.sources.require(command.alias)
-    was_current = session.sources.current == source.alias
+    if session.sources.current == source.alias:
+        session.make_current(None)
     session.engine.unregister(source)
     session.sources.remove(source.alias)
-    if was_current:
-        session.make_current(None)
     return Message(f"detached {source.alias}")
 
 

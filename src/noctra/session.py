@@ -20,7 +20,7 @@ from noctra.engine.sources import (
     resolve_location,
     signature_of,
 )
-from noctra.errors import NoctraError, QueryError, Span
+from noctra.errors import NoctraError, QueryError, RqlSyntaxError, Span
 from noctra.results import Message, Outcome, Result
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
@@ -106,11 +106,16 @@ class Session:
         """Run one statement; errors carry the statement's position."""
         start = time.perf_counter()
         try:
-            text = interpolate(
-                statement.text,
-                {key: var.literal for key, var in self.variables.items()},
-                statement=statement.number,
-            )
+            try:
+                text = interpolate(
+                    statement.text,
+                    {key: var.literal for key, var in self.variables.items()},
+                    statement=statement.number,
+                )
+            except RqlSyntaxError as exc:
+                if exc.span is not None:
+                    exc.span = statement.span_at(exc.span.line, exc.span.column)
+                raise
             if text != statement.text:
                 statement = dataclasses.replace(statement, text=text)
             command = parse(statement, current_source=self.sources.current)
@@ -197,6 +202,14 @@ class Session:
 
     def bind(self, text: str, params: Params, statement: Statement) -> tuple[str, Params]:
         """Turn ``:name`` into bound parameters from params, else session variables."""
+        if params is not None and not isinstance(params, Mapping):
+            if named_parameters(text, statement=statement.number)[1]:
+                raise NoctraError(
+                    "this statement uses :name parameters, but positional values were given",
+                    hint="pass values by name (keyword arguments or --param name=value)",
+                    span=statement.span,
+                )
+            return text, params
         explicit = params if isinstance(params, Mapping) else {}
         lowered = {str(k).lower(): v for k, v in explicit.items()}
         values: dict[str, object] = {}
@@ -212,15 +225,7 @@ class Session:
             return f"CAST(${name} AS {variable.type})"
 
         sql, names = named_parameters(text, render, statement=statement.number)
-        if not names:
-            return text, (params if params is not None and not isinstance(params, Mapping) else None)
-        if params is not None and not isinstance(params, Mapping):
-            raise NoctraError(
-                "this statement uses :name parameters, but positional values were given",
-                hint="pass values by name (keyword arguments or --param name=value)",
-                span=statement.span,
-            )
-        return sql, values
+        return (sql, values) if names else (text, None)
 
     def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
         sql, params = self.bind(self.prepare_sql(text), params, statement)

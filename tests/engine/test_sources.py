@@ -124,7 +124,9 @@ def test_sqlite_and_duckdb_databases_attach(tmp_path: Path) -> None:
 def test_database_current_source_takes_new_tables_and_keeps_files_visible(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("id\n1\n2\n")
     with Session() as s:
-        s.execute("USE 't.csv'; USE 'new.db' AS box OPTIONS (create = true); CREATE TABLE copied AS SELECT * FROM t")
+        s.execute(
+            "USE 't.csv'; USE 'new.db' AS box OPTIONS (create = true); CREATE TABLE copied AS SELECT * FROM t"
+        )
     with sqlite3.connect(tmp_path / "new.db") as conn:
         assert conn.execute("SELECT count(*) FROM copied").fetchone() == (2,)
     conn.close()
@@ -159,5 +161,5 @@ def test_user_csv_options_are_applied(tmp_path: Path) -> None:
             "USE 'semi.txt' AS p OPTIONS (delimiter = ';', skip = 1, nullstr = 'NA', "
             "dateformat = '%d/%m/%Y', types = {'price': 'VARCHAR'})"
         )
-        rows = s.sql("SELECT id, price, CAST(\"when\" AS VARCHAR) FROM p ORDER BY id").rows(5)
+        rows = s.sql('SELECT id, price, CAST("when" AS VARCHAR) FROM p ORDER BY id').rows(5)
         assert rows == [(1, None, "2024-02-03"), (2, "3,5", "2024-02-04")]
