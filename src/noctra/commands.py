@@ -271,3 +271,64 @@ def show_config(session: Session) -> Result:
 def _short(text: str, limit: int = 60) -> str:
     flat = text.replace("\n", "↵")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def export(session: Session, command: ast.Export, params: Params, statement: Statement) -> Message:
+    """EXPORT (query) | alias | alias.table TO 'path': DuckDB COPY, atomic for one file."""
+    from noctra.engine.export import export as run_export
+    from noctra.engine.export import format_for
+
+    if command.query is not None:
+        query, bound = session.bind(session.prepare_sql(command.query), params, statement)
+    else:
+        assert command.alias is not None
+        source = session.sources.get(command.alias)
+        if source is not None and source.kind.is_database and command.table is None:
+            tables = ", ".join(str(t[0]) for t in session.database_tables(source.alias)) or "none"
+            raise SourceError(
+                f"{source.alias!r} is a database: EXPORT one of its tables",
+                hint=f"write EXPORT {source.alias}.<table> TO ...; its tables: {tables}",
+            )
+        if source is None and command.table is None:
+            session.sources.require(command.alias)
+        session.refresh_sources()
+        name = quote_ident(command.alias)
+        if command.table is not None:
+            name += "." + quote_ident(command.table)
+        query, bound = f"SELECT * FROM {name}", None
+    options: dict[str, object] = dict(command.options)
+    directory = bool(options.get("per_thread_output")) or "partition_by" in options
+    fmt = format_for(command.path, command.format, directory=directory)
+    if command.format is not None and command.format.lower() == "tsv":
+        options.setdefault("delimiter", "\t")
+    report = run_export(
+        session.engine,
+        query,
+        bound,
+        target=command.path,
+        fmt=fmt,
+        options=options,
+        ordered=has_top_level_order_by(query),
+    )
+    return Message(report.describe())
+
+
+def has_top_level_order_by(sql: str) -> bool:
+    """True when the outermost query has ORDER BY (its order must be kept)."""
+    from noctra.rql.lexer import Kind, significant, tokenize
+
+    depth = 0
+    tokens = significant(tokenize(sql))
+    for index, token in enumerate(tokens):
+        if token.kind is Kind.OP and token.text == "(":
+            depth += 1
+        elif token.kind is Kind.OP and token.text == ")":
+            depth -= 1
+        elif (
+            depth == 0
+            and token.is_word("ORDER")
+            and index + 1 < len(tokens)
+            and tokens[index + 1].is_word("BY")
+        ):
+            return True
+    return False

@@ -155,6 +155,8 @@ class Session:
             return commands.show_vars(self)
         if isinstance(command, ast.ShowConfig):
             return commands.show_config(self)
+        if isinstance(command, ast.Export):
+            return commands.export(self, command, params, statement)
         raise NoctraError(
             f"{type(command).__name__.upper()} is not available in this version of Noctra",
             hint="see docs/RQL_EXTENSIONS.md",
