@@ -73,7 +73,8 @@ def test_parquet_defaults_and_options(session: Session, tmp_path: Path) -> None:
 
 def test_csv_options(session: Session, tmp_path: Path) -> None:
     session.execute(
-        "EXPORT (SELECT 1 AS a, 'p;q' AS b) TO 'o.csv' OPTIONS (delimiter = ';', header = false, quote = '''')"
+        "EXPORT (SELECT 1 AS a, 'p;q' AS b) TO 'o.csv' "
+        "OPTIONS (delimiter = ';', header = false, quote = '''')"
     )
     assert (tmp_path / "o.csv").read_text() == "1;'p;q'\n"
     session.execute("EXPORT (SELECT 1 AS a) TO 'o.txt' FORMAT CSV OPTIONS (compression = 'gzip')")
