@@ -332,3 +332,21 @@ def has_top_level_order_by(sql: str) -> bool:
         ):
             return True
     return False
+
+
+def check_queried_file(path: str) -> None:
+    """``FROM 'x.csv'``: a clear error for a missing or empty local file before DuckDB reads it."""
+    from noctra.engine.sources import is_glob, is_remote, kind_from_name
+
+    kind = kind_from_name(path)
+    if kind is None or kind.is_database or is_remote(path) or is_glob(path):
+        return
+    location = resolve_location(path, Path.cwd())
+    if not os.path.exists(location):
+        raise SourceError(f"file not found: {path!r}", hint=f"no such file at {location}")
+    if os.path.isdir(location):
+        return
+    if os.path.getsize(location) == 0:
+        raise SourceError(
+            f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
+        )

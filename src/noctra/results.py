@@ -303,28 +303,48 @@ class Result:
         start = time.perf_counter()
         result = self._engine_result()
         columns = result.columns
-        limit = max_rows if max_rows is not None else None
-        if limit is None:
-            shown: list[tuple[object, ...]] = []
-            while chunk := result.fetch(_CHUNK):
-                shown.extend(chunk)
-            more = 0
-        else:
-            shown = result.fetch(limit + 1)
-            more = 0
-            if len(shown) > limit:
-                shown = shown[:limit]
-                more = self._count_rest(result, limit)
+        more = 0
+        if max_rows is None:
+            # No limit: stream in chunks, widths fixed by the first chunk.
+            shown = self._stream_display(stream, fmt, result, width)
+            self.elapsed += time.perf_counter() - start
+            self._consumed = True
+            self.row_count = shown
+            return shown
+        rows = result.fetch(max_rows + 1)
+        if len(rows) > max_rows:
+            rows = rows[:max_rows]
+            more = self._count_rest(result, max_rows)
         self.elapsed += time.perf_counter() - start
         if fmt == "markdown":
-            stream.write(render_markdown(columns, shown))
+            stream.write(render_markdown(columns, rows))
         else:
-            stream.write(render_table(columns, shown, width=width))
+            stream.write(render_table(columns, rows, width=width))
         if more:
             stream.write(f"… {more:,} more rows\n")
         self._consumed = True
-        self.row_count = len(shown) + more
-        return len(shown)
+        self.row_count = len(rows) + more
+        return len(rows)
+
+    def _stream_display(self, stream: TextIO, fmt: str, result: EngineResult, width: int) -> int:
+        columns = result.columns
+        chunk = result.fetch(1000)
+        shown = 0
+        if fmt == "markdown":
+            stream.write(render_markdown(columns, chunk))
+            shown += len(chunk)
+            while chunk := result.fetch(_CHUNK):
+                stream.write(render_markdown(columns, chunk).split("\n", 2)[2])
+                shown += len(chunk)
+            return shown
+        layout = TableLayout(columns, chunk, width=width, cut=bool(width))
+        stream.write(layout.header())
+        while chunk:
+            stream.write(layout.rows(chunk))
+            shown += len(chunk)
+            chunk = result.fetch(_CHUNK)
+        stream.write(layout.footer())
+        return shown
 
     def _count_rest(self, result: EngineResult, shown: int) -> int:
         if self._count is not None:
@@ -366,11 +386,20 @@ def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: Te
 
     thread = threading.Thread(target=forward, name="noctra-copy-out", daemon=True)
     thread.start()
+    error: BaseException | None = None
+    written = 0
     try:
         written = copy(f"/dev/fd/{write_fd}", options)
+    except BaseException as exc:  # noqa: BLE001 - re-raised below, after the pipe is drained
+        error = exc
     finally:
         os.close(write_fd)
         thread.join()
+    if any(isinstance(f, BrokenPipeError) for f in failure):
+        # The reader went away (`| head`): report that, not DuckDB's failed write.
+        raise BrokenPipeError
+    if error is not None:
+        raise error
     if binary is not None:
         binary.flush()
     if failure:
@@ -418,35 +447,60 @@ def display_value(value: object) -> str:
     return text.replace("\r\n", "↵").replace("\n", "↵").replace("\t", " ")
 
 
-def render_table(columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0) -> str:
-    """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
-    names = [c.name for c in columns]
-    cells = [[display_value(v) for v in row] for row in rows]
-    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-    if width and names:
-        budget = width - (3 * len(names) + 1)
-        widths = _fit(widths, max(budget, len(names)))
-    numeric = [is_numeric(c.type) for c in columns]
+class TableLayout:
+    """Column widths for a boxed text table, fixed from the rows seen first."""
 
-    def cut(text: str, size: int) -> str:
-        return text if len(text) <= size else (text[: max(size - 1, 0)] + "…")[:size]
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        sample: Sequence[tuple[object, ...]],
+        *,
+        width: int = 0,
+        cut: bool = True,
+    ) -> None:
+        names = [c.name for c in columns]
+        cells = [[display_value(v) for v in row] for row in sample]
+        widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+        if width and names:
+            widths = _fit(widths, max(width - (3 * len(names) + 1), len(names)))
+        self.names = names
+        self.widths = widths
+        self.numeric = [is_numeric(c.type) for c in columns]
+        # Streamed tables fix widths from the first rows; later, longer values overflow
+        # rather than lose characters.
+        self.cut = cut
 
-    def line(values: Sequence[str], align: bool) -> str:
+    def _line(self, values: Sequence[str], align: bool) -> str:
         parts = []
         for i, value in enumerate(values):
-            text = cut(value, widths[i])
-            parts.append(text.rjust(widths[i]) if align and numeric[i] else text.ljust(widths[i]))
+            size = self.widths[i]
+            text = value if len(value) <= size or not self.cut else (value[: max(size - 1, 0)] + "…")[:size]
+            parts.append(text.rjust(size) if align and self.numeric[i] else text.ljust(size))
         return "│ " + " │ ".join(parts) + " │"
 
-    rule = "─┼─".join("─" * w for w in widths)
-    out = [
-        "┌─" + "─┬─".join("─" * w for w in widths) + "─┐",
-        line(names, False),
-        "├─" + rule + "─┤",
-    ]
-    out.extend(line(r, True) for r in cells)
-    out.append("└─" + "─┴─".join("─" * w for w in widths) + "─┘")
-    return "\n".join(out) + "\n"
+    def header(self) -> str:
+        return (
+            "\n".join(
+                [
+                    "┌─" + "─┬─".join("─" * w for w in self.widths) + "─┐",
+                    self._line(self.names, False),
+                    "├─" + "─┼─".join("─" * w for w in self.widths) + "─┤",
+                ]
+            )
+            + "\n"
+        )
+
+    def rows(self, rows: Sequence[tuple[object, ...]]) -> str:
+        return "".join(self._line([display_value(v) for v in row], True) + "\n" for row in rows)
+
+    def footer(self) -> str:
+        return "└─" + "─┴─".join("─" * w for w in self.widths) + "─┘\n"
+
+
+def render_table(columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0) -> str:
+    """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
+    layout = TableLayout(columns, rows, width=width)
+    return layout.header() + layout.rows(rows) + layout.footer()
 
 
 def _fit(widths: list[int], budget: int) -> list[int]:

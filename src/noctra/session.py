@@ -198,7 +198,9 @@ class Session:
 
     def prepare_sql(self, text: str) -> str:
         """SQL as the engine gets it: shorthands rewritten, changed files re-read."""
-        rewritten = rewrite_table_references(text, self._attach_on_the_fly, self._is_local_file)
+        rewritten = rewrite_table_references(
+            text, self._attach_on_the_fly, self._is_local_file, commands.check_queried_file
+        )
         self.refresh_sources()
         return rewritten
 

@@ -250,7 +250,7 @@ class DuckEngine:
         if any(c in sniff_target for c in "*?["):
             matches = sorted(glob.glob(sniff_target, recursive=True))
             sniff_target = matches[0] if matches else sniff_target
-        sniff_args = {k: v for k, v in user.items() if k != "ignore_errors"}
+        sniff_args = dict(user)
         try:
             row = self.rows(
                 "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, "
@@ -263,6 +263,15 @@ class DuckEngine:
                 hint="set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
             ) from exc
         delim, quote, escape, newline, comment, skip, header, columns, datefmt, tsfmt = row
+        assert isinstance(columns, list)
+        if len(columns) == 1 and "delim" not in user and "all_varchar" not in user:
+            name = str(columns[0]["name"])
+            if any(d in name for d in ",;\t|" if d != delim):
+                raise SourceError(
+                    f"cannot read {source.path!r} as CSV: its rows have different numbers of fields",
+                    hint="OPTIONS (ignore_errors = true) skips bad rows; null_padding = true fills "
+                    "missing fields with NULL; or set delimiter",
+                )
         pinned: dict[str, object] = {
             "auto_detect": False,
             "delim": delim,
@@ -278,10 +287,9 @@ class DuckEngine:
             pinned["dateformat"] = datefmt
         if tsfmt:
             pinned["timestampformat"] = tsfmt
-        for key in ("encoding", "nullstr", "ignore_errors", "decimal_separator"):
+        for key in ("encoding", "nullstr", "ignore_errors", "decimal_separator", "null_padding"):
             if key in user:
                 pinned[key] = user[key]
-        assert isinstance(columns, list)
         pinned["columns"] = {str(c["name"]): str(c["type"]) for c in columns}
         if any(c in source.read_pattern for c in "*?["):
             pinned["union_by_name"] = False
@@ -392,7 +400,11 @@ def translate_error(exc: duckdb.Error) -> QueryError:
     for index, line in enumerate(lines[1:], start=1):
         stripped = line.strip()
         if stripped.startswith("Did you mean") and hint is None:
-            hint = stripped
+            internal = ("pg_", "duckdb_", "information_schema", "sqlite_", "__noctra")
+            if any(name in stripped for name in internal):
+                hint = "SHOW SOURCES lists the registered sources, SHOW TABLES their tables"
+            else:
+                hint = stripped
         match = _LINE_MARK.match(line)
         if match and index + 1 < len(lines) and "^" in lines[index + 1]:
             caret = lines[index + 1].index("^") - (len(line) - len(match.group(2)))

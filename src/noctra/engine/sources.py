@@ -71,6 +71,7 @@ CSV_OPTIONS = {
     "types": "a map of column to type, e.g. {'id': 'INTEGER'}",
     "all_varchar": "true or false",
     "ignore_errors": "true or false",
+    "null_padding": "true or false",
     "comment": "a one-character string",
     "decimal_separator": "'.' or ','",
     "sample_size": "a whole number of rows (-1 for the whole file)",
@@ -359,7 +360,8 @@ class SourceRegistry:
             known = ", ".join(s.alias for s in self) or "none yet"
             raise SourceError(
                 f"unknown source {alias!r}",
-                hint=f"registered sources: {known}; add one with USE 'file' AS {alias}",
+                hint=f"registered sources: {known}; add one with USE 'file' AS "
+                + (alias if alias.isidentifier() else "name"),
             )
         return source
 

@@ -171,7 +171,7 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
             kind, end = Kind.PARAM, name.end()
         elif char == ";":
             kind, end = Kind.SEMI, pos + 1
-        elif char.isdigit() or (char == "." and pos + 1 < size and text[pos + 1].isdigit()):
+        elif char in "0123456789" or (char == "." and pos + 1 < size and text[pos + 1] in "0123456789"):
             match = _NUMBER.match(text, pos)
             assert match is not None
             kind, end = Kind.NUMBER, match.end()

@@ -35,15 +35,17 @@ def rewrite_table_references(
     text: str,
     attach_database: Callable[[str], str | None],
     file_exists: Callable[[str], bool],
+    check_file: Callable[[str], None] = lambda path: None,
 ) -> str:
     """Rewrite ``FROM x.db::t`` to ``FROM alias.t`` and ``FROM data.csv`` to ``FROM 'data.csv'``.
 
     ``attach_database(path)`` returns the alias of the database at path (attaching it),
     or None when path is not a database. ``file_exists(path)`` says whether a bare
-    dotted name in FROM is really a file. Only FROM/JOIN positions are touched:
+    dotted name in FROM is really a file; ``check_file(path)`` may raise for a
+    quoted path in FROM that cannot be read (missing, empty). Only FROM/JOIN positions are touched:
     elsewhere ``::`` stays DuckDB's cast operator.
     """
-    if "::" not in text and "." not in text:
+    if "::" not in text and "." not in text and "'" not in text:
         return text
     tokens = [t for t in tokenize(text) if t.kind is not Kind.COMMENT]
     edits: list[tuple[int, int, str]] = []
@@ -79,6 +81,8 @@ def rewrite_table_references(
         if expect_table:
             expect_table = False
             consumed = _table_reference(tokens, index, attach_database, file_exists, edits)
+            if not consumed and token.kind is Kind.STRING:
+                check_file(string_value(token.text))
             if consumed:
                 index = consumed
                 continue

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from noctra.errors import Span
-from noctra.rql.lexer import Kind, Token, tokenize
+from noctra.errors import RqlSyntaxError, Span
+from noctra.rql.lexer import Kind, Token, line_starts_of, tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,14 @@ class Statement:
 
 def split(script: str) -> list[Statement]:
     """Split a script at top-level ``;``; empty statements (only comments) are dropped."""
-    tokens = tokenize(script)
+    try:
+        tokens = tokenize(script)
+    except RqlSyntaxError as exc:
+        if exc.span is not None:
+            offset = line_starts_of(script)[exc.span.line - 1] + exc.span.column - 1
+            number = len(split(script[:offset] + "x"))
+            exc.span = Span(number, exc.span.line, exc.span.column)
+        raise
     statements: list[Statement] = []
     current: list[Token] = []
     for token in [*tokens, None]:
