@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
@@ -207,8 +208,9 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         printed_result = False
         for statement in statements:
             try:
-                outcome = session.run_statement(statement, params)
-                rows = _emit(outcome, out, fmt, max_rows=max_rows, width=width, separate=printed_result)
+                with _progress(session):
+                    outcome = session.run_statement(statement, params)
+                    rows = _emit(outcome, out, fmt, max_rows=max_rows, width=width, separate=printed_result)
                 printed_result = printed_result or rows is not None
                 stats.statements += 1
                 stats.rows += rows or 0
@@ -264,6 +266,41 @@ def _emit(
         plural = "row" if total == 1 else "rows"
         print(f"{total:,} {plural} · {_duration(outcome.elapsed)}", file=sys.stderr)
     return outcome.row_count if outcome.row_count is not None else shown
+
+
+@contextlib.contextmanager
+def _progress(session: Session) -> Iterator[None]:
+    """A progress bar on stderr (a terminal only) for statements that run past 0.5 s."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    session.enable_progress()
+    done = threading.Event()
+
+    def show() -> None:
+        if done.wait(0.5):
+            return
+        drawn = False
+        while not done.wait(0.1):
+            fraction = session.progress()
+            if fraction is None:
+                continue
+            filled = int(fraction * 30)
+            bar = "█" * filled + "░" * (30 - filled)
+            sys.stderr.write(f"\r{bar} {fraction * 100:5.1f}%  Ctrl-C cancels")
+            sys.stderr.flush()
+            drawn = True
+        if drawn:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+    thread = threading.Thread(target=show, name="noctra-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def _duration(seconds: float) -> str:

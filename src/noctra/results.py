@@ -47,6 +47,7 @@ _COPY_OPTIONS = {
     "jsonl": "FORMAT json",
 }
 _CHUNK = 10_000
+_DRAIN_LIMIT = 100_000
 
 
 class ListRows:
@@ -347,12 +348,14 @@ class Result:
         return shown
 
     def _count_rest(self, result: EngineResult, shown: int) -> int:
-        if self._count is not None:
-            result.close()
-            return max(self._count() - shown, 0)
+        """Rows past the shown ones: read on (cheap for small results), or counted by the engine."""
         rest = 0
         while chunk := result.fetch(_CHUNK):
             rest += len(chunk)
+            if self._count is not None and rest >= _DRAIN_LIMIT:
+                # Big: counting again in the engine beats turning rows into Python.
+                result.close()
+                return max(self._count() - shown, 0)
         return rest
 
 

@@ -338,7 +338,12 @@ class Session:
         self.engine.cancel()
 
     def progress(self) -> float | None:
+        """Progress of the running statement in [0, 1], when the engine knows it."""
         return self.engine.progress()
+
+    def enable_progress(self) -> None:
+        """Ask the engine to track progress (front ends that show a bar call this once)."""
+        self.engine.enable_progress()
 
     def close(self) -> None:
         self.engine.close()
