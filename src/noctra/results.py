@@ -349,7 +349,7 @@ class Result:
 
     def _count_rest(self, result: EngineResult, shown: int) -> int:
         """Rows past the shown ones: read on (cheap for small results), or counted by the engine."""
-        rest = 0
+        rest = 1  # the row fetched past the limit, to learn that there were more
         while chunk := result.fetch(_CHUNK):
             rest += len(chunk)
             if self._count is not None and rest >= _DRAIN_LIMIT:
