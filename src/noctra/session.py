@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from noctra import commands
+from noctra.config import Config
 from noctra.engine.base import Params
 from noctra.engine.duck import DuckEngine
 from noctra.engine.sources import (
@@ -45,8 +46,10 @@ class Session:
         self,
         *,
         db: str | os.PathLike[str] | None = None,
+        config: Config | None = None,
         read_only: bool = False,
     ) -> None:
+        self.config = config if config is not None else Config()
         database = ":memory:" if db is None else os.fspath(db)
         self.engine = DuckEngine(database, read_only=read_only)
         self.sources = SourceRegistry()
