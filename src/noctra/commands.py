@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from noctra.engine.base import Column, Params
+from noctra.engine.hybrid import ENGINE_MODES
 from noctra.engine.sources import (
     Signature,
     Source,
@@ -15,7 +16,7 @@ from noctra.engine.sources import (
     resolve_location,
     signature_of,
 )
-from noctra.errors import SourceError, VariableError
+from noctra.errors import OptionError, SourceError, VariableError
 from noctra.quoting import identifier_from_stem, quote_ident, quote_string
 from noctra.results import Message, Outcome, Result, format_size
 from noctra.rql import ast
@@ -61,6 +62,8 @@ def use(session: Session, command: ast.Use) -> Message:
     source = build_source(session, command.path, alias, dict(command.options))
     replaced = session.sources.get(alias)
     session.engine_register(source, replacing=replaced)
+    if replaced is not None:
+        session.hybrid.forget(replaced)
     session.sources.add(source)
     session.make_current(source.alias)
     notes = []
@@ -92,6 +95,7 @@ def detach(session: Session, command: ast.Detach) -> Message:
     if session.sources.current == source.alias:
         session.make_current(None)
     session.engine.unregister(source)
+    session.hybrid.forget(source)
     session.sources.remove(source.alias)
     return Message(f"detached {source.alias}")
 
@@ -244,6 +248,16 @@ def show_vars(session: Session) -> Result:
 
 def set_option(session: Session, command: ast.SetOption) -> Message:
     """SET passes to the engine; Noctra remembers it for SHOW CONFIG (and the status bar)."""
+    if command.key == "engine":
+        mode = command.value.strip().strip("'\"").lower()
+        if mode not in ENGINE_MODES:
+            raise OptionError(
+                f"engine must be one of {', '.join(ENGINE_MODES)}, not {command.value!r}",
+                hint="SET engine = auto lets Noctra route each statement",
+            )
+        session.engine_mode = mode
+        session.settings["engine"] = mode
+        return Message(f"engine = {mode}")
     session.engine.execute_quietly(command.sql)
     value = session.engine.scalar("SELECT current_setting(?)", [command.key])
     session.settings[command.key] = str(value)
@@ -251,6 +265,10 @@ def set_option(session: Session, command: ast.SetOption) -> Message:
 
 
 def reset_option(session: Session, command: ast.ResetOption) -> Message:
+    if command.key == "engine":
+        session.engine_mode = session.config.engine.mode
+        session.settings.pop("engine", None)
+        return Message(f"engine reset to {session.engine_mode}")
     session.engine.execute_quietly(command.sql)
     session.settings.pop(command.key, None)
     value = session.engine.scalar("SELECT current_setting(?)", [command.key])

@@ -83,7 +83,21 @@ class Config:
     path: str | None = None
     origins: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # How `path` was chosen: "--config", "NOCTRA_CONFIG" or "default"; and whether it was read.
+    path_origin: str = "default"
+    loaded: bool = False
+    # Dotted key -> the environment variable its value came from.
+    env_vars: dict[str, str] = field(default_factory=dict)
 
     def origin(self, key: str) -> str:
         """default / file / env for a dotted key such as 'duckdb.performance.base_threads'."""
         return self.origins.get(key, "default")
+
+    def value(self, setting: Setting) -> object:
+        """The value of one setting in this config."""
+        return getattr(getattr(self, setting.attribute), setting.name)
+
+    def secrets(self) -> list[str]:
+        """Credential values in force (to be redacted wherever text is shown)."""
+        found = [self.value(s) for s in SETTINGS if s.is_secret]
+        return [str(v) for v in found if v]

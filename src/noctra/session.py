@@ -13,6 +13,7 @@ from noctra import commands
 from noctra.config import Config
 from noctra.engine.base import Params
 from noctra.engine.duck import DuckEngine
+from noctra.engine.hybrid import Hybrid, Route, route, table_references
 from noctra.engine.sources import (
     Source,
     SourceKind,
@@ -27,7 +28,7 @@ from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
 from noctra.rql.lexer import Kind, significant, tokenize
 from noctra.rql.parser import parse
-from noctra.rql.rewrite import rewrite_table_references
+from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
 from noctra.rql.splitter import Statement, split
 from noctra.variables import Variable, literal_for
 
@@ -52,6 +53,8 @@ class Session:
         self.config = config if config is not None else Config()
         database = ":memory:" if db is None else os.fspath(db)
         self.engine = DuckEngine(database, read_only=read_only)
+        self.hybrid = Hybrid(self.engine, self.config.engine)
+        self.engine_mode = self.config.engine.mode
         self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}
         self.variables: dict[str, Variable] = {}
@@ -119,10 +122,15 @@ class Session:
                 if exc.span is not None:
                     exc.span = statement.span_at(exc.span.line, exc.span.column)
                 raise
+            original = statement
             if text != statement.text:
                 statement = dataclasses.replace(statement, text=text)
             command = parse(statement, current_source=self.sources.current)
-            outcome = self._dispatch(command, params, statement)
+            if isinstance(command, ast.Sql):
+                # SQL is interpolated later, in the dialect of the engine that runs it.
+                outcome = self._run_sql(original.text, params, original)
+            else:
+                outcome = self._dispatch(command, params, statement)
         except NoctraError as exc:
             raise _locate(exc, statement) from exc.__cause__
         except KeyboardInterrupt:
@@ -235,12 +243,20 @@ class Session:
         return (sql, values) if names else (text, None)
 
     def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
-        sql, params = self.bind(self.prepare_sql(text), params, statement)
+        sql = self.prepare_sql(text)
+        route = self._route(sql)
+        self.last_engine = route.engine
+        if route.engine == "sqlite":
+            assert route.sqlite_source is not None
+            return self._run_sqlite(sql, params, statement, route.sqlite_source)
+        sql = self._interpolate(sql, statement, sqlite=False)
+        sql, params = self.bind(sql, params, statement)
         engine = self.engine
         kind = engine.statement_kind(sql)
+        if kind == "SELECT":
+            sql = self._use_copies(sql, route)
         words = significant(tokenize(sql))
         first = words[0]
-        self.last_engine = engine.name
         if kind == "SELECT" and (
             first.upper in ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
             or (first.kind is Kind.OP and first.text == "(")
@@ -264,16 +280,109 @@ class Session:
         result = engine.run(sql, params)
         returning = any(t.is_word("RETURNING") for t in words)
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or returning):
+            if kind != "SELECT":
+                # Writes with RETURNING: read them now, so dropping stale copies cannot close them.
+                kept = Result(statement=statement.number, engine=engine.name, run=lambda: result)
+                kept.detach()
+                self._forget_copies_of(route)
+                return kept
             return Result(statement=statement.number, engine=engine.name, run=lambda: result)
         count: int | None = None
         if result.has_rows:
             row = result.fetch(1)
             count = int(str(row[0][0])) if row and row[0][0] is not None else 0
         result.close()
-        verb = _VERBS.get(kind)
-        if verb is None or count is None:
-            return Message(kind.replace("_", " ").lower() + ": ok", engine=engine.name)
-        return Message(f"{count:,} row{'s' if count != 1 else ''} {verb}", engine=engine.name)
+        if kind not in ("SELECT", "EXPLAIN", "PRAGMA"):
+            self._forget_copies_of(route)
+        return _write_message(kind, count, engine.name)
+
+    def _forget_copies_of(self, route: Route) -> None:
+        """After a write through DuckDB, copies of the SQLite sources it touched are stale."""
+        for source, _ in route.sqlite_tables:
+            self.hybrid.invalidate(source)
+
+    def _interpolate(self, sql: str, statement: Statement, *, sqlite: bool) -> str:
+        """#name -> literals in the dialect of the engine that runs the statement."""
+        if "#" not in sql:
+            return sql
+        literals = {
+            key: (var.sqlite_literal if sqlite else var.literal) for key, var in self.variables.items()
+        }
+        try:
+            return interpolate(sql, literals, statement=statement.number)
+        except RqlSyntaxError as exc:
+            if exc.span is not None:
+                exc.span = statement.span_at(exc.span.line, exc.span.column)
+            raise
+
+    def _route(self, sql: str) -> Route:
+        """Where a statement runs: SQLite natively, or DuckDB (SPEC 4.3)."""
+        sqlite_sources = [s for s in self.sources if s.kind is SourceKind.SQLITE and s.status == "ok"]
+        mode = self.engine_mode
+        file_sources = self._file_sources_in(sql)
+        if mode == "duckdb" or (not sqlite_sources and mode == "auto"):
+            return Route("duckdb", file_sources=file_sources)
+        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
+        parseable, _ = named_parameters(parseable, lambda name: "NULL")
+        current = self.sources.get(self.sources.current) if self.sources.current else None
+        tables = {s.alias: self.hybrid.tables_of(s) for s in sqlite_sources}
+        decided = route(table_references(parseable), list(self.sources), current, tables)
+        decided.file_sources = file_sources
+        if mode == "sqlite" and decided.engine != "sqlite":
+            target = current if current is not None and current.kind is SourceKind.SQLITE else None
+            if decided.sqlite_tables or decided.file_sources or target is None:
+                raise QueryError(
+                    f"engine = sqlite cannot run this statement: it needs {decided.reason or 'DuckDB'}",
+                    hint="SET engine = auto lets Noctra choose (files and several sources need DuckDB)",
+                )
+            return Route("sqlite", sqlite_source=target)
+        return decided
+
+    def _file_sources_in(self, sql: str) -> list[Source]:
+        if not any(not s.kind.is_database for s in self.sources):
+            return []
+        names = {t.text.lower() for t in tokenize(sql) if t.kind is Kind.WORD}
+        names |= {t.text[1:-1].lower() for t in tokenize(sql) if t.kind is Kind.QIDENT}
+        return [s for s in self.sources if not s.kind.is_database and s.alias.lower() in names]
+
+    def _use_copies(self, sql: str, route: Route) -> str:
+        """Count reads of hot files and SQLite tables; point the statement at DuckDB copies."""
+        for source in route.file_sources:
+            self.hybrid.file_read(source, source.reader)
+        replacements: dict[tuple[str, str], str] = {}
+        for source, table in route.sqlite_tables:
+            key = (source.alias.lower(), table.lower())
+            if key in replacements:
+                continue
+            copy = self.hybrid.sqlite_table_for_duckdb(source, table)
+            if copy is not None:
+                replacements[key] = copy
+        return replace_qualified_tables(sql, replacements) if replacements else sql
+
+    def _run_sqlite(self, sql: str, params: Params, statement: Statement, source: Source) -> Outcome:
+        engine = self.hybrid.sqlite_engine(source)
+        sql = self._interpolate(sql, statement, sqlite=True)
+        explicit = {str(k).lower(): v for k, v in params.items()} if isinstance(params, Mapping) else {}
+
+        def render(name: str) -> str:
+            if name not in explicit and name not in self.variables:
+                raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
+            return ":" + name
+
+        sql, names = named_parameters(sql, render, statement=statement.number)
+        bound: Params = (
+            params
+            if not names
+            else {n: explicit[n] if n in explicit else self.variables[n].text for n in names}
+        )
+        result = engine.run(sql, bound)
+        if result.has_rows:
+            return Result(statement=statement.number, engine="sqlite", run=lambda: result)
+        changed = result.rowcount
+        result.close()
+        self.hybrid.invalidate(source)
+        kind = significant(tokenize(sql))[0].upper
+        return _write_message(kind, changed if changed >= 0 else None, "sqlite")
 
     # --- sources -------------------------------------------------------------------
 
@@ -287,14 +396,16 @@ class Session:
         self.engine.use_catalog(source.alias if source and source.kind.is_database else None)
 
     def refresh_sources(self) -> None:
-        """Re-read CSV sources whose files changed since they were sniffed."""
+        """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped."""
         for source in self.sources:
-            if source.kind is not SourceKind.CSV or source.is_remote:
+            if source.kind.is_database or source.is_remote:
                 continue
             now = signature_of(source.location)
             if now is None or now == source.signature:
                 continue
-            self.engine.register(source)
+            # CSV dialects are sniffed again; other views only lose their DuckDB copy.
+            self.engine.register(source, reuse_reader=source.kind is not SourceKind.CSV)
+            self.hybrid.invalidate(source)
             source.signature = now
 
     def database_tables(self, alias: str, *, skip_views: bool = False) -> list[tuple[object, ...]]:
@@ -349,6 +460,7 @@ class Session:
         self.engine.enable_progress()
 
     def close(self) -> None:
+        self.hybrid.close()
         self.engine.close()
 
     def __enter__(self) -> Session:
@@ -366,6 +478,13 @@ class Session:
             else:
                 names.append(source.alias)
         return names
+
+
+def _write_message(kind: str, count: int | None, engine: str) -> Message:
+    verb = _VERBS.get(kind)
+    if verb is None or count is None:
+        return Message(kind.replace("_", " ").lower() + ": ok", engine=engine)
+    return Message(f"{count:,} row{'s' if count != 1 else ''} {verb}", engine=engine)
 
 
 def _count_rows(engine: DuckEngine, wrapped: str, params: Params) -> int:

@@ -6,6 +6,21 @@ from dataclasses import dataclass
 
 from noctra.quoting import quote_string
 
+_SQLITE_NUMBERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Variable:
@@ -19,6 +34,17 @@ class Variable:
     @property
     def display(self) -> str:
         return "NULL" if self.text is None else self.text
+
+    @property
+    def sqlite_literal(self) -> str:
+        """The value as SQLite reads it: numbers bare, everything else as text."""
+        if self.text is None:
+            return "NULL"
+        if self.type == "BOOLEAN":
+            return "1" if self.text == "true" else "0"
+        if self.type in _SQLITE_NUMBERS or self.type.startswith("DECIMAL"):
+            return self.text
+        return quote_string(self.text)
 
 
 def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> str:

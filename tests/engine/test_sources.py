@@ -36,10 +36,10 @@ def test_csv_is_sniffed_once_and_pinned(tmp_path: Path, monkeypatch: pytest.Monk
     sniffs = count_sniffs(monkeypatch)
     with Session() as s:
         s.execute("USE 't.csv'")
-        for _ in range(3):
+        view = s.engine.scalar("SELECT sql FROM duckdb_views() WHERE view_name = 't'")
+        for _ in range(5):
             assert s.sql("SELECT count(*) FROM t").rows(1) == [(2,)]
         assert sniffs == ["t"]
-        view = s.engine.scalar("SELECT sql FROM duckdb_views() WHERE view_name = 't'")
         assert "(auto_detect = CAST('f' AS BOOLEAN))" in str(view)
         assert "\"day\" := 'DATE'" in str(view)
         assert "(buffer_size = 8388608)" in str(view)

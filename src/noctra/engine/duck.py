@@ -216,7 +216,9 @@ class DuckEngine:
             options.pop("format", None)
         return f"read_json_auto({quote_string(source.read_pattern)}{_args(options)})"
 
-    def register(self, source: Source, *, replacing: Source | None = None) -> None:
+    def register(
+        self, source: Source, *, replacing: Source | None = None, reuse_reader: bool = False
+    ) -> None:
         """Make a source queryable under its alias: a view over files, or an ATTACH.
 
         The new source is checked before anything is replaced, so a failure leaves
@@ -225,7 +227,8 @@ class DuckEngine:
         if source.kind.is_database:
             self._attach(source, replacing)
             return
-        reader = self.reader_sql(source)
+        # A restored source whose files did not change keeps its pinned reader: no sniff.
+        reader = source.reader if reuse_reader and source.reader else self.reader_sql(source)
         try:
             columns = self.describe(f"SELECT * FROM {reader}")
         except QueryError as exc:
@@ -239,6 +242,7 @@ class DuckEngine:
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {reader}"
         )
         source.columns = len(columns)
+        source.reader = reader
 
     def _pinned_csv(self, source: Source) -> str:
         """Sniff once (first file of a glob) and fix dialect and column types in the view."""

@@ -232,6 +232,7 @@ class Source:
     columns: int = 0
     dialect: dict[str, str] = field(default_factory=dict)
     status: str = "ok"
+    reader: str = ""  # the table-function call behind a file source's view
 
     @property
     def is_remote(self) -> bool:

@@ -138,3 +138,34 @@ def _table_reference(
         edits.append((first.start, tokens[end_index].end, quote_string(path)))
         return end_index + 1
     return 0
+
+
+def replace_qualified_tables(text: str, replacements: dict[tuple[str, str], str]) -> str:
+    """Replace ``alias.table`` (lower-cased keys) by other SQL names, outside strings and comments."""
+    tokens = [t for t in tokenize(text) if t.kind not in (Kind.SPACE, Kind.COMMENT)]
+    edits: list[tuple[int, int, str]] = []
+    for index in range(len(tokens) - 2):
+        first, dot, second = tokens[index : index + 3]
+        if not (
+            dot.kind is Kind.OP and dot.text == "." and first.end == dot.start and dot.end == second.start
+        ):
+            continue
+        if first.kind not in (Kind.WORD, Kind.QIDENT) or second.kind not in (Kind.WORD, Kind.QIDENT):
+            continue
+        if index > 0 and tokens[index - 1].kind is Kind.OP and tokens[index - 1].text == ".":
+            continue
+        key = (_name(first).lower(), _name(second).lower())
+        if key in replacements:
+            edits.append((first.start, second.end, replacements[key]))
+    out: list[str] = []
+    last = 0
+    for start, end, replacement in edits:
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _name(token: Token) -> str:
+    return token.text[1:-1].replace('""', '"') if token.kind is Kind.QIDENT else token.text

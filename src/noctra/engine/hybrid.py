@@ -1,0 +1,272 @@
+"""Routing between DuckDB and native SQLite, and copies of hot SQLite tables and files."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass, field
+
+from noctra.config import EngineConfig
+from noctra.engine.duck import DuckEngine
+from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
+from noctra.engine.sqlite import SqliteEngine
+from noctra.quoting import quote_ident
+
+ENGINE_MODES = ("auto", "duckdb", "sqlite")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """A table a statement names: catalog.db.name, or a table function / file."""
+
+    catalog: str
+    db: str
+    name: str
+    is_function: bool = False
+
+
+def table_references(sql: str) -> list[TableRef] | None:
+    """Tables a statement reads or writes, found by a real SQL parser; None if it cannot parse."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        trees = sqlglot.parse(sql, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        return None
+    refs: list[TableRef] = []
+    for tree in trees:
+        if tree is None:
+            continue
+        ctes = {cte.alias.lower() for cte in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            if not isinstance(table.this, exp.Identifier):
+                refs.append(TableRef("", "", "", is_function=True))
+                continue
+            if not table.db and not table.catalog and table.name.lower() in ctes:
+                continue
+            refs.append(TableRef(table.catalog, table.db, table.name))
+        if any(
+            isinstance(node, exp.Func) and node.sql_name().upper().startswith("READ_") for node in tree.walk()
+        ):
+            refs.append(TableRef("", "", "", is_function=True))
+    return refs
+
+
+@dataclass
+class Route:
+    """Where a statement runs: natively in one SQLite source, or in DuckDB."""
+
+    engine: str
+    sqlite_source: Source | None = None
+    sqlite_tables: list[tuple[Source, str]] = field(default_factory=list)
+    file_sources: list[Source] = field(default_factory=list)
+    reason: str = ""
+
+
+def _is_file_name(name: str) -> bool:
+    return kind_from_name(name) is not None or is_glob(name) or is_remote(name) or "/" in name
+
+
+def route(
+    refs: list[TableRef] | None,
+    sources: list[Source],
+    current: Source | None,
+    sqlite_tables: dict[str, set[str]],
+) -> Route:
+    """Decide where a statement runs in ``auto`` mode (SPEC 4.3).
+
+    sqlite_tables maps a SQLite alias to the (lower-cased) tables it has.
+    """
+    if refs is None:
+        return Route("duckdb", reason="not parsed")
+    by_alias = {s.alias.lower(): s for s in sources}
+    sqlite_hits: dict[str, Source] = {}
+    tables: list[tuple[Source, str]] = []
+    files: list[Source] = []
+    other = False
+    for ref in refs:
+        if ref.is_function:
+            other = True
+            continue
+        qualifier = (ref.catalog or ref.db).lower()
+        if qualifier:
+            source = by_alias.get(qualifier)
+            if source is not None and source.kind is SourceKind.SQLITE:
+                sqlite_hits[source.alias] = source
+                tables.append((source, ref.name))
+            else:
+                other = True
+            continue
+        if _is_file_name(ref.name):
+            other = True
+            continue
+        source = by_alias.get(ref.name.lower())
+        if source is not None and not source.kind.is_database:
+            files.append(source)
+            other = True
+            continue
+        if (
+            current is not None
+            and current.kind is SourceKind.SQLITE
+            and (ref.name.lower() in sqlite_tables.get(current.alias, set()))
+        ):
+            sqlite_hits[current.alias] = current
+            tables.append((current, ref.name))
+            continue
+        other = True
+    if len(sqlite_hits) == 1 and not other:
+        return Route("sqlite", sqlite_source=next(iter(sqlite_hits.values())), sqlite_tables=tables)
+    reason = "several sources" if len(sqlite_hits) > 1 else "files or DuckDB tables"
+    return Route("duckdb", sqlite_tables=tables, file_sources=files, reason=reason)
+
+
+@dataclass
+class CopyState:
+    """Reads of one SQLite table or file from DuckDB, and its copy in DuckDB if made."""
+
+    reads: int = 0
+    copy: str | None = None
+    rows: int | None = None
+    version: tuple[int, int, int] | None = None
+
+
+def file_version(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
+
+
+def size_in_bytes(text: str) -> int | None:
+    """'2GB', '18.8 GiB', '512 MB' -> bytes; None when it cannot be read."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(I?B)?\s*", text.upper())
+    if not match:
+        return None
+    number = float(match.group(1))
+    power = " KMGT".index(match.group(2) or " ")
+    base = 1024 if match.group(3) == "IB" else 1000
+    return int(number * base**power)
+
+
+class Hybrid:
+    """Native SQLite connections and the DuckDB copies of hot SQLite tables and files."""
+
+    SCHEMA = "memory.__noctra_copies"
+
+    def __init__(self, duck: DuckEngine, settings: EngineConfig) -> None:
+        self.duck = duck
+        self.settings = settings
+        self.sqlite: dict[str, SqliteEngine] = {}
+        self.copies: dict[str, CopyState] = {}
+        self._schema_ready = False
+
+    # --- native SQLite --------------------------------------------------------------
+
+    def sqlite_engine(self, source: Source) -> SqliteEngine:
+        engine = self.sqlite.get(source.alias)
+        if engine is None or engine.path != source.location:
+            if engine is not None:
+                engine.close()
+            engine = SqliteEngine(
+                source.location, source.alias, readonly=bool(source.options.get("readonly", False))
+            )
+            self.sqlite[source.alias] = engine
+        return engine
+
+    def tables_of(self, source: Source) -> set[str]:
+        rows = self.sqlite_engine(source).connection.execute(
+            "SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')"
+        )
+        return {str(r[0]) for r in rows.fetchall()}
+
+    def forget(self, source: Source) -> None:
+        """A source went away: drop its connection and copies."""
+        self.invalidate(source)
+        engine = self.sqlite.pop(source.alias, None)
+        if engine is not None:
+            engine.close()
+
+    # --- copies ---------------------------------------------------------------------
+
+    def _key(self, source: Source, table: str | None) -> str:
+        return source.alias.lower() if table is None else f"{source.alias.lower()}.{table.lower()}"
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready:
+            self.duck.execute_quietly(f"CREATE SCHEMA IF NOT EXISTS {self.SCHEMA}")
+            self._schema_ready = True
+
+    def _sqlite_version(self, source: Source) -> tuple[int, int, int]:
+        size, mtime = file_version(source.location)
+        return size, mtime, self.sqlite_engine(source).data_version()
+
+    def invalidate(self, source: Source) -> None:
+        """Drop every copy made from a source (it changed, or Noctra wrote to it)."""
+        prefix = source.alias.lower()
+        for key in [k for k in self.copies if k == prefix or k.startswith(prefix + ".")]:
+            state = self.copies.pop(key)
+            if state.copy is not None:
+                self.duck.execute_quietly(f"DROP TABLE IF EXISTS {state.copy}")
+
+    def sqlite_table_for_duckdb(self, source: Source, table: str) -> str | None:
+        """Count a DuckDB read of a SQLite table; the copy to read instead, once there is one."""
+        key = self._key(source, table)
+        state = self.copies.setdefault(key, CopyState())
+        version = self._sqlite_version(source)
+        if state.version is not None and state.version != version:
+            self.invalidate(source)
+            state = self.copies.setdefault(key, CopyState())
+        state.version = version
+        state.reads += 1
+        if state.copy is not None:
+            return state.copy
+        if state.rows is None:
+            try:
+                state.rows = self.sqlite_engine(source).count_rows(table)
+            except sqlite3.Error:
+                return None  # a view DuckDB reads differently, or a name SQLite lacks
+        settings = self.settings
+        due = state.rows >= settings.materialize_always_rows or (
+            state.rows >= settings.materialize_min_rows and state.reads >= settings.materialize_after_queries
+        )
+        if not due or not self._fits(os.path.getsize(source.location)):
+            return None
+        self._ensure_schema()
+        copy = f"{self.SCHEMA}.{quote_ident(f'{source.alias}__{table}'.lower())}"
+        original = f"{quote_ident(source.alias)}.{quote_ident(table)}"
+        self.duck.execute_quietly(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {original}")
+        state.copy = copy
+        return copy
+
+    def file_read(self, source: Source, reader: str) -> None:
+        """Count a read of a small local CSV/JSON source; load it into DuckDB when it is hot."""
+        if source.kind not in (SourceKind.CSV, SourceKind.JSON) or source.is_remote or not reader:
+            return
+        size = source.size
+        if size is None or size >= self.settings.cache_files_under:
+            return
+        key = self._key(source, None)
+        state = self.copies.setdefault(key, CopyState())
+        state.reads += 1
+        if state.copy is not None or state.reads < self.settings.materialize_after_queries:
+            return
+        if not self._fits(size * 4):
+            return
+        self._ensure_schema()
+        copy = f"{self.SCHEMA}.{quote_ident('file__' + source.alias.lower())}"
+        self.duck.execute_quietly(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {reader}")
+        self.duck.execute_quietly(
+            f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {copy}"
+        )
+        state.copy = copy
+
+    def _fits(self, estimate: int) -> bool:
+        """Never copy past half of DuckDB's memory_limit."""
+        limit = size_in_bytes(str(self.duck.scalar("SELECT current_setting('memory_limit')")))
+        return limit is None or estimate <= limit // 2
+
+    def close(self) -> None:
+        for engine in self.sqlite.values():
+            engine.close()
+        self.sqlite.clear()

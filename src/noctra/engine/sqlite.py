@@ -1,0 +1,200 @@
+"""Native SQLite: statements that touch one SQLite database run here, with SQLite's semantics."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from noctra.engine.base import Column, Params
+from noctra.errors import CancelledQueryError, NoctraError, QueryError, SourceError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class SqliteResult:
+    """Rows of one SQLite statement, read through the cursor a few at a time."""
+
+    engine = "sqlite"
+
+    def __init__(self, cursor: sqlite3.Cursor, owner: SqliteEngine) -> None:
+        self._cursor = cursor
+        self._owner = owner
+        description = cursor.description
+        self._has_rows = description is not None
+        self._peeked: list[tuple[object, ...]] = []
+        names = [str(d[0]) for d in description or []]
+        if self._has_rows:
+            # SQLite has no column types in a result: take them from the first row.
+            self._peeked = self.fetch(1)
+        first = self._peeked[0] if self._peeked else (None,) * len(names)
+        self.columns = [Column(name, _type_of(value)) for name, value in zip(names, first, strict=True)]
+        self.closed = False
+
+    @property
+    def has_rows(self) -> bool:
+        return self._has_rows
+
+    @property
+    def rowcount(self) -> int:
+        """Rows a write changed (-1 when SQLite does not say)."""
+        return self._cursor.rowcount
+
+    def fetch(self, n: int) -> list[tuple[object, ...]]:
+        rows: list[tuple[object, ...]] = []
+        if self._peeked:
+            rows, self._peeked = self._peeked[:n], self._peeked[n:]
+        if len(rows) < n:
+            with self._owner.translating():
+                rows.extend(self._cursor.fetchmany(n - len(rows)))
+        return rows
+
+    def arrow_reader(self, batch_rows: int = 100_000) -> pa.RecordBatchReader:
+        import pyarrow as pa
+
+        names = [c.name for c in self.columns]
+
+        def batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
+            return pa.RecordBatch.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+
+        first = self.fetch(batch_rows)
+        if not first:
+            schema = pa.schema([(name, pa.null()) for name in names])
+            return pa.RecordBatchReader.from_batches(schema, [])
+        head = batch(first)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            # SQLite hands rows over one by one: they become Arrow a batch at a time.
+            yield head
+            while chunk := self.fetch(batch_rows):
+                yield batch(chunk)
+
+        return pa.RecordBatchReader.from_batches(head.schema, batches())
+
+    def arrow_table(self) -> pa.Table:
+        return self.arrow_reader().read_all()
+
+    def close(self) -> None:
+        self.closed = True
+        self._cursor.close()
+
+
+def _type_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    if isinstance(value, bytes):
+        return "BLOB"
+    return "VARCHAR"
+
+
+class SqliteEngine:
+    """One sqlite3 connection per SQLite source, in autocommit, with a statement cache."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str, alias: str, *, readonly: bool = False, cache_size: int = 100) -> None:
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        try:
+            self.connection = sqlite3.connect(
+                uri,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=cache_size,
+            )
+            # The alias works inside SQLite too (crm.customers), on the same file.
+            self.connection.execute("ATTACH DATABASE ? AS " + _quote(alias), (uri,))
+        except sqlite3.Error as exc:
+            hint = (
+                "another program holds a lock on the database; retry when it is done"
+                if "locked" in str(exc)
+                else "check that the file is a SQLite database"
+            )
+            raise SourceError(f"cannot open SQLite database {path!r}: {exc}", hint=hint) from exc
+        self.path = path
+        self.alias = alias
+        self.busy = False
+        self._lock = threading.Lock()
+        self._running: SqliteResult | None = None
+
+    def run(self, sql: str, params: Params = None) -> SqliteResult:
+        if self._running is not None:
+            self._running.close()
+        bound = _sqlite_params(params)
+        with self.translating():
+            cursor = (
+                self.connection.execute(sql, bound) if bound is not None else self.connection.execute(sql)
+            )
+        self._running = SqliteResult(cursor, self)
+        return self._running
+
+    def data_version(self) -> int:
+        """SQLite's PRAGMA data_version: changes when another connection commits."""
+        row = self.connection.execute("PRAGMA data_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def count_rows(self, table: str) -> int:
+        row = self.connection.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def describe(self, relation_sql: str) -> list[Column]:
+        rows = self.connection.execute(f"PRAGMA table_info({relation_sql})").fetchall()
+        return [Column(str(r[1]), str(r[2] or "ANY"), not r[3]) for r in rows]
+
+    def cancel(self) -> None:
+        self.connection.interrupt()
+
+    def progress(self) -> float | None:
+        return None
+
+    def close(self) -> None:
+        if self._running is not None:
+            self._running.close()
+        self.connection.close()
+
+    def translating(self) -> _Translate:
+        return _Translate(self)
+
+
+class _Translate:
+    def __init__(self, engine: SqliteEngine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> None:
+        self.engine.busy = True
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self.engine.busy = False
+        if exc is None:
+            return
+        if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc):
+            raise CancelledQueryError("query cancelled") from exc
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise QueryError(
+                f"SQLite: {exc} ({self.engine.path})",
+                hint="another program holds a lock on the database; retry when it is done",
+            ) from exc
+        if isinstance(exc, sqlite3.Error):
+            raise QueryError(
+                f"SQLite: {exc}", hint="this statement ran in SQLite (SET engine = duckdb to change)"
+            ) from exc
+        if isinstance(exc, NoctraError):
+            return
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sqlite_params(params: Params) -> Mapping[str, Any] | Sequence[Any] | None:
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {str(k): v for k, v in params.items()}
+    return list(params)

@@ -1,0 +1,53 @@
+"""Secrets out of sight: credentials in URLs and known keys become ``****`` in what users see."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "****"
+MIN_SECRET_LENGTH = 4
+_URL = re.compile(r"(?i)\b(?:https?|s3[an]?|gcs?|az|abfss?|r2|hf)://[^\s'\"<>`]+")
+_USERINFO = re.compile(r"^([A-Za-z0-9+.-]+://)([^/?#@]*)@")
+# Query parameters of signed URLs and tokens: X-Amz-Signature, X-Amz-Credential,
+# X-Amz-Security-Token, X-Goog-Signature, Azure SAS `sig`, access_token, api_key...
+_SECRET_PARAM = re.compile(r"(?i)(sig|credential|token|secret|password|passwd|key|auth)")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its user-info password and secret query values replaced by ``****``."""
+    match = _USERINFO.match(url)
+    if match:
+        user, _, password = match.group(2).partition(":")
+        shown = f"{user}:{MASK}" if password else MASK
+        url = f"{match.group(1)}{shown}@{url[match.end() :]}"
+    base, sep, query = url.partition("?")
+    if not sep:
+        return url
+    query, hash_sep, fragment = query.partition("#")
+    parts = []
+    for part in query.split("&"):
+        name, eq, value = part.partition("=")
+        parts.append(f"{name}={MASK}" if eq and value and _SECRET_PARAM.search(name) else part)
+    return base + sep + "&".join(parts) + hash_sep + fragment
+
+
+def has_credentials(url: str) -> bool:
+    """True when a URL carries a password, a token or a signature (it must not be saved)."""
+    return redact_url(url) != url
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Text with every URL redacted and every known secret value replaced by ``****``."""
+    if "://" in text:
+        text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def is_secret_setting(name: str) -> bool:
+    """True for a setting whose value is a credential (s3_secret_access_key, *_token...)."""
+    lowered = name.lower()
+    return any(word in lowered for word in ("secret", "token", "password", "key_id", "access_key"))

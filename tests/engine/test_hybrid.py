@@ -1,0 +1,165 @@
+"""Hybrid engine: native SQLite routing, DuckDB copies of hot tables and files, invalidation."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from noctra import Session
+from noctra.config import Config, EngineConfig
+from noctra.errors import NoctraError, OptionError, QueryError
+from noctra.results import Message, Result
+
+
+@pytest.fixture
+def crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "crm.db") as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, score INTEGER)")
+        conn.executemany("INSERT INTO users VALUES (?, ?, ?)", [(i, f"u{i}", i % 7) for i in range(1, 101)])
+    conn.close()
+    (tmp_path / "orders.csv").write_text("user_id,amount\n1,10\n2,20\n3,30\n")
+    return tmp_path
+
+
+def session_with(**engine: int) -> Session:
+    return Session(config=Config(engine=EngineConfig(**engine)))  # type: ignore[arg-type]
+
+
+def run(session: Session, sql: str) -> Result:
+    result = session.sql(sql)
+    result.ensure_run()
+    return result
+
+
+def test_sqlite_only_statement_runs_natively_with_sqlite_semantics(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS crm")
+        native = run(s, "SELECT 7 / 2 AS half, count(*) AS n FROM crm.users")
+        assert native.engine == "sqlite"
+        assert native.rows(1) == [(3, 100)]
+        bare = run(s, "SELECT name FROM users WHERE id = 5")
+        assert (bare.engine, bare.rows(1)) == ("sqlite", [("u5",)])
+
+
+def test_mixed_statement_runs_in_duckdb(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        mixed = run(
+            s,
+            "SELECT u.name, o.amount / 4 AS q FROM orders o JOIN crm.users u ON u.id = o.user_id ORDER BY 1",
+        )
+        assert mixed.engine == "duckdb"
+        assert mixed.rows(5) == [("u1", 2.5), ("u2", 5.0), ("u3", 7.5)]
+        assert run(s, "SELECT 7 / 2 AS x").engine == "duckdb"
+
+
+def test_set_engine_forces_and_refuses_what_it_cannot_do(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm; SET engine = duckdb")
+        forced = run(s, "SELECT 7 / 2 AS half FROM crm.users LIMIT 1")
+        assert (forced.engine, forced.rows(1)) == ("duckdb", [(3.5,)])
+        s.execute("SET engine = sqlite")
+        with pytest.raises(QueryError, match="engine = sqlite cannot run this statement") as info:
+            s.execute("SELECT * FROM orders JOIN crm.users u ON u.id = orders.user_id")
+        assert info.value.hint is not None and "SET engine = auto" in info.value.hint
+        with pytest.raises(OptionError, match="engine must be one of auto, duckdb, sqlite"):
+            s.execute("SET engine = spark")
+        s.execute("RESET engine")
+        assert s.engine_mode == "auto"
+
+
+def test_native_writes_are_seen_by_duckdb(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        [message] = s.execute("UPDATE crm.users SET name = 'renamed' WHERE id = 1")
+        assert isinstance(message, Message) and message.text == "1 row updated" and message.engine == "sqlite"
+        joined = run(
+            s, "SELECT u.name FROM orders o JOIN crm.users u ON u.id = o.user_id WHERE o.user_id = 1"
+        )
+        assert joined.rows(1) == [("renamed",)]
+
+
+def test_materialization_at_the_thresholds(crm: Path) -> None:
+    join = "SELECT count(*) FROM orders o JOIN crm.users u ON u.id = o.user_id"
+    with session_with(
+        materialize_min_rows=50, materialize_after_queries=2, materialize_always_rows=10_000
+    ) as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        assert run(s, join).rows(1) == [(3,)]
+        assert s.hybrid.copies["crm.users"].copy is None
+        assert run(s, join).rows(1) == [(3,)]
+        assert s.hybrid.copies["crm.users"].copy is not None
+        assert run(s, join).rows(1) == [(3,)]
+    with session_with(
+        materialize_min_rows=500, materialize_after_queries=1, materialize_always_rows=10_000
+    ) as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        run(s, join)
+        assert s.hybrid.copies["crm.users"].copy is None  # 100 rows: below materialize_min_rows
+    with session_with(
+        materialize_min_rows=500, materialize_after_queries=9, materialize_always_rows=100
+    ) as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        run(s, join)
+        assert s.hybrid.copies["crm.users"].copy is not None  # at once: materialize_always_rows
+
+
+def test_copy_is_dropped_when_another_process_changes_the_file(crm: Path) -> None:
+    query = "SELECT count(*) FROM orders o, crm.users u WHERE u.id >= o.user_id AND o.user_id = 1"
+    with session_with(
+        materialize_min_rows=1, materialize_after_queries=1, materialize_always_rows=10_000
+    ) as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        assert run(s, query).rows(1) == [(100,)]
+        assert s.hybrid.copies["crm.users"].copy is not None
+        other = sqlite3.connect(crm / "crm.db")
+        other.execute("INSERT INTO users VALUES (1000, 'late', 0)")
+        other.commit()
+        other.close()
+        assert run(s, query).rows(1) == [(101,)]
+
+
+def test_writes_through_noctra_drop_copies(crm: Path) -> None:
+    query = "SELECT max(u.id) FROM orders o, crm.users u"
+    with session_with(
+        materialize_min_rows=1, materialize_after_queries=1, materialize_always_rows=10_000
+    ) as s:
+        s.execute("USE 'orders.csv' AS orders; USE 'crm.db' AS crm")
+        assert run(s, query).rows(1) == [(100,)]
+        s.execute("INSERT INTO crm.users VALUES (500, 'new', 1)")
+        assert run(s, query).rows(1) == [(500,)]
+        s.execute("INSERT INTO crm.users SELECT 600, 'from csv', 0 FROM orders LIMIT 1")
+        assert run(s, query).rows(1) == [(600,)]
+
+
+def test_hot_csv_is_cached_and_dropped_when_it_changes(crm: Path) -> None:
+    with session_with(materialize_after_queries=2) as s:
+        s.execute("USE 'orders.csv' AS orders")
+        for _ in range(3):
+            assert run(s, "SELECT sum(amount) FROM orders").rows(1) == [(60,)]
+        assert s.hybrid.copies["orders"].copy is not None
+        view = s.engine.scalar("SELECT sql FROM duckdb_views() WHERE view_name = 'orders'")
+        assert "__noctra_copies" in str(view)
+        path = crm / "orders.csv"
+        path.write_text("user_id,amount\n1,1\n")
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+        assert run(s, "SELECT sum(amount) FROM orders").rows(1) == [(1,)]
+        assert "orders" not in s.hybrid.copies or s.hybrid.copies["orders"].copy is None
+
+
+def test_locked_sqlite_database_gives_a_clear_error(crm: Path) -> None:
+    holder = sqlite3.connect(crm / "crm.db", isolation_level=None, timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with Session() as s:
+            s.execute("USE 'crm.db' AS crm")
+            with pytest.raises(NoctraError, match="locked") as info:
+                s.execute("SELECT count(*) FROM crm.users")
+            assert info.value.hint is not None and "lock" in info.value.hint
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
