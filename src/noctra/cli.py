@@ -21,6 +21,7 @@ from noctra import __version__
 from noctra.errors import CancelledQueryError, NoctraError, TimeoutExpiredError, UsageError
 
 if TYPE_CHECKING:
+    from noctra.config import Config
     from noctra.results import Outcome
     from noctra.session import Session
 
@@ -100,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(batch, suppress=True)
     info = sub.add_parser("info", help="versions, extensions, settings in force")
     _add_common(info, suppress=True)
+    config = sub.add_parser(
+        "config",
+        help="print the effective config, its path, or write a commented default file",
+        description="show: the settings in force as TOML, each with its origin; "
+        "path: the config file in use and whether it exists; "
+        "init: write a commented default config file there (--force overwrites).",
+    )
+    config.add_argument("action", choices=("show", "path", "init"), help="what to do")
+    config.add_argument("--force", action="store_true", help="init: overwrite an existing file")
+    _add_common(config, suppress=True)
     return parser
 
 
@@ -123,12 +134,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _report(exc: NoctraError, debug: bool) -> None:
+def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
+    """Print an error (and with --debug its traceback), URLs and known credentials redacted."""
+    from noctra.redact import redact_text
+
     if debug:
-        traceback.print_exception(exc)
-    print(f"noctra: error: {exc}", file=sys.stderr)
+        sys.stderr.write(redact_text("".join(traceback.format_exception(exc)), secrets))
+    print(redact_text(f"noctra: error: {exc}", secrets), file=sys.stderr)
     if exc.hint:
-        print(f"hint: {exc.hint}", file=sys.stderr)
+        print(redact_text(f"hint: {exc.hint}", secrets), file=sys.stderr)
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    """The config of --config, $NOCTRA_CONFIG or the XDG path, its warnings printed."""
+    from noctra.config import load_config
+
+    config = load_config(args.config)
+    for warning in config.warnings:
+        print(f"noctra: warning: {warning}", file=sys.stderr)
+    return config
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    """`noctra config show|path|init`."""
+    from noctra.config import config_path, effective_toml, write_default_config
+
+    if args.action == "init":
+        location, _ = config_path(args.config)
+        write_default_config(location, force=args.force)
+        print(f"wrote {location}", file=sys.stderr)
+        return 0
+    if args.action == "path":
+        location, chosen_by = config_path(args.config)
+        exists = "exists" if location.is_file() else "does not exist; defaults in use"
+        origin = {"--config": "from --config", "NOCTRA_CONFIG": "from $NOCTRA_CONFIG"}.get(chosen_by)
+        print(f"{location} ({exists}{'; ' + origin if origin else ''})")
+        return 0
+    sys.stdout.write(effective_toml(_load_config(args)))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,6 +181,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be a positive number of seconds")
     if args.subcommand == "info":
         return _info(args)
+    if args.subcommand == "config":
+        return _config_command(args)
     files: list[str] = list(getattr(args, "files", []) or [])
     if args.subcommand == "query":
         script = args.sql
@@ -195,7 +240,18 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     width = shutil.get_terminal_size().columns if is_tty else 0
     started = time.perf_counter()
     stats = RunStats()
-    session = Session(db=args.db, read_only=args.read_only)
+    from noctra.state import default_state_path
+
+    config = _load_config(args)
+    session = Session(
+        config=config,
+        db=args.db,
+        read_only=args.read_only,
+        state_path=default_state_path(args.db),
+        restore=not args.fresh,
+    )
+    for warning in session.warnings:
+        print(f"noctra: warning: {warning}", file=sys.stderr)
     timed_out = threading.Event()
     timer = _start_timer(session, args.timeout, timed_out)
     previous_handler = _install_interrupt(session)
@@ -226,13 +282,13 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             except NoctraError as exc:
                 if exc.exit_code != 1 or not args.continue_on_error:
                     raise
-                _report(exc, args.debug)
+                _report(exc, args.debug, config.secrets())
                 stats.errors += 1
                 exit_code = 1
     except NoctraError as exc:
         if timed_out.is_set() and not isinstance(exc, TimeoutExpiredError):
             exc = TimeoutExpiredError(f"timed out after {args.timeout:g} s", hint="raise --timeout")
-        _report(exc, args.debug)
+        _report(exc, args.debug, config.secrets())
         stats.errors += 1
         exit_code = exc.exit_code
     finally:
@@ -345,10 +401,19 @@ def _info(args: argparse.Namespace) -> int:
             lines.append(f"extension {name}: {extension_path(name)}")
         except NoctraError as exc:
             lines.append(f"extension {name}: not installed ({exc.hint})")
-    with Session(db=args.db, read_only=args.read_only) as session:
+    config = _load_config(args)
+    with Session(db=args.db, read_only=args.read_only, config=config) as session:
         threads = session.engine.scalar("SELECT current_setting('threads')")
         memory = session.engine.scalar("SELECT current_setting('memory_limit')")
-    lines.append("config file: none (defaults)")
+    if config.loaded:
+        lines.append(f"config file: {config.path}")
+    else:
+        lines.append(f"config file: none ({config.path} does not exist; defaults in use)")
+    performance = config.performance
+    lines.append(
+        f"io_type: {performance.io_type.value} (base_threads {performance.base_threads}, "
+        f"remote_multiplier {performance.remote_multiplier:g})"
+    )
     lines.append(f"database: {args.db or ':memory:'}")
     lines.append(f"threads: {threads}")
     lines.append(f"memory_limit: {memory}")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from noctra import commands
+from noctra import commands, state
 from noctra.config import Config
 from noctra.engine.base import Params
 from noctra.engine.duck import DuckEngine
@@ -22,7 +22,7 @@ from noctra.engine.sources import (
     resolve_location,
     signature_of,
 )
-from noctra.errors import NoctraError, QueryError, RqlSyntaxError, Span
+from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError, Span, UsageError
 from noctra.results import Message, Outcome, Result
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
@@ -30,6 +30,7 @@ from noctra.rql.lexer import Kind, significant, tokenize
 from noctra.rql.parser import parse
 from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
 from noctra.rql.splitter import Statement, split
+from noctra.tuning import Tuner
 from noctra.variables import Variable, literal_for
 
 _VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
@@ -49,16 +50,33 @@ class Session:
         db: str | os.PathLike[str] | None = None,
         config: Config | None = None,
         read_only: bool = False,
+        state_path: str | os.PathLike[str] | None = None,
+        restore: bool = True,
     ) -> None:
+        """A session in memory, or over a ``db`` workspace (.duckdb or SQLite) for new tables.
+
+        With ``state_path`` (or a ``db``), sources, the current source and variables are
+        saved there after each change and restored at start (unless ``restore`` is False).
+        """
         self.config = config if config is not None else Config()
-        database = ":memory:" if db is None else os.fspath(db)
-        self.engine = DuckEngine(database, read_only=read_only)
+        self.engine = DuckEngine(":memory:")
+        self.tuner = Tuner(self.engine, self.config)
         self.hybrid = Hybrid(self.engine, self.config.engine)
         self.engine_mode = self.config.engine.mode
         self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}
         self.variables: dict[str, Variable] = {}
         self.last_engine = "duckdb"
+        self.warnings: list[str] = []
+        self.workspace: Source | None = None
+        if db is not None:
+            self._open_workspace(os.fspath(db), read_only=read_only)
+        if state_path is None and db is not None:
+            state_path = state.default_state_path(db)
+        self.state_path = Path(state_path) if state_path is not None else None
+        self._saved: str | None = None
+        if self.state_path is not None and restore and self.config.session.restore:
+            self._restore(self.state_path)
 
     # --- running scripts -----------------------------------------------------------
 
@@ -125,6 +143,7 @@ class Session:
             original = statement
             if text != statement.text:
                 statement = dataclasses.replace(statement, text=text)
+            self.tuner.before_statement(statement.text, self.sources, self.settings)
             command = parse(statement, current_source=self.sources.current)
             if isinstance(command, ast.Sql):
                 # SQL is interpolated later, in the dialect of the engine that runs it.
@@ -133,8 +152,8 @@ class Session:
                 outcome = self._dispatch(command, params, statement)
         except NoctraError as exc:
             raise _locate(exc, statement) from exc.__cause__
-        except KeyboardInterrupt:
-            raise
+        finally:
+            self.save_state()
         outcome.statement = statement.number
         outcome.elapsed += time.perf_counter() - start
         return outcome
@@ -244,6 +263,7 @@ class Session:
 
     def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
         sql = self.prepare_sql(text)
+        self._check_missing(sql)
         route = self._route(sql)
         self.last_engine = route.engine
         if route.engine == "sqlite":
@@ -338,6 +358,20 @@ class Session:
             return Route("sqlite", sqlite_source=target)
         return decided
 
+    def _check_missing(self, sql: str) -> None:
+        """A statement that names a source restored as missing gets an error saying so."""
+        missing = {s.alias.lower(): s for s in self.sources if s.status == "missing"}
+        if not missing:
+            return
+        for token in tokenize(sql):
+            if token.kind in (Kind.WORD, Kind.QIDENT):
+                source = missing.get(token.text.strip('"').lower())
+                if source is not None:
+                    raise SourceError(
+                        f"source {source.alias!r} is missing: {source.path} is not there",
+                        hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
+                    )
+
     def _file_sources_in(self, sql: str) -> list[Source]:
         if not any(not s.kind.is_database for s in self.sources):
             return []
@@ -384,6 +418,81 @@ class Session:
         kind = significant(tokenize(sql))[0].upper
         return _write_message(kind, changed if changed >= 0 else None, "sqlite")
 
+    # --- workspace and the session file ---------------------------------------------
+
+    def _open_workspace(self, path: str, *, read_only: bool) -> None:
+        kind = kind_from_name(path)
+        if kind is None or not kind.is_database:
+            raise UsageError(
+                f"--db {path!r} is not a database file",
+                hint="use a .duckdb file, or .db / .sqlite / .sqlite3 for SQLite",
+            )
+        options: dict[str, object] = {"readonly": True} if read_only else {"create": True}
+        source = commands.build_source(self, path, commands.default_alias(path), options)
+        self.engine.register(source)
+        self.sources.add(source)
+        self.workspace = source
+        self.engine.home = source.alias
+        self.make_current(source.alias)
+
+    def _restore(self, path: Path) -> None:
+        """Re-register saved sources (missing files stay listed, as missing) and variables."""
+        try:
+            saved = state.load(path)
+        except state.CorruptStateError as exc:
+            self.warnings.append(
+                f"session file {path} could not be read ({exc.reason}); set aside as {exc.moved_to.name}"
+            )
+            return
+        if saved is None:
+            return
+        for source in saved.sources:
+            if self.workspace is not None and source.location == self.workspace.location:
+                continue
+            self.sources.add(source)
+            if not self._register_saved(source):
+                self.warnings.append(
+                    f"source {source.alias!r} is missing: {source.path} (kept; it returns with the file)"
+                )
+        for variable in saved.variables:
+            self.variables[variable.name.lower()] = variable
+        current = self.sources.get(saved.current) if saved.current else None
+        if current is not None and current.status == "ok":
+            self.make_current(current.alias)
+        self._saved = self._snapshot()
+
+    def _register_saved(self, source: Source) -> bool:
+        """Register a restored source; False (status missing) when its file is not there."""
+        now = signature_of(source.location)
+        if now is None and not source.is_remote:
+            source.status = "missing"
+            return False
+        try:
+            self.engine.register(source, reuse_reader=now == source.signature)
+        except NoctraError as exc:
+            source.status = "missing"
+            self.warnings.append(f"source {source.alias!r} could not be restored: {exc.message}")
+            return True
+        source.status = "ok"
+        source.signature = now
+        return True
+
+    def _snapshot(self) -> str:
+        kept = [s for s in self.sources if s is not self.workspace]
+        return state.snapshot(kept, list(self.variables.values()), self.sources.current, None)
+
+    def save_state(self) -> None:
+        """Write the session file if something changed since it was last written."""
+        if self.state_path is None:
+            return
+        text = self._snapshot()
+        if text != self._saved:
+            try:
+                state.save(self.state_path, text)
+            except OSError as exc:
+                self.warnings.append(f"could not save the session to {self.state_path}: {exc.strerror}")
+            self._saved = text
+
     # --- sources -------------------------------------------------------------------
 
     def engine_register(self, source: Source, *, replacing: Source | None) -> None:
@@ -396,8 +505,14 @@ class Session:
         self.engine.use_catalog(source.alias if source and source.kind.is_database else None)
 
     def refresh_sources(self) -> None:
-        """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped."""
+        """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped.
+
+        A source restored as missing becomes usable again when its file is back.
+        """
         for source in self.sources:
+            if source.status == "missing":
+                self._register_saved(source)
+                continue
             if source.kind.is_database or source.is_remote:
                 continue
             now = signature_of(source.location)

@@ -7,14 +7,16 @@ import importlib.util
 import os
 import re
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
 from noctra.engine.base import Column, Params
 from noctra.engine.sources import Source, SourceKind, is_remote
-from noctra.errors import CancelledQueryError, NoctraError, QueryError, SourceError
+from noctra.errors import CancelledQueryError, ConfigError, NoctraError, QueryError, SourceError
 from noctra.quoting import quote_ident, quote_string
+from noctra.redact import redact_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -99,6 +101,10 @@ class DuckEngine:
         self._interrupted = False
         self._progress_enabled = False
         self.busy = False
+        self.threads: int | None = None  # what apply_threads last set
+        self._s3_secret: dict[str, str | bool] = {}
+        # Where new tables go when no database source is current: memory, or a --db workspace.
+        self.home = "memory"
 
     # --- statements -----------------------------------------------------------------
 
@@ -198,6 +204,44 @@ class DuckEngine:
             return
         self.connection.execute(f"LOAD {quote_string(extension_path(name))}")
         self._loaded.add(name)
+        if name == "httpfs" and self._s3_secret:
+            self._create_s3_secret()
+
+    # --- settings -------------------------------------------------------------------
+
+    def apply_threads(self, threads: int, *, force: bool = False) -> None:
+        """``SET threads``, only when it differs from what this method set last."""
+        if threads != self.threads or force:
+            self.execute_quietly(f"SET threads = {int(threads)}")
+            self.threads = threads
+
+    def apply_setting(self, name: str, value: object) -> None:
+        """``SET name = value`` with the value as an SQL literal; QueryError if DuckDB refuses."""
+        self.execute_quietly(f"SET {quote_ident(name)} = {_sql_value(value)}")
+
+    def set_s3_secret(self, options: dict[str, str | bool]) -> None:
+        """S3 credentials and endpoint, made a DuckDB secret when httpfs is loaded."""
+        self._s3_secret = dict(options)
+        if options and "httpfs" in self._loaded:
+            self._create_s3_secret()
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Credential values this engine was given (for redaction)."""
+        keys = ("KEY_ID", "SECRET", "SESSION_TOKEN")
+        return [str(self._s3_secret[k]) for k in keys if self._s3_secret.get(k)]
+
+    def _create_s3_secret(self) -> None:
+        # A temporary secret: it lives in this connection only, never on disk.
+        options = ", ".join(f"{key} {_sql_value(value)}" for key, value in self._s3_secret.items())
+        try:
+            self.connection.execute(f"CREATE OR REPLACE SECRET __noctra_s3 (TYPE s3, {options})")
+        except duckdb.Error as exc:
+            message = redact_text(first_line(exc), self.secret_values)
+            raise ConfigError(
+                f"cannot set up S3 access: {message}",
+                hint="check [s3] in the config file and the AWS_* environment variables",
+            ) from None
 
     # --- sources --------------------------------------------------------------------
 
@@ -350,8 +394,9 @@ class DuckEngine:
         File sources are views in ``memory.main``; the search path keeps them
         reachable by their bare alias while a database is the default.
         """
-        self.execute_quietly(f"USE {quote_ident(alias or 'memory')}")
-        if alias is not None:
+        alias = alias or self.home
+        self.execute_quietly(f"USE {quote_ident(alias)}")
+        if alias != "memory":
             path = f"{quote_ident(alias)}.main,memory.main"
             self.execute_quietly(f"SET search_path = {quote_string(path)}")
 
@@ -390,13 +435,14 @@ class _Translate:
         ):
             raise CancelledQueryError("query cancelled") from exc
         if isinstance(exc, duckdb.Error):
-            raise translate_error(exc) from exc
+            raise translate_error(exc, self.engine.secret_values) from exc
         return False
 
 
-def translate_error(exc: duckdb.Error) -> QueryError:
+def translate_error(exc: duckdb.Error, secrets: Sequence[str] = ()) -> QueryError:
     """A QueryError from a DuckDB exception: its first line, the 'Did you mean' as hint."""
-    text = str(exc)
+    # DuckDB quotes URLs in its messages: signed query strings and passwords stay hidden.
+    text = redact_text(str(exc), secrets)
     lines = text.splitlines()
     message = lines[0] if lines else type(exc).__name__
     hint = None
