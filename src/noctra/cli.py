@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
-import shutil
 import signal
 import sys
 import threading
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from noctra import __version__
 from noctra.errors import CancelledQueryError, NoctraError, TimeoutExpiredError, UsageError
+from noctra.records import asdict, record
 
 if TYPE_CHECKING:
     from noctra.config import Config
@@ -30,7 +29,7 @@ TTY_MAX_ROWS = 40
 SignalHandler = Callable[[int, FrameType | None], object] | int | None
 
 
-@dataclasses.dataclass
+@record
 class RunStats:
     """What --stats prints: one JSON line on stderr."""
 
@@ -237,7 +236,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         if args.max_rows is not None
         else (TTY_MAX_ROWS if is_tty and fmt in ("table", "markdown") else None)
     )
-    width = shutil.get_terminal_size().columns if is_tty else 0
+    width = _terminal_width() if is_tty else 0
     started = time.perf_counter()
     stats = RunStats()
     from noctra.state import default_state_path
@@ -297,7 +296,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         signal.signal(signal.SIGINT, previous_handler)
         if args.stats:
             stats.seconds = round(time.perf_counter() - started, 6)
-            print(json.dumps(dataclasses.asdict(stats)), file=sys.stderr)
+            print(json.dumps(asdict(stats)), file=sys.stderr)
         session.close()
     return exit_code
 
@@ -357,6 +356,13 @@ def _progress(session: Session) -> Iterator[None]:
     finally:
         done.set()
         thread.join()
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        return 100
 
 
 def _duration(seconds: float) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from noctra.records import record
+from noctra.redact import redact_text
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Span:
     """Where a statement (or a part of it) sits in the script: 1-based numbers."""
 
@@ -23,9 +24,11 @@ class NoctraError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, *, hint: str | None = None, span: Span | None = None) -> None:
+        # URLs in messages lose their passwords and signatures: errors end up on screens and in logs.
+        message = redact_text(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else redact_text(hint)
         self.span = span
 
     def with_span(self, span: Span) -> NoctraError:

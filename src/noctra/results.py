@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import decimal
 import io
 import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from noctra.engine.base import Column, EngineResult
 from noctra.errors import NoctraError, UsageError
+from noctra.records import field, record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -122,7 +120,7 @@ class ArrowRows:
         self._pos = self._table.num_rows
 
 
-@dataclass
+@record
 class Message:
     """What a command says when it has no rows to show ("sales: CSV, 4 columns")."""
 
@@ -417,6 +415,9 @@ def _plain(value: object) -> object:
 
 
 def _json_default(value: object) -> object:
+    import decimal
+    import uuid
+
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, (dt.date, dt.time, dt.datetime)):

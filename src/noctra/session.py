@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from noctra import commands, state
+from noctra import commands, records, state
 from noctra.config import Config
 from noctra.engine.base import Params
 from noctra.engine.duck import DuckEngine
@@ -142,7 +141,7 @@ class Session:
                 raise
             original = statement
             if text != statement.text:
-                statement = dataclasses.replace(statement, text=text)
+                statement = records.replace(statement, text=text)
             self.tuner.before_statement(statement.text, self.sources, self.settings)
             command = parse(statement, current_source=self.sources.current)
             if isinstance(command, ast.Sql):

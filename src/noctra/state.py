@@ -6,10 +6,10 @@ import datetime as dt
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from noctra.engine.sources import Signature, Source, SourceKind
+from noctra.records import field, record
 from noctra.redact import has_credentials
 from noctra.variables import Variable
 
@@ -24,7 +24,7 @@ def default_state_path(db: str | os.PathLike[str] | None = None) -> Path:
     return Path(base) / "noctra" / "session.toml"
 
 
-@dataclass
+@record
 class SavedState:
     """What a session file holds."""
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from noctra.quoting import quote_string
+from noctra.records import record
 
 _SQLITE_NUMBERS = {
     "TINYINT",
@@ -22,7 +21,7 @@ _SQLITE_NUMBERS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Variable:
     """A value made by LET, kept as the engine's text form plus its type."""
 

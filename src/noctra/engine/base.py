@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from noctra.records import record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 Params = Sequence[object] | Mapping[str, object] | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Column:
     """A column of a relation as the engine sees it."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from noctra.engine.base import Params
@@ -13,6 +12,7 @@ from noctra.engine.duck import DuckEngine
 from noctra.engine.sources import COMPRESSION_SUFFIXES, is_remote
 from noctra.errors import CancelledQueryError, ExportError, NoctraError, OptionError
 from noctra.quoting import quote_ident, quote_string
+from noctra.records import record
 
 FORMAT_OF_SUFFIX = {
     ".parquet": "parquet",
@@ -61,7 +61,7 @@ EXPORT_OPTIONS = {
 PARQUET_DEFAULTS: dict[str, object] = {"compression": "zstd"}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ExportReport:
     """What an export wrote."""
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
-import sqlite3
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
 from noctra.engine.duck import DuckEngine
 from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
-from noctra.engine.sqlite import SqliteEngine
 from noctra.quoting import quote_ident
+
+if TYPE_CHECKING:
+    from noctra.engine.sqlite import SqliteEngine
+from noctra.records import field, record
 
 ENGINE_MODES = ("auto", "duckdb", "sqlite")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class TableRef:
     """A table a statement names: catalog.db.name, or a table function / file."""
 
@@ -53,7 +55,7 @@ def table_references(sql: str) -> list[TableRef] | None:
     return refs
 
 
-@dataclass
+@record
 class Route:
     """Where a statement runs: natively in one SQLite source, or in DuckDB."""
 
@@ -121,7 +123,7 @@ def route(
     return Route("duckdb", sqlite_tables=tables, file_sources=files, reason=reason)
 
 
-@dataclass
+@record
 class CopyState:
     """Reads of one SQLite table or file from DuckDB, and its copy in DuckDB if made."""
 
@@ -164,6 +166,8 @@ class Hybrid:
     # --- native SQLite --------------------------------------------------------------
 
     def sqlite_engine(self, source: Source) -> SqliteEngine:
+        from noctra.engine.sqlite import SqliteEngine
+
         engine = self.sqlite.get(source.alias)
         if engine is None or engine.path != source.location:
             if engine is not None:
@@ -222,6 +226,8 @@ class Hybrid:
         if state.copy is not None:
             return state.copy
         if state.rows is None:
+            import sqlite3
+
             try:
                 state.rows = self.sqlite_engine(source).count_rows(table)
             except sqlite3.Error:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
 from noctra.errors import OptionError, SourceError
+from noctra.records import field, record
 
 REMOTE_PREFIXES = ("http://", "https://", "s3://", "s3a://", "gs://", "gcs://", "az://", "r2://")
 COMPRESSION_SUFFIXES = (".gz", ".gzip", ".zst", ".zstd", ".bz2")
@@ -178,7 +178,7 @@ def check_options(kind: SourceKind, options: dict[str, object]) -> None:
                 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Signature:
     """What a source's files looked like when it was registered: to see changes."""
 
@@ -218,7 +218,7 @@ def signature_of(location: str) -> Signature | None:
     return Signature(tuple(files))
 
 
-@dataclass(slots=True)
+@record
 class Source:
     """A registered source: alias, where it is, what it is and how it is read."""
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from noctra.errors import Span
+from noctra.records import field, record
 
 OptionValue: TypeAlias = str | int | float | bool | list["OptionValue"] | dict[str, "OptionValue"] | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Use:
     """``USE 'path' [AS alias] [OPTIONS (...)]`` (also the retired ``IMPORT``)."""
 
@@ -21,7 +21,7 @@ class Use:
     deprecated_import: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class UseAlias:
     """``USE alias``: make a registered source current."""
 
@@ -29,7 +29,7 @@ class UseAlias:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Detach:
     """``DETACH alias`` / ``UNUSE alias``."""
 
@@ -38,14 +38,14 @@ class Detach:
     if_exists: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ShowSources:
     """``SHOW SOURCES``."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ShowTables:
     """``SHOW TABLES [FROM alias]``."""
 
@@ -53,21 +53,21 @@ class ShowTables:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ShowVars:
     """``SHOW VARS``."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ShowConfig:
     """``SHOW CONFIG``."""
 
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Describe:
     """``DESCRIBE`` of a source, a table, a file or a query.
 
@@ -81,7 +81,7 @@ class Describe:
     query: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Let:
     """``LET name = expr``."""
 
@@ -90,7 +90,7 @@ class Let:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Unset:
     """``UNSET a, b``."""
 
@@ -98,7 +98,7 @@ class Unset:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class SetOption:
     """``SET key = value``: passed to the engine and tracked by the session."""
 
@@ -108,7 +108,7 @@ class SetOption:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class ResetOption:
     """``RESET key``."""
 
@@ -117,7 +117,7 @@ class ResetOption:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Export:
     """``EXPORT (query) | alias | alias.table TO 'path' [FORMAT f] [OPTIONS (...)]``."""
 
@@ -130,7 +130,7 @@ class Export:
     options: dict[str, OptionValue] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Sql:
     """Anything else: SQL for the engine."""
 

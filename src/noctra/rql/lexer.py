@@ -8,10 +8,10 @@ so that nothing inside a string or comment is ever taken for syntax.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
 from noctra.errors import RqlSyntaxError, Span
+from noctra.records import record
 
 
 class Kind(Enum):
@@ -30,7 +30,7 @@ class Kind(Enum):
     SEMI = "semi"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Token:
     """A piece of the script with its offset, line and column (1-based)."""
 
@@ -53,7 +53,7 @@ class Token:
 
 
 _SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*")
+_WORD = re.compile(r"[^\W\d][\w$]*")
 _NUMBER = re.compile(r"(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _POSITIONAL = re.compile(r"\$\d+")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from noctra.errors import RqlSyntaxError, Span
+from noctra.records import record
 from noctra.rql.lexer import Kind, Token, line_starts_of, tokenize
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True)
 class Statement:
     """One statement of a script: its text (without the ``;``) and its position."""
 
