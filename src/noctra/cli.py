@@ -266,6 +266,12 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
                 with _progress(session):
                     outcome = session.run_statement(statement, params)
                     rows = _emit(outcome, out, fmt, max_rows=max_rows, width=width, separate=printed_result)
+                if args.debug:
+                    print(
+                        f"debug: statement {statement.number} ran in {outcome.engine} "
+                        f"({_duration(outcome.elapsed)})",
+                        file=sys.stderr,
+                    )
                 printed_result = printed_result or rows is not None
                 stats.statements += 1
                 stats.rows += rows or 0
