@@ -318,7 +318,7 @@ class Result:
         if fmt == "markdown":
             stream.write(render_markdown(columns, rows))
         else:
-            stream.write(render_table(columns, rows, width=width))
+            stream.write(render_table(columns, rows, width=width, color=_wants_color(stream, width)))
         if more:
             stream.write(f"… {more:,} more rows\n")
         self._consumed = True
@@ -336,7 +336,7 @@ class Result:
                 stream.write(render_markdown(columns, chunk).split("\n", 2)[2])
                 shown += len(chunk)
             return shown
-        layout = TableLayout(columns, chunk, width=width, cut=bool(width))
+        layout = TableLayout(columns, chunk, width=width, cut=bool(width), color=_wants_color(stream, width))
         stream.write(layout.header())
         while chunk:
             stream.write(layout.rows(chunk))
@@ -408,6 +408,11 @@ def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: Te
     return written
 
 
+def _wants_color(stream: TextIO, width: int) -> bool:
+    """Colour only on a terminal (width > 0 means one) and unless NO_COLOR is set."""
+    return width > 0 and not os.environ.get("NO_COLOR") and stream.isatty()
+
+
 def _plain(value: object) -> object:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=_json_default, ensure_ascii=False)
@@ -461,6 +466,7 @@ class TableLayout:
         *,
         width: int = 0,
         cut: bool = True,
+        color: bool = False,
     ) -> None:
         names = [c.name for c in columns]
         cells = [[display_value(v) for v in row] for row in sample]
@@ -473,13 +479,18 @@ class TableLayout:
         # Streamed tables fix widths from the first rows; later, longer values overflow
         # rather than lose characters.
         self.cut = cut
+        # NULL is dimmed on a colour terminal, so it stands apart from the text 'NULL'.
+        self.color = color
 
-    def _line(self, values: Sequence[str], align: bool) -> str:
+    def _line(self, values: Sequence[str], align: bool, nulls: Sequence[bool] = ()) -> str:
         parts = []
         for i, value in enumerate(values):
             size = self.widths[i]
             text = value if len(value) <= size or not self.cut else (value[: max(size - 1, 0)] + "…")[:size]
-            parts.append(text.rjust(size) if align and self.numeric[i] else text.ljust(size))
+            text = text.rjust(size) if align and self.numeric[i] else text.ljust(size)
+            if self.color and nulls and nulls[i]:
+                text = text.replace("NULL", "\033[2mNULL\033[0m", 1)
+            parts.append(text)
         return "│ " + " │ ".join(parts) + " │"
 
     def header(self) -> str:
@@ -495,15 +506,19 @@ class TableLayout:
         )
 
     def rows(self, rows: Sequence[tuple[object, ...]]) -> str:
-        return "".join(self._line([display_value(v) for v in row], True) + "\n" for row in rows)
+        return "".join(
+            self._line([display_value(v) for v in row], True, [v is None for v in row]) + "\n" for row in rows
+        )
 
     def footer(self) -> str:
         return "└─" + "─┴─".join("─" * w for w in self.widths) + "─┘\n"
 
 
-def render_table(columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0) -> str:
+def render_table(
+    columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0, color: bool = False
+) -> str:
     """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
-    layout = TableLayout(columns, rows, width=width)
+    layout = TableLayout(columns, rows, width=width, color=color)
     return layout.header() + layout.rows(rows) + layout.footer()
 
 
