@@ -10,6 +10,8 @@ from noctra.records import record
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from noctra.engine.sources import Source
+
 Params = Sequence[object] | Mapping[str, object] | None
 
 
@@ -46,12 +48,23 @@ class EngineResult(Protocol):
 
 
 class Engine(Protocol):
-    """Where statements run: the boundary between the session and a database engine."""
+    """Where statements run: the boundary between the session and a database engine.
+
+    DuckDB (engine/duck.py) implements all of it; native SQLite (engine/sqlite.py) runs
+    statements on one database it was opened on, so it has no sources to register. A
+    distributed engine (Spark Connect, SPEC 9) would register sources as its tables.
+    """
 
     name: str
 
     def run(self, sql: str, params: Params = None) -> EngineResult:
         """Run one statement; its rows stay in the engine until read."""
+
+    def register(self, source: Source, *, replacing: Source | None = None) -> None:
+        """Make a source queryable under its alias (a view, an attachment, a table...)."""
+
+    def unregister(self, source: Source) -> None:
+        """Forget a source."""
 
     def describe(self, relation_sql: str) -> list[Column]:
         """Columns of a relation (a table name, a table function or a query)."""
