@@ -217,6 +217,10 @@ def export(
     try:
         rows = _run_copy(engine, query, params, target=str(temp), options=copy_options, ordered=ordered)
         os.replace(temp, path)
+    except CancelledQueryError as exc:
+        temp.unlink(missing_ok=True)
+        kept = "left as it was" if path.exists() else "not written"
+        raise CancelledQueryError(f"export cancelled: {target!r} {kept}") from exc
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
