@@ -163,3 +163,24 @@ def test_user_csv_options_are_applied(tmp_path: Path) -> None:
         )
         rows = s.sql('SELECT id, price, CAST("when" AS VARCHAR) FROM p ORDER BY id').rows(5)
         assert rows == [(1, None, "2024-02-03"), (2, "3,5", "2024-02-04")]
+
+
+def test_csv_errors_are_one_line_with_the_option_that_helps(tmp_path: Path) -> None:
+    (tmp_path / "latin.csv").write_bytes(b"id,name\n1,Jos\xe9\n")
+    (tmp_path / "rag.csv").write_text("a,b,c\n1,2,3\n4,5\n")
+    with Session() as s:
+        with pytest.raises(NoctraError) as info:
+            s.execute("USE 'latin.csv'")
+        assert "not utf-8" in info.value.message and "\n" not in info.value.message
+        assert info.value.hint is not None and "encoding = 'latin-1'" in info.value.hint
+        s.execute("USE 'latin.csv' OPTIONS (encoding = 'latin-1')")
+        assert s.sql("SELECT name FROM latin").rows(1) == [("José",)]
+        with pytest.raises(NoctraError) as info:
+            s.execute(
+                "SELECT * FROM read_csv('rag.csv', auto_detect = false, header = true,"
+                " columns = {'a': 'INT', 'b': 'INT', 'c': 'INT'})"
+            )
+        assert info.value.message.endswith("CSV error on line 3: Expected Number of Columns: 3 Found: 2")
+        assert info.value.hint is not None and "null_padding = true" in info.value.hint
+        s.execute("USE 'rag.csv' OPTIONS (null_padding = true)")
+        assert s.sql("SELECT count(*), count(c) FROM rag").rows(1) == [(2, 1)]

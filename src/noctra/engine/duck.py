@@ -296,7 +296,12 @@ class DuckEngine:
             user["delim"] = user.pop("delimiter")
         sniff_target = source.read_pattern
         if any(c in sniff_target for c in "*?["):
-            matches = sorted(glob.glob(sniff_target, recursive=True))
+            if source.is_remote:
+                # A remote glob (s3://bucket/logs/*.csv) is listed by httpfs, not the OS.
+                first = self.rows("SELECT file FROM glob(?) ORDER BY file LIMIT 1", [sniff_target])
+                matches = [str(first[0][0])] if first else []
+            else:
+                matches = sorted(glob.glob(sniff_target, recursive=True))
             sniff_target = matches[0] if matches else sniff_target
         sniff_args = dict(user)
         try:
@@ -308,7 +313,8 @@ class DuckEngine:
         except QueryError as exc:
             raise SourceError(
                 f"cannot read {source.path!r} as CSV: {exc.message}",
-                hint="set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
+                hint=exc.hint
+                or "set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
             ) from exc
         delim, quote, escape, newline, comment, skip, header, columns, datefmt, tsfmt = row
         assert isinstance(columns, list)
@@ -461,8 +467,45 @@ def translate_error(exc: duckdb.Error, secrets: Sequence[str] = ()) -> QueryErro
             error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
     if "extension" in message.lower() and ("download" in message.lower() or "install" in message.lower()):
         hint = "this needs a DuckDB extension that is not installed; see `noctra info`"
+    if message.startswith("Invalid Input Error: CSV Error on Line"):
+        error.message, hint = _csv_error(message, lines)
     error.hint = hint
     return error
+
+
+_CSV_HINTS = (
+    ("not utf-8", "the file is not UTF-8: add OPTIONS (encoding = 'latin-1') (or 'utf-16')"),
+    ("unterminated quote", "fix the quoting, or OPTIONS (quote = '') or ignore_errors = true"),
+    (
+        "expected number of columns",
+        "rows have different numbers of fields: OPTIONS (null_padding = true) or ignore_errors = true",
+    ),
+    (
+        "could not convert",
+        "a value does not fit the column type: OPTIONS (types = {...}) or all_varchar = true",
+    ),
+)
+
+
+def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
+    """DuckDB's many-line CSV error as one line: where and why, and the option that helps."""
+    where = message.removeprefix("Invalid Input Error: ").replace("CSV Error on Line:", "CSV error on line")
+    reason = ""
+    # After the offending line (it may span lines) DuckDB states the reason as a sentence.
+    start = next((i for i, line in enumerate(lines) if line.startswith("Original Line")), 0)
+    for line in lines[start + 1 :]:
+        text = line.strip()
+        if text.startswith("Possible"):
+            break
+        if text.endswith(".") or text.startswith("Expected Number of Columns"):
+            reason = text
+            break
+    hint = "OPTIONS (ignore_errors = true) skips rows that do not fit"
+    for needle, advice in _CSV_HINTS:
+        if needle in reason.lower():
+            hint = advice
+            break
+    return (f"{where}: {reason}" if reason else where), hint
 
 
 def first_line(exc: BaseException) -> str:
