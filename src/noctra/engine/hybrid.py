@@ -161,6 +161,7 @@ class Hybrid:
         self.settings = settings
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
+        self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
         self._schema_ready = False
 
     # --- native SQLite --------------------------------------------------------------
@@ -179,14 +180,22 @@ class Hybrid:
         return engine
 
     def tables_of(self, source: Source) -> set[str]:
+        """Lower-cased table and view names of a SQLite source (cached until the file changes)."""
+        version = self._sqlite_version(source)
+        cached = self._tables.get(source.alias)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         rows = self.sqlite_engine(source).connection.execute(
             "SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')"
         )
-        return {str(r[0]) for r in rows.fetchall()}
+        names = {str(r[0]) for r in rows.fetchall()}
+        self._tables[source.alias] = (version, names)
+        return names
 
     def forget(self, source: Source) -> None:
         """A source went away: drop its connection and copies."""
         self.invalidate(source)
+        self._tables.pop(source.alias, None)
         engine = self.sqlite.pop(source.alias, None)
         if engine is not None:
             engine.close()
