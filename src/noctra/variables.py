@@ -4,21 +4,7 @@ from __future__ import annotations
 
 from noctra.quoting import quote_string
 from noctra.records import record
-
-_SQLITE_NUMBERS = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-}
+from noctra.results import is_numeric
 
 
 @record(frozen=True)
@@ -41,7 +27,7 @@ class Variable:
             return "NULL"
         if self.type == "BOOLEAN":
             return "1" if self.text == "true" else "0"
-        if self.type in _SQLITE_NUMBERS or self.type.startswith("DECIMAL"):
+        if is_numeric(self.type):
             return self.text
         return quote_string(self.text)
 

@@ -87,9 +87,14 @@ def rewrite_table_references(
                 index = consumed
                 continue
         index += 1
+    return apply_edits(text, edits)
+
+
+def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Text with each (start, end) span replaced; spans are in order and do not overlap."""
     if not edits:
         return text
-    out = []
+    out: list[str] = []
     last = 0
     for start, end, replacement in edits:
         out.append(text[last:start])
@@ -157,14 +162,7 @@ def replace_qualified_tables(text: str, replacements: dict[tuple[str, str], str]
         key = (_name(first).lower(), _name(second).lower())
         if key in replacements:
             edits.append((first.start, second.end, replacements[key]))
-    out: list[str] = []
-    last = 0
-    for start, end, replacement in edits:
-        out.append(text[last:start])
-        out.append(replacement)
-        last = end
-    out.append(text[last:])
-    return "".join(out)
+    return apply_edits(text, edits)
 
 
 def _name(token: Token) -> str:
