@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, BinaryIO, Protocol
 
 import duckdb
 import pytest
@@ -113,3 +119,141 @@ def sample_files(tmp_path: Path) -> Path:
         '{"id": 1, "kind": "click"}\n{"id": 2, "kind": null}\n', encoding="utf-8"
     )
     return tmp_path
+
+
+# --- loopback servers for remote sources (tests/engine/test_remote.py) -----------------
+
+
+class RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with HEAD and byte ranges (206, Content-Range), as httpfs expects."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the tests read their own output."""
+
+    def send_head(self) -> BinaryIO | None:  # type: ignore[override]
+        path = self.translate_path(self.path)
+        if not os.path.isfile(path):
+            self.send_error(404, "File not found")
+            return None
+        size = os.path.getsize(path)
+        handle = open(path, "rb")  # noqa: SIM115 - closed by copyfile's caller
+        ranged = self.headers.get("Range", "")
+        match = re.fullmatch(r"bytes=(\d*)-(\d*)", ranged.strip())
+        if not match or match.groups() == ("", ""):
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self._common_headers(path)
+            self._range = None
+            return handle
+        first, last = match.groups()
+        if first == "":
+            start, end = max(size - int(last), 0), size - 1
+        else:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        if start >= size or start > end:
+            handle.close()
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self._common_headers(path)
+        handle.seek(start)
+        self._range = end - start + 1
+        return handle
+
+    def _common_headers(self, path: str) -> None:
+        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Last-Modified", self.date_time_string(int(os.path.getmtime(path))))
+        self.end_headers()
+
+    def copyfile(self, source: BinaryIO, outputfile: BinaryIO) -> None:  # type: ignore[override]
+        with source:
+            if self._range is None:
+                shutil.copyfileobj(source, outputfile)
+            else:
+                outputfile.write(source.read(self._range))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpServer:
+    """A loopback HTTP server over `root`: write files there, read them at url(name)."""
+
+    root: Path
+    base: str
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    """An HTTP server on 127.0.0.1 (free port) with Range support, for the whole test session."""
+    root = tmp_path_factory.mktemp("http")
+    handler = functools.partial(RangeRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+    # A backlog of 5 (the default) makes DuckDB's parallel range requests wait a second.
+    server.request_queue_size = 128
+    server.server_bind()
+    server.server_activate()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield HttpServer(root, f"http://{host!s}:{port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass(frozen=True, slots=True)
+class S3Server:
+    """moto's S3 server on 127.0.0.1: `put` objects, read them as s3://bucket/key."""
+
+    endpoint: str
+    client: Any
+    environ: dict[str, str]
+
+    def bucket(self, name: str) -> str:
+        self.client.create_bucket(Bucket=name)
+        return name
+
+    def put(self, bucket: str, key: str, body: bytes) -> str:
+        self.client.put_object(Bucket=bucket, Key=key, Body=body)
+        return f"s3://{bucket}/{key}"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's ThreadedMotoServer on a free loopback port, for the whole test session."""
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    environ = {
+        "AWS_ACCESS_KEY_ID": "AKIDNOCTRATEST0001",
+        "AWS_SECRET_ACCESS_KEY": "noctra-test-secret-value-0001",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=environ["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environ["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    )
+    try:
+        yield S3Server(endpoint, client, environ)
+    finally:
+        server.stop()

@@ -18,9 +18,11 @@ from noctra.engine.sources import (
 )
 from noctra.errors import OptionError, SourceError, VariableError
 from noctra.quoting import identifier_from_stem, quote_ident, quote_string
+from noctra.redact import MASK, is_secret_setting, redact_url
 from noctra.results import Message, Outcome, Result, format_size
 from noctra.rql import ast
 from noctra.rql.splitter import Statement
+from noctra.tuning import SHOW_CONFIG_COLUMNS
 from noctra.variables import Variable
 
 if TYPE_CHECKING:
@@ -70,7 +72,7 @@ def use(session: Session, command: ast.Use) -> Message:
     if command.deprecated_import:
         notes.append(f"IMPORT is deprecated: write USE {quote_string(command.path)} AS {source.alias}")
     if replaced is not None:
-        notes.append(f"source {alias!r} replaced (was {replaced.path})")
+        notes.append(f"source {alias!r} replaced (was {redact_url(replaced.path)})")
     return Message(describe_source(source), notes=notes)
 
 
@@ -108,7 +110,7 @@ def show_sources(session: Session) -> Result:
             (
                 source.alias,
                 source.kind.value,
-                source.path,
+                redact_url(source.path),
                 format_size(now.size) if now is not None else None,
                 source_status(source, now),
                 "*" if session.sources.current == source.alias else "",
@@ -215,7 +217,7 @@ def _dialect_notes(source: Source) -> list[str]:
     if not source.dialect:
         return []
     parts = ", ".join(f"{key}={value!r}" for key, value in source.dialect.items())
-    return [f"{source.path}: {source.kind.value} dialect: {parts}"]
+    return [f"{redact_url(source.path)}: {source.kind.value} dialect: {parts}"]
 
 
 def let(session: Session, command: ast.Let, params: Params) -> Message:
@@ -258,10 +260,13 @@ def set_option(session: Session, command: ast.SetOption) -> Message:
         session.engine_mode = mode
         session.settings["engine"] = mode
         return Message(f"engine = {mode}")
+    if session.tuner.handles(command.key):
+        return Message(session.tuner.set(command.key, command.value))
+    session.tuner.prepare_set(command.key)
     session.engine.execute_quietly(command.sql)
-    value = session.engine.scalar("SELECT current_setting(?)", [command.key])
+    value = session.tuner.current_setting(command.key, written=command.value)
     session.settings[command.key] = str(value)
-    return Message(f"{command.key} = {value}")
+    return Message(f"{command.key} = {MASK if is_secret_setting(command.key) else value}")
 
 
 def reset_option(session: Session, command: ast.ResetOption) -> Message:
@@ -269,21 +274,18 @@ def reset_option(session: Session, command: ast.ResetOption) -> Message:
         session.engine_mode = session.config.engine.mode
         session.settings.pop("engine", None)
         return Message(f"engine reset to {session.engine_mode}")
+    if session.tuner.handles(command.key):
+        return Message(session.tuner.reset(command.key))
     session.engine.execute_quietly(command.sql)
     session.settings.pop(command.key, None)
-    value = session.engine.scalar("SELECT current_setting(?)", [command.key])
-    return Message(f"{command.key} reset to {value}")
+    session.tuner.after_reset(command.key)
+    value = session.tuner.current_setting(command.key, written="its default")
+    return Message(f"{command.key} reset to {MASK if is_secret_setting(command.key) else value}")
 
 
 def show_config(session: Session) -> Result:
-    """The settings in force and where each came from."""
-    columns = [Column("setting", "VARCHAR"), Column("value", "VARCHAR"), Column("origin", "VARCHAR")]
-    keys = ["threads", "memory_limit", *[k for k in session.settings if k not in ("threads", "memory_limit")]]
-    rows = []
-    for key in keys:
-        value = session.engine.scalar("SELECT current_setting(?)", [key])
-        rows.append((key, str(value), "SET" if key in session.settings else "default"))
-    return Result.of_rows(columns, rows)
+    """The settings in force and where each came from (default / file / env / SET)."""
+    return Result.of_rows(SHOW_CONFIG_COLUMNS, session.tuner.show_config(session.settings))
 
 
 def _short(text: str, limit: int = 60) -> str:

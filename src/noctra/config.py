@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
 from enum import Enum
+from pathlib import Path
+
+from noctra.errors import ConfigError
+from noctra.records import field, record
+from noctra.redact import MASK, is_secret_setting
 
 REMOTE_SCHEMES = ("s3://", "s3a://", "http://", "https://", "gs://", "gcs://", "az://", "r2://")
 
@@ -17,7 +23,7 @@ class IOType(Enum):
     ADAPTIVE = "adaptive"
 
 
-@dataclass
+@record
 class PerformanceConfig:
     """``[duckdb.performance]``: threads, memory and the statement cache."""
 
@@ -40,7 +46,7 @@ class PerformanceConfig:
         return max(1, round(self.base_threads * self.remote_multiplier))
 
 
-@dataclass
+@record
 class EngineConfig:
     """``[engine]``: routing between DuckDB and SQLite, and materialization thresholds."""
 
@@ -51,14 +57,14 @@ class EngineConfig:
     cache_files_under: int = 64 * 1024 * 1024
 
 
-@dataclass
+@record
 class SessionConfig:
     """``[session]``: whether the saved session is restored at start."""
 
     restore: bool = True
 
 
-@dataclass
+@record
 class S3Config:
     """``[s3]``: endpoint and style for S3-compatible servers (keys come from the environment)."""
 
@@ -71,7 +77,7 @@ class S3Config:
     session_token: str | None = None
 
 
-@dataclass
+@record
 class Config:
     """Everything config.toml can set; ``origins`` says where each key's value came from."""
 
@@ -101,3 +107,418 @@ class Config:
         """Credential values in force (to be redacted wherever text is shown)."""
         found = [self.value(s) for s in SETTINGS if s.is_secret]
         return [str(v) for v in found if v]
+
+
+CONFIG_ENV = "NOCTRA_CONFIG"
+_SIZE = re.compile(r"(?i)\s*\d+(?:\.\d+)?\s*(?:b|bytes|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*")
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+# Kind of value -> what a user must write (the end of every validation error).
+EXPECTED = {
+    "threads": "a whole number ≥ 1",
+    "count": "a whole number ≥ 0",
+    "multiplier": "a number > 0",
+    "size": 'a size such as "2GB", "512MB" or "1.5GiB"',
+    "io_type": '"local", "remote" or "adaptive"',
+    "mode": '"auto", "duckdb" or "sqlite"',
+    "bool": "true or false",
+    "url_style": '"path" or "vhost"',
+    "text": "a string",
+}
+
+
+@record(frozen=True)
+class Setting:
+    """One key of config.toml: its section, the kind of value it takes, its environment variables."""
+
+    section: str
+    name: str
+    attribute: str
+    kind: str
+    env: tuple[str, ...] = ()
+    is_secret: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def expected(self) -> str:
+        return EXPECTED[self.kind]
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("duckdb.performance", "base_threads", "performance", "threads", ("NOCTRA_BASE_THREADS",)),
+    Setting(
+        "duckdb.performance", "remote_multiplier", "performance", "multiplier", ("NOCTRA_REMOTE_MULTIPLIER",)
+    ),
+    Setting("duckdb.performance", "memory_limit", "performance", "size", ("NOCTRA_MEMORY_LIMIT",)),
+    Setting("duckdb.performance", "io_type", "performance", "io_type", ("NOCTRA_IO_TYPE",)),
+    Setting(
+        "duckdb.performance", "stmt_cache_capacity", "performance", "count", ("NOCTRA_STMT_CACHE_CAPACITY",)
+    ),
+    Setting("engine", "mode", "engine", "mode", ("NOCTRA_ENGINE",)),
+    Setting("engine", "materialize_min_rows", "engine", "count", ("NOCTRA_MATERIALIZE_MIN_ROWS",)),
+    Setting("engine", "materialize_after_queries", "engine", "count", ("NOCTRA_MATERIALIZE_AFTER_QUERIES",)),
+    Setting("engine", "materialize_always_rows", "engine", "count", ("NOCTRA_MATERIALIZE_ALWAYS_ROWS",)),
+    Setting("engine", "cache_files_under", "engine", "count", ("NOCTRA_CACHE_FILES_UNDER",)),
+    Setting("session", "restore", "session", "bool", ("NOCTRA_SESSION_RESTORE",)),
+    Setting("s3", "endpoint", "s3", "text", ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")),
+    Setting("s3", "region", "s3", "text", ("AWS_REGION", "AWS_DEFAULT_REGION")),
+    Setting("s3", "url_style", "s3", "url_style"),
+    Setting("s3", "use_ssl", "s3", "bool"),
+    Setting("s3", "access_key_id", "s3", "text", ("AWS_ACCESS_KEY_ID",), is_secret=True),
+    Setting("s3", "secret_access_key", "s3", "text", ("AWS_SECRET_ACCESS_KEY",), is_secret=True),
+    Setting("s3", "session_token", "s3", "text", ("AWS_SESSION_TOKEN",), is_secret=True),
+)
+SECTIONS = ("duckdb.performance", "duckdb.tuning", "engine", "session", "s3")
+# Settings Noctra manages itself: [duckdb.tuning] may not set them.
+MANAGED_DUCKDB_SETTINGS = {"threads": "base_threads", "memory_limit": "memory_limit"}
+
+
+class BadValueError(ValueError):
+    """A value of the wrong kind; the message is what was expected."""
+
+
+def setting_named(name: str, section: str | None = None) -> Setting | None:
+    """The setting with that name (in that section, if given)."""
+    for setting in SETTINGS:
+        if setting.name == name and (section is None or setting.section == section):
+            return setting
+    return None
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "io_type": ("local", "remote", "adaptive"),
+    "mode": ("auto", "duckdb", "sqlite"),
+    "url_style": ("path", "vhost"),
+}
+
+
+def check_value(setting: Setting, value: object) -> object:
+    """The value as the config holds it; raises BadValueError when it is of the wrong kind."""
+    kind = setting.kind
+    if isinstance(value, bool):
+        if kind != "bool":
+            raise BadValueError(setting.expected)
+        return value
+    if kind in ("threads", "count"):
+        if not isinstance(value, int) or value < (1 if kind == "threads" else 0):
+            raise BadValueError(setting.expected)
+        return value
+    if kind == "multiplier":
+        if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+            raise BadValueError(setting.expected)
+        return float(value)
+    if not isinstance(value, str) or kind == "bool":
+        raise BadValueError(setting.expected)
+    word = value.strip().lower()
+    if kind in _CHOICES:
+        if word not in _CHOICES[kind]:
+            raise BadValueError(setting.expected)
+        return IOType(word) if kind == "io_type" else word
+    if kind == "size" and not _SIZE.fullmatch(value):
+        raise BadValueError(setting.expected)
+    if kind == "text" and not value.strip():
+        raise BadValueError("a non-empty string")
+    return value.strip()
+
+
+def value_from_text(setting: Setting, text: str) -> object:
+    """A value written as text (environment, SET) turned into the kind the setting takes."""
+    stripped = text.strip()
+    if setting.kind in ("threads", "count") and _INTEGER.fullmatch(stripped):
+        return int(stripped)
+    if setting.kind == "multiplier":
+        try:
+            return float(stripped)
+        except ValueError:
+            return text
+    if setting.kind == "bool" and stripped.lower() in (*_TRUE, *_FALSE):
+        return stripped.lower() in _TRUE
+    return text
+
+
+def toml_value(value: object) -> str:
+    """A value written as TOML (for messages and `noctra config show`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, IOType):
+        return toml_value(value.value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = "".join(c if c >= " " or c == "\t" else f"\\u{ord(c):04x}" for c in escaped)
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return toml_value(str(value))
+
+
+def shown_value(setting: Setting, value: object) -> str:
+    """A value as messages show it: secrets masked."""
+    return f'"{MASK}"' if setting.is_secret else toml_value(value)
+
+
+def config_path(
+    explicit: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Path, str]:
+    """The config file to read and how it was chosen: --config, $NOCTRA_CONFIG, else XDG."""
+    env = os.environ if environ is None else environ
+    if explicit is not None and os.fspath(explicit):
+        return Path(os.path.expanduser(os.fspath(explicit))), "--config"
+    if env.get(CONFIG_ENV):
+        return Path(os.path.expanduser(env[CONFIG_ENV])), CONFIG_ENV
+    base = env.get("XDG_CONFIG_HOME", "")
+    # The XDG spec: a relative XDG_CONFIG_HOME is invalid and ignored.
+    root = Path(base) if os.path.isabs(base) else Path(os.path.expanduser("~")) / ".config"
+    return root / "noctra" / "config.toml", "default"
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Defaults, then the config file (if there is one), then the environment.
+
+    ``SET`` in a session comes last and wins (SPEC 4.2). A bad value raises
+    ConfigError naming the file, the key, the value and what is expected; unknown
+    keys and sections are kept as warnings in ``Config.warnings``.
+    """
+    env = os.environ if environ is None else environ
+    location, chosen_by = config_path(path, env)
+    config = Config(path=str(location), path_origin=chosen_by)
+    if os.path.isfile(location):
+        _apply_file(config, location)
+        config.loaded = True
+    elif os.path.exists(location):
+        raise ConfigError(
+            f"config file {str(location)!r} is not a file",
+            hint="point --config (or NOCTRA_CONFIG) at a TOML file",
+        )
+    elif chosen_by != "default":
+        config.warnings.append(f"config file {location} does not exist; using the defaults")
+    _apply_environment(config, env)
+    return config
+
+
+def _apply_file(config: Config, location: Path) -> None:
+    import tomllib
+
+    where = str(location)
+    try:
+        with open(location, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{where}: not valid TOML: {exc}",
+            hint="fix that line, or write a fresh file with `noctra config init --force`",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text", hint="save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {where}: {exc.strerror}") from None
+    for name, value in data.items():
+        if name == "duckdb" and isinstance(value, dict):
+            for sub, table in value.items():
+                _apply_section(config, where, f"duckdb.{sub}", table)
+        else:
+            _apply_section(config, where, name, value)
+
+
+def _apply_section(config: Config, where: str, section: str, table: object) -> None:
+    if section not in SECTIONS:
+        if isinstance(table, dict):
+            known = ", ".join(f"[{s}]" for s in SECTIONS)
+            config.warnings.append(f"{where}: unknown section [{section}] (ignored; known: {known})")
+        else:
+            config.warnings.append(f"{where}: unknown key {section} (ignored)")
+        return
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{where}: {section} = {toml_value(table)}: expected a section [{section}]",
+            hint=f"write [{section}] on a line of its own, then key = value lines",
+        )
+    for name, value in table.items():
+        if section == "duckdb.tuning":
+            _apply_tuning(config, where, name, value)
+            continue
+        setting = setting_named(name, section)
+        if setting is None:
+            config.warnings.append(
+                f"{where}: unknown key [{section}] {name} (ignored{_suggest(name, section)})"
+            )
+            continue
+        try:
+            checked = check_value(setting, value)
+        except BadValueError as exc:
+            raise ConfigError(
+                f"{where}: [{section}] {name} = {shown_value(setting, value)}: expected {exc}",
+                hint=f"fix it in {where}, or delete the line to use the default",
+            ) from None
+        setattr(getattr(config, setting.attribute), setting.name, checked)
+        config.origins[setting.key] = "file"
+
+
+def _apply_tuning(config: Config, where: str, name: str, value: object) -> None:
+    if name.lower() in MANAGED_DUCKDB_SETTINGS:
+        replacement = MANAGED_DUCKDB_SETTINGS[name.lower()]
+        config.warnings.append(
+            f"{where}: [duckdb.tuning] {name} is managed by Noctra (ignored; "
+            f"set [duckdb.performance] {replacement} instead)"
+        )
+        return
+    if not isinstance(value, str | int | float | bool):
+        raise ConfigError(
+            f"{where}: [duckdb.tuning] {name} = {_tuning_shown(name, value)}: "
+            "expected a string, number or boolean",
+            hint="each [duckdb.tuning] line is passed to DuckDB as SET key = value",
+        )
+    config.tuning[name] = value
+    config.origins[f"duckdb.tuning.{name}"] = "file"
+
+
+def _suggest(name: str, section: str) -> str:
+    import difflib
+
+    names = [s.name for s in SETTINGS if s.section == section]
+    close = difflib.get_close_matches(name, names, n=1)
+    return f"; did you mean {close[0]}?" if close else f"; known: {', '.join(names)}"
+
+
+def _apply_environment(config: Config, env: Mapping[str, str]) -> None:
+    for setting in SETTINGS:
+        for variable in setting.env:
+            text = env.get(variable, "")
+            if not text.strip():
+                continue
+            try:
+                checked = check_value(setting, value_from_text(setting, text))
+            except BadValueError as exc:
+                shown = f'"{MASK}"' if setting.is_secret else toml_value(text)
+                raise ConfigError(
+                    f"environment variable {variable} = {shown}: expected {exc}",
+                    hint=f"fix or unset {variable}",
+                ) from None
+            setattr(getattr(config, setting.attribute), setting.name, checked)
+            config.origins[setting.key] = "env"
+            config.env_vars[setting.key] = variable
+            break
+
+
+def _tuning_shown(name: str, value: object) -> str:
+    return f'"{MASK}"' if is_secret_setting(name) else toml_value(value)
+
+
+def origin_text(config: Config, key: str) -> str:
+    """default, file, or env NAME: where a setting's value came from."""
+    origin = config.origin(key)
+    return f"env {config.env_vars[key]}" if origin == "env" and key in config.env_vars else origin
+
+
+def effective_toml(config: Config) -> str:
+    """The settings in force as TOML, each with its origin as a comment; secrets masked."""
+    state = "read" if config.loaded else "does not exist, defaults in use"
+    lines = [
+        "# Noctra settings in force. Precedence: SET > environment > config file > default.",
+        f"# config file: {config.path or 'none'} ({state})" if config.path else "# config file: none",
+    ]
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        if section == "duckdb.tuning":
+            tuning = [f"{k} = {_tuning_shown(k, v)}  # file" for k, v in config.tuning.items()]
+            lines += tuning or ["# (none)"]
+            continue
+        for setting in SETTINGS:
+            if setting.section != section:
+                continue
+            value = config.value(setting)
+            if value is None:
+                lines.append(f"# {setting.name}: not set")
+                continue
+            lines.append(
+                f"{setting.name} = {shown_value(setting, value)}  # {origin_text(config, setting.key)}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+DEFAULT_CONFIG_TOML = """\
+# Noctra configuration, written by `noctra config init`.
+#
+# Precedence of a setting: SET in a session > environment variable > this file > default.
+# Every setting below is commented out, so its default is in force: uncomment a line
+# and edit it to change one. `noctra config show` prints the settings in force and
+# where each came from; docs/USAGE.md and docs/PERFORMANCE_TUNING.md explain them.
+
+[duckdb.performance]
+# Threads for statements that read local files (default: the number of CPUs).
+# Environment: NOCTRA_BASE_THREADS.
+# base_threads = 8
+
+# Statements that read a remote source (s3://, https://, ...) run with
+# base_threads × remote_multiplier threads: they wait on the network, not the CPU.
+# Environment: NOCTRA_REMOTE_MULTIPLIER.
+# remote_multiplier = 3.0
+
+# DuckDB's memory limit: "512MB", "2GB", "1.5GiB"... Environment: NOCTRA_MEMORY_LIMIT.
+# memory_limit = "2GB"
+
+# adaptive: threads chosen by the sources each statement reads; local: always
+# base_threads; remote: always base_threads × remote_multiplier. Environment: NOCTRA_IO_TYPE.
+# io_type = "adaptive"
+
+# Prepared-statement cache entries; see docs/PERFORMANCE_TUNING.md.
+# Environment: NOCTRA_STMT_CACHE_CAPACITY.
+# stmt_cache_capacity = 100
+
+[duckdb.tuning]
+# Any DuckDB setting, applied at start as SET key = value, for example:
+# catalog_error_max_schemas = 10
+# preserve_insertion_order = false
+
+[engine]
+# Which engine runs a statement: "auto", "duckdb" or "sqlite". Environment: NOCTRA_ENGINE.
+# mode = "auto"
+# A SQLite table of at least materialize_min_rows rows read materialize_after_queries
+# times (or any table above materialize_always_rows) is copied into DuckDB.
+# Environment: NOCTRA_MATERIALIZE_MIN_ROWS, _AFTER_QUERIES, _ALWAYS_ROWS.
+# materialize_min_rows = 10000
+# materialize_after_queries = 3
+# materialize_always_rows = 1000000
+# Local CSV/JSON files under this many bytes may be loaded into DuckDB when read often.
+# Environment: NOCTRA_CACHE_FILES_UNDER.
+# cache_files_under = 67108864
+
+[session]
+# Restore the sources and variables of the last session at start.
+# Environment: NOCTRA_SESSION_RESTORE.
+# restore = true
+
+[s3]
+# S3 and S3-compatible servers. Keep credentials in the environment
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), which wins over this file.
+# endpoint = "http://127.0.0.1:9000"   # AWS_ENDPOINT_URL; default: AWS itself
+# region = "us-east-1"                 # AWS_REGION or AWS_DEFAULT_REGION
+# url_style = "path"                   # "path" or "vhost"; "path" when an endpoint is set
+# use_ssl = true                       # default: from the endpoint's scheme, else true
+"""
+
+
+def write_default_config(location: Path, *, force: bool = False) -> None:
+    """Write DEFAULT_CONFIG_TOML at location (atomically); refuse to overwrite unless force."""
+    if location.exists() and not force:
+        raise ConfigError(
+            f"config file {location} already exists",
+            hint="add --force to overwrite it (`noctra config show` prints what it sets)",
+        )
+    try:
+        location.parent.mkdir(parents=True, exist_ok=True)
+        temporary = location.with_name(f".{location.name}.{os.getpid()}.tmp")
+        temporary.write_text(DEFAULT_CONFIG_TOML, encoding="utf-8")
+        os.replace(temporary, location)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {location}: {exc.strerror}") from None

@@ -215,6 +215,19 @@ class DuckEngine:
             self.execute_quietly(f"SET threads = {int(threads)}")
             self.threads = threads
 
+    def current_setting(self, name: str) -> object:
+        """A setting as this session's connection sees it.
+
+        Not on a cursor: settings such as http_timeout are per connection, and a
+        cursor would show DuckDB's default instead of what was SET.
+        """
+        if self._running is not None:
+            self._running.close()
+            self._running = None
+        with self.translating():
+            row = self.connection.execute("SELECT current_setting(?)", [name]).fetchone()
+        return None if row is None else row[0]
+
     def apply_setting(self, name: str, value: object) -> None:
         """``SET name = value`` with the value as an SQL literal; QueryError if DuckDB refuses."""
         self.execute_quietly(f"SET {quote_ident(name)} = {_sql_value(value)}")
