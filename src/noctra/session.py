@@ -59,8 +59,14 @@ class Session:
         """
         self.config = config if config is not None else Config()
         self.engine = DuckEngine(":memory:")
-        self.tuner = Tuner(self.engine, self.config)
-        self.hybrid = Hybrid(self.engine, self.config.engine)
+        try:
+            self.tuner = Tuner(self.engine, self.config)
+        except NoctraError:
+            self.engine.close()
+            raise
+        self.hybrid = Hybrid(
+            self.engine, self.config.engine, statement_cache=self.config.performance.stmt_cache_capacity
+        )
         self.engine_mode = self.config.engine.mode
         self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}

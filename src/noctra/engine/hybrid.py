@@ -156,9 +156,10 @@ class Hybrid:
 
     SCHEMA = "memory.__noctra_copies"
 
-    def __init__(self, duck: DuckEngine, settings: EngineConfig) -> None:
+    def __init__(self, duck: DuckEngine, settings: EngineConfig, *, statement_cache: int = 100) -> None:
         self.duck = duck
         self.settings = settings
+        self.statement_cache = statement_cache
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
@@ -174,7 +175,10 @@ class Hybrid:
             if engine is not None:
                 engine.close()
             engine = SqliteEngine(
-                source.location, source.alias, readonly=bool(source.options.get("readonly", False))
+                source.location,
+                source.alias,
+                readonly=bool(source.options.get("readonly", False)),
+                cache_size=self.statement_cache,
             )
             self.sqlite[source.alias] = engine
         return engine
