@@ -427,6 +427,12 @@ def _info(args: argparse.Namespace) -> int:
         f"remote_multiplier {performance.remote_multiplier:g})"
     )
     lines.append(f"database: {args.db or ':memory:'}")
+    from noctra.state import default_state_path
+
+    state_file = default_state_path(args.db)
+    restore = "restored at start" if config.session.restore else "not restored ([session] restore = false)"
+    shown = state_file if state_file.exists() else f"{state_file} (not written yet)"
+    lines.append(f"session file: {shown}; {restore}")
     lines.append(f"threads: {threads}")
     lines.append(f"memory_limit: {memory}")
     print("\n".join(lines))
