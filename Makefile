@@ -17,8 +17,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(VENV)/.run-installed $@
 
+# The demo keeps its session apart from yours (XDG_STATE_HOME) and starts fresh each time.
 demo: $(VENV)/.run-installed
-	cd examples && ../$(BIN)/noctra batch demo.rql
+	cd examples && XDG_STATE_HOME=../$(VENV)/demo-state ../$(BIN)/noctra --fresh batch demo.rql
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests benchmarks examples
