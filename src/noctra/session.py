@@ -347,10 +347,19 @@ class Session:
         file_sources = self._file_sources_in(sql)
         if mode == "duckdb" or (not sqlite_sources and mode == "auto"):
             return Route("duckdb", file_sources=file_sources)
-        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
-        parseable, _ = named_parameters(parseable, lambda name: "NULL")
         current = self.sources.get(self.sources.current) if self.sources.current else None
         tables = {s.alias: self.hybrid.tables_of(s) for s in sqlite_sources}
+        if mode == "auto":
+            # Cheap first look: a statement naming no SQLite alias (nor a table of the
+            # current SQLite source) runs in DuckDB without parsing it (sqlglot is slow to load).
+            words = {t.text.strip('"').lower() for t in tokenize(sql) if t.kind in (Kind.WORD, Kind.QIDENT)}
+            named = any(s.alias.lower() in words for s in sqlite_sources)
+            if current is not None and current.kind is SourceKind.SQLITE:
+                named = named or bool(words & tables.get(current.alias, set()))
+            if not named:
+                return Route("duckdb", file_sources=file_sources)
+        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
+        parseable, _ = named_parameters(parseable, lambda name: "NULL")
         decided = route(table_references(parseable), list(self.sources), current, tables)
         decided.file_sources = file_sources
         if mode == "sqlite" and decided.engine != "sqlite":

@@ -163,3 +163,20 @@ def test_locked_sqlite_database_gives_a_clear_error(crm: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_statements_that_name_no_sqlite_table_skip_the_parser(crm: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, noctra\n"
+        "s = noctra.Session()\n"
+        "s.execute(\"USE 'crm.db' AS crm; USE 'orders.csv' AS orders\")\n"
+        "s.sql('SELECT sum(amount) FROM orders').rows(1)\n"
+        "print('sqlglot' in sys.modules)\n"
+        "s.sql('SELECT count(*) FROM crm.users').rows(1)\n"
+        "print('sqlglot' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=crm)
+    assert out.stdout.split() == ["False", "True"]
