@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -11,7 +10,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
@@ -263,9 +262,17 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         printed_result = False
         for statement in statements:
             try:
-                with _progress(session):
+                with _Progress(session) as progress:
                     outcome = session.run_statement(statement, params)
-                    rows = _emit(outcome, out, fmt, max_rows=max_rows, width=width, separate=printed_result)
+                    rows = _emit(
+                        outcome,
+                        out,
+                        fmt,
+                        max_rows=max_rows,
+                        width=width,
+                        separate=printed_result,
+                        before_output=progress.stop,
+                    )
                 if args.debug:
                     print(
                         f"debug: statement {statement.number} ran in {outcome.engine} "
@@ -308,19 +315,33 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
 
 
 def _emit(
-    outcome: Outcome, out: TextIO, fmt: str, *, max_rows: int | None, width: int, separate: bool
+    outcome: Outcome,
+    out: TextIO,
+    fmt: str,
+    *,
+    max_rows: int | None,
+    width: int,
+    separate: bool,
+    before_output: Callable[[], None],
 ) -> int | None:
     """Print one outcome: rows to stdout, messages and notes to stderr. Rows shown, or None."""
     from noctra.results import Message
 
-    for note in outcome.notes:
-        print(f"note: {note}", file=sys.stderr)
     if isinstance(outcome, Message):
+        before_output()
+        for note in outcome.notes:
+            print(f"note: {note}", file=sys.stderr)
         print(outcome.text, file=sys.stderr)
         return None
-    if separate and fmt in ("table", "markdown"):
-        out.write("\n")
-    shown = outcome.write(out, fmt, max_rows=max_rows, width=width)
+
+    def before() -> None:
+        before_output()
+        for note in outcome.notes:
+            print(f"note: {note}", file=sys.stderr)
+        if separate and fmt in ("table", "markdown"):
+            out.write("\n")
+
+    shown = outcome.write(out, fmt, max_rows=max_rows, width=width, before_output=before)
     out.flush()
     if fmt in ("table", "markdown"):
         total = outcome.row_count if outcome.row_count is not None else shown
@@ -329,21 +350,27 @@ def _emit(
     return outcome.row_count if outcome.row_count is not None else shown
 
 
-@contextlib.contextmanager
-def _progress(session: Session) -> Iterator[None]:
-    """A progress bar on stderr (a terminal only) for statements that run past 0.5 s."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    session.enable_progress()
-    done = threading.Event()
+class _Progress:
+    """A progress bar on stderr (a terminal only) for statements that run past 0.5 s.
 
-    def show() -> None:
-        if done.wait(0.5):
+    ``stop()`` clears it; output calls it before writing, so the bar never mixes with it.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        if sys.stderr.isatty():
+            session.enable_progress()
+            self._thread = threading.Thread(target=self._show, name="noctra-progress", daemon=True)
+            self._thread.start()
+
+    def _show(self) -> None:
+        if self._done.wait(0.5):
             return
         drawn = False
-        while not done.wait(0.1):
-            fraction = session.progress()
+        while not self._done.wait(0.1):
+            fraction = self._session.progress()
             if fraction is None:
                 continue
             filled = int(fraction * 30)
@@ -355,13 +382,16 @@ def _progress(session: Session) -> Iterator[None]:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
 
-    thread = threading.Thread(target=show, name="noctra-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
+    def stop(self) -> None:
+        self._done.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def _terminal_width() -> int:

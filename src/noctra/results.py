@@ -246,24 +246,38 @@ class Result:
 
     # --- output ---------------------------------------------------------------------
 
-    def write(self, stream: TextIO, fmt: str, *, max_rows: int | None = None, width: int = 0) -> int:
-        """Write the rows to stream in fmt; returns how many rows were written or shown."""
+    def write(
+        self,
+        stream: TextIO,
+        fmt: str,
+        *,
+        max_rows: int | None = None,
+        width: int = 0,
+        before_output: Callable[[], None] = lambda: None,
+    ) -> int:
+        """Write the rows to stream in fmt; returns how many rows were written or shown.
+
+        ``before_output`` runs once, right before the first byte is written (a front end
+        clears its progress bar there).
+        """
+        once = _Once(before_output)
         if fmt in ("table", "markdown"):
-            return self._write_display(stream, fmt, max_rows, width)
+            return self._write_display(stream, fmt, max_rows, width, once)
         if fmt not in _COPY_OPTIONS:
             raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
         if self._copy is not None and not self.started and max_rows is None:
             start = time.perf_counter()
-            written = _copy_through_pipe(self._copy, _COPY_OPTIONS[fmt], stream)
+            written = _copy_through_pipe(self._copy, _COPY_OPTIONS[fmt], stream, once)
             self.elapsed += time.perf_counter() - start
             self._consumed = True
             self.row_count = written
             return written
-        return self._write_python(stream, fmt, max_rows)
+        return self._write_python(stream, fmt, max_rows, once)
 
-    def _write_python(self, stream: TextIO, fmt: str, max_rows: int | None) -> int:
+    def _write_python(self, stream: TextIO, fmt: str, max_rows: int | None, once: _Once) -> int:
         start = time.perf_counter()
         result = self._engine_result()
+        once()
         names = [c.name for c in result.columns]
         written = 0
         writer = None
@@ -298,14 +312,14 @@ class Result:
         self.elapsed += time.perf_counter() - start
         return written
 
-    def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int) -> int:
+    def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
         start = time.perf_counter()
         result = self._engine_result()
         columns = result.columns
         more = 0
         if max_rows is None:
             # No limit: stream in chunks, widths fixed by the first chunk.
-            shown = self._stream_display(stream, fmt, result, width)
+            shown = self._stream_display(stream, fmt, result, width, once)
             self.elapsed += time.perf_counter() - start
             self._consumed = True
             self.row_count = shown
@@ -315,6 +329,7 @@ class Result:
             rows = rows[:max_rows]
             more = self._count_rest(result, max_rows)
         self.elapsed += time.perf_counter() - start
+        once()
         if fmt == "markdown":
             stream.write(render_markdown(columns, rows))
         else:
@@ -325,9 +340,10 @@ class Result:
         self.row_count = len(rows) + more
         return len(rows)
 
-    def _stream_display(self, stream: TextIO, fmt: str, result: EngineResult, width: int) -> int:
+    def _stream_display(self, stream: TextIO, fmt: str, result: EngineResult, width: int, once: _Once) -> int:
         columns = result.columns
         chunk = result.fetch(1000)
+        once()
         shown = 0
         if fmt == "markdown":
             stream.write(render_markdown(columns, chunk))
@@ -360,7 +376,19 @@ class Result:
 Outcome = Result | Message
 
 
-def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: TextIO) -> int:
+class _Once:
+    """Calls a function the first time it is called, never again."""
+
+    def __init__(self, function: Callable[[], None]) -> None:
+        self._function: Callable[[], None] | None = function
+
+    def __call__(self) -> None:
+        function, self._function = self._function, None
+        if function is not None:
+            function()
+
+
+def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: TextIO, once: _Once) -> int:
     """Run COPY into a pipe whose bytes a thread forwards to stream: rows never become Python."""
     read_fd, write_fd = os.pipe()
     binary = getattr(stream, "buffer", None)
@@ -376,11 +404,13 @@ def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: Te
                         text = decoder.read(1 << 16)
                         if not text:
                             break
+                        once()
                         stream.write(text)
                     elif binary is not None:
                         data = pipe.read1(1 << 16)
                         if not data:
                             break
+                        once()
                         binary.write(data)
         except BaseException as exc:  # noqa: BLE001 - reported by the caller
             failure.append(exc)
