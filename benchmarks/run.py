@@ -2,15 +2,16 @@
 
 Run with ``make bench`` (``.venv/bin/python benchmarks/run.py``). Not part of the tests.
 
-Data is generated into a temporary directory with DuckDB ``COPY``. Two kinds of
-measurement:
+Data is generated into a temporary directory with DuckDB ``COPY`` (SQLite tables with
+``sqlite3``). What is measured:
 
 * whole process: ``noctra query "<sql>" --format csv`` against the same query run by
   ``python -c "import duckdb; ..."``, pairs interleaved (Noctra, raw, Noctra, raw ...),
   one warm-up pair discarded; wall time around the child process. Peak RSS comes from
   a few extra untimed runs under ``/usr/bin/time -f %M`` (``os.wait4``'s ``ru_maxrss``
   would not do: Linux carries the parent's RSS at spawn into it). Every child gets
-  empty XDG config/state directories, so no saved session or config file is read.
+  empty XDG config/state directories (emptied again before each child), so no saved
+  session or config file is read.
 * in session (in-process): a fresh worker process opens a ``noctra.Session``, runs
   ``USE '<file>' AS t`` and then the query again and again (``.arrow()``), against a
   worker that runs the same query with ``read_csv_auto`` / ``read_parquet`` on one raw
@@ -18,9 +19,23 @@ measurement:
   can have several Noctra variants (e.g. defaults, where a hot small CSV gets copied
   into DuckDB, and the file cache switched off) and a raw reference query (e.g.
   ``read_csv`` with the columns pinned, what Noctra's view does before any caching).
+* whole process, CSV x SQLite JOIN: ``'orders.csv' o JOIN 'crm.db'::users u`` against raw
+  DuckDB with ``ATTACH`` and ``read_csv_auto``.
+* SQLite (in-process, SPEC 4.3): a 100K-row SQLite table read by DuckDB through
+  Noctra, virtual (attached, materialization thresholds out of reach) and materialized
+  (thresholds at 1, so the first read copies the table), against raw DuckDB
+  ``ATTACH ... (TYPE sqlite)`` doing the same; point lookups by primary key on a
+  1M-row table, routed to native SQLite (auto) or forced through DuckDB, against raw
+  ``sqlite3`` and raw DuckDB. Raw DuckDB loads the same ``sqlite_scanner`` file that
+  Noctra loads (from its PyPI wheel: nothing is downloaded here).
+* export (only with ``--export`` or ``--all``: it writes a ~1 GB CSV and takes a few
+  minutes): ``noctra query "EXPORT ..."`` against ``python -c`` with DuckDB ``COPY``
+  and the same settings, whole process, wall time and peak RSS of each run, output
+  size; and the peak RSS of aggregating the 1 GB CSV.
 
 To add a workload: add a ``Workload`` (whole process, optional ``SessionCase``) in
-``workloads()``; the report picks it up.
+``workloads()``, a ``Comparison`` (in-process, any two sides) in ``sqlite_comparisons()``,
+or an ``ExportVariant`` in ``EXPORT_VARIANTS``; the report picks it up.
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +71,8 @@ def median(values: Sequence[float]) -> float:
 
 
 def ms(seconds: float) -> str:
+    if seconds < 0.000995:
+        return f"{seconds * 1_000_000:.0f} µs"
     return f"{seconds * 1000:.0f} ms" if seconds >= 0.0995 else f"{seconds * 1000:.1f} ms"
 
 
@@ -67,8 +85,32 @@ def mib(kib: float) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
+def sec(seconds: float) -> str:
+    return f"{seconds:.2f} s"
+
+
+def signed_sec(seconds: float) -> str:
+    return ("+" if seconds >= 0 else "−") + sec(abs(seconds))
+
+
+def megabytes(size: float) -> str:
+    return f"{size / MB:.0f} MB"
+
+
+XDG_VARS = ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME")
+
+
+def empty_xdg(env: dict[str, str]) -> None:
+    """Every child starts with empty XDG dirs: a `noctra query` that reaches `x.db::t`
+    registers x.db and saves the session, and the next child would restore (attach) it."""
+    for var in XDG_VARS:
+        if var in env and Path(env[var]).exists():
+            shutil.rmtree(env[var])
+
+
 def run_process(cmd: Sequence[str], env: dict[str, str]) -> float:
     """Run one child with stdout and stderr to /dev/null; its wall time in seconds."""
+    empty_xdg(env)
     start = time.perf_counter()
     code = subprocess.call(
         list(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
@@ -82,6 +124,7 @@ def run_process(cmd: Sequence[str], env: dict[str, str]) -> float:
 
 def peak_rss_kib(cmd: Sequence[str], env: dict[str, str]) -> int | None:
     """Peak RSS of one run of cmd, in KiB (see rss_method()); None if it cannot be measured."""
+    empty_xdg(env)
     if TIME_BIN.exists():
         with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
             subprocess.run(
@@ -113,6 +156,7 @@ def rss_method() -> str:
 
 def check_command(cmd: Sequence[str], env: dict[str, str]) -> str:
     """Run once with output captured; fail loudly (command, exit code, stderr) if it fails."""
+    empty_xdg(env)
     done = subprocess.run(list(cmd), capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(
@@ -120,6 +164,29 @@ def check_command(cmd: Sequence[str], env: dict[str, str]) -> str:
             f"stderr:\n{done.stderr}"
         )
     return done.stdout
+
+
+def timed_with_rss(cmd: Sequence[str], env: dict[str, str]) -> tuple[float, int | None]:
+    """One run of cmd: wall time in seconds and peak RSS in KiB (None without /usr/bin/time).
+
+    For long runs (exports), where one run both times and measures memory: the
+    ``/usr/bin/time`` wrapper adds about a millisecond to the wall time. Fails loudly.
+    """
+    empty_xdg(env)
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        wrapped = [str(TIME_BIN), "-f", "%M", "-o", out.name, *cmd] if TIME_BIN.exists() else list(cmd)
+        start = time.perf_counter()
+        done = subprocess.run(
+            wrapped, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, check=False
+        )
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"command failed with exit {done.returncode}:\n  {cmd}\nstdout:\n{done.stdout}\n"
+                f"stderr:\n{done.stderr}"
+            )
+        lines = out.read().strip().splitlines() if TIME_BIN.exists() else []
+    return elapsed, int(lines[-1]) if lines else None
 
 
 @dataclass
@@ -178,13 +245,33 @@ def interleaved(
 # --------------------------------------------------------------------------------------
 
 
+ROWS_FETCH = 100  # fetch="rows": rows read per statement (point lookups return one)
+
+
 def worker(spec: dict[str, object]) -> dict[str, object]:
-    """Time ``reps`` runs of one query on one connection; JSON-able result for the parent."""
+    """Time ``reps`` statements on one connection; JSON-able result for the parent.
+
+    spec: ``engine`` (noctra | duckdb | sqlite), ``sql`` (repeated) or ``sqls`` (cycled
+    through), ``reps``, ``use`` and/or ``setup`` (statements run once before timing),
+    ``fetch`` (arrow: the whole result as Arrow; rows: up to ROWS_FETCH Python rows),
+    for Noctra ``engine_config`` (EngineConfig overrides) and ``copy_key`` (report
+    whether ``session.hybrid.copies[copy_key]`` holds a DuckDB copy at the end), for
+    sqlite ``db`` (the database file).
+    """
     import pyarrow  # noqa: F401  (imported before timing on both sides: not part of a query)
 
-    engine, sql, reps = str(spec["engine"]), str(spec["sql"]), int(str(spec["reps"]))
+    engine, reps = str(spec["engine"]), int(str(spec["reps"]))
+    given_sqls = spec.get("sqls")
+    sqls = [str(q) for q in given_sqls] if isinstance(given_sqls, list) else [str(spec["sql"])]
+    given_setup = spec.get("setup")
+    setup_sql = [str(q) for q in given_setup] if isinstance(given_setup, list) else []
+    if "use" in spec:
+        setup_sql.insert(0, str(spec["use"]))
+    as_rows = spec.get("fetch") == "rows"
     times: list[float] = []
     rows = -1
+    engines: set[str] = set()
+    copied: bool | None = None
     start = time.perf_counter()
     if engine == "noctra":
         import noctra
@@ -200,26 +287,52 @@ def worker(spec: dict[str, object]) -> dict[str, object]:
                 return {"error": f"cannot set {overrides} on the session: {exc}"}
         else:
             session = noctra.Session()
-        session.execute(str(spec["use"]))
+        for statement in setup_sql:
+            session.execute(statement)
         setup = time.perf_counter() - start
-        for _ in range(reps):
+        for i in range(reps):
+            sql = sqls[i % len(sqls)]
             t0 = time.perf_counter()
-            table = session.sql(sql).arrow()
+            result = session.sql(sql)
+            rows = len(result.rows(ROWS_FETCH)) if as_rows else result.arrow().num_rows
             times.append(time.perf_counter() - t0)
-            rows = table.num_rows
+            engines.add(str(result.engine))
+        if spec.get("copy_key"):
+            state = session.hybrid.copies.get(str(spec["copy_key"]))
+            copied = state is not None and state.copy is not None
         session.close()
+    elif engine == "sqlite":
+        import sqlite3
+
+        lite = sqlite3.connect(str(spec["db"]))
+        for statement in setup_sql:
+            lite.execute(statement)
+        setup = time.perf_counter() - start
+        for i in range(reps):
+            sql = sqls[i % len(sqls)]
+            t0 = time.perf_counter()
+            rows = len(lite.execute(sql).fetchmany(ROWS_FETCH) if as_rows else lite.execute(sql).fetchall())
+            times.append(time.perf_counter() - t0)
+        engines.add("sqlite")
+        lite.close()
     else:
         import duckdb
 
         con = duckdb.connect()
+        for statement in setup_sql:
+            con.execute(statement)
         setup = time.perf_counter() - start
-        for _ in range(reps):
+        for i in range(reps):
+            sql = sqls[i % len(sqls)]
             t0 = time.perf_counter()
-            table = con.execute(sql).to_arrow_table()
+            if as_rows:
+                rows = len(con.execute(sql).fetchmany(ROWS_FETCH))
+            else:
+                rows = con.execute(sql).to_arrow_table().num_rows
             times.append(time.perf_counter() - t0)
-            rows = table.num_rows
+        engines.add("duckdb")
         con.close()
-    return {"setup": setup, "times": times, "rows": rows}
+    return {"setup": setup, "times": times, "rows": rows, "engines": sorted(engines), "copied": copied}
 
 
 @dataclass
@@ -228,6 +341,8 @@ class InSession:
     times: list[float] = field(default_factory=list)
     rows: int = -1
     error: str | None = None
+    engines: list[str] = field(default_factory=list)  # which engine ran the statements
+    copied: bool | None = None  # Noctra: whether the watched SQLite table had a DuckDB copy at the end
 
     @property
     def first(self) -> float:
@@ -238,7 +353,7 @@ class InSession:
         return median(self.times[1:])
 
     def series(self, n: int = 6) -> str:
-        return ", ".join(f"{t * 1000:.1f}" for t in self.times[:n])
+        return ", ".join(f"{t * 1000:.2f}" if t < 0.01 else f"{t * 1000:.1f}" for t in self.times[:n])
 
 
 def in_session(spec: dict[str, object], env: dict[str, str]) -> InSession:
@@ -246,7 +361,14 @@ def in_session(spec: dict[str, object], env: dict[str, str]) -> InSession:
     data = json.loads(out.strip().splitlines()[-1])
     if "error" in data:
         return InSession(error=str(data["error"]))
-    return InSession(float(data["setup"]), [float(t) for t in data["times"]], int(data["rows"]))
+    copied = data.get("copied")
+    return InSession(
+        float(data["setup"]),
+        [float(t) for t in data["times"]],
+        int(data["rows"]),
+        engines=[str(e) for e in data.get("engines", [])],
+        copied=None if copied is None else bool(copied),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -277,6 +399,104 @@ def write_sized(path: Path, target_bytes: int, copy_options: str, guess_bytes_pe
     con.execute(f"COPY ({select_rows(rows)}) TO '{path}' ({copy_options})")
     con.close()
     return rows
+
+
+COUNTRIES = {
+    "FR": "Europe",
+    "DE": "Europe",
+    "US": "Americas",
+    "JP": "Asia",
+    "BR": "Americas",
+    "IN": "Asia",
+    "GB": "Europe",
+    "ES": "Europe",
+    "IT": "Europe",
+    "CA": "Americas",
+}
+
+
+def write_sqlite(path: Path, rows: int) -> None:
+    """users(id INTEGER PRIMARY KEY, name TEXT, amount REAL, country TEXT), written by sqlite3."""
+    import sqlite3
+
+    codes = "".join(COUNTRIES)
+    con = sqlite3.connect(path)
+    try:
+        con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, amount REAL, country TEXT)")
+        con.execute(
+            "WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM r WHERE i < ?) "
+            "INSERT INTO users SELECT i, 'user_' || i, ((i * 37) % 100000) / 100.0, "
+            f"substr('{codes}', (i % {len(COUNTRIES)}) * 2 + 1, 2) FROM r",
+            (rows - 1,),
+        )
+        con.commit()
+    finally:
+        con.close()
+
+
+def write_orders(path: Path, rows: int, users: int) -> None:
+    """order_id BIGINT, user_id BIGINT (a users.id), total DOUBLE, as CSV."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT i::BIGINT AS order_id, (hash(i) % "
+        f"{users})::BIGINT AS user_id, round((hash(i * 3) % 100000) / 100.0, 2)::DOUBLE AS total "
+        f"FROM range({rows}) t(i)) TO '{path}' (HEADER)"
+    )
+    con.close()
+
+
+def write_countries(path: Path) -> None:
+    lines = ["code,region", *(f"{code},{region}" for code, region in COUNTRIES.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def sqlite_extension_path() -> str:
+    """The sqlite_scanner file from its PyPI wheel: what Noctra loads, and raw DuckDB here too
+    (DuckDB's own ``INSTALL sqlite`` would download it, and this machine has no network)."""
+    import importlib.util
+
+    import duckdb
+
+    spec = importlib.util.find_spec("duckdb_extension_sqlite_scanner")
+    for location in list(spec.submodule_search_locations or []) if spec else []:
+        found = Path(location, "extensions", f"v{duckdb.__version__}", "sqlite_scanner.duckdb_extension")
+        if found.exists():
+            return str(found)
+    raise RuntimeError(
+        "sqlite_scanner extension not found: "
+        f"pip install duckdb-extension-sqlite-scanner=={duckdb.__version__}"
+    )
+
+
+@dataclass(frozen=True)
+class SqliteData:
+    users_db: Path  # SQLITE_ROWS rows
+    lookup_db: Path  # LOOKUP_ROWS rows
+    orders_csv: Path  # ORDERS_ROWS rows, user_id in users_db
+    countries_csv: Path  # 10 rows
+    extension: str  # sqlite_scanner file for raw DuckDB
+
+    @property
+    def load(self) -> str:
+        return f"LOAD '{self.extension}'"
+
+
+SQLITE_ROWS = 100_000
+LOOKUP_ROWS = 1_000_000
+ORDERS_ROWS = 100_000
+
+
+def write_sqlite_data(tmp: Path) -> SqliteData:
+    data = SqliteData(
+        tmp / "crm.db", tmp / "lookup.db", tmp / "orders.csv", tmp / "countries.csv", sqlite_extension_path()
+    )
+    write_sqlite(data.users_db, SQLITE_ROWS)
+    write_sqlite(data.lookup_db, LOOKUP_ROWS)
+    write_orders(data.orders_csv, ORDERS_ROWS, SQLITE_ROWS)
+    write_countries(data.countries_csv)
+    return data
 
 
 # --------------------------------------------------------------------------------------
@@ -333,6 +553,7 @@ class Workload:
     max_over_raw_ms: float | None = None  # whole process, median of pairwise differences
     session: SessionCase | None = None
     rows: int = 0  # rows expected back, checked in session runs
+    raw_setup: tuple[str, ...] = ()  # run by raw DuckDB before raw_sql (LOAD, ATTACH)
 
     @property
     def target(self) -> str:
@@ -344,7 +565,23 @@ class Workload:
         return " and ".join(parts) if parts else "—"
 
 
-def workloads(csv: Path, parquet: Path) -> list[Workload]:
+USERS_AGGREGATE = "SELECT country, count(*), sum(amount), avg(amount) FROM {users} GROUP BY country"
+USERS_BY_REGION = (
+    "SELECT c.region, count(*), sum(u.amount), avg(u.amount) "
+    "FROM {users} u JOIN {countries} c ON c.code = u.country GROUP BY c.region"
+)
+ORDERS_JOIN = (
+    "SELECT u.country, count(*), sum(o.total), avg(o.total) "
+    "FROM {orders} o JOIN {users} u ON u.id = o.user_id GROUP BY u.country"
+)
+POINT_LOOKUP = "SELECT * FROM {users} WHERE id = {id}"
+
+
+def attach_crm(db: Path) -> str:
+    return f"ATTACH '{db}' AS crm (TYPE sqlite)"
+
+
+def workloads(csv: Path, parquet: Path, lite: SqliteData) -> list[Workload]:
     csv_q, pq_q = f"'{csv}'", f"'{parquet}'"
     return [
         Workload(
@@ -386,15 +623,291 @@ def workloads(csv: Path, parquet: Path) -> list[Workload]:
             ),
             rows=20,
         ),
+        Workload(
+            name=f"CSV × SQLite JOIN, {ORDERS_ROWS // 1000}K × {SQLITE_ROWS // 1000}K rows",
+            noctra_sql=ORDERS_JOIN.format(orders=f"'{lite.orders_csv}'", users=f"'{lite.users_db}'::users"),
+            raw_sql=ORDERS_JOIN.format(orders=f"read_csv_auto('{lite.orders_csv}')", users="crm.users"),
+            raw_setup=(lite.load, attach_crm(lite.users_db)),
+            max_ms=1000,
+            max_over_raw_ms=20,
+            rows=len(COUNTRIES),
+        ),
         Workload(name="select 1", noctra_sql="select 1", raw_sql="select 1", max_ms=150, rows=1),
     ]
+
+
+# In-process comparisons: SQLite through Noctra (virtual, materialized, native) against raw.
+
+NEVER_COPY = {  # thresholds out of reach: DuckDB reads the attached SQLite table every time
+    "materialize_min_rows": 10**12,
+    "materialize_after_queries": 10**9,
+    "materialize_always_rows": 10**12,
+}
+COPY_AT_ONCE = {"materialize_min_rows": 1, "materialize_after_queries": 1}  # first read copies
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Noctra against one raw engine doing the same statements, each side in a fresh worker."""
+
+    workload: str
+    measure: str
+    noctra: dict[str, object]  # worker spec without reps (see worker())
+    raw: dict[str, object]
+    raw_label: str
+    rows: int  # rows each statement returns
+    reps: int
+    max_first_ms: float | None = None  # judged on the first run ...
+    max_rest_ms: float | None = None  # ... and on the median of the others
+    target_text: str = "— (none in §7)"
+    expect_engine: str | None = None  # which engine must run Noctra's statements
+    expect_copy: bool | None = None  # whether the SQLite table must have been copied into DuckDB
+
+    def how(self) -> str:
+        config = self.noctra.get("engine_config")
+        given = self.noctra.get("setup")
+        setup = [str(x) for x in given] if isinstance(given, list) else []
+        text = "Session(" + (f"config=Config(engine=EngineConfig({_kwargs(config)}))" if config else "") + ")"
+        return text + "".join(f"; {stmt}" for stmt in setup)
+
+
+def _kwargs(values: object) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in dict(values).items()) if isinstance(values, dict) else ""
+
+
+def sqlite_comparisons(lite: SqliteData, reps: int, lookups: int, duck_lookups: int) -> list[Comparison]:
+    users_db, lookup_db = f"'{lite.users_db}'", f"'{lite.lookup_db}'"
+    countries = f"'{lite.countries_csv}'"
+    raw_attached = {"engine": "duckdb", "setup": [lite.load, attach_crm(lite.users_db)]}
+    agg_raw = {**raw_attached, "sql": USERS_AGGREGATE.format(users="crm.users")}
+    region_raw = {
+        **raw_attached,
+        "sql": USERS_BY_REGION.format(users="crm.users", countries=f"read_csv_auto({countries})"),
+    }
+    region_noctra = {
+        "engine": "noctra",
+        "setup": [f"USE {countries} AS countries", f"USE {users_db} AS crm"],
+        "sql": USERS_BY_REGION.format(users="crm.users", countries="countries"),
+        "copy_key": "crm.users",
+    }
+    forced = {
+        "engine": "noctra",
+        "setup": [f"USE {users_db} AS crm", "SET engine = duckdb"],
+        "sql": USERS_AGGREGATE.format(users="crm.users"),
+        "copy_key": "crm.users",
+    }
+    virtual, materialized = "< 5 s virtual (first and median)", "< 500 ms materialized (first and median)"
+    agg = f"SQLite {SQLITE_ROWS // 1000}K-row table, aggregate"
+    region = f"SQLite {SQLITE_ROWS // 1000}K-row table × 10-row CSV, aggregate"
+    lookup = f"SQLite {LOOKUP_ROWS // 1_000_000}M-row table, point lookup by id"
+    ids = [(i * 7919 + 17) % LOOKUP_ROWS for i in range(max(lookups, duck_lookups))]
+    return [
+        Comparison(
+            agg,
+            "in session, virtual: SET engine = duckdb, vs raw DuckDB ATTACH",
+            {**forced, "engine_config": NEVER_COPY},
+            agg_raw,
+            "raw DuckDB ATTACH",
+            len(COUNTRIES),
+            reps,
+            5000,
+            5000,
+            virtual,
+            expect_engine="duckdb",
+            expect_copy=False,
+        ),
+        Comparison(
+            agg,
+            "in session, materialized: SET engine = duckdb, thresholds 1, vs raw DuckDB ATTACH",
+            {**forced, "engine_config": COPY_AT_ONCE},
+            agg_raw,
+            "raw DuckDB ATTACH",
+            len(COUNTRIES),
+            reps,
+            500,
+            500,
+            materialized,
+            expect_engine="duckdb",
+            expect_copy=True,
+        ),
+        Comparison(
+            agg,
+            "in session, auto (→ native sqlite3) vs raw sqlite3",
+            {
+                "engine": "noctra",
+                "setup": [f"USE {users_db} AS crm"],
+                "sql": USERS_AGGREGATE.format(users="crm.users"),
+            },
+            {"engine": "sqlite", "db": str(lite.users_db), "sql": USERS_AGGREGATE.format(users="users")},
+            "raw sqlite3",
+            len(COUNTRIES),
+            reps,
+            expect_engine="sqlite",
+        ),
+        Comparison(
+            region,
+            "in session, virtual: auto (→ DuckDB), vs raw DuckDB ATTACH + read_csv_auto",
+            {**region_noctra, "engine_config": NEVER_COPY},
+            region_raw,
+            "raw DuckDB ATTACH",
+            len(set(COUNTRIES.values())),
+            reps,
+            5000,
+            5000,
+            virtual,
+            expect_engine="duckdb",
+            expect_copy=False,
+        ),
+        Comparison(
+            region,
+            "in session, materialized: auto (→ DuckDB), thresholds 1, vs raw DuckDB ATTACH + read_csv_auto",
+            {**region_noctra, "engine_config": COPY_AT_ONCE},
+            region_raw,
+            "raw DuckDB ATTACH",
+            len(set(COUNTRIES.values())),
+            reps,
+            500,
+            500,
+            materialized,
+            expect_engine="duckdb",
+            expect_copy=True,
+        ),
+        Comparison(
+            lookup,
+            f"in session, auto (→ native sqlite3), {lookups} lookups, vs raw sqlite3",
+            {
+                "engine": "noctra",
+                "setup": [f"USE {lookup_db} AS crm"],
+                "sqls": [POINT_LOOKUP.format(users="crm.users", id=i) for i in ids[:lookups]],
+                "fetch": "rows",
+            },
+            {
+                "engine": "sqlite",
+                "db": str(lite.lookup_db),
+                "sqls": [POINT_LOOKUP.format(users="users", id=i) for i in ids[:lookups]],
+                "fetch": "rows",
+            },
+            "raw sqlite3",
+            1,
+            lookups,
+            expect_engine="sqlite",
+        ),
+        Comparison(
+            lookup,
+            f"in session, forced: SET engine = duckdb, {duck_lookups} lookups, vs raw DuckDB ATTACH",
+            {
+                "engine": "noctra",
+                "setup": [f"USE {lookup_db} AS crm", "SET engine = duckdb"],
+                "sqls": [POINT_LOOKUP.format(users="crm.users", id=i) for i in ids[:duck_lookups]],
+                "fetch": "rows",
+                "copy_key": "crm.users",
+            },
+            {
+                "engine": "duckdb",
+                "setup": [lite.load, attach_crm(lite.lookup_db)],
+                "sqls": [POINT_LOOKUP.format(users="crm.users", id=i) for i in ids[:duck_lookups]],
+                "fetch": "rows",
+            },
+            "raw DuckDB ATTACH",
+            1,
+            duck_lookups,
+            expect_engine="duckdb",
+        ),
+    ]
+
+
+# Export (--export / --all): a ~1 GB CSV to Parquet, whole process, against raw COPY.
+
+EXPORT_TARGET_S = 3.0
+EXPORT_MAX_RATIO = 1.05
+RSS_TARGET_MB = 200
+
+
+@dataclass(frozen=True)
+class ExportVariant:
+    label: str
+    compression: str
+    per_thread: bool = False
+    preserve_order: bool = False  # raw DuckDB's preserve_insertion_order (Noctra sets it off itself)
+    noctra: bool = True  # False: raw only (without ORDER BY, Noctra always exports with it off)
+
+    def noctra_statement(self, source: Path, target: Path) -> str:
+        options = []
+        if self.compression != "zstd":  # zstd is Noctra's default: left out, as a user would
+            options.append(f"compression = '{self.compression}'")
+        if self.per_thread:
+            options.append("per_thread_output = true")
+        text = f"EXPORT (SELECT * FROM '{source}') TO '{target}'"
+        return text + (f" OPTIONS ({', '.join(options)})" if options else "")
+
+    def raw_code(self, source: Path, target: Path) -> str:
+        options = f"FORMAT parquet, COMPRESSION {self.compression}"
+        if self.per_thread:
+            options += ", PER_THREAD_OUTPUT true"
+        copy = f"COPY (SELECT * FROM read_csv_auto('{source}')) TO '{target}' ({options})"
+        code = "import duckdb; c = duckdb.connect(); "
+        if not self.preserve_order:
+            code += "c.execute('SET preserve_insertion_order = false'); "
+        return code + f"c.execute({copy!r})"
+
+
+EXPORT_VARIANTS = (
+    ExportVariant("single file, zstd (Noctra's default)", "zstd"),
+    ExportVariant("single file, snappy", "snappy"),
+    ExportVariant("per_thread_output, zstd", "zstd", per_thread=True),
+    ExportVariant("per_thread_output, snappy", "snappy", per_thread=True),
+    ExportVariant(
+        "single file, zstd, preserve_insertion_order = true (raw only)",
+        "zstd",
+        preserve_order=True,
+        noctra=False,
+    ),
+    ExportVariant(
+        "single file, snappy, preserve_insertion_order = true (raw only)",
+        "snappy",
+        preserve_order=True,
+        noctra=False,
+    ),
+)
+
+
+@dataclass
+class ExportSide:
+    """Whole-process runs of one side of one export variant."""
+
+    seconds: list[float] = field(default_factory=list)
+    rss: list[int] = field(default_factory=list)  # peak RSS, KiB
+    bytes: list[int] = field(default_factory=list)  # output size
+    files: int = 0  # files written (a directory with per_thread_output)
+
+    def add(self, seconds: float, rss: int | None, written: tuple[int, int]) -> None:
+        self.seconds.append(seconds)
+        if rss is not None:
+            self.rss.append(rss)
+        self.bytes.append(written[0])
+        self.files = written[1]
+
+
+@dataclass
+class ExportRuns:
+    noctra: ExportSide = field(default_factory=ExportSide)
+    raw: ExportSide = field(default_factory=ExportSide)
 
 
 # --------------------------------------------------------------------------------------
 # the report
 # --------------------------------------------------------------------------------------
 
-HEADER = ["workload", "measure", "Noctra", "raw DuckDB", "ratio", "Noctra − raw", "target (§7)", "result"]
+HEADER = ["workload", "measure", "Noctra", "raw", "ratio", "Noctra − raw", "target (§7)", "result"]
+EXPORT_HEADER = [
+    "variant",
+    "Noctra runs",
+    "raw runs",
+    "Noctra output",
+    "raw output",
+    "Noctra peak RSS",
+    "raw peak RSS",
+]
 
 
 def verdict(checks: Sequence[bool]) -> str:
@@ -409,6 +922,8 @@ class Report:
     rows: list[list[str]] = field(default_factory=list)
     detail: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    export_rows: list[list[str]] = field(default_factory=list)
+    export_notes: list[str] = field(default_factory=list)
 
     def whole(self, w: Workload, p: Pairs) -> None:
         checks = []
@@ -450,8 +965,9 @@ class Report:
         floor: InSession | None,
     ) -> None:
         raw_cell = f"{ms(raw.first)} / {ms(raw.rest)}"
+        n = len(raw.times)
         for variant, noc in measured:
-            measure = f"in session, {variant.label}: first / median of rest"
+            measure = f"in session, {n} runs, {variant.label}: first / median of other {n - 1}"
             if noc.error is not None:
                 self.rows.append(
                     [w.name, measure, "n/a", raw_cell, "", "", variant.target(case.raw_label), "—"]
@@ -487,7 +1003,7 @@ class Report:
             self.rows.append(
                 [
                     w.name,
-                    f"in session, raw {case.floor_label} (reference, no target)",
+                    f"in session, {n} runs, raw {case.floor_label} (reference, no target)",
                     "",
                     f"{ms(floor.first)} / {ms(floor.rest)}",
                     "",
@@ -501,12 +1017,115 @@ class Report:
             f"{ms(raw.setup)}; runs 1–6 in ms: {raw.series()}"
         )
 
+    def comparison(self, c: Comparison, noc: InSession, raw: InSession) -> None:
+        n = len(noc.times) if noc.error is None else c.reps
+        measure = f"{c.measure}: first / median of other {n - 1}"
+        raw_cell = f"{ms(raw.first)} / {ms(raw.rest)}"
+        problems = []
+        if noc.error is not None:
+            problems.append(noc.error)
+        else:
+            if c.expect_engine is not None and noc.engines != [c.expect_engine]:
+                problems.append(f"ran in {', '.join(noc.engines)}, expected {c.expect_engine} only")
+            if c.expect_copy is not None and noc.copied is not c.expect_copy:
+                made = "a DuckDB copy was made" if noc.copied else "no DuckDB copy was made"
+                problems.append(
+                    f"{made} (s.hybrid.copies[{c.noctra.get('copy_key')!r}]), expected the opposite"
+                )
+        if problems:
+            self.rows.append([c.workload, measure, "n/a", raw_cell, "", "", c.target_text, "n/a: see notes"])
+            self.notes.append(f"{c.workload}, {c.measure}: not measured as intended: {'; '.join(problems)}")
+        else:
+            checks = []
+            if c.max_first_ms is not None:
+                checks.append(noc.first * 1000 < c.max_first_ms)
+            if c.max_rest_ms is not None:
+                checks.append(noc.rest * 1000 < c.max_rest_ms)
+            self.rows.append(
+                [
+                    c.workload,
+                    measure,
+                    f"{ms(noc.first)} / {ms(noc.rest)}",
+                    raw_cell,
+                    f"{noc.rest / raw.rest:.2f}×",
+                    signed_ms(noc.rest - raw.rest),
+                    c.target_text,
+                    verdict(checks),
+                ]
+            )
+        copy = "" if noc.copied is None else f"; DuckDB copy at the end: {'yes' if noc.copied else 'no'}"
+        self.notes.append(
+            f"{c.workload}, {c.measure}: Noctra = `{c.how()}`; setup {ms(noc.setup)}; ran in "
+            f"{', '.join(noc.engines) or '?'}{copy}; runs 1–6 in ms: {noc.series()} — {c.raw_label}: "
+            f"setup {ms(raw.setup)}; runs 1–6 in ms: {raw.series()}"
+        )
+
+    def export(self, name: str, v: ExportVariant, runs: ExportRuns) -> None:
+        target = f"< {EXPORT_TARGET_S:g} s and ≤ {EXPORT_MAX_RATIO:g}× raw COPY"
+        noc, raw = runs.noctra, runs.raw
+        measure = f"whole process, {v.label} (median of {len(raw.seconds)})"
+        raw_cell = sec(median(raw.seconds))
+        if v.noctra:
+            ratio = median(noc.seconds) / median(raw.seconds)
+            checks = [median(noc.seconds) < EXPORT_TARGET_S, ratio <= EXPORT_MAX_RATIO]
+            pairwise = median([a - b for a, b in zip(noc.seconds, raw.seconds, strict=True)])
+            cells = [sec(median(noc.seconds)), raw_cell, f"{ratio:.2f}×", signed_sec(pairwise)]
+            self.rows.append([name, measure, *cells, target, verdict(checks)])
+        else:
+            self.rows.append([name, measure, "", raw_cell, "", "", "(reference, no target)", ""])
+
+        def size(side: ExportSide) -> str:
+            if not side.bytes:
+                return ""
+            return megabytes(median(side.bytes)) + (f" ({side.files} files)" if side.files > 1 else "")
+
+        def rss(side: ExportSide) -> str:
+            return f"{mib(median(side.rss))} / {mib(max(side.rss))}" if side.rss else ""
+
+        self.export_rows.append(
+            [
+                v.label,
+                ", ".join(f"{t:.2f}" for t in noc.seconds),
+                ", ".join(f"{t:.2f}" for t in raw.seconds),
+                size(noc),
+                size(raw),
+                rss(noc),
+                rss(raw),
+            ]
+        )
+
+    def peak_rss(self, name: str, measure: str, noctra: list[int], raw: list[int]) -> None:
+        limit_kib = RSS_TARGET_MB * MB / 1024
+        a, b = median(noctra), median(raw)
+        self.rows.append(
+            [
+                name,
+                measure,
+                mib(a),
+                mib(b),
+                f"{a / b:.2f}×",
+                ("+" if a >= b else "−") + mib(abs(a - b)),
+                f"< {RSS_TARGET_MB} MB ({limit_kib / 1024:.1f} MiB)",
+                verdict([a < limit_kib]),
+            ]
+        )
+
+    def scrub(self, tmp: Path) -> None:
+        """Paths in the notes relative to the temp data dir (it is gone after the run)."""
+        prefix = f"{tmp}{os.sep}"
+        self.notes = [n.replace(prefix, "") for n in self.notes]
+        self.export_notes = [n.replace(prefix, "") for n in self.export_notes]
+
     def text(self) -> str:
         out = ["Noctra benchmarks (SPEC §7)", ""]
         out += [f"  {k}: {v}" for k, v in self.machine]
         out += ["", render_text(HEADER, self.rows), ""]
-        out += ["Whole process, spread (min / max; pairwise difference quartiles; peak RSS median / max):"]
-        out += [render_text(DETAIL_HEADER, self.detail), ""]
+        if self.detail:
+            out += [DETAIL_TITLE, render_text(DETAIL_HEADER, self.detail), ""]
+        if self.export_rows:
+            out += [EXPORT_TITLE, render_text(EXPORT_HEADER, self.export_rows), ""]
+            out += [f"- {n}" for n in self.export_notes]
+            out += [""]
         out += [f"- {n}" for n in self.notes]
         return "\n".join(out) + "\n"
 
@@ -514,16 +1133,22 @@ class Report:
         out = [BEGIN_MARK, "", "### Machine and run", ""]
         out += [f"- {k}: {v}" for k, v in self.machine]
         out += ["", "### Results", "", render_markdown(HEADER, self.rows), ""]
-        out += [
-            "Whole process, spread (min / max; pairwise difference quartiles; peak RSS median / max):",
-            "",
-        ]
-        out += [render_markdown(DETAIL_HEADER, self.detail), ""]
+        if self.detail:
+            out += [DETAIL_TITLE, "", render_markdown(DETAIL_HEADER, self.detail), ""]
+        if self.export_rows:
+            out += [EXPORT_TITLE, "", render_markdown(EXPORT_HEADER, self.export_rows), ""]
+            out += [f"- {n}" for n in self.export_notes]
+            out += [""]
+        out += ["Notes:", ""]
         out += [f"- {n}" for n in self.notes]
         out += ["", END_MARK]
         return "\n".join(out) + "\n"
 
 
+DETAIL_TITLE = "Whole process, spread (min / max; pairwise difference quartiles; peak RSS median / max):"
+EXPORT_TITLE = (
+    "Export runs, whole process (seconds of each run in order; output size median; peak RSS median / max):"
+)
 DETAIL_HEADER = [
     "workload",
     "Noctra min / max",
@@ -605,7 +1230,9 @@ def machine_info(
         (
             "runs",
             f"{args.runs} interleaved pairs per whole-process workload after 1 warm-up pair; "
-            f"{args.session_runs} in-session runs",
+            f"{args.session_runs} in-session runs; {args.lookups} native / {args.duckdb_lookups} DuckDB "
+            "point lookups; export group: "
+            + (f"{args.export_runs} round(s)" if args.export else "not run (--export or --all)"),
         ),
         ("peak RSS", f"{rss_method()}; {args.rss_runs} run(s) per side"),
     ]
@@ -628,6 +1255,179 @@ def run_session_case(report: Report, w: Workload, case: SessionCase, reps: int, 
     report.session(w, case, measured, raw, floor)
 
 
+def run_comparisons(
+    report: Report, comparisons: Sequence[Comparison], env: dict[str, str], log: Callable[[str], None]
+) -> None:
+    """Each side in its own fresh worker; a raw side shared by two comparisons is measured once."""
+    measured: dict[str, InSession] = {}
+
+    def measure(spec: dict[str, object], reps: int) -> InSession:
+        key = json.dumps({**spec, "reps": reps}, sort_keys=True)
+        if key not in measured:
+            measured[key] = in_session({**spec, "reps": reps}, env)
+        return measured[key]
+
+    for c in comparisons:
+        log(f"{c.workload}: {c.measure}, {c.reps} runs each ...")
+        noc = measure(c.noctra, c.reps)
+        raw = measure(c.raw, c.reps)
+        if raw.error is not None:
+            raise RuntimeError(f"{c.workload}, {c.raw_label}: {raw.error}")
+        for side, got in (("Noctra", noc), (c.raw_label, raw)):
+            if got.error is None and got.rows != c.rows:
+                raise RuntimeError(f"{c.workload}, {c.measure}, {side}: {got.rows} rows, expected {c.rows}")
+        report.comparison(c, noc, raw)
+
+
+EXPORT_MIN_FREE = 6 * 10**9
+
+
+def output_size(path: Path) -> tuple[int, int]:
+    """Bytes and files written at path (a file, or a directory of files), then removed."""
+    if path.is_dir():
+        files = [f for f in path.rglob("*") if f.is_file()]
+        size = sum(f.stat().st_size for f in files)
+        shutil.rmtree(path)
+        return size, len(files)
+    size = path.stat().st_size
+    path.unlink()
+    return size, 1
+
+
+def run_export_group(
+    report: Report,
+    *,
+    tmp: Path,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    log: Callable[[str], None],
+    selected: Callable[[str], bool],
+) -> None:
+    """EXPORT of a ~1 GB CSV to Parquet against raw COPY, and peak RSS aggregating it."""
+    free = shutil.disk_usage(tmp).free
+    if free < EXPORT_MIN_FREE:
+        message = (
+            f"export group skipped: {free / 1e9:.1f} GB free in {tmp}, "
+            f"it needs {EXPORT_MIN_FREE / 1e9:.0f} GB (a 1 GB CSV and the Parquet outputs)"
+        )
+        log(message)
+        report.notes.append(message)
+        return
+    big = tmp / "big.csv"
+    log("generating the ~1 GB CSV ...")
+    started = time.perf_counter()
+    big_rows = write_sized(big, 1000 * MB, "HEADER", 54.0)
+    size_gb = big.stat().st_size / 1e9
+    log(
+        f"  {big}: {big.stat().st_size / MB:.0f} MB, {big_rows:,} rows "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
+    report.machine.append(("export data", f"CSV {big.stat().st_size:,} bytes ({big_rows:,} rows)"))
+    check_command([str(args.noctra), "query", "select 1"], env)  # bytecode written before timing
+    out_dir = tmp / "exports"
+    out_dir.mkdir()
+    noctra = str(args.noctra)
+    n = args.export_runs
+
+    name = f"EXPORT {size_gb:.1f} GB CSV → Parquet"
+    if selected(name):
+        runs = {v.label: ExportRuns() for v in EXPORT_VARIANTS}
+        for rep in range(n):
+            log(f"{name}: round {rep + 1} of {n} ({len(EXPORT_VARIANTS)} variants) ...")
+            for i, v in enumerate(EXPORT_VARIANTS):
+                if v.noctra:
+                    target = out_dir / f"noctra{i}.parquet"
+                    cmd = [noctra, "query", v.noctra_statement(big, target)]
+                    runs[v.label].noctra.add(*timed_with_rss(cmd, env), output_size(target))
+                target = out_dir / f"raw{i}.parquet"
+                cmd = [sys.executable, "-c", v.raw_code(big, target)]
+                runs[v.label].raw.add(*timed_with_rss(cmd, env), output_size(target))
+        for v in EXPORT_VARIANTS:
+            report.export(name, v, runs[v.label])
+        example, shown = EXPORT_VARIANTS[0], (Path(big.name), Path("out.parquet"))
+        report.export_notes += [
+            f'Noctra: `noctra query "{example.noctra_statement(*shown)}"` (other variants add OPTIONS '
+            "(compression = 'snappy') and/or (per_thread_output = true)); without ORDER BY Noctra runs "
+            "the COPY with preserve_insertion_order = false.",
+            f"raw: `python -c` running `{example.raw_code(*shown)}`, with the same COMPRESSION / "
+            "PER_THREAD_OUTPUT; the '(raw only)' rows leave preserve_insertion_order at DuckDB's "
+            "default (true).",
+            f"{n} round(s); each round runs every variant once, Noctra then raw; wall time and peak RSS of "
+            "each whole process (one run gives both, under /usr/bin/time -f %M); outputs deleted after each "
+            "run. Ratio = median Noctra / median raw; 'Noctra − raw' = median of the pairwise differences.",
+        ]
+
+    name = f"CSV {size_gb:.1f} GB aggregate"
+    if selected(name):
+        sql = AGGREGATE.format(src=f"'{big}'")
+        via_use = f"USE '{big}' AS big; " + AGGREGATE.format(src="big")
+        buffered = AGGREGATE.format(src=f"read_csv_auto('{big}', buffer_size = 8388608)")
+        cmds = {
+            "noctra": [noctra, "query", sql, "--format", "csv"],
+            "noctra_use": [noctra, "query", via_use, "--format", "csv"],
+            "raw": [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r}).fetchall()"],
+            "raw8": [
+                sys.executable,
+                "-c",
+                f"import duckdb; duckdb.connect().execute({buffered!r}).fetchall()",
+            ],
+        }
+        labels = {
+            "noctra": "Noctra FROM 'big.csv'",
+            "noctra_use": "Noctra after USE",
+            "raw": "raw read_csv_auto",
+            "raw8": "raw with an 8 MB buffer",
+        }
+        seconds: dict[str, list[float]] = {k: [] for k in cmds}
+        rss_kib: dict[str, list[int]] = {k: [] for k in cmds}
+        for rep in range(n):
+            log(f"{name}: peak RSS, round {rep + 1} of {n} ...")
+            for key, cmd in cmds.items():
+                took, rss = timed_with_rss(cmd, env)
+                seconds[key].append(took)
+                if rss is not None:
+                    rss_kib[key].append(rss)
+        if all(rss_kib.values()):
+            versus = "vs raw read_csv_auto, default buffer"
+            report.peak_rss(
+                name,
+                f"whole process, peak RSS (median of {n}), FROM 'big.csv', {versus}",
+                rss_kib["noctra"],
+                rss_kib["raw"],
+            )
+            report.peak_rss(
+                name,
+                f"whole process, peak RSS (median of {n}), after USE 'big.csv' AS big, {versus}",
+                rss_kib["noctra_use"],
+                rss_kib["raw"],
+            )
+            report.rows.append(
+                [
+                    name,
+                    "whole process, peak RSS, raw read_csv_auto with buffer_size = 8 MB "
+                    "(reference, no target)",
+                    "",
+                    mib(median(rss_kib["raw8"])),
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
+        times = "; ".join(f"{labels[k]} {sec(median(v))}" for k, v in seconds.items())
+        peaks = "; ".join(
+            f"{labels[k]} {', '.join(f'{r / 1024:.0f}' for r in v)}" for k, v in rss_kib.items()
+        )
+        report.notes.append(
+            f"{name}: wall time, median of {n}: {times}. Peak RSS of each run (MiB): {peaks}. Noctra: "
+            f'`noctra query "{AGGREGATE.format(src=repr(big.name))}" --format csv` and '
+            f'`noctra query "USE {big.name!r} AS big; {AGGREGATE.format(src="big")}" --format csv`; '
+            "raw: the first SQL in `python -c` (a quoted CSV path is read_csv_auto with the default "
+            "buffer); reference: read_csv_auto(..., buffer_size = 8388608)."
+        )
+    big.unlink()
+
+
 def load_average() -> str:
     try:
         return f"{os.getloadavg()[0]:.2f}"
@@ -645,9 +1445,9 @@ def child_env(tmp: Path, *, as_is_bytecode: bool) -> tuple[dict[str, str], str]:
     """
     env = dict(os.environ)
     env.pop("NOCTRA_CONFIG", None)
-    for var in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
-        env[var] = str(tmp / var.lower())
-    note = "empty XDG config/state dirs, NOCTRA_CONFIG unset; "
+    for var in XDG_VARS:
+        env[var] = str(tmp / "xdg" / var.lower())
+    note = "empty XDG config/state dirs (emptied again before every child), NOCTRA_CONFIG unset; "
     inherited = os.environ.get("PYTHONDONTWRITEBYTECODE")
     if as_is_bytecode:
         return env, note + f"bytecode settings inherited (PYTHONDONTWRITEBYTECODE={inherited or 'unset'})"
@@ -664,15 +1464,38 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=15, help="interleaved pairs per workload (default 15)")
-    parser.add_argument("--session-runs", type=int, default=30, help="in-session repetitions (default 30)")
+    parser.add_argument("--session-runs", type=int, default=50, help="in-session repetitions (default 50)")
+    parser.add_argument(
+        "--lookups", type=int, default=500, help="point lookups routed to native SQLite (default 500)"
+    )
+    parser.add_argument(
+        "--duckdb-lookups",
+        type=int,
+        default=20,
+        help="point lookups forced through DuckDB, each a scan of the SQLite table (default 20)",
+    )
+    parser.add_argument(
+        "--export",
+        action="store_true",
+        help="also run the export group: a ~1 GB CSV to Parquet, and peak RSS aggregating it (minutes)",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="every group (today: the default ones and --export)"
+    )
+    parser.add_argument("--export-runs", type=int, default=3, help="rounds of the export group (default 3)")
     parser.add_argument(
         "--rss-runs", type=int, default=3, help="extra runs per side for peak RSS (default 3)"
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 3 pairs, 6 in-session runs, 1 RSS run"
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 pairs, 6 in-session runs, 1 RSS run, 50/5 lookups, 1 export round",
     )
     parser.add_argument(
-        "--only", action="append", metavar="TEXT", help="only workloads whose name contains TEXT (repeatable)"
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="only workloads (any group) whose name contains TEXT (repeatable)",
     )
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="also write the report as markdown")
     parser.add_argument(
@@ -687,8 +1510,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.session_runs, args.rss_runs = 3, 6, 1
+        args.lookups, args.duckdb_lookups, args.export_runs = 50, 5, 1
     if args.runs < 1 or args.session_runs < 2 or args.rss_runs < 0:
         parser.error("--runs must be ≥ 1, --session-runs ≥ 2, --rss-runs ≥ 0")
+    if args.lookups < 2 or args.duckdb_lookups < 2 or args.export_runs < 1:
+        parser.error("--lookups and --duckdb-lookups must be ≥ 2, --export-runs ≥ 1")
+    args.export = args.export or args.all
     return args
 
 
@@ -711,28 +1538,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"  {csv}: {csv.stat().st_size / MB:.1f} MB, {csv_rows:,} rows")
         log(f"  {parquet}: {parquet.stat().st_size / MB:.1f} MB, {pq_rows:,} rows")
 
+        lite = write_sqlite_data(tmp)
+        log(
+            f"  SQLite: {lite.users_db.name} {SQLITE_ROWS:,} rows, {lite.lookup_db.name} {LOOKUP_ROWS:,} rows"
+        )
+
         report = Report([*machine_info(args, csv, parquet, csv_rows, pq_rows), ("children", env_note)])
-        for w in workloads(csv, parquet):
-            if args.only and not any(o.lower() in w.name.lower() for o in args.only):
+        report.machine.insert(
+            -2,
+            (
+                "SQLite data",
+                f"users(id INTEGER PRIMARY KEY, name TEXT, amount REAL, country TEXT) written by sqlite3: "
+                f"{SQLITE_ROWS:,} rows ({lite.users_db.stat().st_size:,} bytes) and {LOOKUP_ROWS:,} rows "
+                f"({lite.lookup_db.stat().st_size:,} bytes); orders CSV {ORDERS_ROWS:,} rows "
+                f"({lite.orders_csv.stat().st_size:,} bytes); countries CSV 10 rows",
+            ),
+        )
+
+        def selected(name: str) -> bool:
+            return not args.only or any(o.lower() in name.lower() for o in args.only)
+
+        for w in workloads(csv, parquet, lite):
+            if not selected(w.name):
                 continue
             log(f"{w.name}: whole process, {args.runs} pairs ...")
             noctra_cmd = [str(args.noctra), "query", w.noctra_sql, "--format", "csv"]
-            raw_code = f"import duckdb; c = duckdb.connect(); c.execute({w.raw_sql!r}).fetchall()"
+            setup = "".join(f"c.execute({stmt!r}); " for stmt in w.raw_setup)
+            raw_code = f"import duckdb; c = duckdb.connect(); {setup}c.execute({w.raw_sql!r}).fetchall()"
             raw_cmd = [sys.executable, "-c", raw_code]
             report.whole(w, interleaved(noctra_cmd, raw_cmd, args.runs, env, args.rss_runs))
             if w.session is not None:
                 run_session_case(report, w, w.session, args.session_runs, env)
                 log(f"{w.name}: in session, {args.session_runs} runs each ... done")
 
+        comparisons = sqlite_comparisons(lite, args.session_runs, args.lookups, args.duckdb_lookups)
+        run_comparisons(report, [c for c in comparisons if selected(c.workload)], env, log)
+
+        if args.export:
+            run_export_group(report, tmp=tmp, args=args, env=env, log=log, selected=selected)
+        else:
+            report.notes.append(
+                "Export group (EXPORT of a ~1 GB CSV to Parquet, peak RSS aggregating it) not run: "
+                "it needs --export or --all."
+            )
+        report.scrub(tmp)
+
     report.machine.append(
         (
             "load average (1 min)",
-            f"{load_start} at start, {load_average()} at end (well above 0 = something else was running)",
+            f"{load_start} at start, {load_average()} at end (the end figure includes this run's own "
+            "processes, 1–2 on this 2-core machine; more than that = something else was running)",
         )
     )
     report.notes.append(
         "Noctra − raw (whole process) is the median of the pairwise differences; "
-        "the '≤ 20 ms over raw' targets are judged on it. Ratio = median Noctra / median raw."
+        "the '≤ 20 ms over raw' targets are judged on it. Ratio = median Noctra / median raw. "
+        "'raw' is raw DuckDB unless the measure says raw sqlite3."
     )
     print(report.text(), end="")
     if args.markdown:
