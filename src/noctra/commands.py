@@ -62,7 +62,7 @@ def use(session: Session, command: ast.Use) -> Message:
     """Register a source and make it current; a failure leaves every source as it was."""
     alias = command.alias or default_alias(command.path)
     source = build_source(session, command.path, alias, dict(command.options))
-    replaced = session.sources.get(alias)
+    replaced = session.sources.peek(alias)
     session.engine_register(source, replacing=replaced)
     if replaced is not None:
         session.hybrid.forget(replaced)
@@ -354,19 +354,30 @@ def has_top_level_order_by(sql: str) -> bool:
     return False
 
 
-def check_queried_file(path: str) -> None:
-    """``FROM 'x.csv'``: a clear error for a missing or empty local file before DuckDB reads it."""
-    from noctra.engine.sources import is_glob, is_remote, kind_from_name
+def check_queried_file(path: str) -> str | None:
+    """``FROM 'x.csv'``: a clear error for a missing or empty local file before DuckDB reads it.
+
+    A CSV is read with the same small read buffer as registered sources (DuckDB's
+    default buffer took a 1 GB CSV aggregation to 199 MiB peak instead of 112 MiB).
+    """
+    from noctra.engine.duck import CSV_BUFFER_SIZE
+    from noctra.engine.sources import SourceKind, is_glob, is_remote, kind_from_name
 
     kind = kind_from_name(path)
-    if kind is None or kind.is_database or is_remote(path) or is_glob(path):
-        return
+    if kind is None or kind.is_database:
+        return None
+    reader = (
+        f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE})" if kind is SourceKind.CSV else None
+    )
+    if is_remote(path) or is_glob(path):
+        return reader
     location = resolve_location(path, Path.cwd())
     if not os.path.exists(location):
         raise SourceError(f"file not found: {path!r}", hint=f"no such file at {location}")
     if os.path.isdir(location):
-        return
+        return None
     if os.path.getsize(location) == 0:
         raise SourceError(
             f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
         )
+    return reader

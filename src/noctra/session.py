@@ -17,15 +17,17 @@ from noctra.engine.sources import (
     Source,
     SourceKind,
     SourceRegistry,
+    check_sqlite_file,
     kind_from_name,
     resolve_location,
     signature_of,
 )
 from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError, Span, UsageError
+from noctra.records import replace as dataclass_copy
 from noctra.results import Message, Outcome, Result
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
-from noctra.rql.lexer import Kind, significant, tokenize
+from noctra.rql.lexer import Kind, Token, significant, tokenize
 from noctra.rql.parser import parse
 from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
 from noctra.rql.splitter import Statement, split
@@ -68,7 +70,8 @@ class Session:
             self.engine, self.config.engine, statement_cache=self.config.performance.stmt_cache_capacity
         )
         self.engine_mode = self.config.engine.mode
-        self.sources = SourceRegistry()
+        self.sources = SourceRegistry(activate=self.activate)
+        self._routes: dict[tuple[object, ...], Route] = {}
         self.settings: dict[str, str] = {}
         self.variables: dict[str, Variable] = {}
         self.last_engine = "duckdb"
@@ -268,20 +271,23 @@ class Session:
 
     def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
         sql = self.prepare_sql(text)
-        self._check_missing(sql)
-        route = self._route(sql)
+        tokens = tokenize(sql)
+        words = {_name_of(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
+        self._check_missing(words)
+        route = self._route(sql, tokens, words)
         self.last_engine = route.engine
         if route.engine == "sqlite":
             assert route.sqlite_source is not None
             return self._run_sqlite(sql, params, statement, route.sqlite_source)
+        self._activate_named(words)
         sql = self._interpolate(sql, statement, sqlite=False)
         sql, params = self.bind(sql, params, statement)
         engine = self.engine
         kind = engine.statement_kind(sql)
         if kind == "SELECT":
             sql = self._use_copies(sql, route)
-        words = significant(tokenize(sql))
-        first = words[0]
+        meaningful = significant(tokens)
+        first = meaningful[0]
         if kind == "SELECT" and (
             first.upper in ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
             or (first.kind is Kind.OP and first.text == "(")
@@ -303,7 +309,7 @@ class Session:
                 count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
             )
         result = engine.run(sql, params)
-        returning = any(t.is_word("RETURNING") for t in words)
+        returning = any(t.is_word("RETURNING") for t in meaningful)
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or returning):
             if kind != "SELECT":
                 # Writes with RETURNING: read them now, so dropping stale copies cannot close them.
@@ -340,58 +346,78 @@ class Session:
                 exc.span = statement.span_at(exc.span.line, exc.span.column)
             raise
 
-    def _route(self, sql: str) -> Route:
+    def _route(self, sql: str, tokens: list[Token], words: set[str]) -> Route:
         """Where a statement runs: SQLite natively, or DuckDB (SPEC 4.3)."""
-        sqlite_sources = [s for s in self.sources if s.kind is SourceKind.SQLITE and s.status == "ok"]
         mode = self.engine_mode
-        file_sources = self._file_sources_in(sql)
-        if mode == "duckdb" or (not sqlite_sources and mode == "auto"):
+        file_sources = [s for s in self.sources if not s.kind.is_database and s.alias.lower() in words]
+        sqlite_sources = [s for s in self.sources if s.kind is SourceKind.SQLITE and s.status == "ok"]
+        current = self.sources.peek(self.sources.current) if self.sources.current else None
+        current_sqlite = current if current in sqlite_sources else None
+        named = [s for s in sqlite_sources if s.alias.lower() in words]
+        if (
+            current_sqlite is not None
+            and current_sqlite not in named
+            and words & self.hybrid.tables_of(current_sqlite)
+        ):
+            named.append(current_sqlite)
+        if not named:
+            if mode == "sqlite":
+                return self._forced_sqlite(current_sqlite, file_sources)
+            # Names no SQLite table: DuckDB, without parsing (sqlglot is slow to load).
             return Route("duckdb", file_sources=file_sources)
-        current = self.sources.get(self.sources.current) if self.sources.current else None
-        tables = {s.alias: self.hybrid.tables_of(s) for s in sqlite_sources}
-        if mode == "auto":
-            # Cheap first look: a statement naming no SQLite alias (nor a table of the
-            # current SQLite source) runs in DuckDB without parsing it (sqlglot is slow to load).
-            words = {t.text.strip('"').lower() for t in tokenize(sql) if t.kind in (Kind.WORD, Kind.QIDENT)}
-            named = any(s.alias.lower() in words for s in sqlite_sources)
-            if current is not None and current.kind is SourceKind.SQLITE:
-                named = named or bool(words & tables.get(current.alias, set()))
-            if not named:
-                return Route("duckdb", file_sources=file_sources)
-        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
-        parseable, _ = named_parameters(parseable, lambda name: "NULL")
-        decided = route(table_references(parseable), list(self.sources), current, tables)
+        qualified = _qualified_tables(tokens, {s.alias.lower(): s for s in named})
+        # Visibly more than one SQLite database's work: files, several databases, a quoted path.
+        needs_duckdb = bool(file_sources) or len(named) > 1 or _names_a_file(tokens)
+        if mode == "duckdb" or (mode == "auto" and needs_duckdb):
+            return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
+        decided = self._parsed_route(sql, current, sqlite_sources)
         decided.file_sources = file_sources
         if mode == "sqlite" and decided.engine != "sqlite":
-            target = current if current is not None and current.kind is SourceKind.SQLITE else None
-            if decided.sqlite_tables or decided.file_sources or target is None:
+            if decided.sqlite_tables or file_sources or current_sqlite is None:
                 raise QueryError(
                     f"engine = sqlite cannot run this statement: it needs {decided.reason or 'DuckDB'}",
                     hint="SET engine = auto lets Noctra choose (files and several sources need DuckDB)",
                 )
-            return Route("sqlite", sqlite_source=target)
+            return Route("sqlite", sqlite_source=current_sqlite)
         return decided
 
-    def _check_missing(self, sql: str) -> None:
-        """A statement that names a source restored as missing gets an error saying so."""
-        missing = {s.alias.lower(): s for s in self.sources if s.status == "missing"}
-        if not missing:
-            return
-        for token in tokenize(sql):
-            if token.kind in (Kind.WORD, Kind.QIDENT):
-                source = missing.get(token.text.strip('"').lower())
-                if source is not None:
-                    raise SourceError(
-                        f"source {source.alias!r} is missing: {source.path} is not there",
-                        hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
-                    )
+    def _forced_sqlite(self, current: Source | None, file_sources: list[Source]) -> Route:
+        if current is None or file_sources:
+            reason = "files" if file_sources else "a SQLite source, and none is current"
+            raise QueryError(
+                f"engine = sqlite cannot run this statement: it needs {reason}",
+                hint="SET engine = auto lets Noctra choose, or USE a SQLite source first",
+            )
+        return Route("sqlite", sqlite_source=current)
 
-    def _file_sources_in(self, sql: str) -> list[Source]:
-        if not any(not s.kind.is_database for s in self.sources):
-            return []
-        names = {t.text.lower() for t in tokenize(sql) if t.kind is Kind.WORD}
-        names |= {t.text[1:-1].lower() for t in tokenize(sql) if t.kind is Kind.QIDENT}
-        return [s for s in self.sources if not s.kind.is_database and s.alias.lower() in names]
+    def _parsed_route(self, sql: str, current: Source | None, sqlite_sources: list[Source]) -> Route:
+        """Route by the tables a real SQL parser finds (remembered for repeated statements)."""
+        tables = {s.alias: self.hybrid.tables_of(s) for s in sqlite_sources}
+        key = (
+            sql,
+            current.alias if current else None,
+            self.sources.revision,
+            tuple(id(names) for names in tables.values()),
+        )
+        cached = self._routes.get(key)
+        if cached is not None:
+            return dataclass_copy(cached)
+        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
+        parseable, _ = named_parameters(parseable, lambda name: "NULL")
+        decided = route(table_references(parseable), list(self.sources), current, tables)
+        if len(self._routes) >= 256:
+            self._routes.pop(next(iter(self._routes)))
+        self._routes[key] = decided
+        return dataclass_copy(decided)
+
+    def _check_missing(self, words: set[str]) -> None:
+        """A statement that names a source restored as missing gets an error saying so."""
+        for source in self.sources:
+            if source.status == "missing" and source.alias.lower() in words:
+                raise SourceError(
+                    f"source {source.alias!r} is missing: {source.path} is not there",
+                    hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
+                )
 
     def _use_copies(self, sql: str, route: Route) -> str:
         """Count reads of hot files and SQLite tables; point the statement at DuckDB copies."""
@@ -470,7 +496,7 @@ class Session:
                 )
         for variable in saved.variables:
             self.variables[variable.name.lower()] = variable
-        current = self.sources.get(saved.current) if saved.current else None
+        current = self.sources.peek(saved.current) if saved.current else None
         if current is not None and current.status == "ok":
             self.make_current(current.alias)
         self._saved = self._snapshot()
@@ -481,6 +507,11 @@ class Session:
         if now is None and not source.is_remote:
             source.status = "missing"
             return False
+        if source.kind is SourceKind.SQLITE:
+            source.pending = True
+            source.status = "ok"
+            source.signature = now
+            return True
         try:
             self.engine.register(source, reuse_reader=now == source.signature)
         except NoctraError as exc:
@@ -510,13 +541,42 @@ class Session:
     # --- sources -------------------------------------------------------------------
 
     def engine_register(self, source: Source, *, replacing: Source | None) -> None:
-        self.engine.register(source, replacing=replacing)
+        """Register a source; SQLite databases are checked now and attached when DuckDB needs them."""
+        if source.kind is not SourceKind.SQLITE:
+            self.engine.register(source, replacing=replacing)
+            return
+        check_sqlite_file(source)
+        if source.options.get("create") and not os.path.exists(source.location):
+            # A new database: SQLite creates the file when it is first opened.
+            self.hybrid.open_new(source)
+        source.columns = len(self.hybrid.tables_of(source, fresh=True))
+        source.pending = True
+        if replacing is not None:
+            self.engine.unregister(replacing)
+
+    def activate(self, source: Source) -> None:
+        """Attach a pending SQLite database in DuckDB (loads the sqlite extension once)."""
+        if not source.pending:
+            return
+        self.engine.register(source)
+        source.pending = False
+        if self.sources.current is not None and self.sources.current.lower() == source.alias.lower():
+            self.engine.use_catalog(source.alias)
 
     def make_current(self, alias: str | None) -> None:
         """Make a source current; a database becomes where new tables go."""
         self.sources.current = alias
-        source = self.sources.get(alias) if alias else None
+        source = self.sources.peek(alias) if alias else None
+        if source is not None and source.pending:
+            return  # its catalog becomes DuckDB's default when it is attached
         self.engine.use_catalog(source.alias if source and source.kind.is_database else None)
+
+    def _activate_named(self, words: set[str]) -> None:
+        """Attach the pending databases a DuckDB statement names, and the current one."""
+        current = self.sources.current.lower() if self.sources.current else None
+        for source in self.sources:
+            if source.pending and (source.alias.lower() in words or source.alias.lower() == current):
+                self.activate(source)
 
     def refresh_sources(self) -> None:
         """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped.
@@ -539,6 +599,7 @@ class Session:
 
     def database_tables(self, alias: str, *, skip_views: bool = False) -> list[tuple[object, ...]]:
         """(name, type, columns) of every table in an attached database."""
+        self.sources.get(alias)  # attaches a pending database
         rows = self.engine.rows(
             "SELECT table_name, 'table', column_count FROM duckdb_tables() "
             "WHERE database_name = ? AND NOT internal "
@@ -553,7 +614,7 @@ class Session:
         )
         if skip_views:
             return rows
-        return [r for r in rows if not (alias == "memory" and self.sources.get(str(r[0])))]
+        return [r for r in rows if not (alias == "memory" and self.sources.peek(str(r[0])))]
 
     def _attach_on_the_fly(self, path: str) -> str | None:
         """``x.db::t``: the alias of x.db, registering it (not as current) if needed."""
@@ -566,7 +627,7 @@ class Session:
             return known.alias
         alias = self.sources.free_alias(commands.default_alias(path))
         source = commands.build_source(self, path, alias, {})
-        self.engine.register(source)
+        self.engine_register(source, replacing=None)
         self.sources.add(source)
         return alias
 
@@ -607,6 +668,36 @@ class Session:
             else:
                 names.append(source.alias)
         return names
+
+
+def _name_of(token: Token) -> str:
+    return token.text[1:-1].replace('""', '"') if token.kind is Kind.QIDENT else token.text
+
+
+def _qualified_tables(tokens: list[Token], sources: dict[str, Source]) -> list[tuple[Source, str]]:
+    """(source, table) for each ``alias.table`` naming one of sources."""
+    words = [t for t in tokens if t.kind not in (Kind.SPACE, Kind.COMMENT)]
+    found: list[tuple[Source, str]] = []
+    for first, dot, second in zip(words, words[1:], words[2:], strict=False):
+        if (
+            dot.text == "."
+            and first.kind in (Kind.WORD, Kind.QIDENT)
+            and second.kind in (Kind.WORD, Kind.QIDENT)
+        ):
+            source = sources.get(_name_of(first).lower())
+            if source is not None:
+                found.append((source, _name_of(second)))
+    return found
+
+
+def _names_a_file(tokens: list[Token]) -> bool:
+    """True when a string in the statement looks like a file path or URL (DuckDB reads those)."""
+    for token in tokens:
+        if token.kind is Kind.STRING and len(token.text) > 2:
+            text = token.text[1:-1]
+            if kind_from_name(text) is not None or "://" in text or "*" in text:
+                return True
+    return False
 
 
 def _write_message(kind: str, count: int | None, engine: str) -> Message:

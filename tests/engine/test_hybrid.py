@@ -156,9 +156,8 @@ def test_locked_sqlite_database_gives_a_clear_error(crm: Path) -> None:
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with Session() as s:
-            s.execute("USE 'crm.db' AS crm")
             with pytest.raises(NoctraError, match="locked") as info:
-                s.execute("SELECT count(*) FROM crm.users")
+                s.execute("USE 'crm.db' AS crm; SELECT count(*) FROM crm.users")
             assert info.value.hint is not None and "lock" in info.value.hint
     finally:
         holder.execute("ROLLBACK")
@@ -180,3 +179,54 @@ def test_statements_that_name_no_sqlite_table_skip_the_parser(crm: Path) -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=crm)
     assert out.stdout.split() == ["False", "True"]
+
+
+def sqlite_extension_loaded(session: Session) -> bool:
+    return bool(
+        session.engine.scalar(
+            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'"
+        )
+    )
+
+
+def test_sqlite_sources_attach_in_duckdb_only_when_duckdb_needs_them(crm: Path) -> None:
+    with Session() as s:
+        [message] = s.execute("USE 'crm.db' AS crm")
+        assert isinstance(message, Message) and message.text.startswith("crm: SQLite, 1 table")
+        assert run(s, "SELECT count(*) FROM crm.users").engine == "sqlite"
+        assert run(s, "SELECT name FROM users WHERE id = 1").rows(1) == [("u1",)]
+        assert not sqlite_extension_loaded(s)
+        s.execute("USE 'orders.csv' AS orders")
+        joined = run(s, "SELECT count(*) FROM orders o JOIN crm.users u ON u.id = o.user_id")
+        assert (joined.engine, joined.rows(1)) == ("duckdb", [(3,)])
+        assert sqlite_extension_loaded(s)
+
+
+def test_new_tables_go_to_the_current_sqlite_database(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS crm; CREATE TABLE made_here AS SELECT 42 AS answer FROM range(1)")
+    with sqlite3.connect(crm / "crm.db") as conn:
+        assert conn.execute("SELECT answer FROM made_here").fetchall() == [(42,)]
+    conn.close()
+
+
+def test_forced_duckdb_still_materializes(crm: Path) -> None:
+    query = "SELECT score, count(*) FROM crm.users GROUP BY score"
+    with session_with(
+        materialize_min_rows=1, materialize_after_queries=2, materialize_always_rows=10_000
+    ) as s:
+        s.execute("USE 'crm.db' AS crm; SET engine = duckdb")
+        run(s, query).arrow()
+        assert s.hybrid.copies["crm.users"].copy is None
+        result = run(s, query)
+        assert result.engine == "duckdb" and result.arrow().num_rows == 7
+        assert s.hybrid.copies["crm.users"].copy is not None
+
+
+def test_quoted_csv_in_from_reads_with_the_small_buffer(crm: Path) -> None:
+    with Session() as s:
+        assert run(s, "SELECT sum(amount) FROM 'orders.csv'").rows(1) == [(60,)]
+        plan = str(run(s, "EXPLAIN SELECT * FROM 'orders.csv'").rows(5))
+        assert "READ_CSV" in plan.upper()
+        rewritten = s.prepare_sql("SELECT * FROM 'orders.csv' o")
+        assert rewritten == "SELECT * FROM read_csv('orders.csv', buffer_size = 8388608) o"

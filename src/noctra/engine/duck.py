@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 import duckdb
 
 from noctra.engine.base import Column, Params
-from noctra.engine.sources import Source, SourceKind, is_remote
+from noctra.engine.sources import Source, SourceKind, check_sqlite_file
 from noctra.errors import CancelledQueryError, ConfigError, NoctraError, QueryError, SourceError
 from noctra.quoting import quote_ident, quote_string
 from noctra.redact import redact_text
@@ -376,7 +376,7 @@ class DuckEngine:
         if source.kind is SourceKind.SQLITE:
             self.load_extension("sqlite_scanner")
             kind_sql = "TYPE sqlite"
-            _check_sqlite_header(source)
+            check_sqlite_file(source)
         else:
             kind_sql = "TYPE duckdb"
         extra = ", READ_ONLY" if readonly else ""
@@ -542,21 +542,6 @@ def extension_path(name: str) -> str:
         f"the DuckDB extension {name!r} is not installed",
         hint=f"pip install {package}",
     )
-
-
-def _check_sqlite_header(source: Source) -> None:
-    """A readable file that is not SQLite gets a clear error before DuckDB tries it."""
-    if is_remote(source.location) or not os.path.isfile(source.location):
-        return
-    if os.path.getsize(source.location) == 0:
-        return
-    with open(source.location, "rb") as handle:
-        header = handle.read(16)
-    if header != b"SQLite format 3\x00":
-        raise SourceError(
-            f"{source.path!r} is not a SQLite database",
-            hint="check the file; for another format set OPTIONS (format = 'csv'|'parquet'|'json')",
-        )
 
 
 def _unempty(value: object) -> object:

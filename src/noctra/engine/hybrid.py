@@ -172,22 +172,29 @@ class Hybrid:
 
         engine = self.sqlite.get(source.alias)
         if engine is None or engine.path != source.location:
-            if engine is not None:
-                engine.close()
-            engine = SqliteEngine(
+            opened = SqliteEngine(
                 source.location,
                 source.alias,
                 readonly=bool(source.options.get("readonly", False)),
                 cache_size=self.statement_cache,
             )
-            self.sqlite[source.alias] = engine
+            if engine is not None:
+                engine.close()
+            self._tables.pop(source.alias, None)
+            engine = self.sqlite[source.alias] = opened
         return engine
 
-    def tables_of(self, source: Source) -> set[str]:
+    def open_new(self, source: Source) -> None:
+        """Create an empty SQLite database file for ``OPTIONS (create = true)``."""
+        import sqlite3
+
+        sqlite3.connect(source.location).close()
+
+    def tables_of(self, source: Source, *, fresh: bool = False) -> set[str]:
         """Lower-cased table and view names of a SQLite source (cached until the file changes)."""
         version = self._sqlite_version(source)
         cached = self._tables.get(source.alias)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached[0] == version and not fresh:
             return cached[1]
         rows = self.sqlite_engine(source).connection.execute(
             "SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 
@@ -233,6 +233,10 @@ class Source:
     dialect: dict[str, str] = field(default_factory=dict)
     status: str = "ok"
     reader: str = ""  # the table-function call behind a file source's view
+    # A SQLite database known to Noctra but not yet attached in DuckDB: attaching loads
+    # the sqlite extension (~85 ms with its signature check), so it waits until DuckDB
+    # needs the database; statements that run natively in SQLite never do.
+    pending: bool = False
 
     @property
     def is_remote(self) -> bool:
@@ -338,9 +342,13 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
 class SourceRegistry:
     """The registered sources by alias (in the order they came) and the current one."""
 
-    def __init__(self) -> None:
+    def __init__(self, activate: Callable[[Source], None] = lambda source: None) -> None:
         self._sources: dict[str, Source] = {}
         self.current: str | None = None
+        # Bumped on every add/remove: caches keyed on the set of sources use it.
+        self.revision = 0
+        # Called for a pending source (known, not yet attached) when someone asks for it.
+        self._activate = activate
 
     def __contains__(self, alias: str) -> bool:
         return alias.lower() in self._sources
@@ -351,8 +359,16 @@ class SourceRegistry:
     def __len__(self) -> int:
         return len(self._sources)
 
-    def get(self, alias: str) -> Source | None:
+    def peek(self, alias: str) -> Source | None:
+        """The source with that alias, as it is (a pending database stays unattached)."""
         return self._sources.get(alias.lower())
+
+    def get(self, alias: str) -> Source | None:
+        """The source with that alias, attached in the engine if it was pending."""
+        source = self._sources.get(alias.lower())
+        if source is not None and source.pending:
+            self._activate(source)
+        return source
 
     def require(self, alias: str) -> Source:
         """The source with that alias, or an error listing the ones there are."""
@@ -370,11 +386,13 @@ class SourceRegistry:
         """Add or replace a source; returns the one it replaced."""
         previous = self._sources.pop(source.alias.lower(), None)
         self._sources[source.alias.lower()] = source
+        self.revision += 1
         return previous
 
     def remove(self, alias: str) -> Source:
         source = self.require(alias)
         del self._sources[alias.lower()]
+        self.revision += 1
         if self.current is not None and self.current.lower() == alias.lower():
             self.current = None
         return source
@@ -392,3 +410,18 @@ class SourceRegistry:
             n += 1
             alias = f"{wanted}_{n}"
         return alias
+
+
+def check_sqlite_file(source: Source) -> None:
+    """A readable file that is not SQLite gets a clear error before DuckDB tries it."""
+    if is_remote(source.location) or not os.path.isfile(source.location):
+        return
+    if os.path.getsize(source.location) == 0:
+        return
+    with open(source.location, "rb") as handle:
+        header = handle.read(16)
+    if header != b"SQLite format 3\x00":
+        raise SourceError(
+            f"{source.path!r} is not a SQLite database",
+            hint="check the file; for another format set OPTIONS (format = 'csv'|'parquet'|'json')",
+        )

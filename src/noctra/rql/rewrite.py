@@ -35,14 +35,15 @@ def rewrite_table_references(
     text: str,
     attach_database: Callable[[str], str | None],
     file_exists: Callable[[str], bool],
-    check_file: Callable[[str], None] = lambda path: None,
+    check_file: Callable[[str], str | None] = lambda path: None,
 ) -> str:
     """Rewrite ``FROM x.db::t`` to ``FROM alias.t`` and ``FROM data.csv`` to ``FROM 'data.csv'``.
 
     ``attach_database(path)`` returns the alias of the database at path (attaching it),
     or None when path is not a database. ``file_exists(path)`` says whether a bare
     dotted name in FROM is really a file; ``check_file(path)`` may raise for a
-    quoted path in FROM that cannot be read (missing, empty). Only FROM/JOIN positions are touched:
+    quoted path in FROM that cannot be read (missing, empty), and may return the
+    table-function call that should read it instead. Only FROM/JOIN positions are touched:
     elsewhere ``::`` stays DuckDB's cast operator.
     """
     if "::" not in text and "." not in text and "'" not in text:
@@ -82,7 +83,9 @@ def rewrite_table_references(
             expect_table = False
             consumed = _table_reference(tokens, index, attach_database, file_exists, edits)
             if not consumed and token.kind is Kind.STRING:
-                check_file(string_value(token.text))
+                reader = check_file(string_value(token.text))
+                if reader is not None:
+                    edits.append((token.start, token.end, reader))
             if consumed:
                 index = consumed
                 continue
