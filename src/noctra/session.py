@@ -404,7 +404,10 @@ class Session:
             return dataclass_copy(cached)
         parseable = interpolate(sql, {k: "NULL" for k in self.variables})
         parseable, _ = named_parameters(parseable, lambda name: "NULL")
-        decided = route(table_references(parseable), list(self.sources), current, tables)
+        refs = self.engine.query_table_references(parseable)
+        if refs is None:
+            refs = table_references(parseable)
+        decided = route(refs, list(self.sources), current, tables)
         if len(self._routes) >= 256:
             self._routes.pop(next(iter(self._routes)))
         self._routes[key] = decided

@@ -24,6 +24,16 @@ class Column:
     nullable: bool = True
 
 
+@record(frozen=True)
+class TableRef:
+    """A table a statement names: catalog.db.name, or a table function / file."""
+
+    catalog: str
+    db: str
+    name: str
+    is_function: bool = False
+
+
 class EngineResult(Protocol):
     """Rows of one statement, still inside the engine."""
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
-from noctra.engine.base import Column, Params
+from noctra.engine.base import Column, Params, TableRef
 from noctra.engine.sources import Source, SourceKind, check_sqlite_file
 from noctra.errors import CancelledQueryError, ConfigError, NoctraError, QueryError, SourceError
 from noctra.quoting import quote_ident, quote_string
@@ -418,6 +418,52 @@ class DuckEngine:
         if alias != "memory":
             path = f"{quote_ident(alias)}.main,memory.main"
             self.execute_quietly(f"SET search_path = {quote_string(path)}")
+
+    def query_table_references(self, sql: str) -> list[TableRef] | None:
+        """Tables a SELECT names, from DuckDB's own parser; None for other statements."""
+        import json
+
+        try:
+            text = quote_string(sql)
+        except ValueError:
+            return None
+        cursor = self.connection.cursor()
+        try:
+            row = cursor.execute(f"SELECT json_serialize_sql({text})").fetchone()
+        except duckdb.Error:
+            return None
+        finally:
+            cursor.close()
+        tree = json.loads(str(row[0])) if row else {"error": True}
+        if tree.get("error"):
+            return None
+        refs: list[TableRef] = []
+        ctes: set[str] = set()
+
+        def walk(node: object) -> None:
+            if isinstance(node, dict):
+                kind = node.get("type")
+                if kind == "BASE_TABLE":
+                    refs.append(
+                        TableRef(
+                            str(node.get("catalog_name") or ""),
+                            str(node.get("schema_name") or ""),
+                            str(node.get("table_name") or ""),
+                        )
+                    )
+                elif kind == "TABLE_FUNCTION":
+                    refs.append(TableRef("", "", "", is_function=True))
+                cte_map = node.get("cte_map")
+                if isinstance(cte_map, dict):
+                    ctes.update(str(item.get("key", "")).lower() for item in cte_map.get("map", []))
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        walk(tree)
+        return [r for r in refs if r.catalog or r.db or r.name.lower() not in ctes]
 
     def is_query(self, sql: str) -> bool:
         """True for a statement that only reads rows (so it can be wrapped in COPY)."""

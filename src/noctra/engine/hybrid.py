@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
+from noctra.engine.base import TableRef
 from noctra.engine.duck import DuckEngine
 from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
 from noctra.quoting import quote_ident
@@ -17,18 +18,12 @@ from noctra.records import field, record
 ENGINE_MODES = ("auto", "duckdb", "sqlite")
 
 
-@record(frozen=True)
-class TableRef:
-    """A table a statement names: catalog.db.name, or a table function / file."""
-
-    catalog: str
-    db: str
-    name: str
-    is_function: bool = False
-
-
 def table_references(sql: str) -> list[TableRef] | None:
-    """Tables a statement reads or writes, found by a real SQL parser; None if it cannot parse."""
+    """Tables a statement reads or writes, found by sqlglot; None if it cannot parse.
+
+    Used for the statements DuckDB's own parser cannot describe (writes, DDL):
+    sqlglot costs ~85 ms to import, so it is loaded only then.
+    """
     import sqlglot
     from sqlglot import exp
 
