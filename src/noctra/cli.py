@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
@@ -137,6 +135,8 @@ def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
     from noctra.redact import redact_text
 
     if debug:
+        import traceback
+
         sys.stderr.write(redact_text("".join(traceback.format_exception(exc)), secrets))
     print(redact_text(f"noctra: error: {exc}", secrets), file=sys.stderr)
     if exc.hint:
@@ -309,6 +309,8 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         signal.signal(signal.SIGINT, previous_handler)
         if args.stats:
             stats.seconds = round(time.perf_counter() - started, 6)
+            import json
+
             print(json.dumps(asdict(stats)), file=sys.stderr)
         session.close()
     return exit_code

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import os
 import threading
 import time
@@ -286,6 +285,8 @@ class Result:
             writer.writerow(names)
         elif fmt == "json":
             stream.write("[")
+        import json
+
         while True:
             want = _CHUNK if max_rows is None else min(_CHUNK, max_rows - written)
             if want <= 0:
@@ -445,6 +446,8 @@ def _wants_color(stream: TextIO, width: int) -> bool:
 
 def _plain(value: object) -> object:
     if isinstance(value, (dict, list)):
+        import json
+
         return json.dumps(value, default=_json_default, ensure_ascii=False)
     return value
 
@@ -478,6 +481,8 @@ def display_value(value: object) -> str:
     if isinstance(value, float):
         text = repr(value)
     elif isinstance(value, (dict, list)):
+        import json
+
         text = json.dumps(value, default=_json_default, ensure_ascii=False)
     elif isinstance(value, dt.datetime):
         text = value.isoformat(sep=" ")
