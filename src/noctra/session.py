@@ -370,7 +370,7 @@ class Session:
         needs_duckdb = bool(file_sources) or len(named) > 1 or _names_a_file(tokens)
         if mode == "duckdb" or (mode == "auto" and needs_duckdb):
             return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
-        decided = self._parsed_route(sql, current, sqlite_sources)
+        decided = self._parsed_route(sql, tokens, current, sqlite_sources)
         decided.file_sources = file_sources
         if mode == "sqlite" and decided.engine != "sqlite":
             if decided.sqlite_tables or file_sources or current_sqlite is None:
@@ -390,11 +390,22 @@ class Session:
             )
         return Route("sqlite", sqlite_source=current)
 
-    def _parsed_route(self, sql: str, current: Source | None, sqlite_sources: list[Source]) -> Route:
-        """Route by the tables a real SQL parser finds (remembered for repeated statements)."""
+    def _parsed_route(
+        self, sql: str, tokens: list[Token], current: Source | None, sqlite_sources: list[Source]
+    ) -> Route:
+        """Route by the tables a real SQL parser finds, remembered per statement shape.
+
+        The shape is the statement with its literals blanked out, so repeated lookups
+        that differ only in a value (``WHERE id = 7``) are parsed once.
+        """
         tables = {s.alias: self.hybrid.tables_of(s) for s in sqlite_sources}
+        shape = " ".join(
+            "?" if t.kind in (Kind.STRING, Kind.NUMBER) else t.text
+            for t in tokens
+            if t.kind not in (Kind.SPACE, Kind.COMMENT)
+        )
         key = (
-            sql,
+            shape,
             current.alias if current else None,
             self.sources.revision,
             tuple(id(names) for names in tables.values()),
