@@ -184,3 +184,17 @@ def test_csv_errors_are_one_line_with_the_option_that_helps(tmp_path: Path) -> N
         assert info.value.hint is not None and "null_padding = true" in info.value.hint
         s.execute("USE 'rag.csv' OPTIONS (null_padding = true)")
         assert s.sql("SELECT count(*), count(c) FROM rag").rows(1) == [(2, 1)]
+
+
+def test_a_database_whose_extension_lies_gets_the_right_hint(tmp_path: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "real.duckdb")) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    (tmp_path / "lies.db").write_bytes((tmp_path / "real.duckdb").read_bytes())
+    with Session() as s:
+        with pytest.raises(NoctraError, match="'lies.db' is not a SQLite database") as info:
+            s.execute("USE 'lies.db'")
+        assert info.value.hint == "it is a DuckDB database: add OPTIONS (format = 'duckdb')"
+        s.execute("USE 'lies.db' OPTIONS (format = 'duckdb')")
+        assert s.sql("SELECT a FROM lies.t").rows(1) == [(1,)]

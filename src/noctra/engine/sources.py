@@ -421,7 +421,15 @@ def check_sqlite_file(source: Source) -> None:
     with open(source.location, "rb") as handle:
         header = handle.read(16)
     if header != b"SQLite format 3\x00":
-        raise SourceError(
-            f"{source.path!r} is not a SQLite database",
-            hint="check the file; for another format set OPTIONS (format = 'csv'|'parquet'|'json')",
-        )
+        raise SourceError(f"{source.path!r} is not a SQLite database", hint=_format_hint(header))
+
+
+def _format_hint(header: bytes) -> str:
+    """What a file whose extension lies seems to be, from its first bytes."""
+    if header[8:12] == b"DUCK":
+        return "it is a DuckDB database: add OPTIONS (format = 'duckdb')"
+    if header.startswith(b"PAR1"):
+        return "it is a Parquet file: add OPTIONS (format = 'parquet')"
+    if header.lstrip()[:1] in (b"{", b"["):
+        return "it looks like JSON: add OPTIONS (format = 'json')"
+    return "check the file; for another format set OPTIONS (format = 'csv'|'parquet'|'json'|'duckdb')"
