@@ -193,7 +193,7 @@ def test_a_database_whose_extension_lies_gets_the_right_hint(tmp_path: Path) -> 
         con.execute("CREATE TABLE t AS SELECT 1 AS a")
     (tmp_path / "lies.db").write_bytes((tmp_path / "real.duckdb").read_bytes())
     with Session() as s:
-        with pytest.raises(NoctraError, match="'lies.db' is not a SQLite database") as info:
+        with pytest.raises(NoctraError, match=r"'lies\.db' is not a SQLite database") as info:
             s.execute("USE 'lies.db'")
         assert info.value.hint == "it is a DuckDB database: add OPTIONS (format = 'duckdb')"
         s.execute("USE 'lies.db' OPTIONS (format = 'duckdb')")
