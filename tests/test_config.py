@@ -458,22 +458,6 @@ def test_show_config_lists_settings_and_origins(isolated_env: dict[str, str]) ->
     assert shown["memory_limit"][0] == "1.8 GiB"
 
 
-def test_query_does_not_read_toml_without_a_config_file(isolated_env: dict[str, str], tmp_path: Path) -> None:
-    code = "import sys; from noctra.cli import main; main(['-c','select 1']); print('tomllib' in sys.modules)"
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=isolated_env,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "False"
-
-
 # --- redaction -------------------------------------------------------------------------
 
 

@@ -21,7 +21,8 @@ T_AS_OBJECTS = [
     {"id": 3, "name": "Ann", "amount": None},
 ]
 SLOW_QUERY = "SELECT count(*) FROM range(100000000000) t(a) WHERE a % 7 = 3"
-HEAVY_MODULES = ("pyarrow", "textual", "prompt_toolkit", "sqlglot", "pandas", "polars")
+# tomllib too: with no config file and no saved session, nothing TOML is read.
+HEAVY_MODULES = ("pyarrow", "textual", "prompt_toolkit", "sqlglot", "pandas", "polars", "sqlite3", "tomllib")
 
 
 def run_bytes(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
