@@ -385,7 +385,14 @@ class DuckEngine:
             self.execute_quietly(
                 f"ATTACH {quote_string(source.location)} AS {quote_ident(target)} ({kind_sql}{extra})"
             )
-            tables = self.rows("SELECT count(*) FROM duckdb_tables() WHERE database_name = ?", [target])
+            # SQLite sources are counted by the session through sqlite3, before they attach.
+            tables = (
+                []
+                if source.kind is SourceKind.SQLITE
+                else self.rows(
+                    f"SELECT count(*) FROM duckdb_tables() WHERE database_name = {quote_string(target)}"
+                )
+            )
         except QueryError as exc:
             self.execute_quietly(f"DETACH DATABASE IF EXISTS {quote_ident(target)}")
             raise SourceError(
@@ -398,7 +405,8 @@ class DuckEngine:
             self.execute_quietly(
                 f"ATTACH {quote_string(source.location)} AS {quote_ident(source.alias)} ({kind_sql}{extra})"
             )
-        source.columns = int(str(tables[0][0])) if tables else 0
+        if tables:
+            source.columns = int(str(tables[0][0]))
 
     def unregister(self, source: Source) -> None:
         """Remove a source's view or attachment."""
