@@ -154,3 +154,16 @@ def test_cli_prints_restore_warnings(run_main: RunMain, sample_files: Path) -> N
 def test_outcomes_are_results(work: Path) -> None:
     with Session() as session:
         assert isinstance(session.execute("SELECT 1")[0], Result)
+
+
+def test_runs_that_change_nothing_do_not_write_the_file(work: Path) -> None:
+    state = work / "session.toml"
+    with Session(state_path=state) as session:
+        session.execute("SELECT 1; SHOW SOURCES")
+    assert not state.exists()
+    with Session(state_path=state) as session:
+        session.execute("USE 'sales.csv' AS sales")
+    saved = state.read_text()
+    with Session(state_path=state, restore=False) as fresh:
+        fresh.execute("SELECT 42")
+    assert state.read_text() == saved  # --fresh alone does not wipe the saved session

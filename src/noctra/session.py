@@ -82,9 +82,11 @@ class Session:
         if state_path is None and db is not None:
             state_path = state.default_state_path(db)
         self.state_path = Path(state_path) if state_path is not None else None
-        self._saved: str | None = None
         if self.state_path is not None and restore and self.config.session.restore:
             self._restore(self.state_path)
+        # Written only when something changes: a run that registers nothing leaves the file
+        # (and, with --fresh, the session saved before) alone.
+        self._saved = self._snapshot()
 
     # --- running scripts -----------------------------------------------------------
 
@@ -513,7 +515,6 @@ class Session:
         current = self.sources.peek(saved.current) if saved.current else None
         if current is not None and current.status == "ok":
             self.make_current(current.alias)
-        self._saved = self._snapshot()
 
     def _register_saved(self, source: Source) -> bool:
         """Register a restored source; False (status missing) when its file is not there."""
