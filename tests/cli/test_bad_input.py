@@ -310,3 +310,38 @@ def test_failed_use_keeps_an_attached_database(run_main: RunMain, sample_files: 
         "USE 'people.db' AS a; USE 'missing.csv' AS a; SELECT name FROM a.users ORDER BY id",
     )
     assert (run.code, run.out) == (1, "name\nAnn\nBo\n")
+
+
+def test_ctrl_c_cancels_the_running_query_with_exit_130(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "noctra",
+            "-c",
+            "SELECT 1 AS before; SELECT count(*) FROM range(100000000000) t(a) WHERE a % 7 = 3",
+            "--format",
+            "csv",
+        ],
+        cwd=tmp_path,
+        env=isolated_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert [process.stdout.readline(), process.stdout.readline()] == ["before\n", "1\n"]
+    time.sleep(0.5)  # the second statement is running now
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert out == ""
+    assert err.splitlines()[0].startswith("noctra: error: statement 2, line 1, column ")
+    assert err.splitlines()[0].endswith(": query cancelled")
+    assert "Traceback" not in err
