@@ -128,3 +128,12 @@ def test_sessions_are_independent(data: Path) -> None:
         assert "sales" in one.sources and "sales" not in two.sources
         with pytest.raises(QueryError):
             two.sql("SELECT * FROM sales").rows(1)
+
+
+def test_timestamps_with_time_zone_are_shown(data: Path) -> None:
+    import io
+
+    with Session() as s:
+        out = io.StringIO()
+        s.sql("SET TimeZone = 'UTC'; SELECT TIMESTAMPTZ '2024-01-01 10:00:00+03' AS t").write(out, "table")
+        assert "2024-01-01 07:00:00+00:00" in out.getvalue()

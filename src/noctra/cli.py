@@ -283,15 +283,15 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
                 stats.statements += 1
                 stats.rows += rows or 0
                 stats.engine = outcome.engine
-            except CancelledQueryError as exc:
-                if timed_out.is_set():
+            except NoctraError as exc:
+                # Errors while rows are read (after the statement started) point at it too.
+                exc.with_span(statement.span)
+                if isinstance(exc, CancelledQueryError) and timed_out.is_set():
                     raise TimeoutExpiredError(
                         f"timed out after {args.timeout:g} s",
                         hint="raise --timeout or narrow the query",
                         span=exc.span,
                     ) from exc
-                raise
-            except NoctraError as exc:
                 if exc.exit_code != 1 or not args.continue_on_error:
                     raise
                 _report(exc, args.debug, config.secrets())
