@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -121,9 +122,15 @@ def test_split_inverts_join(parts: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def session() -> Iterator[Session]:
-    with Session() as s:
-        yield s
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    # Generated statements run in a directory of their own: nothing they write lands elsewhere.
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("hypothesis"))
+    try:
+        with Session() as s:
+            yield s
+    finally:
+        os.chdir(previous)
 
 
 text_values = st.text(
@@ -162,3 +169,27 @@ def test_let_hash_select_round_trip(session: Session, value: object) -> None:
 def test_named_parameter_from_variable_round_trip(session: Session, value: str) -> None:
     session.execute("LET p = $1", [value])
     assert session.sql("SELECT :p").rows(1) == [(value,)]
+
+
+@FAST
+@given(any_text)
+def test_rewrites_raise_only_noctra_errors(text: str) -> None:
+    from noctra.rql.interpolate import interpolate, named_parameters
+    from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
+
+    with contextlib.suppress(NoctraError):
+        rewrite_table_references(text, lambda path: "db", lambda path: True, lambda path: None)
+        interpolate(text, {"x": "1"})
+        named_parameters(text)
+        replace_qualified_tables(text, {("a", "b"): "c"})
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(any_text)
+def test_a_session_answers_any_text_with_results_or_noctra_errors(session: Session, text: str) -> None:
+    try:
+        for outcome in session.execute(text):
+            if hasattr(outcome, "rows"):
+                outcome.rows(3)
+    except NoctraError:
+        pass
