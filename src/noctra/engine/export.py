@@ -9,7 +9,7 @@ from pathlib import Path
 
 from noctra.engine.base import Params
 from noctra.engine.duck import DuckEngine
-from noctra.engine.sources import COMPRESSION_SUFFIXES, is_remote
+from noctra.engine.sources import COMPRESSION_SUFFIXES, check_value, is_remote
 from noctra.errors import CancelledQueryError, ExportError, NoctraError, OptionError
 from noctra.quoting import quote_ident, quote_string
 from noctra.records import record
@@ -120,19 +120,7 @@ def check_export_options(fmt: str, options: dict[str, object]) -> None:
                 f"unknown {fmt.upper()} export option {key!r}",
                 hint=f"valid {fmt.upper()} export options: {', '.join(sorted(valid))}",
             )
-        expected = valid[key]
-        if expected == "true or false" and not isinstance(value, bool):
-            raise OptionError(f"export option {key!r} must be true or false, not {value!r}")
-        if expected.startswith("a whole number") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise OptionError(f"export option {key!r} must be {expected}, not {value!r}")
-        if key == "compression" and str(value).lower() not in _choices(expected):
-            raise OptionError(f"export option 'compression' must be {expected}, not {value!r}")
-        if expected.startswith("a one-character") and not (isinstance(value, str) and len(value) == 1):
-            raise OptionError(f"export option {key!r} must be {expected}, not {value!r}")
-
-
-def _choices(expected: str) -> list[str]:
-    return [part.strip(" '") for part in expected.replace(" or ", ", ").split(",")]
+        check_value(f"{fmt.upper()} export", key, value, valid[key])
 
 
 def _copy_options(fmt: str, target: str, options: dict[str, object]) -> str:

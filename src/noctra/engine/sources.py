@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
@@ -146,36 +147,30 @@ def check_options(kind: SourceKind, options: dict[str, object]) -> None:
                 f"unknown {kind.value} option {key!r}",
                 hint=f"valid {kind.value} options: {', '.join(['format', *sorted(valid)])}",
             )
-        expected = valid[key]
-        if expected == "true or false" and not isinstance(value, bool):
-            raise OptionError(
-                f"{kind.value} option {key!r} must be true or false, not {value!r}",
-                hint=f"write OPTIONS ({key} = true)",
-            )
-        if expected.startswith("a whole number") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise OptionError(
-                f"{kind.value} option {key!r} must be {expected}, not {value!r}",
-            )
-        if expected.startswith("a one-character") and not (
-            isinstance(value, str) and len(value.encode()) <= 4 and len(value) <= 2
-        ):
-            raise OptionError(
-                f"{kind.value} option {key!r} must be {expected}, not {value!r}",
-                hint=f"write OPTIONS ({key} = ';')",
-            )
-        if key == "types" and not (
-            isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-        ):
-            raise OptionError(
-                f"CSV option 'types' must be {expected}, not {value!r}",
-                hint="write OPTIONS (types = {'id': 'INTEGER'})",
-            )
-        if expected.startswith("'") and key in ("json_format", "encoding"):
-            allowed = [v.strip("' ") for v in expected.replace(" or ", ",").split(",")]
-            if str(value).lower() not in [a.lower() for a in allowed]:
-                raise OptionError(
-                    f"{kind.value} option {key!r} must be {expected}, not {value!r}",
-                )
+        check_value(kind.value, key, value, valid[key])
+
+
+def check_value(label: str, key: str, value: object, expected: str) -> None:
+    """Reject a value of the wrong shape for an option whose docs say ``expected``."""
+    if expected == "true or false":
+        fits, example = isinstance(value, bool), "true"
+    elif expected.startswith("a whole number"):
+        fits, example = isinstance(value, int) and not isinstance(value, bool), "1000"
+    elif expected.startswith("a one-character"):
+        fits, example = isinstance(value, str) and len(value) <= 4, "';'"
+    elif expected.startswith("a map"):
+        fits = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        example = "{'id': 'INTEGER'}"
+    elif expected.startswith("'"):
+        choices = re.findall(r"'([^']*)'", expected)
+        fits, example = str(value).lower() in [c.lower() for c in choices], f"'{choices[0]}'"
+    else:
+        return
+    if not fits:
+        raise OptionError(
+            f"{label} option {key!r} must be {expected}, not {value!r}",
+            hint=f"write OPTIONS ({key} = {example})",
+        )
 
 
 @record(frozen=True)
