@@ -555,7 +555,7 @@ class Session:
 
     # --- sources -------------------------------------------------------------------
 
-    def engine_register(self, source: Source, *, replacing: Source | None) -> None:
+    def engine_register(self, source: Source, *, replacing: Source | None, count_tables: bool = True) -> None:
         """Register a source; SQLite databases are checked now and attached when DuckDB needs them."""
         if source.kind is not SourceKind.SQLITE:
             self.engine.register(source, replacing=replacing)
@@ -564,7 +564,9 @@ class Session:
         if source.options.get("create") and not os.path.exists(source.location):
             # A new database: SQLite creates the file when it is first opened.
             self.hybrid.open_new(source)
-        source.columns = len(self.hybrid.tables_of(source, fresh=True))
+        if count_tables:
+            # Opens it with sqlite3 too, which also catches a locked or broken database early.
+            source.columns = len(self.hybrid.tables_of(source, fresh=True))
         source.pending = True
         if replacing is not None:
             self.engine.unregister(replacing)
@@ -642,7 +644,8 @@ class Session:
             return known.alias
         alias = self.sources.free_alias(commands.default_alias(path))
         source = commands.build_source(self, path, alias, {})
-        self.engine_register(source, replacing=None)
+        # Nobody sees a table count for ``x.db::t``; the statement itself opens the file.
+        self.engine_register(source, replacing=None, count_tables=False)
         self.sources.add(source)
         return alias
 
