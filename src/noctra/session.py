@@ -28,7 +28,7 @@ from noctra.results import Message, Outcome, Result
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
 from noctra.rql.lexer import Kind, Token, significant, tokenize
-from noctra.rql.parser import parse
+from noctra.rql.parser import identifier_text, parse
 from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
 from noctra.rql.splitter import Statement, split
 from noctra.tuning import Tuner
@@ -169,8 +169,6 @@ class Session:
         return outcome
 
     def _dispatch(self, command: ast.Command, params: Params, statement: Statement) -> Outcome:
-        if isinstance(command, ast.Sql):
-            return self._run_sql(command.text, params, statement)
         if isinstance(command, ast.Use):
             return commands.use(self, command)
         if isinstance(command, ast.UseAlias):
@@ -274,7 +272,7 @@ class Session:
     def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
         sql = self.prepare_sql(text)
         tokens = tokenize(sql)
-        words = {_name_of(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
+        words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
         self._check_missing(words)
         route = self._route(sql, tokens, words)
         self.last_engine = route.engine
@@ -677,20 +675,6 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def table_names(self) -> list[str]:
-        """Names a completer can offer: aliases and alias.table."""
-        names: list[str] = []
-        for source in self.sources:
-            if source.kind.is_database:
-                names.extend(f"{source.alias}.{r[0]}" for r in self.database_tables(source.alias))
-            else:
-                names.append(source.alias)
-        return names
-
-
-def _name_of(token: Token) -> str:
-    return token.text[1:-1].replace('""', '"') if token.kind is Kind.QIDENT else token.text
-
 
 def _qualified_tables(tokens: list[Token], sources: dict[str, Source]) -> list[tuple[Source, str]]:
     """(source, table) for each ``alias.table`` naming one of sources."""
@@ -702,9 +686,9 @@ def _qualified_tables(tokens: list[Token], sources: dict[str, Source]) -> list[t
             and first.kind in (Kind.WORD, Kind.QIDENT)
             and second.kind in (Kind.WORD, Kind.QIDENT)
         ):
-            source = sources.get(_name_of(first).lower())
+            source = sources.get(identifier_text(first).lower())
             if source is not None:
-                found.append((source, _name_of(second)))
+                found.append((source, identifier_text(second)))
     return found
 
 

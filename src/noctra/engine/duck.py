@@ -473,12 +473,6 @@ class DuckEngine:
         walk(tree)
         return [r for r in refs if r.catalog or r.db or r.name.lower() not in ctes]
 
-    def is_query(self, sql: str) -> bool:
-        """True for a statement that only reads rows (so it can be wrapped in COPY)."""
-        with self.translating():
-            statements = self.connection.extract_statements(sql)
-        return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
-
     def statement_kind(self, sql: str) -> str:
         """DuckDB's statement type name (SELECT, INSERT, CREATE...); parse errors raise."""
         with self.translating():

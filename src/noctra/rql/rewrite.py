@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from noctra.quoting import quote_ident, quote_string
 from noctra.rql.lexer import Kind, Token, tokenize
-from noctra.rql.parser import string_value
+from noctra.rql.parser import identifier_text, string_value
 
 _FROM_STARTERS = {"FROM", "JOIN"}
 _FROM_ENDERS = {
@@ -162,11 +162,7 @@ def replace_qualified_tables(text: str, replacements: dict[tuple[str, str], str]
             continue
         if index > 0 and tokens[index - 1].kind is Kind.OP and tokens[index - 1].text == ".":
             continue
-        key = (_name(first).lower(), _name(second).lower())
+        key = (identifier_text(first).lower(), identifier_text(second).lower())
         if key in replacements:
             edits.append((first.start, second.end, replacements[key]))
     return apply_edits(text, edits)
-
-
-def _name(token: Token) -> str:
-    return token.text[1:-1].replace('""', '"') if token.kind is Kind.QIDENT else token.text
