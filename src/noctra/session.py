@@ -74,7 +74,6 @@ class Session:
         self._routes: dict[tuple[object, ...], Route] = {}
         self.settings: dict[str, str] = {}
         self.variables: dict[str, Variable] = {}
-        self.last_engine = "duckdb"
         self.warnings: list[str] = []
         self.workspace: Source | None = None
         if db is not None:
@@ -275,7 +274,6 @@ class Session:
         words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
         self._check_missing(words)
         route = self._route(sql, tokens, words)
-        self.last_engine = route.engine
         if route.engine == "sqlite":
             assert route.sqlite_source is not None
             return self._run_sqlite(sql, params, statement, route.sqlite_source)
@@ -537,7 +535,7 @@ class Session:
 
     def _snapshot(self) -> str:
         kept = [s for s in self.sources if s is not self.workspace]
-        return state.snapshot(kept, list(self.variables.values()), self.sources.current, None)
+        return state.snapshot(kept, list(self.variables.values()), self.sources.current)
 
     def save_state(self) -> None:
         """Write the session file if something changed since it was last written."""

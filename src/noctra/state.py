@@ -31,10 +31,9 @@ class SavedState:
     sources: list[Source] = field(default_factory=list)
     variables: list[Variable] = field(default_factory=list)
     current: str | None = None
-    engine_mode: str | None = None
 
 
-def snapshot(sources: list[Source], variables: list[Variable], current: str | None, mode: str | None) -> str:
+def snapshot(sources: list[Source], variables: list[Variable], current: str | None) -> str:
     """The session as TOML text (sources with credentials in their path are not saved)."""
     lines = [
         "# Noctra session: written by noctra after each change; read at the next start.",
@@ -42,8 +41,6 @@ def snapshot(sources: list[Source], variables: list[Variable], current: str | No
     ]
     if current is not None:
         lines.append(f"current = {_value(current)}")
-    if mode is not None:
-        lines.append(f"engine_mode = {_value(mode)}")
     for source in sources:
         if has_credentials(source.path):
             continue
@@ -120,8 +117,6 @@ def _state_of(data: dict[str, object]) -> SavedState:
     state = SavedState()
     current = data.get("current")
     state.current = str(current) if current is not None else None
-    mode = data.get("engine_mode")
-    state.engine_mode = str(mode) if mode is not None else None
     for item in _tables(data.get("sources", [])):
         files = item.get("signature")
         signature = None
