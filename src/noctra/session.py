@@ -602,6 +602,8 @@ class Session:
                 continue
             if source.kind.is_database or source.is_remote:
                 continue
+            if source.kind is not SourceKind.CSV and not self.hybrid.has_copy(source):
+                continue  # Parquet/JSON views read the files as they are: nothing to redo
             now = signature_of(source.location)
             if now is None or now == source.signature:
                 continue

@@ -198,3 +198,22 @@ def test_a_database_whose_extension_lies_gets_the_right_hint(tmp_path: Path) -> 
         assert info.value.hint == "it is a DuckDB database: add OPTIONS (format = 'duckdb')"
         s.execute("USE 'lies.db' OPTIONS (format = 'duckdb')")
         assert s.sql("SELECT a FROM lies.t").rows(1) == [(1,)]
+
+
+def test_empty_paths_and_huge_directories_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import noctra.engine.sources as sources
+
+    monkeypatch.setattr(sources, "MAX_DIRECTORY_FILES", 5)
+    (tmp_path / "many").mkdir()
+    for n in range(6):
+        (tmp_path / "many" / f"p{n}.csv").write_text("a\n1\n")
+    with Session() as s:
+        with pytest.raises(NoctraError, match="the path is empty"):
+            s.execute("USE ''")
+        with pytest.raises(NoctraError, match="has more than 5 files") as info:
+            s.execute("USE 'many'")
+        assert info.value.hint is not None and "glob" in info.value.hint
+        s.execute("USE 'many/*.csv' AS m")
+        assert s.sql("SELECT count(*) FROM m").rows(1) == [(6,)]

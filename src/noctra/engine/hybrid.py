@@ -220,6 +220,11 @@ class Hybrid:
         size, mtime = file_version(source.location)
         return size, mtime, self.sqlite_engine(source).data_version()
 
+    def has_copy(self, source: Source) -> bool:
+        """True when a file source is read from a DuckDB copy."""
+        state = self.copies.get(self._key(source, None))
+        return state is not None and state.copy is not None
+
     def invalidate(self, source: Source) -> None:
         """Drop every copy made from a source (it changed, or Noctra wrote to it)."""
         prefix = source.alias.lower()

@@ -252,11 +252,23 @@ def resolve_location(path: str, base: Path) -> str:
     return os.path.normpath(expanded) if not is_glob(expanded) else expanded
 
 
+# A directory source is looked through once to learn its format; past this many files
+# (USE '/' by mistake, a home directory) a glob says better what is meant.
+MAX_DIRECTORY_FILES = 10_000
+
+
 def files_of_directory(location: str) -> tuple[SourceKind, str]:
     """The kind of the files in a directory and a glob that reads them all (hive dirs too)."""
     counts: dict[SourceKind, int] = {}
     suffix_of: dict[SourceKind, str] = {}
+    seen = 0
     for _, _, names in os.walk(location):
+        seen += len(names)
+        if seen > MAX_DIRECTORY_FILES:
+            raise SourceError(
+                f"directory {location!r} has more than {MAX_DIRECTORY_FILES:,} files",
+                hint="name the files you mean with a glob, e.g. USE 'dir/*.parquet'",
+            )
         for name in names:
             if name.startswith((".", "_")):
                 continue
@@ -281,6 +293,8 @@ def files_of_directory(location: str) -> tuple[SourceKind, str]:
 
 def detect(path: str, location: str, options: dict[str, object]) -> tuple[SourceKind, str]:
     """The kind of a source and the pattern its reader takes; raises SourceError if unusable."""
+    if not path.strip():
+        raise SourceError("the path is empty", hint="write USE 'file.csv' AS name")
     forced = kind_from_format(options["format"]) if "format" in options else None
     if is_remote(location):
         kind = forced or kind_from_name(location)
