@@ -203,7 +203,7 @@ def test_a_database_whose_extension_lies_gets_the_right_hint(tmp_path: Path) -> 
 def test_empty_paths_and_huge_directories_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import noctra.engine.sources as sources
+    from noctra.engine import sources
 
     monkeypatch.setattr(sources, "MAX_DIRECTORY_FILES", 5)
     (tmp_path / "many").mkdir()
