@@ -35,3 +35,18 @@ def test_every_sql_block_runs(doc: str, tmp_path: Path, monkeypatch: pytest.Monk
             for outcome in outcomes:
                 if isinstance(outcome, Result):
                     outcome.arrow()
+
+
+PYTHON_FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/USAGE.md"])
+def test_every_python_block_runs(doc: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = PYTHON_FENCE.findall((ROOT / doc).read_text(encoding="utf-8"))
+    assert blocks, f"{doc} lost its Python example"
+    monkeypatch.chdir(ROOT)  # the examples name examples/sales.csv
+    for number, block in enumerate(blocks, start=1):
+        try:
+            exec(compile(block, f"{doc} python block {number}", "exec"), {})
+        except Exception as exc:
+            raise AssertionError(f"{doc}, python block {number} failed: {exc}") from exc
