@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-_PLAIN_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
 
 def quote_ident(name: str) -> str:
     """A double-quoted SQL identifier, safe for any name."""
@@ -17,11 +15,6 @@ def quote_string(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text with a NUL character cannot be written as an SQL literal")
     return "'" + value.replace("'", "''") + "'"
-
-
-def is_plain_identifier(name: str) -> bool:
-    """True when a name can be written without quotes."""
-    return bool(_PLAIN_IDENT.match(name))
 
 
 def identifier_from_stem(stem: str) -> str:

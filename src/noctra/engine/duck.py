@@ -6,7 +6,6 @@ import glob
 import importlib.util
 import os
 import re
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -97,7 +96,6 @@ class DuckEngine:
             ) from exc
         self._loaded: set[str] = set()
         self._running: DuckResult | None = None
-        self._lock = threading.Lock()
         self._interrupted = False
         self._progress_enabled = False
         self.busy = False

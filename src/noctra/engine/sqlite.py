@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +119,6 @@ class SqliteEngine:
         self.path = path
         self.alias = alias
         self.busy = False
-        self._lock = threading.Lock()
         self._running: SqliteResult | None = None
 
     def run(self, sql: str, params: Params = None) -> SqliteResult:

@@ -86,9 +86,6 @@ class _Cursor:
             return ""
         return self.statement.text[token.start :].strip()
 
-    def text_between(self, first: Token, last: Token) -> str:
-        return self.statement.text[first.start : last.end]
-
 
 def _describe(token: Token | None) -> str:
     return "end of statement" if token is None else repr(token.text)
