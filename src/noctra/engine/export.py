@@ -25,14 +25,23 @@ FORMAT_OF_SUFFIX = {
     ".ndjson": "json",
 }
 COMPRESSION_OF_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+# Every format can write a directory of files.
+_DIRECTORY_OPTIONS = {
+    "per_thread_output": "true or false",
+    "partition_by": "a column or a list of columns, e.g. (year, month)",
+    "overwrite": "true or false",
+}
+_TEXT_OPTIONS = {
+    "compression": "'gzip', 'zstd' or 'none'",
+    "dateformat": "a strftime format",
+    "timestampformat": "a strftime format",
+}
 EXPORT_OPTIONS = {
     "parquet": {
         "compression": "'zstd', 'snappy', 'gzip', 'lz4', 'brotli' or 'uncompressed'",
         "compression_level": "a whole number",
         "row_group_size": "a whole number of rows",
-        "per_thread_output": "true or false",
-        "partition_by": "a column or a list of columns, e.g. (year, month)",
-        "overwrite": "true or false",
+        **_DIRECTORY_OPTIONS,
     },
     "csv": {
         "delimiter": "a one-character string",
@@ -40,22 +49,10 @@ EXPORT_OPTIONS = {
         "quote": "a one-character string",
         "escape": "a one-character string",
         "nullstr": "a string written for NULL",
-        "compression": "'gzip', 'zstd' or 'none'",
-        "dateformat": "a strftime format",
-        "timestampformat": "a strftime format",
-        "per_thread_output": "true or false",
-        "partition_by": "a column or a list of columns",
-        "overwrite": "true or false",
+        **_TEXT_OPTIONS,
+        **_DIRECTORY_OPTIONS,
     },
-    "json": {
-        "array": "true or false",
-        "compression": "'gzip', 'zstd' or 'none'",
-        "dateformat": "a strftime format",
-        "timestampformat": "a strftime format",
-        "per_thread_output": "true or false",
-        "partition_by": "a column or a list of columns",
-        "overwrite": "true or false",
-    },
+    "json": {"array": "true or false", **_TEXT_OPTIONS, **_DIRECTORY_OPTIONS},
 }
 # Decided by measurement (docs/PERFORMANCE_TUNING.md): zstd, one file.
 PARQUET_DEFAULTS: dict[str, object] = {"compression": "zstd"}
