@@ -352,10 +352,14 @@ class Session:
         current = self.sources.peek(self.sources.current) if self.sources.current else None
         current_sqlite = current if current in sqlite_sources else None
         named = [s for s in sqlite_sources if s.alias.lower() in words]
+        # Bare table names can only mean the current SQLite source: its tables are all we need.
+        tables = (
+            {} if current_sqlite is None else {current_sqlite.alias: self.hybrid.tables_of(current_sqlite)}
+        )
         if (
             current_sqlite is not None
             and current_sqlite not in named
-            and words & self.hybrid.tables_of(current_sqlite)
+            and words & tables[current_sqlite.alias]
         ):
             named.append(current_sqlite)
         if not named:
@@ -368,7 +372,7 @@ class Session:
         needs_duckdb = bool(file_sources) or len(named) > 1 or _names_a_file(tokens)
         if mode == "duckdb" or (mode == "auto" and needs_duckdb):
             return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
-        decided = self._parsed_route(sql, tokens, current, sqlite_sources)
+        decided = self._parsed_route(sql, tokens, current, tables)
         decided.file_sources = file_sources
         if mode == "sqlite" and decided.engine != "sqlite":
             if decided.sqlite_tables or file_sources or current_sqlite is None:
@@ -389,14 +393,13 @@ class Session:
         return Route("sqlite", sqlite_source=current)
 
     def _parsed_route(
-        self, sql: str, tokens: list[Token], current: Source | None, sqlite_sources: list[Source]
+        self, sql: str, tokens: list[Token], current: Source | None, tables: dict[str, set[str]]
     ) -> Route:
         """Route by the tables a real SQL parser finds, remembered per statement shape.
 
         The shape is the statement with its literals blanked out, so repeated lookups
         that differ only in a value (``WHERE id = 7``) are parsed once.
         """
-        tables = {s.alias: self.hybrid.tables_of(s) for s in sqlite_sources}
         shape = " ".join(
             "?" if t.kind in (Kind.STRING, Kind.NUMBER) else t.text
             for t in tokens
