@@ -70,8 +70,7 @@ def measure(path: Path, runs: int) -> dict[str, float]:
 
 
 def memory_mb(session: noctra.Session) -> float:
-    used = session.engine.scalar("SELECT sum(memory_usage_bytes) FROM duckdb_memory()")
-    return float(str(used)) / 1e6
+    return float(session.status().memory_used or 0) / 1e6
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from noctra import __version__
-from noctra.errors import CancelledQueryError, NoctraError, TimeoutExpiredError, UsageError
+from noctra.errors import NoctraError, Span, TimeoutExpiredError, UsageError
 from noctra.records import asdict, record
 
 if TYPE_CHECKING:
@@ -222,8 +222,15 @@ def _params(values: Sequence[str]) -> dict[str, object] | None:
     return params or None
 
 
+def _use_file(session: Session, path: str) -> None:
+    """A FILE argument: registered as a source, its message on stderr."""
+    message = session.use(path)
+    for note in message.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(message.text, file=sys.stderr)
+
+
 def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
-    from noctra.quoting import quote_string
     from noctra.session import Session
 
     params = _params(args.param)
@@ -254,16 +261,28 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     timer = _start_timer(session, args.timeout, timed_out)
     previous_handler = _install_interrupt(session)
     exit_code = 0
+    printed_result = False
+
+    def failed(exc: NoctraError) -> None:
+        """--continue-on-error: report a statement's error and go on with the next one."""
+        nonlocal exit_code
+        if exc.exit_code != 1 or timed_out.is_set():
+            raise exc
+        _report(exc, args.debug, session.secrets())
+        stats.errors += 1
+        exit_code = 1
+
     try:
         for path in files:
-            for _ in session.execute(f"USE {quote_string(path)}"):
-                pass
-        statements = session.split(script)
-        printed_result = False
-        for statement in statements:
-            try:
-                with _Progress(session) as progress:
-                    outcome = session.run_statement(statement, params)
+            _use_file(session, path)
+        outcomes = session.iterate(script, params, on_error=failed if args.continue_on_error else None)
+        while True:
+            with _Progress(session) as progress:
+                try:
+                    outcome = next(outcomes)
+                except StopIteration:
+                    break
+                try:
                     rows = _emit(
                         outcome,
                         out,
@@ -273,34 +292,31 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
                         separate=printed_result,
                         before_output=progress.stop,
                     )
-                if args.debug:
-                    print(
-                        f"debug: statement {statement.number} ran in {outcome.engine} "
-                        f"({_duration(outcome.elapsed)})",
-                        file=sys.stderr,
-                    )
-                printed_result = printed_result or rows is not None
-                stats.statements += 1
-                stats.rows += rows or 0
-                stats.engine = outcome.engine
-            except NoctraError as exc:
-                # Errors while rows are read (after the statement started) point at it too.
-                exc.with_span(statement.span)
-                if isinstance(exc, CancelledQueryError) and timed_out.is_set():
-                    raise TimeoutExpiredError(
-                        f"timed out after {args.timeout:g} s",
-                        hint="raise --timeout or narrow the query",
-                        span=exc.span,
-                    ) from exc
-                if exc.exit_code != 1 or not args.continue_on_error:
-                    raise
-                _report(exc, args.debug, config.secrets())
-                stats.errors += 1
-                exit_code = 1
+                except NoctraError as exc:
+                    # Errors while rows are read (after the statement started) point at it too.
+                    exc.with_span(Span(outcome.statement, 1, 1))
+                    if not args.continue_on_error:
+                        raise
+                    failed(exc)
+                    continue
+            if args.debug:
+                print(
+                    f"debug: statement {outcome.statement} ran in {outcome.engine} "
+                    f"({_duration(outcome.elapsed)})",
+                    file=sys.stderr,
+                )
+            printed_result = printed_result or rows is not None
+            stats.statements += 1
+            stats.rows += rows or 0
+            stats.engine = outcome.engine
     except NoctraError as exc:
         if timed_out.is_set() and not isinstance(exc, TimeoutExpiredError):
-            exc = TimeoutExpiredError(f"timed out after {args.timeout:g} s", hint="raise --timeout")
-        _report(exc, args.debug, config.secrets())
+            exc = TimeoutExpiredError(
+                f"timed out after {args.timeout:g} s",
+                hint="raise --timeout or narrow the query",
+                span=exc.span,
+            )
+        _report(exc, args.debug, session.secrets())
         stats.errors += 1
         exit_code = exc.exit_code
     finally:
@@ -425,7 +441,7 @@ def _install_interrupt(session: Session) -> SignalHandler:
     """Ctrl-C cancels the running query (the session stays usable); otherwise it stops the run."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if session.engine.busy:
+        if session.busy:
             session.cancel()
         else:
             raise KeyboardInterrupt
@@ -436,19 +452,15 @@ def _install_interrupt(session: Session) -> SignalHandler:
 def _info(args: argparse.Namespace) -> int:
     import duckdb
 
-    from noctra.engine.duck import WHEEL_OF_EXTENSION, extension_path
     from noctra.session import Session
 
     lines = [f"noctra {__version__}", f"duckdb {duckdb.__version__}", f"python {sys.version.split()[0]}"]
-    for name in WHEEL_OF_EXTENSION:
-        try:
-            lines.append(f"extension {name}: {extension_path(name)}")
-        except NoctraError as exc:
-            lines.append(f"extension {name}: not installed ({exc.hint})")
     config = _load_config(args)
     with Session(db=args.db, read_only=args.read_only, config=config) as session:
-        threads = session.engine.scalar("SELECT current_setting('threads')")
-        memory = session.engine.scalar("SELECT current_setting('memory_limit')")
+        for name, location, package in session.extensions():
+            found = location if location is not None else f"not installed (pip install {package})"
+            lines.append(f"extension {name}: {found}")
+        status = session.status()
     if config.loaded:
         lines.append(f"config file: {config.path}")
     else:
@@ -465,7 +477,7 @@ def _info(args: argparse.Namespace) -> int:
     restore = "restored at start" if config.session.restore else "not restored ([session] restore = false)"
     shown = state_file if state_file.exists() else f"{state_file} (not written yet)"
     lines.append(f"session file: {shown}; {restore}")
-    lines.append(f"threads: {threads}")
-    lines.append(f"memory_limit: {memory}")
+    lines.append(f"threads: {status.threads}")
+    lines.append(f"memory_limit: {status.memory_limit_text}")
     print("\n".join(lines))
     return 0

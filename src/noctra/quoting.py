@@ -25,3 +25,18 @@ def identifier_from_stem(stem: str) -> str:
     if name[0].isdigit():
         name = "t_" + name
     return name.lower()
+
+
+def sql_literal(value: object) -> str:
+    """A Python value (bool, number, string, list, dict, None) as an SQL literal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{quote_string(str(k))}: {sql_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    if value is None:
+        return "NULL"
+    return quote_string(str(value))

@@ -37,12 +37,7 @@ _NUMERIC = (
     "INT",
     "NUMERIC",
 )
-_COPY_OPTIONS = {
-    "csv": "FORMAT csv, HEADER true",
-    "tsv": "FORMAT csv, HEADER true, DELIMITER '\t'",
-    "json": "FORMAT json, ARRAY true",
-    "jsonl": "FORMAT json",
-}
+_TEXT_FORMATS = ("csv", "tsv", "json", "jsonl")
 _CHUNK = 10_000
 _DRAIN_LIMIT = 100_000
 
@@ -262,11 +257,11 @@ class Result:
         once = _Once(before_output)
         if fmt in ("table", "markdown"):
             return self._write_display(stream, fmt, max_rows, width, once)
-        if fmt not in _COPY_OPTIONS:
+        if fmt not in _TEXT_FORMATS:
             raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
         if self._copy is not None and not self.started and max_rows is None:
             start = time.perf_counter()
-            written = _copy_through_pipe(self._copy, _COPY_OPTIONS[fmt], stream, once)
+            written = _copy_through_pipe(self._copy, fmt, stream, once)
             self.elapsed += time.perf_counter() - start
             self._consumed = True
             self.row_count = written
@@ -389,7 +384,7 @@ class _Once:
             function()
 
 
-def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: TextIO, once: _Once) -> int:
+def _copy_through_pipe(copy: Callable[[str, str], int], fmt: str, stream: TextIO, once: _Once) -> int:
     """Run COPY into a pipe whose bytes a thread forwards to stream: rows never become Python."""
     read_fd, write_fd = os.pipe()
     binary = getattr(stream, "buffer", None)
@@ -421,7 +416,7 @@ def _copy_through_pipe(copy: Callable[[str, str], int], options: str, stream: Te
     error: BaseException | None = None
     written = 0
     try:
-        written = copy(f"/dev/fd/{write_fd}", options)
+        written = copy(f"/dev/fd/{write_fd}", fmt)
     except BaseException as exc:  # noqa: BLE001 - re-raised below, after the pipe is drained
         error = exc
     finally:

@@ -1,4 +1,8 @@
-"""Session: the one façade that the CLI, the REPL, the TUI and the Python API use."""
+"""Session: the Python API, and the one façade the CLI, the REPL and the TUI use.
+
+Every RQL command is one call of a method here (commands.HANDLERS); every statement
+becomes a Plan (planner.py) before it reaches the engine, whatever road it takes.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +12,72 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TypeVar
 
-from noctra import commands, records, state
+from noctra import state
+from noctra.catalog import Catalog, SourceEntry
+from noctra.commands import HANDLERS
 from noctra.config import Config
-from noctra.engine.base import Params
-from noctra.engine.duck import DuckEngine
-from noctra.engine.hybrid import Hybrid, Route, route, table_references
-from noctra.engine.sources import (
-    Source,
-    SourceKind,
-    SourceRegistry,
-    check_sqlite_file,
-    kind_from_name,
-    resolve_location,
-    signature_of,
-)
-from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError, Span, UsageError
-from noctra.records import replace as dataclass_copy
-from noctra.results import Message, Outcome, Result
-from noctra.rql import ast
-from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
-from noctra.rql.lexer import Kind, Token, significant, tokenize
-from noctra.rql.parser import identifier_text, parse
-from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
+from noctra.engine.base import STREAM_COPY, Column, Engine, Params, Runner, TableInfo
+from noctra.engine.hybrid import ENGINE_MODES, Hybrid
+from noctra.engine.sources import Source, SourceRegistry
+from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
+from noctra.lifecycle import SourceLifecycle, build_source
+from noctra.planner import Plan, Planner, has_top_level_order_by
+from noctra.quoting import quote_ident, quote_string
+from noctra.records import record
+from noctra.redact import MASK, is_secret_setting, redact_url
+from noctra.results import Message, Outcome, Result, format_size
 from noctra.rql.splitter import Statement, split
-from noctra.tuning import Tuner
+from noctra.tuning import SHOW_CONFIG_COLUMNS, Tuner
 from noctra.variables import Variable, literal_for
 
 _VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
+_DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Column("nullable", "BOOLEAN")]
 T = TypeVar("T")
+
+
+@record(frozen=True)
+class Status:
+    """A snapshot for a status bar (SPEC 5); reading it never disturbs a running result."""
+
+    engine: str  # the engine that ran the last statement: duckdb, sqlite or noctra
+    io_type: str  # local or remote: how the threads in force were chosen
+    threads: int | None
+    current_source: str | None
+    current_size: int | None  # bytes on disk of the current source
+    memory_used: int | None  # bytes DuckDB holds now
+    memory_limit: int | None  # bytes
+    memory_limit_text: str | None
+    last_seconds: float | None
+    last_rows: int | None
+    running: bool
+
+    def line(self) -> str:
+        """The status bar as one line of text."""
+        from noctra.results import format_size
+
+        parts = [f"Engine: {_ENGINE_NAMES.get(self.engine, self.engine)}"]
+        threads = "" if self.threads is None else f" (threads={self.threads})"
+        parts.append(f"I/O: {self.io_type.capitalize()}{threads}")
+        if self.current_source is not None:
+            size = format_size(self.current_size)
+            parts.append(f"Source: {self.current_source}" + (f" ({size})" if size else ""))
+        if self.memory_used is not None:
+            limit = f" / {self.memory_limit_text}" if self.memory_limit_text else ""
+            parts.append(f"Memory: {format_size(self.memory_used) or '0 B'}{limit}")
+        if self.last_seconds is not None:
+            rows = "" if self.last_rows is None else f" · {self.last_rows:,} rows"
+            parts.append(f"{self.last_seconds * 1000:.0f} ms{rows}")
+        return " │ ".join(parts)
+
+
+_ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "noctra": "Noctra", "spark": "Spark"}
+
+
+def open_engine() -> Engine:
+    """The engine a session runs on (DuckDB, in memory; SPEC 4.1)."""
+    from noctra.engine.duck import DuckEngine
+
+    return DuckEngine(":memory:")
 
 
 class Session:
@@ -49,18 +91,23 @@ class Session:
         self,
         *,
         db: str | os.PathLike[str] | None = None,
-        config: Config | None = None,
+        config: Config | str | os.PathLike[str] | None = None,
         read_only: bool = False,
         state_path: str | os.PathLike[str] | None = None,
         restore: bool = True,
     ) -> None:
         """A session in memory, or over a ``db`` workspace (.duckdb or SQLite) for new tables.
 
-        With ``state_path`` (or a ``db``), sources, the current source and variables are
-        saved there after each change and restored at start (unless ``restore`` is False).
+        ``config`` is a Config or the path of a config.toml. With ``state_path`` (or a
+        ``db``), sources, the current source and variables are saved there after each
+        change and restored at start (unless ``restore`` is False).
         """
-        self.config = config if config is not None else Config()
-        self.engine = DuckEngine(":memory:")
+        if config is None or isinstance(config, (str, os.PathLike)):
+            from noctra.config import load_config
+
+            config = load_config(config)
+        self.config = config
+        self.engine: Engine = open_engine()
         try:
             self.tuner = Tuner(self.engine, self.config)
         except NoctraError:
@@ -70,14 +117,25 @@ class Session:
             self.engine, self.config.engine, statement_cache=self.config.performance.stmt_cache_capacity
         )
         self.engine_mode = self.config.engine.mode
-        self.sources = SourceRegistry(activate=self.activate)
-        self._routes: dict[tuple[object, ...], Route] = {}
+        self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}
         self.variables: dict[str, Variable] = {}
         self.warnings: list[str] = []
+        self.lifecycle = SourceLifecycle(self.engine, self.hybrid, self.sources, self.warnings)
+        self.planner = Planner(
+            self.engine,
+            hybrid=self.hybrid,
+            sources=self.sources,
+            variables=self.variables,
+            lifecycle=self.lifecycle,
+            engine_mode=lambda: self.engine_mode,
+        )
+        self._catalog = Catalog(self.engine, self.hybrid, self.sources)
         self.workspace: Source | None = None
+        self._last: Outcome | None = None
+        self._running: Runner | None = None
         if db is not None:
-            self._open_workspace(os.fspath(db), read_only=read_only)
+            self.workspace = self.lifecycle.open_workspace(os.fspath(db), read_only=read_only)
         if state_path is None and db is not None:
             state_path = state.default_state_path(db)
         self.state_path = Path(state_path) if state_path is not None else None
@@ -93,24 +151,46 @@ class Session:
         """The statements of a script (raises RqlSyntaxError for unterminated quotes)."""
         return split(script)
 
-    def iterate(self, script: str, params: Params = None, **named: object) -> Iterator[Outcome]:
+    def iterate(
+        self,
+        script: str,
+        params: Params = None,
+        *,
+        on_error: Callable[[NoctraError], None] | None = None,
+        **named: object,
+    ) -> Iterator[Outcome]:
         """Run a script statement by statement, yielding each outcome as it comes.
 
         A query's rows stay in the engine until read (a front end can stream them
         with ``Result.write``); if the caller moves on without reading them, the
-        query still runs, so its errors surface. Stops at the first error.
+        query still runs, so its errors surface. Stops at the first error, unless
+        ``on_error`` is given: then each error goes there and the script goes on.
         """
-        return self._iterate(script, _merge_params(params, named), keep=False)
+        return self._iterate(script, _merge_params(params, named), keep=False, on_error=on_error)
 
-    def _iterate(self, script: str, params: Params, *, keep: bool) -> Iterator[Outcome]:
+    def _iterate(
+        self,
+        script: str,
+        params: Params,
+        *,
+        keep: bool,
+        on_error: Callable[[NoctraError], None] | None = None,
+    ) -> Iterator[Outcome]:
         previous: Outcome | None = None
         for statement in self.split(script):
-            if isinstance(previous, Result):
-                if keep:
-                    previous.detach()
-                else:
-                    previous.ensure_run()
-            previous = self.run_statement(statement, params)
+            try:
+                if isinstance(previous, Result):
+                    if keep:
+                        previous.detach()
+                    else:
+                        previous.ensure_run()
+                previous = None
+                previous = self.run_statement(statement, params)
+            except NoctraError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                continue
             yield previous
         if isinstance(previous, Result):
             previous.ensure_run()
@@ -126,7 +206,7 @@ class Session:
     def sql(self, script: str, params: Params = None, **named: object) -> Result:
         """Run a script and return the result of its last statement."""
         last: Outcome | None = None
-        for outcome in self.iterate(script, params, **named):
+        for outcome in self._iterate(script, _merge_params(params, named), keep=False):
             last = outcome
         if isinstance(last, Result):
             return last
@@ -139,74 +219,253 @@ class Session:
         """Run one statement; errors carry the statement's position."""
         start = time.perf_counter()
         try:
-            try:
-                text = interpolate(
-                    statement.text,
-                    {key: var.literal for key, var in self.variables.items()},
-                    statement=statement.number,
-                )
-            except RqlSyntaxError as exc:
-                if exc.span is not None:
-                    exc.span = statement.span_at(exc.span.line, exc.span.column)
-                raise
-            original = statement
-            if text != statement.text:
-                statement = records.replace(statement, text=text)
             self.tuner.before_statement(statement.text, self.sources, self.settings)
-            command = parse(statement, current_source=self.sources.current)
-            if isinstance(command, ast.Sql):
-                # SQL is interpolated later, in the dialect of the engine that runs it.
-                outcome = self._run_sql(original.text, params, original)
+            plan = self.planner.plan(statement, params)
+            if plan.engine == "noctra":
+                handler = HANDLERS.get(type(plan.command))
+                if handler is None:
+                    raise NoctraError(
+                        f"{type(plan.command).__name__.upper()} is not available in this version of Noctra",
+                        hint="see docs/RQL_EXTENSIONS.md",
+                    )
+                outcome = handler(self, plan.command, params, plan.statement)
             else:
-                outcome = self._dispatch(command, params, statement)
+                outcome = self._run_plan(plan)
         except NoctraError as exc:
             raise _locate(exc, statement) from exc.__cause__
         finally:
             self.save_state()
         outcome.statement = statement.number
         outcome.elapsed += time.perf_counter() - start
+        self._last = outcome
         return outcome
 
-    def _dispatch(self, command: ast.Command, params: Params, statement: Statement) -> Outcome:
-        if isinstance(command, ast.Use):
-            return commands.use(self, command)
-        if isinstance(command, ast.UseAlias):
-            return commands.use_alias(self, command)
-        if isinstance(command, ast.Detach):
-            return commands.detach(self, command)
-        if isinstance(command, ast.ShowSources):
-            return commands.show_sources(self)
-        if isinstance(command, ast.ShowTables):
-            return commands.show_tables(self, command)
-        if isinstance(command, ast.Describe):
-            return commands.describe(self, command)
-        if isinstance(command, ast.SetOption):
-            return commands.set_option(self, command)
-        if isinstance(command, ast.ResetOption):
-            return commands.reset_option(self, command)
-        if isinstance(command, ast.Let):
-            return commands.let(self, command, params)
-        if isinstance(command, ast.Unset):
-            return commands.unset(self, command)
-        if isinstance(command, ast.ShowVars):
-            return commands.show_vars(self)
-        if isinstance(command, ast.ShowConfig):
-            return commands.show_config(self)
-        if isinstance(command, ast.Export):
-            return commands.export(self, command, params, statement)
-        raise NoctraError(
-            f"{type(command).__name__.upper()} is not available in this version of Noctra",
-            hint="see docs/RQL_EXTENSIONS.md",
-        )
+    def _run_plan(self, plan: Plan) -> Outcome:
+        """Run a prepared SQL statement on the engine its plan chose."""
+        statement = plan.statement
+        if plan.engine == "sqlite":
+            assert plan.sqlite_source is not None
+            return self._run_sqlite(plan, plan.sqlite_source)
+        engine = self.engine
+        sql, params = plan.sql, plan.params
+        if plan.is_plain_query:
+            # A plain query: run when read, so csv/json output can stream through COPY.
+            def located(run: Callable[[], T]) -> T:
+                try:
+                    return run()
+                except NoctraError as exc:
+                    raise _locate(exc, statement) from exc.__cause__
+
+            copy: Callable[[str, str], int] | None = None
+            if STREAM_COPY in engine.capabilities:
+
+                def copy(target: str, fmt: str) -> int:
+                    return located(
+                        lambda: self._track(lambda: engine.copy_to(f"{sql}\n", target, fmt, params))
+                    )
+
+            return Result(
+                statement=statement.number,
+                engine=engine.name,
+                run=lambda: located(lambda: self._track(lambda: engine.run(sql, params))),
+                copy=copy,
+                count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
+            )
+        result = self._track(lambda: engine.run(sql, params))
+        if result.has_rows and ([c.name for c in result.columns] != ["Count"] or plan.returning):
+            if plan.kind != "SELECT":
+                # Writes with RETURNING: read them now, so dropping stale copies cannot close them.
+                kept = Result(statement=statement.number, engine=engine.name, run=lambda: result)
+                kept.detach()
+                self._forget_copies_of(plan)
+                return kept
+            return Result(statement=statement.number, engine=engine.name, run=lambda: result)
+        count: int | None = None
+        if result.has_rows:
+            row = result.fetch(1)
+            count = int(str(row[0][0])) if row and row[0][0] is not None else 0
+        result.close()
+        if plan.kind not in ("SELECT", "EXPLAIN", "PRAGMA"):
+            self._forget_copies_of(plan)
+        return _write_message(plan.kind, count, engine.name)
+
+    def _track(self, run: Callable[[], T]) -> T:
+        """Run on the main engine, remembered as the one to cancel."""
+        self._running = self.engine
+        return run()
+
+    def _forget_copies_of(self, plan: Plan) -> None:
+        """After a write through DuckDB, copies of the SQLite sources it touched are stale."""
+        if plan.route is not None:
+            for source, _ in plan.route.sqlite_tables:
+                self.hybrid.invalidate(source)
+
+    def _run_sqlite(self, plan: Plan, source: Source) -> Outcome:
+        engine = self.hybrid.sqlite_engine(source)
+        self._running = engine
+        result = engine.run(plan.sql, plan.params)
+        if result.has_rows:
+            return Result(statement=plan.statement.number, engine="sqlite", run=lambda: result)
+        changed = result.rowcount
+        result.close()
+        self.hybrid.invalidate(source)
+        return _write_message(plan.kind, changed if changed >= 0 else None, "sqlite")
+
+    # --- sources (USE, DETACH, SHOW, DESCRIBE) ----------------------------------------
+
+    def use(
+        self,
+        path: str,
+        alias: str | None = None,
+        options: Mapping[str, object] | None = None,
+        *,
+        deprecated_import: bool = False,
+    ) -> Message:
+        """Register a file, glob, directory, URL or database as a source and make it current."""
+        source, replaced = self.lifecycle.use(path, alias, dict(options or {}))
+        notes = []
+        if deprecated_import:
+            notes.append(f"IMPORT is deprecated: write USE {quote_string(path)} AS {source.alias}")
+        if replaced is not None:
+            notes.append(f"source {source.alias!r} replaced (was {redact_url(replaced.path)})")
+        self.save_state()
+        return Message(_describe_source(source), notes=notes)
+
+    def set_current(self, alias: str) -> Message:
+        """Make a registered source current (``USE alias``)."""
+        source = self.sources.require(alias)
+        self.lifecycle.make_current(source.alias)
+        self.save_state()
+        return Message(f"current source: {source.alias}")
+
+    def detach(self, alias: str, *, if_exists: bool = False) -> Message:
+        """Forget a source (``DETACH alias``)."""
+        if if_exists and alias not in self.sources:
+            return Message(f"no source {alias!r}; nothing to detach")
+        source = self.sources.require(alias)
+        self.lifecycle.detach(source)
+        self.save_state()
+        return Message(f"detached {source.alias}")
+
+    def catalog(self) -> Catalog:
+        """Sources -> tables -> columns, each level read when asked, without side effects."""
+        return self._catalog
+
+    def show_sources(self) -> Result:
+        """SHOW SOURCES: alias, kind, path, size, status, current."""
+        columns = [
+            Column("alias", "VARCHAR"),
+            Column("kind", "VARCHAR"),
+            Column("path", "VARCHAR"),
+            Column("size", "VARCHAR"),
+            Column("status", "VARCHAR"),
+            Column("current", "VARCHAR"),
+        ]
+        rows = [_source_row(entry) for entry in self._catalog.sources()]
+        return Result.of_rows(columns, rows)
+
+    def show_tables(self, alias: str | None = None) -> Result:
+        """SHOW TABLES [FROM alias]: the current source's, or every source's and the session's own."""
+        columns = [Column("name", "VARCHAR"), Column("type", "VARCHAR"), Column("columns", "BIGINT")]
+        alias = alias or self.sources.current
+        if alias is not None:
+            source = self.sources.require(alias)
+            return Result.of_rows(columns, [_table_row(t) for t in self._catalog.tables(source.alias)])
+        rows: list[tuple[object, ...]] = []
+        for source in self.sources:
+            for table in self._catalog.tables(source.alias):
+                name = _table_name(table)
+                rows.append(
+                    (f"{source.alias}.{name}" if source.kind.is_database else name, table.type, table.columns)
+                )
+        rows.extend(_table_row(t) for t in self.engine.tables("memory") if t.type == "table")
+        return Result.of_rows(columns, rows)
+
+    def describe(
+        self,
+        alias: str | None = None,
+        *,
+        table: str | None = None,
+        path: str | None = None,
+        query: str | None = None,
+        params: Params = None,
+        statement: Statement | None = None,
+    ) -> Result:
+        """Columns of a source, a table, a file or a query (column, type, nullable)."""
+        engine = self.engine
+        if query is not None:
+            plan = self.planner.plan_query(
+                query, params, statement or _statement_of(query), engine=engine.name
+            )
+            return _columns_result(engine.describe(f"({plan.sql}\n)", plan.params))
+        if path is not None:
+            file_source = build_source(path, "__noctra_describe", {})
+            if file_source.kind.is_database:
+                raise SourceError(
+                    f"{path!r} is a database: DESCRIBE one of its tables",
+                    hint=f"USE {quote_string(path)} AS db; SHOW TABLES FROM db",
+                )
+            registration = engine.inspect(file_source)
+            result = _columns_result(list(registration.columns))
+            result.notes.extend(_dialect_notes(file_source, registration.dialect))
+            return result
+        target = alias or self.sources.current
+        if target is None:
+            raise SourceError(
+                "DESCRIBE needs a source: there is no current source",
+                hint="write DESCRIBE alias, DESCRIBE 'file.csv' or DESCRIBE (SELECT ...)",
+            )
+        source = self.sources.get(target)
+        if source is None:
+            current = self.sources.peek(self.sources.current) if self.sources.current else None
+            if table is None and alias is not None and current is not None and current.kind.is_database:
+                # DESCRIBE customers: a table of the current database.
+                return _columns_result(engine.describe(f"{quote_ident(current.alias)}.{quote_ident(alias)}"))
+            name = quote_ident(target) if table is None else f"{quote_ident(target)}.{quote_ident(table)}"
+            return _columns_result(engine.describe(name))
+        if table is not None:
+            if not source.kind.is_database:
+                raise SourceError(
+                    f"{source.alias!r} is a {source.kind.value} file, it has no table {table!r}",
+                    hint=f"write DESCRIBE {source.alias}",
+                )
+            return _columns_result(engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}"))
+        self.lifecycle.refresh()
+        if source.kind.is_database:
+            rows: list[tuple[object, ...]] = []
+            for info in self._catalog.tables(source.alias):
+                relation = f"{quote_ident(source.alias)}.{quote_ident(info.schema)}.{quote_ident(info.name)}"
+                name = _table_name(info)
+                for column in engine.describe(relation):
+                    rows.append((name, column.name, column.type, column.nullable))
+            table_columns = [Column("table", "VARCHAR"), *_DESCRIBE_COLUMNS]
+            return Result.of_rows(table_columns, rows)
+        result = _columns_result(engine.describe(quote_ident(source.alias)))
+        result.notes.extend(_dialect_notes(source, source.dialect))
+        return result
+
+    # --- variables -------------------------------------------------------------------
+
+    def let(
+        self, name: str, expression: str, params: Params = None, *, statement: Statement | None = None
+    ) -> Message:
+        """LET name = expr: evaluated once by the engine; a failure leaves the old value in place."""
+        value = self.evaluate(expression, params, statement or _statement_of(expression))
+        variable = Variable(name, value.type, value.text, value.literal)
+        self.variables[name.lower()] = variable
+        self.save_state()
+        return Message(f"{name} = {_short(variable.display)} ({variable.type})")
 
     def evaluate(self, expression: str, params: Params, statement: Statement) -> Variable:
         """Evaluate an expression once in the engine: its type and a literal that recreates it."""
-        sql, bound = self.bind(self.prepare_sql(expression), params, statement)
+        plan = self.planner.plan_query(
+            f"SELECT ({expression}\n) AS v", params, statement, engine=self.engine.name
+        )
         try:
             result = self.engine.run(
                 "SELECT typeof(v), CAST(v AS VARCHAR), CAST(to_json(v) AS VARCHAR) "
-                f"FROM (SELECT ({sql}\n) AS v)",
-                bound,
+                f"FROM ({plan.sql}\n) AS _noctra_let",
+                plan.params,
             )
             rows = result.fetch(2)
         except QueryError as exc:
@@ -221,274 +480,201 @@ class Session:
             candidates.append(literal_for(type_name, str(json_text), via_json=True))
         for literal in candidates:
             try:
-                check = self.engine.scalar(
-                    f"SELECT CAST({literal} AS VARCHAR) IS NOT DISTINCT FROM ?", [text]
-                )
+                check = self.engine.run(f"SELECT CAST({literal} AS VARCHAR) IS NOT DISTINCT FROM ?", [text])
+                same = check.fetch(1)
+                check.close()
             except QueryError:
                 continue
-            if check is True:
+            if same and same[0][0] is True:
                 return Variable("", type_name, None if text is None else str(text), literal)
         raise QueryError(
             f"a value of type {type_name} cannot be kept as a variable",
             hint="LET a simpler value (e.g. CAST it to VARCHAR)",
         )
 
-    def prepare_sql(self, text: str) -> str:
-        """SQL as the engine gets it: shorthands rewritten, changed files re-read."""
-        rewritten = rewrite_table_references(
-            text, self._attach_on_the_fly, self._is_local_file, commands.check_queried_file
-        )
-        self.refresh_sources()
-        return rewritten
+    def unset(self, *names: str) -> Message:
+        """UNSET a, b: forget variables (all or none)."""
+        missing = [name for name in names if name.lower() not in self.variables]
+        if missing:
+            defined = ", ".join(v.name for v in self.variables.values()) or "none defined"
+            raise VariableError(f"unknown variable {missing[0]!r}", hint=f"defined variables: {defined}")
+        for name in names:
+            del self.variables[name.lower()]
+        self.save_state()
+        return Message(f"unset {', '.join(names)}")
 
-    def bind(self, text: str, params: Params, statement: Statement) -> tuple[str, Params]:
-        """Turn ``:name`` into bound parameters from params, else session variables."""
-        if params is not None and not isinstance(params, Mapping):
-            if named_parameters(text, statement=statement.number)[1]:
-                raise NoctraError(
-                    "this statement uses :name parameters, but positional values were given",
-                    hint="pass values by name (keyword arguments or --param name=value)",
-                    span=statement.span,
+    def show_vars(self) -> Result:
+        """SHOW VARS: name, type, value."""
+        columns = [Column("name", "VARCHAR"), Column("type", "VARCHAR"), Column("value", "VARCHAR")]
+        return Result.of_rows(columns, [(v.name, v.type, v.display) for v in self.variables.values()])
+
+    # --- settings --------------------------------------------------------------------
+
+    def set(self, key: str, value: str) -> Message:
+        """SET key = value: Noctra's own settings, the engine mode, or passed to the engine."""
+        key = key.lower()
+        if key == "engine":
+            mode = value.strip().strip("'\"").lower()
+            if mode not in ENGINE_MODES:
+                raise OptionError(
+                    f"engine must be one of {', '.join(ENGINE_MODES)}, not {value!r}",
+                    hint="SET engine = auto lets Noctra route each statement",
                 )
-            return text, params
-        explicit = params if isinstance(params, Mapping) else {}
-        lowered = {str(k).lower(): v for k, v in explicit.items()}
-        values: dict[str, object] = {}
+            self.engine_mode = mode
+            self.settings["engine"] = mode
+            return Message(f"engine = {mode}")
+        if self.tuner.handles(key):
+            return Message(self.tuner.set(key, value))
+        self.engine.set_option(key, value.strip())
+        value_now = self.tuner.current_setting(key, written=value)
+        self.settings[key] = str(value_now)
+        return Message(f"{key} = {MASK if is_secret_setting(key) else value_now}")
 
-        def render(name: str) -> str:
-            if name in lowered:
-                values[name] = lowered[name]
-                return "$" + name
-            variable = self.variables.get(name)
-            if variable is None:
-                raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
-            values[name] = variable.text
-            return f"CAST(${name} AS {variable.type})"
+    def reset(self, key: str) -> Message:
+        """RESET key: back to the config file, the environment or the default."""
+        key = key.lower()
+        if key == "engine":
+            self.engine_mode = self.config.engine.mode
+            self.settings.pop("engine", None)
+            return Message(f"engine reset to {self.engine_mode}")
+        if self.tuner.handles(key):
+            return Message(self.tuner.reset(key))
+        self.engine.reset_option(key)
+        self.settings.pop(key, None)
+        self.tuner.after_reset(key)
+        default = self.tuner.current_setting(key, written="its default")
+        return Message(f"{key} reset to {MASK if is_secret_setting(key) else default}")
 
-        sql, names = named_parameters(text, render, statement=statement.number)
-        return (sql, values) if names else (text, None)
+    def show_config(self) -> Result:
+        """SHOW CONFIG: the settings in force and where each came from (default / file / env / SET)."""
+        return Result.of_rows(SHOW_CONFIG_COLUMNS, self.tuner.show_config(self.settings))
 
-    def _run_sql(self, text: str, params: Params, statement: Statement) -> Outcome:
-        sql = self.prepare_sql(text)
-        tokens = tokenize(sql)
-        words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
-        self._check_missing(words)
-        route = self._route(sql, tokens, words)
-        if route.engine == "sqlite":
-            assert route.sqlite_source is not None
-            return self._run_sqlite(sql, params, statement, route.sqlite_source)
-        self._activate_named(words)
-        sql = self._interpolate(sql, statement, sqlite=False)
-        sql, params = self.bind(sql, params, statement)
-        engine = self.engine
-        kind = engine.statement_kind(sql)
-        if kind == "SELECT":
-            sql = self._use_copies(sql, route)
-        meaningful = significant(tokens)
-        first = meaningful[0]
-        if kind == "SELECT" and (
-            first.upper in ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
-            or (first.kind is Kind.OP and first.text == "(")
-        ):
-            # A plain query: run when read, so csv/json output can stream through COPY.
-            def located(run: Callable[[], T]) -> T:
-                try:
-                    return run()
-                except NoctraError as exc:
-                    raise _locate(exc, statement) from exc.__cause__
+    # --- export ----------------------------------------------------------------------
 
-            return Result(
-                statement=statement.number,
-                engine=engine.name,
-                run=lambda: located(lambda: engine.run(sql, params)),
-                copy=lambda target, options: located(
-                    lambda: engine.copy_to(f"{sql}\n", target, options, params)
-                ),
-                count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
+    def export(
+        self,
+        query: str,
+        path: str,
+        *,
+        format: str | None = None,
+        options: Mapping[str, object] | None = None,
+        params: Params = None,
+        statement: Statement | None = None,
+    ) -> Message:
+        """EXPORT (query) TO path: the engine's own writer; one file is replaced atomically."""
+        from noctra.engine.export import format_for
+
+        plan = self.planner.plan_query(
+            query, params, statement or _statement_of(query), engine=self.engine.name
+        )
+        written: dict[str, object] = dict(options or {})
+        directory = bool(written.get("per_thread_output")) or "partition_by" in written
+        fmt = format_for(path, format, directory=directory)
+        if format is not None and format.lower() == "tsv":
+            written.setdefault("delimiter", "\t")
+        self._running = self.engine
+        report = self.engine.export(
+            plan.sql,
+            plan.params,
+            target=path,
+            fmt=fmt,
+            options=written,
+            ordered=has_top_level_order_by(plan.sql),
+        )
+        return Message(report.describe())
+
+    def export_source(
+        self,
+        alias: str,
+        path: str,
+        *,
+        table: str | None = None,
+        format: str | None = None,
+        options: Mapping[str, object] | None = None,
+    ) -> Message:
+        """EXPORT alias | alias.table | table (of the current database) TO path."""
+        source = self.sources.get(alias)
+        if source is not None and source.kind.is_database and table is None:
+            tables = ", ".join(t.name for t in self._catalog.tables(source.alias)) or "none"
+            raise SourceError(
+                f"{source.alias!r} is a database: EXPORT one of its tables",
+                hint=f"write EXPORT {source.alias}.<table> TO ...; its tables: {tables}",
             )
-        result = engine.run(sql, params)
-        returning = any(t.is_word("RETURNING") for t in meaningful)
-        if result.has_rows and ([c.name for c in result.columns] != ["Count"] or returning):
-            if kind != "SELECT":
-                # Writes with RETURNING: read them now, so dropping stale copies cannot close them.
-                kept = Result(statement=statement.number, engine=engine.name, run=lambda: result)
-                kept.detach()
-                self._forget_copies_of(route)
-                return kept
-            return Result(statement=statement.number, engine=engine.name, run=lambda: result)
-        count: int | None = None
-        if result.has_rows:
-            row = result.fetch(1)
-            count = int(str(row[0][0])) if row and row[0][0] is not None else 0
-        result.close()
-        if kind not in ("SELECT", "EXPLAIN", "PRAGMA"):
-            self._forget_copies_of(route)
-        return _write_message(kind, count, engine.name)
+        name = quote_ident(alias) if table is None else f"{quote_ident(alias)}.{quote_ident(table)}"
+        if source is None and table is None:
+            current = self.sources.peek(self.sources.current) if self.sources.current else None
+            names = (
+                {t.name.lower() for t in self._catalog.tables(current.alias)}
+                if current is not None and current.kind.is_database
+                else set()
+            )
+            if current is None or alias.lower() not in names:
+                self.sources.require(alias)  # the error lists the sources there are
+            assert current is not None
+            name = f"{quote_ident(current.alias)}.{quote_ident(alias)}"
+        return self.export(f"SELECT * FROM {name}", path, format=format, options=options)
 
-    def _forget_copies_of(self, route: Route) -> None:
-        """After a write through DuckDB, copies of the SQLite sources it touched are stale."""
-        for source, _ in route.sqlite_tables:
-            self.hybrid.invalidate(source)
+    # --- status and control ----------------------------------------------------------
 
-    def _interpolate(self, sql: str, statement: Statement, *, sqlite: bool) -> str:
-        """#name -> literals in the dialect of the engine that runs the statement."""
-        if "#" not in sql:
-            return sql
-        literals = {
-            key: (var.sqlite_literal if sqlite else var.literal) for key, var in self.variables.items()
-        }
-        try:
-            return interpolate(sql, literals, statement=statement.number)
-        except RqlSyntaxError as exc:
-            if exc.span is not None:
-                exc.span = statement.span_at(exc.span.line, exc.span.column)
-            raise
-
-    def _route(self, sql: str, tokens: list[Token], words: set[str]) -> Route:
-        """Where a statement runs: SQLite natively, or DuckDB (SPEC 4.3)."""
-        mode = self.engine_mode
-        file_sources = [s for s in self.sources if not s.kind.is_database and s.alias.lower() in words]
-        sqlite_sources = [s for s in self.sources if s.kind is SourceKind.SQLITE and s.status == "ok"]
+    def status(self) -> Status:
+        """Engine of the last statement, I/O and threads, current source, memory, last run."""
+        engine_status = self.engine.status()
         current = self.sources.peek(self.sources.current) if self.sources.current else None
-        current_sqlite = current if current in sqlite_sources else None
-        named = [s for s in sqlite_sources if s.alias.lower() in words]
-        # Bare table names can only mean the current SQLite source: its tables are all we need.
-        tables = (
-            {} if current_sqlite is None else {current_sqlite.alias: self.hybrid.tables_of(current_sqlite)}
+        last = self._last
+        return Status(
+            engine=last.engine if last is not None else self.engine.name,
+            io_type="remote" if self.tuner.is_remote else "local",
+            threads=engine_status.threads,
+            current_source=current.alias if current is not None else None,
+            current_size=current.size if current is not None else None,
+            memory_used=engine_status.memory_used,
+            memory_limit=engine_status.memory_limit,
+            memory_limit_text=engine_status.memory_limit_text,
+            last_seconds=last.elapsed if last is not None else None,
+            last_rows=last.row_count if isinstance(last, Result) else None,
+            running=self.busy,
         )
-        if (
-            current_sqlite is not None
-            and current_sqlite not in named
-            and words & tables[current_sqlite.alias]
-        ):
-            named.append(current_sqlite)
-        if not named:
-            if mode == "sqlite":
-                return self._forced_sqlite(current_sqlite, file_sources)
-            # Names no SQLite table: DuckDB, without parsing (sqlglot is slow to load).
-            return Route("duckdb", file_sources=file_sources)
-        qualified = _qualified_tables(tokens, {s.alias.lower(): s for s in named})
-        # Visibly more than one SQLite database's work: files, several databases, a quoted path.
-        needs_duckdb = bool(file_sources) or len(named) > 1 or _names_a_file(tokens)
-        if mode == "duckdb" or (mode == "auto" and needs_duckdb):
-            return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
-        decided = self._parsed_route(sql, tokens, current, tables)
-        decided.file_sources = file_sources
-        if mode == "sqlite" and decided.engine != "sqlite":
-            if decided.sqlite_tables or file_sources or current_sqlite is None:
-                raise QueryError(
-                    f"engine = sqlite cannot run this statement: it needs {decided.reason or 'DuckDB'}",
-                    hint="SET engine = auto lets Noctra choose (files and several sources need DuckDB)",
-                )
-            return Route("sqlite", sqlite_source=current_sqlite)
-        return decided
 
-    def _forced_sqlite(self, current: Source | None, file_sources: list[Source]) -> Route:
-        if current is None or file_sources:
-            reason = "files" if file_sources else "a SQLite source, and none is current"
-            raise QueryError(
-                f"engine = sqlite cannot run this statement: it needs {reason}",
-                hint="SET engine = auto lets Noctra choose, or USE a SQLite source first",
-            )
-        return Route("sqlite", sqlite_source=current)
+    def extensions(self) -> list[tuple[str, str | None, str]]:
+        """(name, file it loads from or None, the package that provides it)."""
+        return self.engine.extensions()
 
-    def _parsed_route(
-        self, sql: str, tokens: list[Token], current: Source | None, tables: dict[str, set[str]]
-    ) -> Route:
-        """Route by the tables a real SQL parser finds, remembered per statement shape.
+    @property
+    def busy(self) -> bool:
+        """True while a statement runs (a Ctrl-C handler cancels it instead of exiting)."""
+        running = self._running
+        return self.engine.busy or (running is not None and running.busy)
 
-        The shape is the statement with its literals blanked out, so repeated lookups
-        that differ only in a value (``WHERE id = 7``) are parsed once.
-        """
-        shape = " ".join(
-            "?" if t.kind in (Kind.STRING, Kind.NUMBER) else t.text
-            for t in tokens
-            if t.kind not in (Kind.SPACE, Kind.COMMENT)
-        )
-        key = (
-            shape,
-            current.alias if current else None,
-            self.sources.revision,
-            tuple(id(names) for names in tables.values()),
-        )
-        cached = self._routes.get(key)
-        if cached is not None:
-            return dataclass_copy(cached)
-        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
-        parseable, _ = named_parameters(parseable, lambda name: "NULL")
-        refs = self.engine.query_table_references(parseable)
-        if refs is None:
-            refs = table_references(parseable)
-        decided = route(refs, list(self.sources), current, tables)
-        if len(self._routes) >= 256:
-            self._routes.pop(next(iter(self._routes)))
-        self._routes[key] = decided
-        return dataclass_copy(decided)
+    def cancel(self) -> None:
+        """Interrupt the running statement (from any thread); the session stays usable."""
+        running = self._running
+        if running is not None and running is not self.engine:
+            running.cancel()
+        self.engine.cancel()
 
-    def _check_missing(self, words: set[str]) -> None:
-        """A statement that names a source restored as missing gets an error saying so."""
-        for source in self.sources:
-            if source.status == "missing" and source.alias.lower() in words:
-                raise SourceError(
-                    f"source {source.alias!r} is missing: {source.path} is not there",
-                    hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
-                )
+    def progress(self) -> float | None:
+        """Progress of the running statement in [0, 1], when the engine knows it."""
+        return self.engine.progress()
 
-    def _use_copies(self, sql: str, route: Route) -> str:
-        """Count reads of hot files and SQLite tables; point the statement at DuckDB copies."""
-        for source in route.file_sources:
-            self.hybrid.file_read(source, source.reader)
-        replacements: dict[tuple[str, str], str] = {}
-        for source, table in route.sqlite_tables:
-            key = (source.alias.lower(), table.lower())
-            if key in replacements:
-                continue
-            copy = self.hybrid.sqlite_table_for_duckdb(source, table)
-            if copy is not None:
-                replacements[key] = copy
-        return replace_qualified_tables(sql, replacements) if replacements else sql
+    def enable_progress(self) -> None:
+        """Ask the engine to track progress (front ends that show a bar call this once)."""
+        self.engine.enable_progress()
 
-    def _run_sqlite(self, sql: str, params: Params, statement: Statement, source: Source) -> Outcome:
-        engine = self.hybrid.sqlite_engine(source)
-        sql = self._interpolate(sql, statement, sqlite=True)
-        explicit = {str(k).lower(): v for k, v in params.items()} if isinstance(params, Mapping) else {}
+    def secrets(self) -> list[str]:
+        """Credential values to hide from every message."""
+        return [*self.config.secrets(), *self.engine.secret_values]
 
-        def render(name: str) -> str:
-            if name not in explicit and name not in self.variables:
-                raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
-            return ":" + name
+    def close(self) -> None:
+        self.hybrid.close()
+        self.engine.close()
 
-        sql, names = named_parameters(sql, render, statement=statement.number)
-        bound: Params = (
-            params
-            if not names
-            else {n: explicit[n] if n in explicit else self.variables[n].text for n in names}
-        )
-        result = engine.run(sql, bound)
-        if result.has_rows:
-            return Result(statement=statement.number, engine="sqlite", run=lambda: result)
-        changed = result.rowcount
-        result.close()
-        self.hybrid.invalidate(source)
-        kind = significant(tokenize(sql))[0].upper
-        return _write_message(kind, changed if changed >= 0 else None, "sqlite")
+    def __enter__(self) -> Session:
+        return self
 
-    # --- workspace and the session file ---------------------------------------------
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-    def _open_workspace(self, path: str, *, read_only: bool) -> None:
-        kind = kind_from_name(path)
-        if kind is None or not kind.is_database:
-            raise UsageError(
-                f"--db {path!r} is not a database file",
-                hint="use a .duckdb file, or .db / .sqlite / .sqlite3 for SQLite",
-            )
-        options: dict[str, object] = {"readonly": True} if read_only else {"create": True}
-        source = commands.build_source(self, path, commands.default_alias(path), options)
-        self.engine.register(source)
-        self.sources.add(source)
-        self.workspace = source
-        self.engine.home = source.alias
-        self.make_current(source.alias)
+    # --- the session file --------------------------------------------------------------
 
     def _restore(self, path: Path) -> None:
         """Re-register saved sources (missing files stay listed, as missing) and variables."""
@@ -501,40 +687,12 @@ class Session:
             return
         if saved is None:
             return
-        for source in saved.sources:
-            if self.workspace is not None and source.location == self.workspace.location:
-                continue
-            self.sources.add(source)
-            if not self._register_saved(source):
-                self.warnings.append(
-                    f"source {source.alias!r} is missing: {source.path} (kept; it returns with the file)"
-                )
+        self.lifecycle.restore(saved.sources, self.workspace)
         for variable in saved.variables:
             self.variables[variable.name.lower()] = variable
         current = self.sources.peek(saved.current) if saved.current else None
         if current is not None and current.status == "ok":
-            self.make_current(current.alias)
-
-    def _register_saved(self, source: Source) -> bool:
-        """Register a restored source; False (status missing) when its file is not there."""
-        now = signature_of(source.location)
-        if now is None and not source.is_remote:
-            source.status = "missing"
-            return False
-        if source.kind is SourceKind.SQLITE:
-            source.pending = True
-            source.status = "ok"
-            source.signature = now
-            return True
-        try:
-            self.engine.register(source, reuse_reader=now == source.signature)
-        except NoctraError as exc:
-            source.status = "missing"
-            self.warnings.append(f"source {source.alias!r} could not be restored: {exc.message}")
-            return True
-        source.status = "ok"
-        source.signature = now
-        return True
+            self.lifecycle.make_current(current.alias)
 
     def _snapshot(self) -> str:
         kept = [s for s in self.sources if s is not self.workspace]
@@ -552,157 +710,47 @@ class Session:
                 self.warnings.append(f"could not save the session to {self.state_path}: {exc.strerror}")
             self._saved = text
 
-    # --- sources -------------------------------------------------------------------
 
-    def engine_register(self, source: Source, *, replacing: Source | None, count_tables: bool = True) -> None:
-        """Register a source; SQLite databases are checked now and attached when DuckDB needs them."""
-        if source.kind is not SourceKind.SQLITE:
-            self.engine.register(source, replacing=replacing)
-            return
-        check_sqlite_file(source)
-        if source.options.get("create") and not os.path.exists(source.location):
-            # A new database: SQLite creates the file when it is first opened.
-            self.hybrid.open_new(source)
-        if count_tables:
-            # Opens it with sqlite3 too, which also catches a locked or broken database early.
-            source.columns = len(self.hybrid.tables_of(source, fresh=True))
-        source.pending = True
-        if replacing is not None:
-            self.engine.unregister(replacing)
-
-    def activate(self, source: Source) -> None:
-        """Attach a pending SQLite database in DuckDB (loads the sqlite extension once)."""
-        if not source.pending:
-            return
-        self.engine.register(source)
-        source.pending = False
-        if self.sources.current is not None and self.sources.current.lower() == source.alias.lower():
-            self.engine.use_catalog(source.alias)
-
-    def make_current(self, alias: str | None) -> None:
-        """Make a source current; a database becomes where new tables go."""
-        self.sources.current = alias
-        source = self.sources.peek(alias) if alias else None
-        if source is not None and source.pending:
-            return  # its catalog becomes DuckDB's default when it is attached
-        self.engine.use_catalog(source.alias if source and source.kind.is_database else None)
-
-    def _activate_named(self, words: set[str]) -> None:
-        """Attach the pending databases a DuckDB statement names, and the current one."""
-        current = self.sources.current.lower() if self.sources.current else None
-        for source in self.sources:
-            if source.pending and (source.alias.lower() in words or source.alias.lower() == current):
-                self.activate(source)
-
-    def refresh_sources(self) -> None:
-        """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped.
-
-        A source restored as missing becomes usable again when its file is back.
-        """
-        for source in self.sources:
-            if source.status == "missing":
-                self._register_saved(source)
-                continue
-            if source.kind.is_database or source.is_remote:
-                continue
-            if source.kind is not SourceKind.CSV and not self.hybrid.has_copy(source):
-                continue  # Parquet/JSON views read the files as they are: nothing to redo
-            now = signature_of(source.location)
-            if now is None or now == source.signature:
-                continue
-            # CSV dialects are sniffed again; other views only lose their DuckDB copy.
-            self.engine.register(source, reuse_reader=source.kind is not SourceKind.CSV)
-            self.hybrid.invalidate(source)
-            source.signature = now
-
-    def database_tables(self, alias: str, *, skip_views: bool = False) -> list[tuple[object, ...]]:
-        """(name, type, columns) of every table in an attached database."""
-        self.sources.get(alias)  # attaches a pending database
-        rows = self.engine.rows(
-            "SELECT table_name, 'table', column_count FROM duckdb_tables() "
-            "WHERE database_name = ? AND NOT internal "
-            + (
-                ""
-                if skip_views
-                else "UNION ALL SELECT view_name, 'view', column_count FROM duckdb_views() "
-                "WHERE database_name = ? AND NOT internal "
-            )
-            + "ORDER BY 1",
-            [alias] if skip_views else [alias, alias],
-        )
-        if skip_views:
-            return rows
-        return [r for r in rows if not (alias == "memory" and self.sources.peek(str(r[0])))]
-
-    def _attach_on_the_fly(self, path: str) -> str | None:
-        """``x.db::t``: the alias of x.db, registering it (not as current) if needed."""
-        kind = kind_from_name(path)
-        if kind is None or not kind.is_database:
-            return None
-        location = resolve_location(path, Path.cwd())
-        known = self.sources.by_location(location)
-        if known is not None:
-            return known.alias
-        alias = self.sources.free_alias(commands.default_alias(path))
-        source = commands.build_source(self, path, alias, {})
-        # Nobody sees a table count for ``x.db::t``; the statement itself opens the file.
-        self.engine_register(source, replacing=None, count_tables=False)
-        self.sources.add(source)
-        return alias
-
-    def _is_local_file(self, path: str) -> bool:
-        kind = kind_from_name(path)
-        return kind is not None and not kind.is_database and os.path.isfile(path)
-
-    # --- control -------------------------------------------------------------------
-
-    def cancel(self) -> None:
-        """Interrupt the running statement (from any thread); the session stays usable."""
-        self.engine.cancel()
-
-    def progress(self) -> float | None:
-        """Progress of the running statement in [0, 1], when the engine knows it."""
-        return self.engine.progress()
-
-    def enable_progress(self) -> None:
-        """Ask the engine to track progress (front ends that show a bar call this once)."""
-        self.engine.enable_progress()
-
-    def close(self) -> None:
-        self.hybrid.close()
-        self.engine.close()
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _statement_of(text: str) -> Statement:
+    return Statement(text, 1, 1, 1, 0)
 
 
-def _qualified_tables(tokens: list[Token], sources: dict[str, Source]) -> list[tuple[Source, str]]:
-    """(source, table) for each ``alias.table`` naming one of sources."""
-    words = [t for t in tokens if t.kind not in (Kind.SPACE, Kind.COMMENT)]
-    found: list[tuple[Source, str]] = []
-    for first, dot, second in zip(words, words[1:], words[2:], strict=False):
-        if (
-            dot.text == "."
-            and first.kind in (Kind.WORD, Kind.QIDENT)
-            and second.kind in (Kind.WORD, Kind.QIDENT)
-        ):
-            source = sources.get(identifier_text(first).lower())
-            if source is not None:
-                found.append((source, identifier_text(second)))
-    return found
+def _describe_source(source: Source) -> str:
+    """The one-line summary USE prints: 'sales: CSV, 12 columns, 10.2 MB'."""
+    what = "tables" if source.kind.is_database else "columns"
+    count = f"{source.columns} {what[:-1] if source.columns == 1 else what}"
+    size = format_size(source.size)
+    return f"{source.alias}: {source.kind.value}, {count}" + (f", {size}" if size else "")
 
 
-def _names_a_file(tokens: list[Token]) -> bool:
-    """True when a string in the statement looks like a file path or URL (DuckDB reads those)."""
-    for token in tokens:
-        if token.kind is Kind.STRING and len(token.text) > 2:
-            text = token.text[1:-1]
-            if kind_from_name(text) is not None or "://" in text or "*" in text:
-                return True
-    return False
+def _source_row(entry: SourceEntry) -> tuple[object, ...]:
+    size = format_size(entry.size) if entry.size is not None else None
+    return (entry.alias, entry.kind, entry.path, size, entry.status, "*" if entry.is_current else "")
+
+
+def _table_name(table: TableInfo) -> str:
+    """A table's name, with its schema when that is not ``main``."""
+    return table.name if table.schema in ("main", "") else f"{table.schema}.{table.name}"
+
+
+def _table_row(table: TableInfo) -> tuple[object, ...]:
+    return (_table_name(table), table.type, table.columns)
+
+
+def _columns_result(columns: list[Column]) -> Result:
+    return Result.of_rows(_DESCRIBE_COLUMNS, [(c.name, c.type, c.nullable) for c in columns])
+
+
+def _dialect_notes(source: Source, dialect: Mapping[str, str]) -> list[str]:
+    if not dialect:
+        return []
+    parts = ", ".join(f"{key}={value!r}" for key, value in dialect.items())
+    return [f"{redact_url(source.path)}: {source.kind.value} dialect: {parts}"]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    flat = text.replace("\n", "↵")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _write_message(kind: str, count: int | None, engine: str) -> Message:
@@ -712,7 +760,7 @@ def _write_message(kind: str, count: int | None, engine: str) -> Message:
     return Message(f"{count:,} row{'s' if count != 1 else ''} {verb}", engine=engine)
 
 
-def _count_rows(engine: DuckEngine, wrapped: str, params: Params) -> int:
+def _count_rows(engine: Engine, wrapped: str, params: Params) -> int:
     result = engine.run(f"SELECT count(*) FROM {wrapped} AS _noctra_q", params)
     row = result.fetch(1)
     return int(str(row[0][0])) if row else 0

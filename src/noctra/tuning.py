@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from noctra.config import (
     SETTINGS,
@@ -17,20 +16,16 @@ from noctra.config import (
     toml_value,
     value_from_text,
 )
-from noctra.engine.base import Column
+from noctra.engine.base import Column, Engine
 from noctra.engine.sources import Source, is_remote
 from noctra.errors import ConfigError, OptionError, QueryError
+from noctra.quoting import sql_literal
 from noctra.records import replace
 from noctra.redact import MASK, is_secret_setting
 from noctra.rql.lexer import Kind, tokenize
 
-if TYPE_CHECKING:
-    from noctra.engine.duck import DuckEngine
-
 # Noctra's own settings that SET / RESET change in a session ([duckdb.performance]).
 SESSION_KEYS = ("base_threads", "remote_multiplier", "io_type", "stmt_cache_capacity")
-# Settings that exist once httpfs is loaded (s3_region, http_timeout, hf_max_per_page...).
-HTTPFS_SETTING_PREFIXES = ("s3_", "http_", "hf_", "ca_cert_file", "force_download", "unsafe_disable_etag")
 # Any remote URL: calculate_threads decides by scheme.
 REMOTE_PROBE = "s3://"
 SHOW_CONFIG_COLUMNS = [
@@ -47,26 +42,26 @@ class Tuner:
     passed in already merges file and environment; SET lands in ``overrides``.
     """
 
-    def __init__(self, engine: DuckEngine, config: Config) -> None:
+    def __init__(self, engine: Engine, config: Config) -> None:
         self.engine = engine
         self.config = config
         self.performance = replace(config.performance)
         self.overrides: set[str] = set()
         self.is_remote = False
-        engine.set_s3_secret(s3_secret_options(config))
+        engine.set_credentials("s3", s3_secret_options(config))
         self._apply_memory_limit()
         for name, value in config.tuning.items():
             self._apply_tuning(name, value)
         if self.performance.io_type is IOType.REMOTE:
             self.is_remote = True
-        self.engine.apply_threads(self._threads())
+        self.engine.set_threads(self._threads())
 
     # --- at start -------------------------------------------------------------------
 
     def _apply_memory_limit(self) -> None:
         value = self.performance.memory_limit
         try:
-            self.engine.apply_setting("memory_limit", value)
+            self.engine.set_option("memory_limit", sql_literal(value))
         except QueryError as exc:
             raise ConfigError(
                 f"{self._where('duckdb.performance.memory_limit')}memory_limit = {toml_value(value)}: "
@@ -76,12 +71,11 @@ class Tuner:
 
     def _apply_tuning(self, name: str, value: object) -> None:
         try:
-            self.prepare_set(name)
             if name.lower() == "enable_profiling" and value is False:
                 # DuckDB 1.5 refuses SET enable_profiling = false; off is its default.
-                self.engine.execute_quietly("RESET enable_profiling")
+                self.engine.reset_option(name)
             else:
-                self.engine.apply_setting(name, value)
+                self.engine.set_option(name, sql_literal(value))
         except QueryError as exc:
             where = self.config.path or "config"
             shown = MASK if is_secret_setting(name) else toml_value(value)
@@ -110,7 +104,7 @@ class Tuner:
         else:
             self.is_remote = io_type is IOType.REMOTE
         if "threads" not in user_settings:
-            self.engine.apply_threads(self._threads())
+            self.engine.set_threads(self._threads())
 
     def _threads(self) -> int:
         return self.performance.calculate_threads(REMOTE_PROBE if self.is_remote else None)
@@ -136,11 +130,6 @@ class Tuner:
         self.overrides.add(setting.name)
         return f"{setting.name} = {_plain(setting, value)}"
 
-    def prepare_set(self, key: str) -> None:
-        """Before ``SET key`` in DuckDB: load the extension that defines the setting (s3_region...)."""
-        if key.lower().startswith(HTTPFS_SETTING_PREFIXES):
-            self.engine.load_extension("httpfs")
-
     def reset(self, key: str) -> str:
         """RESET one of Noctra's settings: back to the environment, the file or the default."""
         setting = _performance_setting(key)
@@ -152,7 +141,7 @@ class Tuner:
         """After ``RESET key`` in DuckDB: put back what the config sets for that key."""
         name = key.lower()
         if name == "threads":
-            self.engine.apply_threads(self._threads(), force=True)
+            self.engine.set_threads(self._threads(), force=True)
         elif name == "memory_limit":
             self._apply_memory_limit()
         elif name in self.config.tuning:
@@ -226,7 +215,7 @@ class Tuner:
         settings of httpfs) although ``SET s3_region`` works.
         """
         try:
-            return self.engine.current_setting(name)
+            return self.engine.get_option(name)
         except QueryError:
             if written is None:
                 return None

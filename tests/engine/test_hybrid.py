@@ -142,7 +142,7 @@ def test_hot_csv_is_cached_and_dropped_when_it_changes(crm: Path) -> None:
         for _ in range(3):
             assert run(s, "SELECT sum(amount) FROM orders").rows(1) == [(60,)]
         assert s.hybrid.copies["orders"].copy is not None
-        view = s.engine.scalar("SELECT sql FROM duckdb_views() WHERE view_name = 'orders'")
+        view = s.sql("SELECT sql FROM duckdb_views() WHERE view_name = 'orders'").rows(1)[0][0]
         assert "__noctra_copies" in str(view)
         path = crm / "orders.csv"
         path.write_text("user_id,amount\n1,1\n")
@@ -185,11 +185,12 @@ def test_routing_loads_sqlglot_only_for_writes(crm: Path) -> None:
 
 
 def sqlite_extension_loaded(session: Session) -> bool:
-    return bool(
-        session.engine.scalar(
-            "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'"
-        )
-    )
+    # Asked on a raw DuckDB cursor: a statement through Noctra that says "sqlite" loads it.
+    cursor = session.engine.connection.cursor()  # type: ignore[attr-defined]
+    row = cursor.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'sqlite_scanner'"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def test_sqlite_sources_attach_in_duckdb_only_when_duckdb_needs_them(crm: Path) -> None:
@@ -231,5 +232,5 @@ def test_quoted_csv_in_from_reads_with_the_small_buffer(crm: Path) -> None:
         assert run(s, "SELECT sum(amount) FROM 'orders.csv'").rows(1) == [(60,)]
         plan = str(run(s, "EXPLAIN SELECT * FROM 'orders.csv'").rows(5))
         assert "READ_CSV" in plan.upper()
-        rewritten = s.prepare_sql("SELECT * FROM 'orders.csv' o")
+        rewritten = s.planner.prepare("SELECT * FROM 'orders.csv' o")
         assert rewritten == "SELECT * FROM read_csv('orders.csv', buffer_size = 8388608) o"

@@ -143,7 +143,7 @@ def test_join_remote_parquet_with_local_csv(
 
 def threads_now(session: Session) -> int:
     """The threads DuckDB has now (read on a cursor, so no statement re-tunes them)."""
-    return int(str(session.engine.scalar("SELECT current_setting('threads')")))
+    return int(str(session.engine.get_option("threads")))
 
 
 def test_adaptive_threads_switch_between_remote_and_local(

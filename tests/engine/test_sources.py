@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from noctra import Session
-from noctra.commands import default_alias
+from noctra.lifecycle import default_alias
 from noctra.engine.duck import DuckEngine
 from noctra.errors import NoctraError
 
@@ -36,7 +36,7 @@ def test_csv_is_sniffed_once_and_pinned(tmp_path: Path, monkeypatch: pytest.Monk
     sniffs = count_sniffs(monkeypatch)
     with Session() as s:
         s.execute("USE 't.csv'")
-        view = s.engine.scalar("SELECT sql FROM duckdb_views() WHERE view_name = 't'")
+        view = s.sql("SELECT sql FROM duckdb_views() WHERE view_name = 't'").rows(1)[0][0]
         for _ in range(5):
             assert s.sql("SELECT count(*) FROM t").rows(1) == [(2,)]
         assert sniffs == ["t"]

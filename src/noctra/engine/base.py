@@ -1,18 +1,31 @@
-"""The small interface every engine implements (DuckDB now, SQLite and Spark later)."""
+"""The one protocol through which SQL reaches an engine (DuckDB now, Spark later; SPEC 9).
+
+The session, the commands, tuning, the hybrid router and the front ends hold an
+``Engine`` and call only what is declared here. Optional capabilities are named in
+``Engine.capabilities``; a caller that finds one missing takes the plain road (for
+example, writing Arrow with pyarrow when an engine cannot stream COPY to a pipe).
+Modelled on Harlequin's adapter protocol: connection, cursor, catalog, optional parts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from noctra.records import record
+from noctra.records import field, record
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from noctra.engine.sources import Source
+    from noctra.engine.sources import Source, SourceKind
 
 Params = Sequence[object] | Mapping[str, object] | None
+
+# Optional capabilities an engine may declare.
+STREAM_COPY = "stream_copy"  # copy_to(): write csv/json bytes of a query to a path or pipe
+PROGRESS = "progress"  # progress() answers while a statement runs
+ATTACH_SQLITE = "attach_sqlite"  # SQLite databases can be read in place (ATTACH)
+READ_FILES = "read_files"  # table functions over files and URLs in FROM ('x.csv')
 
 
 @record(frozen=True)
@@ -32,6 +45,56 @@ class TableRef:
     db: str
     name: str
     is_function: bool = False
+
+
+@record(frozen=True)
+class TableInfo:
+    """A table or view of a database source, as a catalog lists it."""
+
+    name: str
+    type: str  # 'table' or 'view'
+    columns: int
+    schema: str = "main"
+
+
+@record(frozen=True)
+class Registration:
+    """What an engine learned when it registered (or inspected) a source."""
+
+    columns: tuple[Column, ...] = ()
+    reader: str = ""  # how a file source is read (a table-function call), to reuse at restore
+    dialect: Mapping[str, str] = field(default_factory=dict)
+    tables: int | None = None  # for a database: how many tables it has, when known
+
+
+@record(frozen=True)
+class EngineStatus:
+    """A snapshot of an engine for a status bar; reading it never disturbs a running result."""
+
+    engine: str
+    threads: int | None = None
+    memory_used: int | None = None  # bytes
+    memory_limit: int | None = None  # bytes
+    memory_limit_text: str | None = None
+    endpoint: str | None = None
+
+
+@record(frozen=True)
+class ExportReport:
+    """What an export wrote."""
+
+    rows: int
+    bytes: int
+    paths: tuple[str, ...]
+    seconds: float
+    target: str
+
+    def describe(self) -> str:
+        from noctra.results import format_size
+
+        files = "" if len(self.paths) <= 1 else f"{len(self.paths)} files, "
+        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        return f"exported {rows} to {self.target} ({files}{format_size(self.bytes)}) in {self.seconds:.2f} s"
 
 
 class EngineResult(Protocol):
@@ -57,26 +120,17 @@ class EngineResult(Protocol):
         """Release the rows still held by the engine."""
 
 
-class Engine(Protocol):
-    """Where statements run: the boundary between the session and a database engine.
-
-    DuckDB (engine/duck.py) implements all of it; native SQLite (engine/sqlite.py) runs
-    statements on one database it was opened on, so it has no sources to register. A
-    distributed engine (Spark Connect, SPEC 9) would register sources as its tables.
-    """
+class Runner(Protocol):
+    """What every engine does, the native SQLite one included: run, describe, cancel."""
 
     name: str
+    # True while a statement runs on it (a Ctrl-C handler cancels instead of exiting).
+    busy: bool
 
     def run(self, sql: str, params: Params = None) -> EngineResult:
         """Run one statement; its rows stay in the engine until read."""
 
-    def register(self, source: Source, *, replacing: Source | None = None) -> None:
-        """Make a source queryable under its alias (a view, an attachment, a table...)."""
-
-    def unregister(self, source: Source) -> None:
-        """Forget a source."""
-
-    def describe(self, relation_sql: str) -> list[Column]:
+    def describe(self, relation_sql: str, params: Params = None) -> list[Column]:
         """Columns of a relation (a table name, a table function or a query)."""
 
     def cancel(self) -> None:
@@ -87,3 +141,94 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Release the engine."""
+
+
+class Engine(Runner, Protocol):
+    """An engine that holds a session's sources: the boundary below the session."""
+
+    # The SQL dialect statements must be written in (a sqlglot dialect name).
+    dialect: str
+    capabilities: frozenset[str]
+
+    # --- statements ---------------------------------------------------------------
+
+    def execute(self, sql: str, params: Params = None) -> None:
+        """Run a statement whose result nobody reads (DDL, internal copies)."""
+
+    def statement_kind(self, sql: str) -> str:
+        """The statement's type (SELECT, INSERT, CREATE...); a parse error raises QueryError."""
+
+    def table_references(self, sql: str) -> list[TableRef] | None:
+        """Tables a query names, from the engine's own parser; None when it cannot tell."""
+
+    def copy_to(self, sql: str, target: str, fmt: str, params: Params = None) -> int:
+        """Capability STREAM_COPY: write a query's rows as fmt (csv, tsv, json, jsonl) to target."""
+
+    def export(
+        self,
+        sql: str,
+        params: Params,
+        *,
+        target: str,
+        fmt: str,
+        options: dict[str, object],
+        ordered: bool,
+    ) -> ExportReport:
+        """Write a query's rows to a file or directory with the engine's own writers."""
+
+    # --- sources ------------------------------------------------------------------
+
+    def register(
+        self, source: Source, *, replacing: Source | None = None, reuse_reader: bool = False
+    ) -> Registration:
+        """Make a source queryable under its alias; a failure leaves ``replacing`` as it was."""
+
+    def unregister(self, source: Source) -> None:
+        """Forget a source."""
+
+    def inspect(self, source: Source) -> Registration:
+        """What registering a source would learn (columns, dialect), without registering it."""
+
+    def quoted_file_reader(self, path: str, kind: SourceKind) -> str | None:
+        """What reads a file quoted in FROM ('x.csv') instead of the bare path, if anything."""
+
+    def tables(self, alias: str) -> list[TableInfo]:
+        """Tables and views of a registered database source (or 'memory': the session's own)."""
+
+    def use_catalog(self, alias: str | None) -> None:
+        """Make a database source where new tables go (None: the session's own database)."""
+
+    def set_home(self, alias: str) -> None:
+        """Where new tables go when no database source is current (a --db workspace)."""
+
+    # --- settings -----------------------------------------------------------------
+
+    def set_option(self, name: str, literal: str) -> None:
+        """``SET name = literal`` (an SQL literal in the engine's dialect)."""
+
+    def get_option(self, name: str) -> object:
+        """The value of a setting as this session's connection sees it."""
+
+    def reset_option(self, name: str) -> None:
+        """Put a setting back to the engine's default."""
+
+    def set_threads(self, threads: int, *, force: bool = False) -> None:
+        """Worker threads for the next statements (only applied when it changes)."""
+
+    def set_credentials(self, kind: str, options: Mapping[str, str | bool]) -> None:
+        """Credentials for remote storage ('s3'); kept in memory only."""
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Credential values this engine was given (hidden from every message)."""
+
+    # --- state --------------------------------------------------------------------
+
+    def status(self) -> EngineStatus:
+        """Threads and memory now; safe while a result streams."""
+
+    def enable_progress(self) -> None:
+        """Track progress of long statements (capability PROGRESS)."""
+
+    def extensions(self) -> list[tuple[str, str | None, str]]:
+        """(name, where it is loaded from or None, how to install it) for ``noctra info``."""

@@ -6,13 +6,15 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from noctra.engine.base import Params
-from noctra.engine.duck import DuckEngine
+from noctra.engine.base import ExportReport, Params
 from noctra.engine.sources import COMPRESSION_SUFFIXES, check_value, is_remote
 from noctra.errors import CancelledQueryError, ExportError, NoctraError, OptionError
 from noctra.quoting import quote_ident, quote_string
-from noctra.records import record
+
+if TYPE_CHECKING:
+    from noctra.engine.duck import DuckEngine
 
 FORMAT_OF_SUFFIX = {
     ".parquet": "parquet",
@@ -56,24 +58,6 @@ EXPORT_OPTIONS = {
 }
 # Decided by measurement (docs/PERFORMANCE_TUNING.md): zstd, one file.
 PARQUET_DEFAULTS: dict[str, object] = {"compression": "zstd"}
-
-
-@record(frozen=True)
-class ExportReport:
-    """What an export wrote."""
-
-    rows: int
-    bytes: int
-    paths: tuple[str, ...]
-    seconds: float
-    target: str
-
-    def describe(self) -> str:
-        from noctra.results import format_size
-
-        files = "" if len(self.paths) <= 1 else f"{len(self.paths)} files, "
-        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
-        return f"exported {rows} to {self.target} ({files}{format_size(self.bytes)}) in {self.seconds:.2f} s"
 
 
 def format_for(path: str, explicit: str | None, *, directory: bool = False) -> str:
@@ -219,14 +203,14 @@ def _run_copy(
     # memory of a 1 GB CSV -> Parquet export and is faster (SPEC 2.4).
     previous = None
     if not ordered:
-        previous = engine.scalar("SELECT current_setting('preserve_insertion_order')")
-        engine.execute_quietly("SET preserve_insertion_order = false")
+        previous = engine.get_option("preserve_insertion_order")
+        engine.set_option("preserve_insertion_order", "false")
     try:
-        return engine.copy_to(query, target, options, params)
+        return engine._copy(query, target, options, params)
     except (ExportError, CancelledQueryError):
         raise
     except NoctraError as exc:
         raise ExportError(f"export failed: {exc.message}", hint=exc.hint) from exc
     finally:
         if previous is not None:
-            engine.execute_quietly(f"SET preserve_insertion_order = {'true' if previous else 'false'}")
+            engine.set_option("preserve_insertion_order", "true" if previous else "false")

@@ -6,8 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
-from noctra.engine.base import TableRef
-from noctra.engine.duck import DuckEngine
+from noctra.engine.base import Engine, TableInfo, TableRef
 from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
 from noctra.quoting import quote_ident
 
@@ -133,25 +132,12 @@ def file_version(path: str) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def size_in_bytes(text: str) -> int | None:
-    """'2GB', '18.8 GiB', '512 MB' -> bytes; None when it cannot be read."""
-    import re
-
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(I?B)?\s*", text.upper())
-    if not match:
-        return None
-    number = float(match.group(1))
-    power = " KMGT".index(match.group(2) or " ")
-    base = 1024 if match.group(3) == "IB" else 1000
-    return int(number * base**power)
-
-
 class Hybrid:
     """Native SQLite connections and the DuckDB copies of hot SQLite tables and files."""
 
     SCHEMA = "memory.__noctra_copies"
 
-    def __init__(self, duck: DuckEngine, settings: EngineConfig, *, statement_cache: int = 100) -> None:
+    def __init__(self, duck: Engine, settings: EngineConfig, *, statement_cache: int = 100) -> None:
         self.duck = duck
         self.settings = settings
         self.statement_cache = statement_cache
@@ -198,6 +184,31 @@ class Hybrid:
         self._tables[source.alias] = (version, names)
         return names
 
+    def table_infos(self, source: Source) -> list[TableInfo]:
+        """Tables and views of a SQLite source with their column counts, read natively.
+
+        Listing a SQLite source never attaches it in DuckDB nor loads an extension.
+        """
+        connection = self.sqlite_engine(source).connection
+        rows = connection.execute(
+            "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+        infos = []
+        for name, kind in rows:
+            count = connection.execute("SELECT count(*) FROM pragma_table_info(?)", (name,)).fetchone()
+            infos.append(TableInfo(str(name), str(kind), int(count[0]) if count else 0))
+        return infos
+
+    def columns_of(self, source: Source, table: str) -> list[tuple[str, str, bool]]:
+        """(name, declared type, nullable) of a SQLite table, read natively."""
+        rows = (
+            self.sqlite_engine(source)
+            .connection.execute('SELECT name, type, "notnull" FROM pragma_table_info(?)', (table,))
+            .fetchall()
+        )
+        return [(str(r[0]), str(r[1] or "ANY").upper(), not r[2]) for r in rows]
+
     def forget(self, source: Source) -> None:
         """A source went away: drop its connection and copies."""
         self.invalidate(source)
@@ -213,7 +224,7 @@ class Hybrid:
 
     def _ensure_schema(self) -> None:
         if not self._schema_ready:
-            self.duck.execute_quietly(f"CREATE SCHEMA IF NOT EXISTS {self.SCHEMA}")
+            self.duck.execute(f"CREATE SCHEMA IF NOT EXISTS {self.SCHEMA}")
             self._schema_ready = True
 
     def _sqlite_version(self, source: Source) -> tuple[int, int, int]:
@@ -231,7 +242,7 @@ class Hybrid:
         for key in [k for k in self.copies if k == prefix or k.startswith(prefix + ".")]:
             state = self.copies.pop(key)
             if state.copy is not None:
-                self.duck.execute_quietly(f"DROP TABLE IF EXISTS {state.copy}")
+                self.duck.execute(f"DROP TABLE IF EXISTS {state.copy}")
 
     def sqlite_table_for_duckdb(self, source: Source, table: str) -> str | None:
         """Count a DuckDB read of a SQLite table; the copy to read instead, once there is one."""
@@ -261,7 +272,7 @@ class Hybrid:
         self._ensure_schema()
         copy = f"{self.SCHEMA}.{quote_ident(f'{source.alias}__{table}'.lower())}"
         original = f"{quote_ident(source.alias)}.{quote_ident(table)}"
-        self.duck.execute_quietly(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {original}")
+        self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {original}")
         state.copy = copy
         return copy
 
@@ -281,15 +292,15 @@ class Hybrid:
             return
         self._ensure_schema()
         copy = f"{self.SCHEMA}.{quote_ident('file__' + source.alias.lower())}"
-        self.duck.execute_quietly(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {reader}")
-        self.duck.execute_quietly(
+        self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {reader}")
+        self.duck.execute(
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {copy}"
         )
         state.copy = copy
 
     def _fits(self, estimate: int) -> bool:
         """Never copy past half of DuckDB's memory_limit."""
-        limit = size_in_bytes(str(self.duck.scalar("SELECT current_setting('memory_limit')")))
+        limit = self.duck.status().memory_limit
         return limit is None or estimate <= limit // 2
 
     def close(self) -> None:

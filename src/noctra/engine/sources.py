@@ -5,10 +5,11 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 
+from noctra.engine.base import Column
 from noctra.errors import OptionError, SourceError
 from noctra.records import field, record
 
@@ -228,10 +229,7 @@ class Source:
     dialect: dict[str, str] = field(default_factory=dict)
     status: str = "ok"
     reader: str = ""  # the table-function call behind a file source's view
-    # A SQLite database known to Noctra but not yet attached in DuckDB: attaching loads
-    # the sqlite extension (~85 ms with its signature check), so it waits until DuckDB
-    # needs the database; statements that run natively in SQLite never do.
-    pending: bool = False
+    schema: tuple[Column, ...] = ()  # a file source's columns, as the engine read them
 
     @property
     def is_remote(self) -> bool:
@@ -351,13 +349,11 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
 class SourceRegistry:
     """The registered sources by alias (in the order they came) and the current one."""
 
-    def __init__(self, activate: Callable[[Source], None] = lambda source: None) -> None:
+    def __init__(self) -> None:
         self._sources: dict[str, Source] = {}
         self.current: str | None = None
         # Bumped on every add/remove: caches keyed on the set of sources use it.
         self.revision = 0
-        # Called for a pending source (known, not yet attached) when someone asks for it.
-        self._activate = activate
 
     def __contains__(self, alias: str) -> bool:
         return alias.lower() in self._sources
@@ -369,15 +365,12 @@ class SourceRegistry:
         return len(self._sources)
 
     def peek(self, alias: str) -> Source | None:
-        """The source with that alias, as it is (a pending database stays unattached)."""
+        """The source with that alias, or None."""
         return self._sources.get(alias.lower())
 
     def get(self, alias: str) -> Source | None:
-        """The source with that alias, attached in the engine if it was pending."""
-        source = self._sources.get(alias.lower())
-        if source is not None and source.pending:
-            self._activate(source)
-        return source
+        """The source with that alias, or None."""
+        return self._sources.get(alias.lower())
 
     def require(self, alias: str) -> Source:
         """The source with that alias, or an error listing the ones there are."""

@@ -141,7 +141,7 @@ class SqliteEngine:
         row = self.connection.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()
         return int(row[0]) if row else 0
 
-    def describe(self, relation_sql: str) -> list[Column]:
+    def describe(self, relation_sql: str, params: Params = None) -> list[Column]:
         rows = self.connection.execute(f"PRAGMA table_info({relation_sql})").fetchall()
         return [Column(str(r[1]), str(r[2] or "ANY"), not r[3]) for r in rows]
 

@@ -1,0 +1,94 @@
+"""Sources -> tables -> columns, listed lazily and without side effects.
+
+Feeds SHOW SOURCES, SHOW TABLES, REPL completion and the TUI sidebar. Listing never
+attaches a database in DuckDB nor loads an extension: SQLite databases are read
+through sqlite3, file sources answer from what was learned when they were registered.
+"""
+
+from __future__ import annotations
+
+from noctra.engine.base import Column, Engine, TableInfo
+from noctra.engine.hybrid import Hybrid
+from noctra.engine.sources import Signature, Source, SourceKind, SourceRegistry, signature_of
+from noctra.errors import SourceError
+from noctra.records import record
+from noctra.redact import redact_url
+
+
+@record(frozen=True)
+class SourceEntry:
+    """One registered source as a catalog shows it."""
+
+    alias: str
+    kind: str
+    path: str  # credentials redacted
+    size: int | None
+    status: str  # ok / missing / changed
+    is_current: bool
+    is_database: bool
+
+
+class Catalog:
+    """What a session can query, asked for level by level."""
+
+    def __init__(self, engine: Engine, hybrid: Hybrid, sources: SourceRegistry) -> None:
+        self._engine = engine
+        self._hybrid = hybrid
+        self._sources = sources
+
+    def sources(self) -> list[SourceEntry]:
+        """Every registered source, in the order they came."""
+        entries = []
+        current = (self._sources.current or "").lower()
+        for source in self._sources:
+            now = None if source.is_remote else signature_of(source.location)
+            entries.append(
+                SourceEntry(
+                    alias=source.alias,
+                    kind=source.kind.value,
+                    path=redact_url(source.path),
+                    size=None if now is None else now.size,
+                    status=source_status(source, now),
+                    is_current=source.alias.lower() == current,
+                    is_database=source.kind.is_database,
+                )
+            )
+        return entries
+
+    def tables(self, alias: str) -> list[TableInfo]:
+        """Tables and views of a database source; a file source is one table, itself."""
+        source = self._require(alias)
+        if source.status == "missing":
+            return []
+        if source.kind is SourceKind.SQLITE:
+            return self._hybrid.table_infos(source)
+        if source.kind.is_database:
+            return self._engine.tables(source.alias)
+        return [TableInfo(source.alias, source.kind.value, source.columns)]
+
+    def columns(self, alias: str, table: str | None = None) -> list[Column]:
+        """Columns of a file source, or of one table of a database source."""
+        source = self._require(alias)
+        if not source.kind.is_database:
+            return list(source.schema)
+        if table is None:
+            raise SourceError(f"{source.alias!r} is a database: name one of its tables")
+        if source.kind is SourceKind.SQLITE:
+            return [Column(n, t, nullable) for n, t, nullable in self._hybrid.columns_of(source, table)]
+        from noctra.quoting import quote_ident
+
+        return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
+
+    def _require(self, alias: str) -> Source:
+        return self._sources.require(alias)
+
+
+def source_status(source: Source, now: Signature | None) -> str:
+    """ok, missing (the file is gone) or changed (it differs from when it was read)."""
+    if source.is_remote:
+        return "ok"
+    if now is None:
+        return "missing"
+    if source.signature is not None and now != source.signature:
+        return "changed"
+    return "ok"

@@ -1,0 +1,229 @@
+"""The life of a source: checked, registered in the engine, made current, followed, restored, dropped."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from noctra.engine.base import Engine, Registration
+from noctra.engine.hybrid import Hybrid
+from noctra.engine.sources import (
+    Source,
+    SourceKind,
+    SourceRegistry,
+    check_options,
+    check_sqlite_file,
+    detect,
+    is_glob,
+    is_remote,
+    kind_from_name,
+    resolve_location,
+    signature_of,
+)
+from noctra.errors import NoctraError, SourceError
+from noctra.quoting import identifier_from_stem
+
+
+def default_alias(path: str) -> str:
+    """The file stem made into an identifier: 'data/ventas-2024.csv.gz' -> 'ventas_2024'."""
+    name = path.rstrip("/").split("?", 1)[0]
+    base = os.path.basename(name) or name
+    for _ in range(2):
+        stem, ext = os.path.splitext(base)
+        if ext and stem:
+            base = stem
+    return identifier_from_stem(base.replace("*", ""))
+
+
+def build_source(path: str, alias: str, options: dict[str, object]) -> Source:
+    """Check a path and its options and make a Source (not registered yet)."""
+    location = resolve_location(path, Path.cwd())
+    kind, pattern = detect(path, location, options)
+    check_options(kind, options)
+    return Source(
+        alias=alias,
+        path=path,
+        location=location,
+        kind=kind,
+        options=dict(options),
+        signature=signature_of(location),
+        read_pattern=pattern,
+    )
+
+
+def apply(source: Source, registration: Registration) -> None:
+    """Keep what the engine learned about a source on it (shown by USE, SHOW, the catalog)."""
+    if source.kind.is_database:
+        if registration.tables is not None:
+            source.columns = registration.tables
+        return
+    source.schema = registration.columns
+    source.columns = len(registration.columns)
+    source.reader = registration.reader
+    source.dialect = dict(registration.dialect)
+
+
+class SourceLifecycle:
+    """Registers, replaces, follows and restores the sources of one session."""
+
+    def __init__(self, engine: Engine, hybrid: Hybrid, sources: SourceRegistry, warnings: list[str]) -> None:
+        self.engine = engine
+        self.hybrid = hybrid
+        self.sources = sources
+        self.warnings = warnings
+
+    # --- registering ----------------------------------------------------------------
+
+    def register(self, source: Source, *, replacing: Source | None, count_tables: bool = True) -> None:
+        """Register a source; SQLite databases are checked now and attached when DuckDB needs them."""
+        if source.kind is SourceKind.SQLITE:
+            check_sqlite_file(source)
+            if source.options.get("create") and not os.path.exists(source.location):
+                # A new database: SQLite creates the file when it is first opened.
+                self.hybrid.open_new(source)
+            if count_tables:
+                # Opens it with sqlite3, which also catches a locked or broken database early.
+                source.columns = len(self.hybrid.tables_of(source, fresh=True))
+        apply(source, self.engine.register(source, replacing=replacing))
+
+    def use(self, path: str, alias: str | None, options: dict[str, object]) -> tuple[Source, Source | None]:
+        """Register a source and make it current; a failure leaves every source as it was."""
+        source = build_source(path, alias or default_alias(path), dict(options))
+        replaced = self.sources.peek(source.alias)
+        self.register(source, replacing=replaced)
+        if replaced is not None:
+            self.hybrid.forget(replaced)
+        self.sources.add(source)
+        self.make_current(source.alias)
+        return source, replaced
+
+    def detach(self, source: Source) -> None:
+        """Forget a source everywhere."""
+        if self.sources.current is not None and self.sources.current.lower() == source.alias.lower():
+            self.make_current(None)
+        self.engine.unregister(source)
+        self.hybrid.forget(source)
+        self.sources.remove(source.alias)
+
+    def make_current(self, alias: str | None) -> None:
+        """Make a source current; a database becomes where new tables go."""
+        self.sources.current = alias
+        source = self.sources.peek(alias) if alias else None
+        self.engine.use_catalog(source.alias if source and source.kind.is_database else None)
+
+    def open_workspace(self, path: str, *, read_only: bool) -> Source:
+        """``--db``: a database that is where new tables go for the whole session."""
+        from noctra.errors import UsageError
+
+        kind = kind_from_name(path)
+        if kind is None or not kind.is_database:
+            raise UsageError(
+                f"--db {path!r} is not a database file",
+                hint="use a .duckdb file, or .db / .sqlite / .sqlite3 for SQLite",
+            )
+        options: dict[str, object] = {"readonly": True} if read_only else {"create": True}
+        source = build_source(path, default_alias(path), options)
+        self.register(source, replacing=None, count_tables=False)
+        self.sources.add(source)
+        self.engine.set_home(source.alias)
+        self.make_current(source.alias)
+        return source
+
+    # --- shorthands in statements ---------------------------------------------------
+
+    def attach_on_the_fly(self, path: str) -> str | None:
+        """``x.db::t``: the alias of x.db, registering it (not as current) if needed."""
+        kind = kind_from_name(path)
+        if kind is None or not kind.is_database:
+            return None
+        location = resolve_location(path, Path.cwd())
+        known = self.sources.by_location(location)
+        if known is not None:
+            return known.alias
+        alias = self.sources.free_alias(default_alias(path))
+        source = build_source(path, alias, {})
+        # Nobody sees a table count for ``x.db::t``; the statement itself opens the file.
+        self.register(source, replacing=None, count_tables=False)
+        self.sources.add(source)
+        return alias
+
+    @staticmethod
+    def is_local_file(path: str) -> bool:
+        kind = kind_from_name(path)
+        return kind is not None and not kind.is_database and os.path.isfile(path)
+
+    def check_queried_file(self, path: str) -> str | None:
+        """``FROM 'x.csv'``: a clear error for a missing or empty local file before it is read.
+
+        Returns what the engine reads the file with instead of the bare path, if anything.
+        """
+        kind = kind_from_name(path)
+        if kind is None or kind.is_database:
+            return None
+        reader = self.engine.quoted_file_reader(path, kind)
+        if is_remote(path) or is_glob(path):
+            return reader
+        location = resolve_location(path, Path.cwd())
+        if not os.path.exists(location):
+            raise SourceError(f"file not found: {path!r}", hint=f"no such file at {location}")
+        if os.path.isdir(location):
+            return None
+        if os.path.getsize(location) == 0:
+            raise SourceError(
+                f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
+            )
+        return reader
+
+    # --- following files ------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped.
+
+        A source restored as missing becomes usable again when its file is back.
+        """
+        for source in self.sources:
+            if source.status == "missing":
+                self.register_saved(source)
+                continue
+            if source.kind.is_database or source.is_remote:
+                continue
+            if source.kind is not SourceKind.CSV and not self.hybrid.has_copy(source):
+                continue  # Parquet/JSON views read the files as they are: nothing to redo
+            now = signature_of(source.location)
+            if now is None or now == source.signature:
+                continue
+            # CSV dialects are sniffed again; other views only lose their DuckDB copy.
+            apply(source, self.engine.register(source, reuse_reader=source.kind is not SourceKind.CSV))
+            self.hybrid.invalidate(source)
+            source.signature = now
+
+    # --- restoring ------------------------------------------------------------------
+
+    def restore(self, saved: list[Source], workspace: Source | None) -> None:
+        """Re-register saved sources; missing files stay listed, as missing."""
+        for source in saved:
+            if workspace is not None and source.location == workspace.location:
+                continue
+            self.sources.add(source)
+            if not self.register_saved(source):
+                self.warnings.append(
+                    f"source {source.alias!r} is missing: {source.path} (kept; it returns with the file)"
+                )
+
+    def register_saved(self, source: Source) -> bool:
+        """Register a restored source; False (status missing) when its file is not there."""
+        now = signature_of(source.location)
+        if now is None and not source.is_remote:
+            source.status = "missing"
+            return False
+        try:
+            if source.kind is SourceKind.SQLITE:
+                check_sqlite_file(source)
+            apply(source, self.engine.register(source, reuse_reader=now == source.signature))
+        except NoctraError as exc:
+            source.status = "missing"
+            self.warnings.append(f"source {source.alias!r} could not be restored: {exc.message}")
+            return True
+        source.status = "ok"
+        source.signature = now
+        return True

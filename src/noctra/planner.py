@@ -1,0 +1,358 @@
+"""Statement -> Plan: parsed once, #vars interpolated once, routed, bound, in the engine's dialect.
+
+Every road into an engine (a query in any output format, EXPORT, LET, DESCRIBE (query),
+the Python API) runs a Plan, so each gets the same preparation: ``path::table`` and
+file shorthands rewritten, changed files re-read, missing sources reported, the route
+chosen (native SQLite or DuckDB, SPEC 4.3), hot copies used, parameters bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from noctra import records
+from noctra.engine.base import Engine, Params
+from noctra.engine.hybrid import Hybrid, Route, route, table_references
+from noctra.engine.sources import Source, SourceKind, SourceRegistry, kind_from_name
+from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError
+from noctra.records import field, record
+from noctra.rql import ast
+from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
+from noctra.rql.lexer import Kind, Token, significant, tokenize
+from noctra.rql.parser import identifier_text, parse
+from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
+from noctra.rql.splitter import Statement
+
+if TYPE_CHECKING:
+    from noctra.lifecycle import SourceLifecycle
+    from noctra.variables import Variable
+
+# Statements that read rows and start like a plain query: run lazily, streamable.
+_QUERY_STARTS = ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
+
+
+@record
+class Plan:
+    """One statement, ready for an engine."""
+
+    statement: Statement  # as written: errors point into it
+    command: ast.Command  # what it is; ast.Sql for SQL
+    engine: str = "noctra"  # duckdb | sqlite | noctra (a command Noctra answers itself)
+    sql: str = ""  # SQL in the dialect of the engine that runs it
+    params: Params = None  # bound parameters
+    kind: str = ""  # the engine's statement type (SELECT, INSERT, ...) for SQL
+    route: Route | None = None
+    sqlite_source: Source | None = None  # the database a native SQLite plan runs on
+    is_plain_query: bool = False  # a SELECT-like statement that can stream (COPY, Arrow)
+    returning: bool = False  # a write with RETURNING
+    sources: list[Source] = field(default_factory=list)  # the sources it reads
+
+
+class Planner:
+    """Turns statements into Plans over one session's sources, variables and engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hybrid: Hybrid,
+        sources: SourceRegistry,
+        variables: Mapping[str, Variable],
+        lifecycle: SourceLifecycle,
+        engine_mode: Callable[[], str],
+    ) -> None:
+        self.engine = engine
+        self.hybrid = hybrid
+        self.sources = sources
+        self.variables = variables
+        self.lifecycle = lifecycle
+        self._engine_mode = engine_mode
+        self._routes: dict[tuple[object, ...], Route] = {}
+
+    # --- statements -----------------------------------------------------------------
+
+    def plan(self, statement: Statement, params: Params) -> Plan:
+        """Parse a statement once; SQL is prepared for its engine, commands are parsed."""
+        parsed = statement
+        if "#" in statement.text:
+            # #vars in a command become literals before its arguments are read (USE #path);
+            # SQL is interpolated later, once, in the dialect of the engine that runs it.
+            text = self._interpolate(statement.text, statement, sqlite=False)
+            parsed = records.replace(statement, text=text)
+        command = parse(parsed, current_source=self.sources.current)
+        if isinstance(command, ast.Sql):
+            return self.plan_query(statement.text, params, statement)
+        return Plan(statement=parsed, command=command)
+
+    def plan_query(
+        self, text: str, params: Params, statement: Statement, *, engine: str | None = None
+    ) -> Plan:
+        """Prepare SQL: rewrite, refresh, route (unless ``engine`` forces one), interpolate, bind."""
+        sql = self.prepare(text)
+        tokens = tokenize(sql)
+        words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
+        self._check_missing(words)
+        decided = self._route(sql, tokens, words, self._engine_mode() if engine is None else "auto")
+        if engine is not None and decided.engine != engine:
+            # EXPORT, LET and DESCRIBE (query) need the main engine; SQLite tables are read there.
+            decided = Route(engine, sqlite_tables=decided.sqlite_tables, file_sources=decided.file_sources)
+        command = ast.Sql(text, statement.span)
+        if decided.engine == "sqlite":
+            assert decided.sqlite_source is not None
+            sql = self._interpolate(sql, statement, sqlite=True)
+            sql, bound = self._bind_sqlite(sql, params, statement)
+            first = significant(tokenize(sql))[0].upper
+            return Plan(
+                statement=statement,
+                command=command,
+                engine="sqlite",
+                sql=sql,
+                params=bound,
+                kind=first,
+                route=decided,
+                sqlite_source=decided.sqlite_source,
+                sources=[decided.sqlite_source],
+            )
+        sql = self._interpolate(sql, statement, sqlite=False)
+        sql, bound = self.bind(sql, params, statement)
+        kind = self.engine.statement_kind(sql)
+        if kind == "SELECT":
+            sql = self._use_copies(sql, decided)
+        meaningful = significant(tokens)
+        first_token = meaningful[0]
+        plain = kind == "SELECT" and (
+            first_token.upper in _QUERY_STARTS or (first_token.kind is Kind.OP and first_token.text == "(")
+        )
+        used: list[Source] = []
+        for source in [*decided.file_sources, *(s for s, _ in decided.sqlite_tables)]:
+            if all(source is not seen for seen in used):
+                used.append(source)
+        return Plan(
+            statement=statement,
+            command=command,
+            engine=self.engine.name,
+            sql=sql,
+            params=bound,
+            kind=kind,
+            route=decided,
+            is_plain_query=plain,
+            returning=any(t.is_word("RETURNING") for t in meaningful),
+            sources=used,
+        )
+
+    def prepare(self, text: str) -> str:
+        """SQL as an engine gets it: shorthands rewritten, changed files re-read."""
+        lifecycle = self.lifecycle
+        rewritten = rewrite_table_references(
+            text, lifecycle.attach_on_the_fly, lifecycle.is_local_file, lifecycle.check_queried_file
+        )
+        lifecycle.refresh()
+        return rewritten
+
+    # --- #vars and :params ----------------------------------------------------------
+
+    def _interpolate(self, sql: str, statement: Statement, *, sqlite: bool) -> str:
+        """#name -> literals in the dialect of the engine that runs the statement."""
+        if "#" not in sql:
+            return sql
+        literals = {
+            key: (var.sqlite_literal if sqlite else var.literal) for key, var in self.variables.items()
+        }
+        try:
+            return interpolate(sql, literals, statement=statement.number)
+        except RqlSyntaxError as exc:
+            if exc.span is not None:
+                exc.span = statement.span_at(exc.span.line, exc.span.column)
+            raise
+
+    def bind(self, text: str, params: Params, statement: Statement) -> tuple[str, Params]:
+        """Turn ``:name`` into DuckDB parameters from params, else session variables."""
+        if params is not None and not isinstance(params, Mapping):
+            if named_parameters(text, statement=statement.number)[1]:
+                raise NoctraError(
+                    "this statement uses :name parameters, but positional values were given",
+                    hint="pass values by name (keyword arguments or --param name=value)",
+                    span=statement.span,
+                )
+            return text, params
+        explicit = params if isinstance(params, Mapping) else {}
+        lowered = {str(k).lower(): v for k, v in explicit.items()}
+        values: dict[str, object] = {}
+
+        def render(name: str) -> str:
+            if name in lowered:
+                values[name] = lowered[name]
+                return "$" + name
+            variable = self.variables.get(name)
+            if variable is None:
+                raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
+            values[name] = variable.text
+            return f"CAST(${name} AS {variable.type})"
+
+        sql, names = named_parameters(text, render, statement=statement.number)
+        return (sql, values) if names else (text, None)
+
+    def _bind_sqlite(self, sql: str, params: Params, statement: Statement) -> tuple[str, Params]:
+        explicit = {str(k).lower(): v for k, v in params.items()} if isinstance(params, Mapping) else {}
+
+        def render(name: str) -> str:
+            if name not in explicit and name not in self.variables:
+                raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
+            return ":" + name
+
+        sql, names = named_parameters(sql, render, statement=statement.number)
+        if not names:
+            return sql, params
+        return sql, {n: explicit[n] if n in explicit else self.variables[n].text for n in names}
+
+    # --- routing (SPEC 4.3) ---------------------------------------------------------
+
+    def _check_missing(self, words: set[str]) -> None:
+        """A statement that names a source restored as missing gets an error saying so."""
+        for source in self.sources:
+            if source.status == "missing" and source.alias.lower() in words:
+                raise SourceError(
+                    f"source {source.alias!r} is missing: {source.path} is not there",
+                    hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
+                )
+
+    def _route(self, sql: str, tokens: list[Token], words: set[str], mode: str) -> Route:
+        """Where a statement runs: SQLite natively, or DuckDB."""
+        file_sources = [s for s in self.sources if not s.kind.is_database and s.alias.lower() in words]
+        sqlite_sources = [s for s in self.sources if s.kind is SourceKind.SQLITE and s.status == "ok"]
+        current = self.sources.peek(self.sources.current) if self.sources.current else None
+        current_sqlite = current if current in sqlite_sources else None
+        named = [s for s in sqlite_sources if s.alias.lower() in words]
+        # Bare table names can only mean the current SQLite source: its tables are all we need.
+        tables = (
+            {} if current_sqlite is None else {current_sqlite.alias: self.hybrid.tables_of(current_sqlite)}
+        )
+        if (
+            current_sqlite is not None
+            and current_sqlite not in named
+            and words & tables[current_sqlite.alias]
+        ):
+            named.append(current_sqlite)
+        if not named:
+            if mode == "sqlite":
+                return _forced_sqlite(current_sqlite, file_sources)
+            # Names no SQLite table: DuckDB, without parsing (sqlglot is slow to load).
+            return Route("duckdb", file_sources=file_sources)
+        qualified = _qualified_tables(tokens, {s.alias.lower(): s for s in named})
+        # Visibly more than one SQLite database's work: files, several databases, a quoted path.
+        needs_duckdb = bool(file_sources) or len(named) > 1 or _names_a_file(tokens)
+        if mode == "duckdb" or (mode == "auto" and needs_duckdb):
+            return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
+        decided = self._parsed_route(sql, tokens, current, tables)
+        decided.file_sources = file_sources
+        if mode == "sqlite" and decided.engine != "sqlite":
+            if decided.sqlite_tables or file_sources or current_sqlite is None:
+                raise QueryError(
+                    f"engine = sqlite cannot run this statement: it needs {decided.reason or 'DuckDB'}",
+                    hint="SET engine = auto lets Noctra choose (files and several sources need DuckDB)",
+                )
+            return Route("sqlite", sqlite_source=current_sqlite)
+        return decided
+
+    def _parsed_route(
+        self, sql: str, tokens: list[Token], current: Source | None, tables: dict[str, set[str]]
+    ) -> Route:
+        """Route by the tables a real SQL parser finds, remembered per statement shape.
+
+        The shape is the statement with its literals blanked out, so repeated lookups
+        that differ only in a value (``WHERE id = 7``) are parsed once.
+        """
+        shape = " ".join(
+            "?" if t.kind in (Kind.STRING, Kind.NUMBER) else t.text
+            for t in tokens
+            if t.kind not in (Kind.SPACE, Kind.COMMENT)
+        )
+        key = (
+            shape,
+            current.alias if current else None,
+            self.sources.revision,
+            tuple(id(names) for names in tables.values()),
+        )
+        cached = self._routes.get(key)
+        if cached is not None:
+            return records.replace(cached)
+        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
+        parseable, _ = named_parameters(parseable, lambda name: "NULL")
+        refs = self.engine.table_references(parseable)
+        if refs is None:
+            refs = table_references(parseable)
+        decided = route(refs, list(self.sources), current, tables)
+        if len(self._routes) >= 256:
+            self._routes.pop(next(iter(self._routes)))
+        self._routes[key] = decided
+        return records.replace(decided)
+
+    def _use_copies(self, sql: str, decided: Route) -> str:
+        """Count reads of hot files and SQLite tables; point the statement at DuckDB copies."""
+        for source in decided.file_sources:
+            self.hybrid.file_read(source, source.reader)
+        replacements: dict[tuple[str, str], str] = {}
+        for source, table in decided.sqlite_tables:
+            key = (source.alias.lower(), table.lower())
+            if key in replacements:
+                continue
+            copy = self.hybrid.sqlite_table_for_duckdb(source, table)
+            if copy is not None:
+                replacements[key] = copy
+        return replace_qualified_tables(sql, replacements) if replacements else sql
+
+
+def _forced_sqlite(current: Source | None, file_sources: list[Source]) -> Route:
+    if current is None or file_sources:
+        reason = "files" if file_sources else "a SQLite source, and none is current"
+        raise QueryError(
+            f"engine = sqlite cannot run this statement: it needs {reason}",
+            hint="SET engine = auto lets Noctra choose, or USE a SQLite source first",
+        )
+    return Route("sqlite", sqlite_source=current)
+
+
+def _qualified_tables(tokens: list[Token], sources: dict[str, Source]) -> list[tuple[Source, str]]:
+    """(source, table) for each ``alias.table`` naming one of sources."""
+    words = [t for t in tokens if t.kind not in (Kind.SPACE, Kind.COMMENT)]
+    found: list[tuple[Source, str]] = []
+    for first, dot, second in zip(words, words[1:], words[2:], strict=False):
+        if (
+            dot.text == "."
+            and first.kind in (Kind.WORD, Kind.QIDENT)
+            and second.kind in (Kind.WORD, Kind.QIDENT)
+        ):
+            source = sources.get(identifier_text(first).lower())
+            if source is not None:
+                found.append((source, identifier_text(second)))
+    return found
+
+
+def _names_a_file(tokens: list[Token]) -> bool:
+    """True when a string in the statement looks like a file path or URL (DuckDB reads those)."""
+    for token in tokens:
+        if token.kind is Kind.STRING and len(token.text) > 2:
+            text = token.text[1:-1]
+            if kind_from_name(text) is not None or "://" in text or "*" in text:
+                return True
+    return False
+
+
+def has_top_level_order_by(sql: str) -> bool:
+    """True when the outermost query has ORDER BY (its order must be kept)."""
+    depth = 0
+    tokens = significant(tokenize(sql))
+    for index, token in enumerate(tokens):
+        if token.kind is Kind.OP and token.text == "(":
+            depth += 1
+        elif token.kind is Kind.OP and token.text == ")":
+            depth -= 1
+        elif (
+            depth == 0
+            and token.is_word("ORDER")
+            and index + 1 < len(tokens)
+            and tokens[index + 1].is_word("BY")
+        ):
+            return True
+    return False

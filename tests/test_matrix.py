@@ -1,0 +1,367 @@
+"""Acceptance matrix: every source kind × every road × fresh and restored sessions.
+
+One small dataset (a comma, quotes and non-ASCII in a name, a NULL amount) is written
+in every kind of source Noctra reads: a CSV file, a Parquet file, an NDJSON file, a glob
+of two CSV files, a directory of two Parquet files, a SQLite table (reached as
+`alias.table`, as `path::table` and as a bare table of the current database), a CSV
+served over HTTP and a Parquet object in S3 (each by alias and as a quoted URL in FROM).
+Each is read back every way a user can: the Python API (`.arrow()`), every `--format`
+of the CLI, EXPORT to Parquet/CSV/JSON read back by DuckDB, `LET x = (SELECT ...)` and
+`DESCRIBE (SELECT ...)` — in the session that registered the source and in a later
+session restored from the saved state. The same rows must come back every way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import sqlite3
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from noctra import Session
+from noctra.config import Config, load_config
+from tests.conftest import HttpServer, RunMain, S3Server
+
+Row = tuple[int, str, float | None]
+
+COLUMNS = ["id", "name", "amount"]
+ROWS: list[Row] = [
+    (1, "Smith, J", 10.5),
+    (2, 'Zoë "Z"', None),
+    (3, "Ann", -3.25),
+    (4, "Ωmega café", 20.0),
+]
+CSV_TEXT = 'id,name,amount\n1,"Smith, J",10.5\n2,"Zoë ""Z""",\n3,Ann,-3.25\n4,Ωmega café,20.0\n'
+CSV_PART_1 = 'id,name,amount\n1,"Smith, J",10.5\n2,"Zoë ""Z""",\n'
+CSV_PART_2 = "id,name,amount\n3,Ann,-3.25\n4,Ωmega café,20.0\n"
+
+
+def sql_string(value: str) -> str:
+    """A single-quoted SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def values_sql(rows: list[Row]) -> str:
+    """A typed VALUES query over rows (id INTEGER, name VARCHAR, amount DOUBLE)."""
+    parts = []
+    for ident, name, amount in rows:
+        shown = "NULL" if amount is None else repr(amount)
+        parts.append(f"({ident}::INTEGER, {sql_string(name)}::VARCHAR, {shown}::DOUBLE)")
+    return "SELECT * FROM (VALUES " + ", ".join(parts) + ") v(id, name, amount)"
+
+
+def write_parquet(target: Path, rows: list[Row]) -> None:
+    with duckdb.connect() as con:
+        con.execute(f"COPY ({values_sql(rows)}) TO {sql_string(str(target))} (FORMAT parquet)")
+
+
+# --- the dataset in every kind ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The local originals (copied into each test's directory) and the remote copies."""
+
+    master: Path
+    http_url: str
+    s3_url: str
+    s3_environ: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, http_server: HttpServer, s3_server: S3Server) -> World:
+    master = tmp_path_factory.mktemp("matrix-data")
+    (master / "data.csv").write_text(CSV_TEXT, encoding="utf-8")
+    write_parquet(master / "data.parquet", ROWS)
+    (master / "data.ndjson").write_text(
+        "".join(json.dumps(dict(zip(COLUMNS, row, strict=True)), ensure_ascii=False) + "\n" for row in ROWS),
+        encoding="utf-8",
+    )
+    (master / "parts").mkdir()
+    (master / "parts" / "part-1.csv").write_text(CSV_PART_1, encoding="utf-8")
+    (master / "parts" / "part-2.csv").write_text(CSV_PART_2, encoding="utf-8")
+    (master / "pqdir").mkdir()
+    write_parquet(master / "pqdir" / "part-1.parquet", ROWS[:2])
+    write_parquet(master / "pqdir" / "part-2.parquet", ROWS[2:])
+    conn = sqlite3.connect(master / "people.db")
+    with conn:
+        conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, amount REAL)")
+        conn.executemany("INSERT INTO people VALUES (?, ?, ?)", ROWS)
+    conn.close()
+
+    name = f"matrix-{uuid.uuid4().hex[:8]}.csv"
+    (http_server.root / name).write_text(CSV_TEXT, encoding="utf-8")
+    bucket = s3_server.bucket(f"noctra-matrix-{uuid.uuid4().hex[:8]}")
+    s3_url = s3_server.put(bucket, "people/data.parquet", (master / "data.parquet").read_bytes())
+    return World(master, http_server.url(name), s3_url, dict(s3_server.environ))
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """How a user registers a source (setup RQL, maybe empty) and names it in FROM."""
+
+    setup: str
+    from_: str
+
+
+def kinds(world: World) -> dict[str, Kind]:
+    return {
+        "csv": Kind("USE 'data.csv' AS src", "src"),
+        "parquet": Kind("USE 'data.parquet' AS src", "src"),
+        "ndjson": Kind("USE 'data.ndjson' AS src", "src"),
+        "glob": Kind("USE 'parts/*.csv' AS src", "src"),
+        "directory": Kind("USE 'pqdir' AS src", "src"),
+        "sqlite-alias.table": Kind("USE 'people.db' AS crm", "crm.people"),
+        "sqlite-path::table": Kind("", "people.db::people"),
+        "sqlite-bare-table": Kind("USE 'people.db' AS crm", "people"),
+        "http-alias": Kind(f"USE {sql_string(world.http_url)} AS web", "web"),
+        "http-quoted-url": Kind("", sql_string(world.http_url)),
+        "s3-alias": Kind(f"USE {sql_string(world.s3_url)} AS lake", "lake"),
+        "s3-quoted-url": Kind("", sql_string(world.s3_url)),
+    }
+
+
+KINDS = [
+    "csv",
+    "parquet",
+    "ndjson",
+    "glob",
+    "directory",
+    "sqlite-alias.table",
+    "sqlite-path::table",
+    "sqlite-bare-table",
+    "http-alias",
+    "http-quoted-url",
+    "s3-alias",
+    "s3-quoted-url",
+]
+MODES = ["fresh", "restored"]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest, world: World) -> Kind:
+    """Each source kind in turn."""
+    return kinds(world)[request.param]
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """ "fresh": the roads run in the session that ran the setup; "restored": in a later one."""
+    mode: str = request.param
+    return mode
+
+
+def query_for(kind: Kind) -> str:
+    return f"SELECT id, name, amount FROM {kind.from_} ORDER BY id"
+
+
+@pytest.fixture
+def workdir(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: dict[str, str]
+) -> Path:
+    """tmp_path (the current directory) holding a copy of every local source.
+
+    The S3 server's variables are in the environment (for the CLI), and the XDG
+    directories point into the test's own space.
+    """
+    shutil.copytree(world.master, tmp_path, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    for key, value in world.s3_environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("NOCTRA_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", isolated_env["XDG_CONFIG_HOME"])
+    monkeypatch.setenv("XDG_STATE_HOME", isolated_env["XDG_STATE_HOME"])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(Path(isolated_env["XDG_STATE_HOME"]).parent / "cache"))
+    return tmp_path
+
+
+# --- the Python API in a fresh or a restored session ---------------------------------------
+
+
+def api_config(world: World, workdir: Path) -> Config:
+    environ = {**world.s3_environ, "XDG_CONFIG_HOME": str(workdir / "no-config")}
+    return load_config(environ=environ)
+
+
+SessionOpener = Callable[[Kind, str], AbstractContextManager[Session]]
+
+
+@pytest.fixture
+def open_session(world: World, workdir: Path) -> SessionOpener:
+    """A session where `kind`'s setup ran: in the same session (fresh) or in an earlier one."""
+    state_path = workdir / "state" / "session.toml"
+    config = api_config(world, workdir)
+
+    @contextmanager
+    def opened(kind: Kind, mode: str) -> Iterator[Session]:
+        if mode == "fresh":
+            with Session(state_path=state_path, config=config) as session:
+                if kind.setup:
+                    session.execute(kind.setup)
+                yield session
+            return
+        with Session(state_path=state_path, config=config) as first:
+            if kind.setup:
+                first.execute(kind.setup)
+        with Session(state_path=state_path, config=config, restore=True) as session:
+            yield session
+
+    return opened
+
+
+def normalised(rows: list[tuple[Any, ...]]) -> list[Row]:
+    """Rows as (int, str, float | None), failing on anything that is not such a value."""
+    out: list[Row] = []
+    for ident, name, amount in rows:
+        assert isinstance(ident, int), f"id {ident!r} is not an integer"
+        assert isinstance(name, str), f"name {name!r} is not text"
+        assert amount is None or isinstance(amount, int | float), f"amount {amount!r} is not a number"
+        out.append((ident, name, None if amount is None else float(amount)))
+    return out
+
+
+def test_arrow(open_session: SessionOpener, kind: Kind, mode: str) -> None:
+    with open_session(kind, mode) as session:
+        table = session.sql(query_for(kind)).arrow()
+        assert table.column_names == COLUMNS
+        rows = [tuple(r[c] for c in COLUMNS) for r in table.to_pylist()]
+        assert normalised(rows) == ROWS
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "json"])
+def test_export_reads_back(
+    workdir: Path, open_session: SessionOpener, kind: Kind, mode: str, fmt: str
+) -> None:
+    target = workdir / f"out.{fmt}"
+    with open_session(kind, mode) as session:
+        session.execute(f"EXPORT ({query_for(kind)}) TO 'out.{fmt}'")
+    assert target.is_file(), f"EXPORT wrote no {target.name}"
+    reader = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}[fmt]
+    with duckdb.connect() as con:
+        rows = con.execute(
+            f"SELECT id, name, amount FROM {reader}({sql_string(str(target))}) ORDER BY id"
+        ).fetchall()
+    assert normalised(rows) == ROWS
+
+
+def test_let_from_a_query(open_session: SessionOpener, kind: Kind, mode: str) -> None:
+    with open_session(kind, mode) as session:
+        session.execute(
+            f"LET n = (SELECT count(*) FROM {kind.from_}); LET s = (SELECT sum(id) FROM {kind.from_})"
+        )
+        count, total = len(ROWS), sum(row[0] for row in ROWS)
+        assert session.sql("SELECT #n AS n, #s AS s").rows(10) == [(count, total)]
+        shown = {name: str(value) for name, _type, value in session.sql("SHOW VARS").rows(10)}
+        assert shown == {"n": str(count), "s": str(total)}
+
+
+def test_describe_a_query(open_session: SessionOpener, kind: Kind, mode: str) -> None:
+    with open_session(kind, mode) as session:
+        rows = session.sql(f"DESCRIBE (SELECT id, name, amount FROM {kind.from_})").rows(10)
+        assert [row[0] for row in rows] == COLUMNS
+
+
+# --- the CLI, every output format ----------------------------------------------------------
+
+
+def parse_number(text: str) -> float:
+    return float(text)
+
+
+def from_text_cells(cells: list[str], null: str) -> Row:
+    """A row from its printed cells; `null` is how this format prints NULL."""
+    ident, name, amount = cells
+    if amount == null:
+        return (int(ident), name, None)
+    return (int(ident), name, parse_number(amount))
+
+
+def parse_delimited(out: str, delimiter: str) -> list[Row]:
+    records = list(csv.reader(io.StringIO(out, newline=""), delimiter=delimiter))
+    assert records[0] == COLUMNS, out
+    return [from_text_cells(cells, "") for cells in records[1:]]
+
+
+def parse_objects(objects: list[dict[str, Any]]) -> list[Row]:
+    for obj in objects:
+        assert list(obj) == COLUMNS, obj
+    return normalised([tuple(obj[c] for c in COLUMNS) for obj in objects])
+
+
+def parse_boxed(out: str, bar: str) -> list[Row]:
+    """Rows of a boxed table (│) or a markdown table (|): header first, rule lines skipped."""
+    lines = [line for line in out.splitlines() if line.startswith(bar)]
+    cells = [[cell.strip() for cell in line.split(bar)[1:-1]] for line in lines]
+    cells = [row for row in cells if not all(set(c) <= set("-: ") for c in row)]
+    assert cells and cells[0] == COLUMNS, out
+    return [from_text_cells(row, "NULL") for row in cells[1:]]
+
+
+def parse_output(fmt: str, out: str) -> list[Row]:
+    if fmt == "csv":
+        return parse_delimited(out, ",")
+    if fmt == "tsv":
+        return parse_delimited(out, "\t")
+    if fmt == "json":
+        return parse_objects(json.loads(out))
+    if fmt == "jsonl":
+        return parse_objects([json.loads(line) for line in out.splitlines() if line.strip()])
+    if fmt == "markdown":
+        return parse_boxed(out, "|")
+    return parse_boxed(out, "│")
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "jsonl", "markdown"])
+@pytest.mark.usefixtures("workdir")
+def test_cli_format(run_main: RunMain, kind: Kind, mode: str, fmt: str) -> None:
+    query = query_for(kind)
+    if mode == "fresh":
+        script = f"{kind.setup}; {query}" if kind.setup else query
+    else:
+        if kind.setup:
+            setup = run_main("-c", kind.setup)
+            assert setup.code == 0, setup.err
+        script = query
+    run = run_main("-c", script, "--format", fmt)
+    assert run.code == 0, run.err
+    assert "noctra: error" not in run.err
+    assert parse_output(fmt, run.out) == ROWS
+
+
+# --- the originals really hold the dataset --------------------------------------------------
+
+
+def test_every_original_holds_the_dataset(world: World, s3_server: S3Server) -> None:
+    master = world.master
+    with duckdb.connect() as con:
+        for reader in (
+            f"read_csv({sql_string(str(master / 'data.csv'))})",
+            f"read_parquet({sql_string(str(master / 'data.parquet'))})",
+            f"read_json({sql_string(str(master / 'data.ndjson'))})",
+            f"read_csv({sql_string(str(master / 'parts' / '*.csv'))})",
+            f"read_parquet({sql_string(str(master / 'pqdir' / '*.parquet'))})",
+        ):
+            rows = con.execute(f"SELECT id, name, amount FROM {reader} ORDER BY id").fetchall()
+            assert normalised(rows) == ROWS, reader
+    conn = sqlite3.connect(master / "people.db")
+    try:
+        rows = conn.execute("SELECT id, name, amount FROM people ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert normalised(rows) == ROWS
+    with urllib.request.urlopen(world.http_url) as response:
+        assert response.read() == CSV_TEXT.encode("utf-8")
+    bucket, key = world.s3_url.removeprefix("s3://").split("/", 1)
+    body = s3_server.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert body == (master / "data.parquet").read_bytes()
