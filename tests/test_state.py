@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from noctra import Session
+from noctra.config import toml_value
 from noctra.engine.duck import DuckEngine
+from noctra.engine.sources import Source, SourceKind
 from noctra.errors import NoctraError, SourceError
+from noctra.redact import has_credentials
 from noctra.results import Result
+from noctra.state import CorruptStateError, SavedState, load, parse, snapshot
+from noctra.variables import Variable
 from tests.conftest import RunMain
 
 
@@ -26,6 +36,11 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def names_beside(path: Path) -> list[str]:
+    """The files in path's directory, less the lock file that serializes saves."""
+    return sorted(p.name for p in path.parent.iterdir() if p.name != f"{path.name}.lock")
+
+
 def test_restart_restores_sources_variables_and_current(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     state = work / "state" / "session.toml"
     with Session(state_path=state) as first:
@@ -33,7 +48,7 @@ def test_restart_restores_sources_variables_and_current(work: Path, monkeypatch:
             "USE 'sales.csv' AS sales OPTIONS (delimiter = ','); USE 'crm.db' AS crm; "
             "LET who = 'it''s \"me\" #1; -- x'; LET since = DATE '2024-01-02'; LET n = NULL; USE sales"
         )
-    assert state.exists() and [p.name for p in state.parent.iterdir()] == ["session.toml"]
+    assert state.exists() and names_beside(state) == ["session.toml"]
     sniffs: list[str] = []
     original = DuckEngine._pinned_csv
     monkeypatch.setattr(
@@ -79,10 +94,8 @@ def test_a_corrupt_session_file_is_set_aside(work: Path) -> None:
         assert len(session.warnings) == 1 and "set aside as session.toml.corrupt-" in session.warnings[0]
         assert len(session.sources) == 0
         session.execute("USE 'sales.csv'")
-    assert [p.name.startswith("session.toml.corrupt-") for p in sorted(work.glob("session.toml*"))] == [
-        False,
-        True,
-    ]
+    kept = [name for name in names_beside(state) if name.startswith("session.toml")]
+    assert [name.startswith("session.toml.corrupt-") for name in kept] == [False, True]
     state.write_text('version = 1\n[[sources]]\nalias = "x"\n')  # valid TOML, wrong shape
     with Session(state_path=state) as session:
         assert "could not be read" in session.warnings[0]
@@ -167,3 +180,196 @@ def test_runs_that_change_nothing_do_not_write_the_file(work: Path) -> None:
     with Session(state_path=state, restore=False) as fresh:
         fresh.execute("SELECT 42")
     assert state.read_text() == saved  # --fresh alone does not wipe the saved session
+
+
+# --- broken, unreadable and unwritable session files (SPEC §6: nothing lost) -------------
+
+skip_as_root = pytest.mark.skipif(os.geteuid() == 0, reason="root reads and writes whatever the modes say")
+
+
+def make_unreadable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """chmod 000; as root (which ignores it), reading that very file raises PermissionError instead."""
+    path.chmod(0)
+    if os.geteuid() != 0:
+        return
+    inode = path.stat().st_ino
+    read_bytes = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self == path and self.exists() and self.stat().st_ino == inode:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+
+
+def test_two_corruptions_in_one_second_keep_both_backups(tmp_path: Path) -> None:
+    path = tmp_path / "session.toml"
+    for garbage in ("first [[", "second [["):
+        path.write_text(garbage)
+        with pytest.raises(CorruptStateError):
+            load(path)
+    backups = sorted(tmp_path.glob("session.toml.corrupt-*"))
+    assert sorted(p.read_text() for p in backups) == ["first [[", "second [["]
+    assert not path.exists()
+
+
+SOURCE = b'version = 1\n[[sources]]\nalias = "a"\npath = "p"\nlocation = "l"\n'
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\xff\xfe not UTF-8",
+        b"",
+        b"version = 2\n",
+        b'version = 1\nsources = "x"\n',
+        SOURCE + b'kind = "NOPE"\n',
+        SOURCE + b'kind = "CSV"\nsignature = ["a"]\n',
+        b'version = 1\n[[variables]]\nname = "v"\n',
+        b"version = 1\nx = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+    ],
+    ids=["not-utf8", "empty", "version", "not-tables", "kind", "signature", "no-type", "deep"],
+)
+def test_load_raises_nothing_but_corrupt_state_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "session.toml"
+    path.write_bytes(content)
+    with pytest.raises(CorruptStateError) as caught:
+        load(path)
+    assert isinstance(caught.value, NoctraError) and caught.value.is_set_aside
+    assert caught.value.moved_to.read_bytes() == content and not path.exists()
+    assert str(caught.value).startswith(f"session file {path} could not be read (")
+
+
+def test_an_unreadable_session_file_is_set_aside_not_overwritten(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = work / "session.toml"
+    with Session(state_path=path) as session:
+        session.execute("USE 'crm.db' AS crm")
+    before = path.read_bytes()
+    make_unreadable(path, monkeypatch)
+    with Session(state_path=path) as session:
+        (warning,) = session.warnings
+        assert "(Permission denied); set aside as session.toml.unreadable-" in warning
+        session.execute("USE 'sales.csv' AS sales")
+        assert session.warnings == [warning]
+    (aside,) = work.glob("session.toml.unreadable-*")
+    aside.chmod(0o600)
+    assert aside.read_bytes() == before and 'alias = "sales"' in path.read_text()
+
+
+def test_a_directory_in_place_of_the_session_file(work: Path) -> None:
+    path = work / "session.toml"
+    (path / "inside").mkdir(parents=True)
+    with Session(state_path=path) as session:
+        (warning,) = session.warnings
+        assert f"session file {path} could not be read (it is a directory)" in warning
+        session.execute("USE 'sales.csv' AS sales")
+        assert len(session.warnings) == 2 and session.warnings[1].startswith("could not save the session to")
+        assert session.sql("SELECT sum(amount) FROM sales").rows(1) == [(30,)]
+    assert (path / "inside").is_dir()
+
+
+def test_a_corrupt_file_that_cannot_be_moved_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "session.toml"
+    path.write_text("broken [[")
+    replace = os.replace
+
+    def refuse(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        if Path(source) == path:
+            raise PermissionError(errno.EROFS, "Read-only file system")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(CorruptStateError) as caught:
+        load(path)
+    assert not caught.value.is_set_aside and caught.value.moved_to == path
+    assert "it cannot be renamed: Read-only file system); left where it is" in str(caught.value)
+    assert path.read_text() == "broken [[" and names_beside(path) == ["session.toml"]
+
+
+@skip_as_root
+def test_a_corrupt_file_in_a_read_only_directory(work: Path) -> None:
+    directory = work / "state"
+    directory.mkdir()
+    path = directory / "session.toml"
+    path.write_text("broken [[")
+    directory.chmod(0o555)
+    try:
+        with Session(state_path=path) as session:
+            (warning,) = session.warnings
+            assert "could not be read" in warning and "cannot be renamed: Permission denied" in warning
+            session.execute("USE 'sales.csv' AS sales")
+            assert len(session.warnings) == 2 and session.warnings[1].startswith("could not save the session")
+        assert path.read_text() == "broken [[" and names_beside(path) == ["session.toml"]
+    finally:
+        directory.chmod(0o755)
+
+
+@pytest.mark.parametrize("how", ["a file in the way", pytest.param("read-only", marks=skip_as_root)])
+def test_an_unwritable_state_directory_gives_one_warning(work: Path, how: str) -> None:
+    directory = work / "state"
+    if how == "read-only":
+        directory.mkdir(mode=0o555)
+    else:
+        directory.write_text("")
+    with Session(state_path=directory / "session.toml") as session:
+        session.execute("USE 'sales.csv' AS sales")
+        (warning,) = session.warnings
+        assert warning.startswith(f"could not save the session to {directory / 'session.toml'}: ")
+    directory.chmod(0o755)
+
+
+# --- the TOML written: any option key or value reads back as it was ---------------------
+
+keys = st.text(max_size=8) | st.sampled_from(["a.b", "with space", "ключ", "", '"', "=", "#", "[x]"])
+scalars = (
+    st.text(max_size=12)
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.booleans()
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200)
+@given(
+    options=st.dictionaries(keys, values, max_size=4),
+    dialect=st.dictionaries(keys, st.text(max_size=8), max_size=3),
+    alias=st.text(min_size=1, max_size=8),
+    path=st.text(max_size=16),
+    text=st.none() | st.text(max_size=12),
+)
+def test_snapshot_reads_back_as_written(
+    options: dict[str, object], dialect: dict[str, str], alias: str, path: str, text: str | None
+) -> None:
+    assume(not has_credentials(path))
+    source = Source(
+        alias=alias,
+        path=path,
+        location=path,
+        kind=SourceKind.PARQUET,
+        options=options,
+        read_pattern=path,
+        dialect=dialect,
+        reader=path,
+    )
+    variable = Variable(alias, "VARCHAR", text, path)
+    assert parse(snapshot([source], [variable], alias)) == SavedState([source], [variable], alias)
+
+
+@given(st.dictionaries(keys, values, max_size=4))
+def test_toml_value_reads_back_as_written(value: dict[str, object]) -> None:
+    assert tomllib.loads(f"v = {toml_value(value)}") == {"v": value}
+
+
+def test_toml_value_quotes_keys_that_are_not_bare() -> None:
+    written = toml_value({"a.b": 1, "c d": "\t\x7f", "é": True, "": [], "plain-key_1": {"x.y": 2}})
+    assert written == '{"a.b" = 1, "c d" = "\\t\\u007f", "é" = true, "" = [], plain-key_1 = {"x.y" = 2}}'

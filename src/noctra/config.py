@@ -241,8 +241,19 @@ def value_from_text(setting: Setting, text: str) -> object:
     return text
 
 
+# TOML's bare keys; any other key (a dot, a space, non-ASCII, empty) must be quoted.
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# Control characters may not appear raw in a TOML basic string (U+007F included).
+_SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_key(key: str) -> str:
+    """A key written as TOML: bare when it may be, else quoted."""
+    return key if _BARE_KEY.fullmatch(key) else toml_value(key)
+
+
 def toml_value(value: object) -> str:
-    """A value written as TOML (for messages and `noctra config show`)."""
+    """A value written as TOML (for messages, `noctra config show` and the session file)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, IOType):
@@ -251,12 +262,14 @@ def toml_value(value: object) -> str:
         return repr(value)
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        escaped = "".join(c if c >= " " or c == "\t" else f"\\u{ord(c):04x}" for c in escaped)
+        escaped = "".join(
+            c if c >= " " and c != "\x7f" else _SHORT_ESCAPES.get(c, f"\\u{ord(c):04x}") for c in escaped
+        )
         return f'"{escaped}"'
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{toml_key(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     return toml_value(str(value))
 
 

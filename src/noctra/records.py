@@ -115,8 +115,11 @@ def _put(klass: type, name: str, value: object) -> None:
 
 
 def replace(obj: T, **changes: object) -> T:
-    """A copy of a record with some fields changed."""
+    """A copy of a record with some fields changed; TypeError names a field it does not have."""
     names: tuple[str, ...] = type(obj).__record_fields__  # type: ignore[attr-defined]
+    unknown = [name for name in changes if name not in names]
+    if unknown:
+        raise TypeError(f"{type(obj).__name__} has no field {', '.join(map(repr, unknown))}")
     values = {n: changes.get(n, getattr(obj, n)) for n in names}
     return type(obj)(**values)
 

@@ -681,9 +681,7 @@ class Session:
         try:
             saved = state.load(path)
         except state.CorruptStateError as exc:
-            self.warnings.append(
-                f"session file {path} could not be read ({exc.reason}); set aside as {exc.moved_to.name}"
-            )
+            self.warnings.append(str(exc))
             return
         if saved is None:
             return
@@ -705,7 +703,9 @@ class Session:
         text = self._snapshot()
         if text != self._saved:
             try:
-                state.save(self.state_path, text)
+                # Merged under a lock with what other processes saved meanwhile (REPL, TUI and
+                # one-shot runs share one session file).
+                state.save_merged(self.state_path, self._saved, text)
             except OSError as exc:
                 self.warnings.append(f"could not save the session to {self.state_path}: {exc.strerror}")
             self._saved = text

@@ -1,19 +1,29 @@
-"""The session file: sources, the current source and variables, saved atomically, restored at start."""
+"""The session file: sources, current source and variables; saved atomically, merged under a lock."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
+import errno
 import os
+import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+from noctra.config import toml_key, toml_value
 from noctra.engine.sources import Signature, Source, SourceKind
+from noctra.errors import NoctraError
 from noctra.records import field, record
 from noctra.redact import has_credentials
 from noctra.variables import Variable
 
 VERSION = 1
+# Seconds to wait for another process's save: each holds the lock for a read, a merge and
+# one small fsynced write (milliseconds), so this is only reached when something hangs.
+LOCK_TIMEOUT = 5.0
+T = TypeVar("T")
 
 
 def default_state_path(db: str | os.PathLike[str] | None = None) -> Path:
@@ -84,31 +94,229 @@ def save(path: Path, text: str) -> None:
         raise
 
 
-class CorruptStateError(Exception):
-    """A session file that cannot be read; it has been set aside."""
+def save_merged(path: Path, base: str | None, mine: str, *, timeout: float = LOCK_TIMEOUT) -> str:
+    """Apply this process's changes (``base`` -> ``mine``) to the file as it is now; the text written.
 
-    def __init__(self, moved_to: Path, reason: str) -> None:
-        super().__init__(reason)
-        self.moved_to = moved_to
+    ``base`` is this process's snapshot when it last loaded or saved (None: nothing),
+    ``mine`` its snapshot now. Other processes' sources and variables are kept. Raises
+    OSError when the file cannot be written, and StateLockError (an OSError) after
+    writing without the lock when it could not be taken within ``timeout`` seconds.
+    """
+    before = parse(base) if base is not None else SavedState()
+    after = parse(mine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(path, timeout) as trouble:
+        try:
+            found = _read(path)
+        except _UnusableFileError as exc:
+            if not exc.can_set_aside:
+                raise exc.error from None
+            # A broken file is kept (renamed) before a good one takes its place.
+            _set_aside(path, exc.label)
+            found = None
+        disk, raw = found if found is not None else (SavedState(), None)
+        merged = merge(disk, before, after)
+        text = snapshot(merged.sources, merged.variables, merged.current)
+        if text != raw:
+            save(path, text)
+    if trouble is not None:
+        raise StateLockError(path, trouble, text)
+    return text
+
+
+def merge(disk: SavedState, base: SavedState, mine: SavedState) -> SavedState:
+    """``disk`` with the changes from ``base`` to ``mine`` applied: added, changed, removed, current.
+
+    Sources are matched by alias and variables by name, both ignoring case (as the
+    session does); what this process did not touch stays as another process left it.
+    """
+    sources, removed = _merge_items(disk.sources, base.sources, mine.sources, lambda s: s.alias.lower())
+    variables, _ = _merge_items(disk.variables, base.variables, mine.variables, lambda v: v.name.lower())
+    current = disk.current
+    if mine.current != base.current:
+        current = mine.current
+    elif current is not None and current.lower() in removed:
+        current = None
+    return SavedState(sources=sources, variables=variables, current=current)
+
+
+def _merge_items(
+    disk: list[T], base: list[T], mine: list[T], key: Callable[[T], str]
+) -> tuple[list[T], set[str]]:
+    """Items of disk with mine's changes since base; and the keys mine removed."""
+    before = {key(item): item for item in base}
+    after = {key(item): item for item in mine}
+    removed = before.keys() - after.keys()
+    changed = {k: item for k, item in after.items() if before.get(k) != item}
+    merged: list[T] = []
+    seen: set[str] = set()
+    for item in disk:
+        k = key(item)
+        if k in removed or k in seen:
+            continue
+        seen.add(k)
+        merged.append(changed.get(k, item))
+    merged += [item for k, item in changed.items() if k not in seen]
+    return merged, removed
+
+
+class CorruptStateError(NoctraError):
+    """A session file that cannot be read: set aside as ``moved_to``, or left in place if that failed.
+
+    When it is left in place (a directory, a read-only directory), ``moved_to`` is its
+    own path and ``is_set_aside`` is False; ``str()`` is the whole warning either way.
+    """
+
+    def __init__(self, path: Path, reason: str, moved_to: Path | None = None) -> None:
+        where = f"set aside as {moved_to.name}" if moved_to is not None else "left where it is"
+        super().__init__(f"session file {path} could not be read ({reason}); {where}")
+        self.moved_to = moved_to if moved_to is not None else path
+        self.is_set_aside = moved_to is not None
         self.reason = reason
 
 
+class StateLockError(OSError):
+    """The session file was written without its lock (busy or unusable): a concurrent change may be lost."""
+
+    def __init__(self, path: Path, reason: str, written: str) -> None:
+        super().__init__(errno.ENOLCK, f"{reason}; saved without the lock")
+        self.path = path
+        self.written = written
+
+    def __str__(self) -> str:
+        return f"session file {self.path}: {self.strerror}"
+
+
 def load(path: Path) -> SavedState | None:
-    """Read a session file; None if there is none. A broken file is renamed aside."""
+    """Read a session file; None if there is none. Raises CorruptStateError, nothing else.
+
+    A file that cannot be read or parsed is renamed aside (to a new name each time)
+    so that the next save does not replace it; a directory is left where it is.
+    """
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
+        found = _read(path)
+    except _UnusableFileError:
+        pass
+    else:
+        return None if found is None else found[0]
+    # A writer may replace the file meanwhile: look again under the lock before moving it.
+    with _locked(path, LOCK_TIMEOUT):
+        try:
+            found = _read(path)
+        except _UnusableFileError as exc:
+            problem = exc
+        else:
+            return None if found is None else found[0]
+        if not problem.can_set_aside:
+            raise CorruptStateError(path, problem.reason) from problem.error
+        try:
+            moved = _set_aside(path, problem.label)
+        except OSError as exc:
+            reason = f"{problem.reason}; it cannot be renamed: {exc.strerror or type(exc).__name__}"
+            raise CorruptStateError(path, reason) from problem.error
+        raise CorruptStateError(path, problem.reason, moved) from problem.error
+
+
+def parse(text: str) -> SavedState:
+    """The SavedState a session file's text holds; ValueError (with a one-line reason) if none."""
     import tomllib
 
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-        return _state_of(data)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        moved = path.with_name(f"{path.name}.corrupt-{stamp}")
-        os.replace(path, moved)
-        raise CorruptStateError(moved, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        return _state_of(tomllib.loads(text))
+    except KeyError as exc:
+        raise ValueError(f"missing key {exc.args[0]!r}") from exc
+    except (ValueError, TypeError, IndexError, RecursionError) as exc:
+        raise ValueError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+
+
+class _UnusableFileError(Exception):
+    """A session file that is there but cannot be used (private to this module)."""
+
+    def __init__(self, reason: str, label: str, error: Exception, *, can_set_aside: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.label = label
+        self.error = error
+        self.can_set_aside = can_set_aside
+
+
+def _read(path: Path) -> tuple[SavedState, str] | None:
+    """The state in the file at path and its text; None if there is none; _UnusableFileError if broken."""
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError as exc:
+        # Not a session file someone can lose, and renaming a user's directory would surprise.
+        raise _UnusableFileError("it is a directory", "", exc, can_set_aside=False) from exc
+    except OSError as exc:
+        raise _UnusableFileError(exc.strerror or type(exc).__name__, "unreadable", exc) from exc
+    try:
+        text = raw.decode("utf-8")
+        return parse(text), text
+    except ValueError as exc:
+        raise _UnusableFileError(str(exc), "corrupt", exc) from exc
+
+
+def _set_aside(path: Path, label: str) -> Path:
+    """Rename path to ``<name>.<label>-<time>[-n]``, never over an earlier one; the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    n = 1
+    while True:
+        moved = path.with_name(f"{path.name}.{label}-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            # O_EXCL claims the name: two failures in one second, or two processes, never share it.
+            os.close(os.open(moved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            n += 1
+            continue
+        try:
+            os.replace(path, moved)
+        except BaseException:
+            moved.unlink(missing_ok=True)
+            raise
+        return moved
+
+
+@contextmanager
+def _locked(path: Path, timeout: float) -> Iterator[str | None]:
+    """Hold the exclusive lock on ``<path>.lock``; yields None, or why it could not be taken.
+
+    flock locks die with their process, so only a live process can hold one; the
+    timeout is for one that hangs, or a file system where flock blocks.
+    """
+    if sys.platform == "win32":
+        yield "file locks are not used on Windows"
+        return
+    import fcntl
+
+    lock = path.with_name(f"{path.name}.lock")
+    try:
+        # Read-only is enough for flock, and opens a lock file another user created.
+        handle = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        yield f"cannot open {lock.name}: {exc.strerror or type(exc).__name__}"
+        return
+    trouble = None
+    try:
+        deadline = time.monotonic() + timeout
+        pause = 0.001
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    trouble = f"{lock.name} was busy for {timeout:g} s"
+                    break
+            except OSError as exc:
+                trouble = f"cannot lock {lock.name}: {exc.strerror or type(exc).__name__}"
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        yield trouble
+    finally:
+        os.close(handle)  # which releases the lock
 
 
 def _state_of(data: dict[str, object]) -> SavedState:
@@ -159,32 +367,12 @@ def _tables(value: object) -> list[dict[str, object]]:
 
 
 def _value(value: object) -> str:
-    """A TOML value: strings, numbers, booleans, arrays and inline tables."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        escaped = (
-            value.replace("\\", "\\\\")
-            .replace('"', '\\"')
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-            .replace("\t", "\\t")
-        )
-        escaped = "".join(c if c >= " " or c in "\\" else f"\\u{ord(c):04x}" for c in escaped)
-        return f'"{escaped}"'
+    """A TOML value; table entries whose value is None are left out (TOML has no null)."""
+    if value is None:
+        raise TypeError("TOML has no null")
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        items = [(k, v) for k, v in value.items() if v is not None]
-        return "{" + ", ".join(f"{_value(str(k))} = {_value(v)}" for k, v in items) + "}"
-    if value is None:
-        raise TypeError("TOML has no null")
-    return _value(str(value))
+        items = [(str(k), v) for k, v in value.items() if v is not None]
+        return "{" + ", ".join(f"{toml_key(k)} = {_value(v)}" for k, v in items) + "}"
+    return toml_value(value)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from noctra import Session
-from noctra.lifecycle import default_alias
 from noctra.engine.duck import DuckEngine
 from noctra.errors import NoctraError
+from noctra.lifecycle import default_alias
 
 
 @pytest.fixture(autouse=True)
