@@ -450,13 +450,11 @@ def _install_interrupt(session: Session) -> SignalHandler:
 
 
 def _info(args: argparse.Namespace) -> int:
-    import duckdb
-
     from noctra.session import Session
 
-    lines = [f"noctra {__version__}", f"duckdb {duckdb.__version__}", f"python {sys.version.split()[0]}"]
     config = _load_config(args)
     with Session(db=args.db, read_only=args.read_only, config=config) as session:
+        lines = [f"noctra {__version__}", session.engine_version(), f"python {sys.version.split()[0]}"]
         for name, location, package in session.extensions():
             found = location if location is not None else f"not installed (pip install {package})"
             lines.append(f"extension {name}: {found}")

@@ -16,6 +16,7 @@ from noctra import state
 from noctra.catalog import Catalog, SourceEntry
 from noctra.commands import HANDLERS
 from noctra.config import Config
+from noctra.engine import open_engine
 from noctra.engine.base import STREAM_COPY, Column, Engine, Params, Runner, TableInfo
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.sources import Source, SourceRegistry
@@ -71,13 +72,6 @@ class Status:
 
 
 _ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "noctra": "Noctra", "spark": "Spark"}
-
-
-def open_engine() -> Engine:
-    """The engine a session runs on (DuckDB, in memory; SPEC 4.1)."""
-    from noctra.engine.duck import DuckEngine
-
-    return DuckEngine(":memory:")
 
 
 class Session:
@@ -634,6 +628,11 @@ class Session:
             last_rows=last.row_count if isinstance(last, Result) else None,
             running=self.busy,
         )
+
+    def engine_version(self) -> str:
+        """The engine and its version, e.g. 'duckdb 1.5.5'."""
+        status = self.engine.status()
+        return f"{status.engine} {status.version}"
 
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, file it loads from or None, the package that provides it)."""

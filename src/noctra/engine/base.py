@@ -72,6 +72,7 @@ class EngineStatus:
     """A snapshot of an engine for a status bar; reading it never disturbs a running result."""
 
     engine: str
+    version: str = ""
     threads: int | None = None
     memory_used: int | None = None  # bytes
     memory_limit: int | None = None  # bytes

@@ -38,6 +38,8 @@ CSV_BUFFER_SIZE = 8 * 1024 * 1024
 WHEEL_OF_EXTENSION = {"sqlite_scanner": "sqlite-scanner", "httpfs": "httpfs", "excel": "excel"}
 _LINE_MARK = re.compile(r"^LINE (\d+): ?(.*)$")
 _URL_HINT = re.compile(r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://")
+# sqlite_scan(...), sqlite_attach(...), ATTACH ... (TYPE sqlite): what needs the sqlite extension.
+_SQLITE_HINT = re.compile(r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b")
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
 # Settings that exist only once an extension is loaded (s3_region, sqlite_all_varchar...).
@@ -145,18 +147,22 @@ class DuckEngine:
 
     # --- the one preparation step before SQL reaches the connection ----------------
 
-    def ready(self, sql: str) -> None:
-        """Prepare the connection for a statement: extensions it needs, databases it names."""
+    def ready(self, sql: str, *, statement: bool = True) -> None:
+        """Prepare the connection for SQL: extensions it needs, databases it names.
+
+        A user's statement (``statement``) also attaches the current database, where its
+        bare table names live; Noctra's own reads of a file (registering it) do not.
+        """
         if _URL_HINT.search(sql):
             self.load_extension("httpfs")
-        if "sqlite" in sql.lower():
+        if "sqlite" in sql.lower() and _SQLITE_HINT.search(sql):
             self.load_extension("sqlite_scanner")
         if not self._pending:
             return
         named = {
             (quoted.replace('""', '"') if quoted else word).lower() for quoted, word in _NAMES.findall(sql)
         }
-        wanted = self._wanted_catalog.lower() if self._wanted_catalog else None
+        wanted = self._wanted_catalog.lower() if self._wanted_catalog and statement else None
         for key in [k for k in self._pending if k in named or k == wanted]:
             self._attach_pending(key)
 
@@ -213,7 +219,10 @@ class DuckEngine:
 
     def describe(self, relation_sql: str, params: Params = None) -> list[Column]:
         """Columns of a relation: a name, a table function call or a parenthesised query."""
-        self.ready(relation_sql)
+        return self._describe(relation_sql, params, statement=True)
+
+    def _describe(self, relation_sql: str, params: Params = None, *, statement: bool) -> list[Column]:
+        self.ready(relation_sql, statement=statement)
         # On the connection, not a cursor: bare names resolve in the current database.
         self._close_running()
         sql = f"DESCRIBE {relation_sql}"
@@ -282,6 +291,7 @@ class DuckEngine:
         limit_text = None if limit is None else str(limit)
         return EngineStatus(
             engine=self.name,
+            version=duckdb.__version__,
             threads=self.threads,
             memory_used=None if used is None else int(str(used)),
             memory_limit=None if limit_text is None else size_in_bytes(limit_text),
@@ -413,7 +423,7 @@ class DuckEngine:
         """Columns and dialect of a file source, read as registering would read it."""
         reader, dialect = self._reader(source)
         try:
-            columns = self.describe(f"SELECT * FROM {reader}")
+            columns = self._describe(f"SELECT * FROM {reader}", statement=False)
         except QueryError as exc:
             raise SourceError(
                 f"cannot read {source.path!r} as {source.kind.value}: {exc.message}",
@@ -457,7 +467,7 @@ class DuckEngine:
 
     def _describe_reader(self, source: Source, reader: str) -> list[Column]:
         try:
-            return self.describe(f"SELECT * FROM {reader}")
+            return self._describe(f"SELECT * FROM {reader}", statement=False)
         except QueryError as exc:
             raise SourceError(
                 f"cannot read {source.path!r} as {source.kind.value}: {exc.message}",
@@ -599,11 +609,11 @@ class DuckEngine:
         if alias.lower() in self._pending:
             self._attach_pending(alias.lower())
         rows = self._rows(
-            "SELECT table_name, 'table', column_count, schema_name FROM duckdb_tables() "
-            "WHERE database_name = ? AND NOT internal "
-            "UNION ALL SELECT view_name, 'view', column_count, schema_name FROM duckdb_views() "
+            "SELECT * FROM (SELECT table_name, 'table', column_count, schema_name FROM duckdb_tables() "
             "WHERE database_name = ? AND NOT internal AND schema_name <> '__noctra_copies' "
-            "ORDER BY 4 <> 'main', 4, 1",
+            "UNION ALL SELECT view_name, 'view', column_count, schema_name FROM duckdb_views() "
+            "WHERE database_name = ? AND NOT internal) AS t(name, type, columns, schema) "
+            "ORDER BY schema <> 'main', schema, name",
             [alias, alias],
         )
         return [TableInfo(str(r[0]), str(r[1]), int(str(r[2])), str(r[3])) for r in rows]
