@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 from noctra.errors import NoctraError
 
 __version__ = "0.6.0"
-__all__ = ["NoctraError", "Result", "Session", "__version__"]
+__all__ = ["Config", "NoctraError", "Result", "Session", "__version__"]
 
 if TYPE_CHECKING:
+    from noctra.config import Config
     from noctra.results import Result
     from noctra.session import Session
 
@@ -22,6 +23,10 @@ def __getattr__(name: str) -> object:
         from noctra.session import Session
 
         return Session
+    if name == "Config":
+        from noctra.config import Config
+
+        return Config
     if name == "Result":
         from noctra.results import Result
 

@@ -24,6 +24,21 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
 TTY_MAX_ROWS = 40
 SignalHandler = Callable[[int, FrameType | None], object] | int | None
+# Service managers and closed terminals stop a run with these: like Ctrl-C they cancel
+# the running statement, so `finally` blocks (an export's temp file) still run.
+STOP_SIGNALS = (signal.SIGTERM,) if sys.platform == "win32" else (signal.SIGTERM, signal.SIGHUP)
+
+
+class _Stopped(BaseException):
+    """Raised by the SIGTERM/SIGHUP handler between statements.
+
+    A BaseException, like KeyboardInterrupt: code that handles a statement's
+    NoctraError must not mistake it for one and carry on.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @record
@@ -111,7 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 failed, 2 usage, 4 timeout, 130 interrupted)."""
+    """Entry point; returns the exit code.
+
+    0 ok, 1 failed, 2 usage, 4 timeout, 130 interrupted, 128 + N stopped by signal N
+    (143 SIGTERM, 129 SIGHUP).
+    """
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
@@ -123,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("noctra: interrupted", file=sys.stderr)
         return 130
+    except _Stopped as stop:
+        error = _stopped_error(stop.signum, None)
+        _report(error, debug)
+        return error.exit_code
     except BrokenPipeError:
         # The reader went away (`| head`): not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -218,8 +241,34 @@ def _params(values: Sequence[str]) -> dict[str, object] | None:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--param {item!r} is not KEY=VALUE", hint="e.g. --param country=AR")
-        params[key] = value
+        params[key] = typed_param(value)
     return params or None
+
+
+def typed_param(text: str) -> object:
+    """A --param value typed as a literal would be: 42, 1.5, true, 2024-01-31, NULL; 'quoted' is text."""
+    import datetime as dt
+    import decimal
+    import re
+
+    stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+        return stripped[1:-1]
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    if re.fullmatch(r"[+-]?\d{1,18}", stripped):
+        return int(stripped)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+)", stripped):
+        return decimal.Decimal(stripped)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
+        try:
+            return dt.date.fromisoformat(stripped)
+        except ValueError:
+            return text
+    return text
 
 
 def _use_file(session: Session, path: str) -> None:
@@ -260,13 +309,15 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     timed_out = threading.Event()
     timer = _start_timer(session, args.timeout, timed_out)
     previous_handler = _install_interrupt(session)
+    stop_signals: list[int] = []
+    previous_stop_handlers = _install_stop(session, stop_signals)
     exit_code = 0
     printed_result = False
 
     def failed(exc: NoctraError) -> None:
         """--continue-on-error: report a statement's error and go on with the next one."""
         nonlocal exit_code
-        if exc.exit_code != 1 or timed_out.is_set():
+        if exc.exit_code != 1 or timed_out.is_set() or stop_signals:
             raise exc
         _report(exc, args.debug, session.secrets())
         stats.errors += 1
@@ -277,6 +328,9 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             _use_file(session, path)
         outcomes = session.iterate(script, params, on_error=failed if args.continue_on_error else None)
         while True:
+            if stop_signals:
+                # The signal came as a statement finished: nothing was left to cancel.
+                raise _Stopped(stop_signals[0])
             with _Progress(session) as progress:
                 try:
                     outcome = next(outcomes)
@@ -309,20 +363,29 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             stats.statements += 1
             stats.rows += rows or 0
             stats.engine = outcome.engine
-    except NoctraError as exc:
-        if timed_out.is_set() and not isinstance(exc, TimeoutExpiredError):
-            exc = TimeoutExpiredError(
+    except (NoctraError, _Stopped) as caught:
+        error: NoctraError
+        if isinstance(caught, _Stopped):
+            error = _stopped_error(caught.signum, None)
+        elif stop_signals:
+            error = _stopped_error(stop_signals[0], caught.span)
+        elif timed_out.is_set() and not isinstance(caught, TimeoutExpiredError):
+            error = TimeoutExpiredError(
                 f"timed out after {args.timeout:g} s",
                 hint="raise --timeout or narrow the query",
-                span=exc.span,
+                span=caught.span,
             )
-        _report(exc, args.debug, session.secrets())
+        else:
+            error = caught
+        _report(error, args.debug, session.secrets())
         stats.errors += 1
-        exit_code = exc.exit_code
+        exit_code = error.exit_code
     finally:
         if timer is not None:
             timer.cancel()
         signal.signal(signal.SIGINT, previous_handler)
+        for signum, previous in previous_stop_handlers.items():
+            signal.signal(signum, previous)
         if args.stats:
             stats.seconds = round(time.perf_counter() - started, 6)
             import json
@@ -447,6 +510,32 @@ def _install_interrupt(session: Session) -> SignalHandler:
             raise KeyboardInterrupt
 
     return signal.signal(signal.SIGINT, handler)
+
+
+def _install_stop(session: Session, received: list[int]) -> dict[signal.Signals, SignalHandler]:
+    """SIGTERM/SIGHUP cancel the running query, then the run stops with 128 + the signal number.
+
+    Appends each signal to received; returns the handlers it replaced.
+    """
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            # Already stopping: a second signal must not cut the clean-up short.
+            return
+        if session.busy:
+            session.cancel()
+        else:
+            raise _Stopped(signum)
+
+    return {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+
+
+def _stopped_error(signum: int, span: Span | None) -> NoctraError:
+    """The one error line of a run stopped by a signal, with its exit code."""
+    error = NoctraError(f"stopped by {signal.Signals(signum).name}", span=span)
+    error.exit_code = 128 + signum
+    return error
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -188,6 +188,8 @@ class Planner:
             if variable is None:
                 raise unknown_parameter(name, [":" + k for k in self.variables], statement.span)
             values[name] = variable.text
+            if variable.text is None:
+                return f"${name}"  # NULL: a typed CAST would need a type NULL does not have
             return f"CAST(${name} AS {variable.type})"
 
         sql, names = named_parameters(text, render, statement=statement.number)
@@ -204,7 +206,7 @@ class Planner:
         sql, names = named_parameters(sql, render, statement=statement.number)
         if not names:
             return sql, params
-        return sql, {n: explicit[n] if n in explicit else self.variables[n].text for n in names}
+        return sql, {n: explicit[n] if n in explicit else self.variables[n].sqlite_value for n in names}
 
     # --- routing (SPEC 4.3) ---------------------------------------------------------
 

@@ -31,6 +31,23 @@ class Variable:
             return self.text
         return quote_string(self.text)
 
+    @property
+    def sqlite_value(self) -> object:
+        """The value bound as a SQLite parameter: numbers as numbers, booleans as 1/0, NULL as None."""
+        if self.text is None:
+            return None
+        if self.type == "BOOLEAN":
+            return 1 if self.text == "true" else 0
+        if is_numeric(self.type):
+            try:
+                return int(self.text)
+            except ValueError:
+                try:
+                    return float(self.text)
+                except ValueError:
+                    return self.text
+        return self.text
+
 
 def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> str:
     """SQL literal text for a value of a type, given its VARCHAR (or JSON) form."""

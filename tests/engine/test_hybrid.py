@@ -234,3 +234,20 @@ def test_quoted_csv_in_from_reads_with_the_small_buffer(crm: Path) -> None:
         assert "READ_CSV" in plan.upper()
         rewritten = s.planner.prepare("SELECT * FROM 'orders.csv' o")
         assert rewritten == "SELECT * FROM read_csv('orders.csv', buffer_size = 8388608) o"
+
+
+def test_a_copied_sqlite_table_keeps_its_name_as_a_qualifier(crm: Path) -> None:
+    """Issue 11.2: once served from its DuckDB copy, `orders.id` still names the table."""
+    (crm / "s.csv").write_text("customer_id\n1\n2\n", encoding="utf-8")
+    queries = [
+        "SELECT count(users.id) FROM crm.users JOIN 's.csv' s ON s.customer_id = users.id",
+        "SELECT count(crm.users.id) FROM crm.users WHERE crm.users.id <= 2",
+        "SELECT count(u.id) FROM crm.users AS u JOIN 's.csv' s ON s.customer_id = u.id",
+        'SELECT count(*) FROM crm.users u2 WHERE u2."id" = 1',
+    ]
+    with session_with(materialize_always_rows=1) as s:
+        s.execute("USE 'crm.db' AS crm; USE 's.csv' AS sales")
+        before = [run(s, q).rows(1) for q in queries]
+        assert s.hybrid.copies["crm.users"].copy is not None
+        after = [run(s, q).rows(1) for q in queries]
+        assert before == after == [[(2,)], [(2,)], [(2,)], [(1,)]]

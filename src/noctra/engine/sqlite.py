@@ -194,5 +194,17 @@ def _sqlite_params(params: Params) -> Mapping[str, Any] | Sequence[Any] | None:
     if params is None:
         return None
     if isinstance(params, Mapping):
-        return {str(k): v for k, v in params.items()}
-    return list(params)
+        return {str(k): _sqlite_value(v) for k, v in params.items()}
+    return [_sqlite_value(v) for v in params]
+
+
+def _sqlite_value(value: object) -> object:
+    """Values sqlite3 cannot bind become what SQLite stores: decimals as REAL, dates as ISO text."""
+    import datetime as dt
+    import decimal
+
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return value

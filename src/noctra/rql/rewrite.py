@@ -163,6 +163,51 @@ def replace_qualified_tables(text: str, replacements: dict[tuple[str, str], str]
         if index > 0 and tokens[index - 1].kind is Kind.OP and tokens[index - 1].text == ".":
             continue
         key = (identifier_text(first).lower(), identifier_text(second).lower())
-        if key in replacements:
-            edits.append((first.start, second.end, replacements[key]))
+        if key not in replacements:
+            continue
+        after = tokens[index + 3] if index + 3 < len(tokens) else None
+        table = quote_ident(identifier_text(second))
+        if after is not None and after.kind is Kind.OP and after.text == "." and after.start == second.end:
+            # alias.table.column: the column of the table, now named by its bare name.
+            edits.append((first.start, second.end, table))
+            continue
+        replacement = replacements[key]
+        if not _is_alias(after):
+            # Keep the table's own name usable as a qualifier (orders.id) once it reads a copy.
+            replacement += f" AS {table}"
+        edits.append((first.start, second.end, replacement))
     return apply_edits(text, edits)
+
+
+# Words after a table name that are not an alias for it.
+_NOT_ALIASES = _FROM_ENDERS | {
+    "JOIN",
+    "INNER",
+    "LEFT",
+    "RIGHT",
+    "FULL",
+    "CROSS",
+    "NATURAL",
+    "POSITIONAL",
+    "ASOF",
+    "ANTI",
+    "SEMI",
+    "LATERAL",
+    "OUTER",
+    "TABLESAMPLE",
+    "USING",
+    "PIVOT",
+    "UNPIVOT",
+    "FETCH",
+    "FOR",
+    "WITH",
+}
+
+
+def _is_alias(token: Token | None) -> bool:
+    """True when the token after a table name starts an alias (AS x, or a bare name)."""
+    if token is None:
+        return False
+    if token.kind is Kind.QIDENT:
+        return True
+    return token.kind is Kind.WORD and token.upper not in _NOT_ALIASES
