@@ -154,3 +154,57 @@ def test_session_takes_a_config_path(tmp_path: Path) -> None:
     import noctra
 
     assert noctra.Config is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "alias"),
+    [
+        ("logs/*.csv", "logs"),
+        ("plogs/*.parquet", "plogs"),
+        ("日本.csv", "日本"),
+        ("中国.csv", "中国"),
+        ("order.csv", "order_"),
+        ("ventas-2024.csv.gz", "ventas_2024"),
+        ("2024.csv", "t_2024"),
+    ],
+)
+def test_default_aliases_are_usable_bare(path: str, alias: str) -> None:
+    """11.17: globs are named by their folder, other scripts kept, reserved words avoided."""
+    from noctra.lifecycle import default_alias
+
+    assert default_alias(path) == alias
+
+
+def test_non_ascii_and_reserved_stems_register_side_by_side(run_main: RunMain, tmp_path: Path) -> None:
+    (tmp_path / "日本.csv").write_text("v\n1\n", encoding="utf-8")
+    (tmp_path / "中国.csv").write_text("v\n2\n", encoding="utf-8")
+    (tmp_path / "order.csv").write_text("v\n3\n", encoding="utf-8")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.csv").write_text("v\n4\n", encoding="utf-8")
+    run = run_main(
+        "--fresh",
+        "-c",
+        "USE '日本.csv'; USE '中国.csv'; USE 'order.csv'; USE 'logs/*.csv';"
+        "SELECT (SELECT v FROM 日本) + (SELECT v FROM 中国)"
+        " + (SELECT v FROM order_) + (SELECT v FROM logs) AS s",
+        "--format",
+        "csv",
+    )
+    assert (run.code, run.out) == (0, "s\n10\n")
+
+
+def test_two_file_arguments_with_one_stem_both_stay(run_main: RunMain, tmp_path: Path) -> None:
+    for folder, value in (("a", 1), ("b", 2)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "sales.csv").write_text(f"v\n{value}\n", encoding="utf-8")
+    run = run_main(
+        "--fresh",
+        "query",
+        "SELECT (SELECT v FROM sales) * 10 + (SELECT v FROM sales_2) AS s",
+        "a/sales.csv",
+        "b/sales.csv",
+        "--format",
+        "csv",
+    )
+    assert (run.code, run.out) == (0, "s\n12\n")
+    assert "sales_2: CSV" in run.err

@@ -271,9 +271,24 @@ def typed_param(text: str) -> object:
     return text
 
 
-def _use_file(session: Session, path: str) -> None:
-    """A FILE argument: registered as a source, its message on stderr."""
-    message = session.use(path)
+def _use_files(session: Session, files: list[str]) -> None:
+    """FILE arguments: each registered as a source, its message on stderr.
+
+    Two files with the same stem (a/sales.csv b/sales.csv) both stay: the second is sales_2.
+    """
+    from noctra.lifecycle import default_alias
+
+    taken: set[str] = set()
+    for path in files:
+        alias = default_alias(path)
+        if alias.lower() in taken:
+            alias = session.sources.free_alias(alias)
+        taken.add(alias.lower())
+        _use_file(session, path, alias)
+
+
+def _use_file(session: Session, path: str, alias: str) -> None:
+    message = session.use(path, alias)
     for note in message.notes:
         print(f"note: {note}", file=sys.stderr)
     print(message.text, file=sys.stderr)
@@ -324,8 +339,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         exit_code = 1
 
     try:
-        for path in files:
-            _use_file(session, path)
+        _use_files(session, files)
         outcomes = session.iterate(script, params, on_error=failed if args.continue_on_error else None)
         while True:
             if stop_signals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from noctra.engine.base import Engine, Registration
@@ -32,7 +33,11 @@ def default_alias(path: str) -> str:
         stem, ext = os.path.splitext(base)
         if ext and stem:
             base = stem
-    return identifier_from_stem(base.replace("*", ""))
+    if not re.sub(r"[*?\[\]]", "", base).strip("._-"):
+        # 'logs/*.csv' is the logs: the folder names it, not the pattern.
+        folder = os.path.basename(os.path.dirname(name).rstrip("/").replace("**", "").rstrip("/"))
+        base = folder or base
+    return identifier_from_stem(re.sub(r"[*?\[\]]", "", base))
 
 
 def build_source(path: str, alias: str, options: dict[str, object]) -> Source:

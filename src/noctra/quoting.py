@@ -17,14 +17,103 @@ def quote_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# DuckDB's reserved words (duckdb_keywords(), category 'reserved'): an alias that is one
+# would work only quoted, so a default alias gets a trailing underscore instead.
+RESERVED_WORDS = frozenset(
+    {
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "default",
+        "deferrable",
+        "desc",
+        "describe",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "group",
+        "having",
+        "in",
+        "initially",
+        "intersect",
+        "into",
+        "lambda",
+        "lateral",
+        "leading",
+        "limit",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "pivot",
+        "pivot_longer",
+        "pivot_wider",
+        "placing",
+        "primary",
+        "qualify",
+        "references",
+        "returning",
+        "select",
+        "show",
+        "some",
+        "summarize",
+        "symmetric",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "unpivot",
+        "using",
+        "variadic",
+        "when",
+        "where",
+        "window",
+        "with",
+        "",
+    }
+)
+
+
 def identifier_from_stem(stem: str) -> str:
-    """Turn a file stem into a valid identifier: 'ventas-2024' -> 'ventas_2024'."""
-    name = re.sub(r"[^0-9A-Za-z_]+", "_", stem).strip("_")
+    """Turn a file stem into a valid bare identifier: 'ventas-2024' -> 'ventas_2024', '日本' stays.
+
+    Letters of any script are kept (DuckDB and RQL accept them unquoted); a reserved
+    word gets a trailing underscore ('order' -> 'order_').
+    """
+    name = re.sub(r"[^\w]+", "_", stem).strip("_")
     if not name:
         name = "source"
     if name[0].isdigit():
         name = "t_" + name
-    return name.lower()
+    name = name.lower()
+    return name + "_" if name in RESERVED_WORDS else name
 
 
 def sql_literal(value: object) -> str:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from noctra import Session
+from noctra.cli import main
 from noctra.errors import CancelledQueryError, ExportError, OptionError
 from noctra.results import Message
 
@@ -150,3 +155,143 @@ def test_interrupted_export_keeps_the_previous_file_and_leaves_no_temp(
     assert (tmp_path / "big.parquet").read_bytes() == b"previous contents"
     assert os.listdir(tmp_path) == ["big.parquet"]
     assert session.sql("SELECT 1").rows(1) == [(1,)]
+
+
+def test_overwrite_refuses_a_directory_with_files_it_did_not_write(session: Session, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "important").mkdir(parents=True)
+    (scratch / "report.docx").write_bytes(b"a report")
+    (scratch / "important" / "notes.txt").write_text("notes\n")
+    with pytest.raises(ExportError, match="'important/' was not written by a PARQUET export") as info:
+        session.execute(f"EXPORT ({SOURCE}) TO 'scratch' OPTIONS (partition_by = (day), overwrite = true)")
+    assert info.value.hint == "choose an empty or new directory"
+    assert (scratch / "report.docx").read_bytes() == b"a report"
+    assert (scratch / "important" / "notes.txt").read_text() == "notes\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scratch"]
+
+
+def test_not_empty_hint_offers_overwrite_only_for_earlier_export_output(
+    session: Session, tmp_path: Path
+) -> None:
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed" / "report.docx").write_bytes(b"a report")
+    with pytest.raises(ExportError, match=r"'report\.docx' was not written by a PARQUET export") as info:
+        session.execute(f"EXPORT ({SOURCE}) TO 'mixed' OPTIONS (partition_by = (day))")
+    assert info.value.hint == "choose an empty or new directory"
+    session.execute(f"EXPORT ({SOURCE}) TO 'parts' OPTIONS (per_thread_output = true)")
+    with pytest.raises(ExportError, match="is not empty") as info:
+        session.execute(f"EXPORT ({SOURCE}) TO 'parts' OPTIONS (per_thread_output = true)")
+    assert info.value.hint is not None and "overwrite = true" in info.value.hint
+
+
+def test_overwrite_refuses_output_of_another_format(session: Session, tmp_path: Path) -> None:
+    session.execute(f"EXPORT ({SOURCE}) TO 'parts' FORMAT CSV OPTIONS (partition_by = (day))")
+    before = sorted(p.relative_to(tmp_path) for p in (tmp_path / "parts").rglob("*"))
+    with pytest.raises(ExportError, match=r"'day=2024-01-01/data_0\.csv' was not written by a PARQUET"):
+        session.execute(f"EXPORT ({SOURCE}) TO 'parts' OPTIONS (partition_by = (day), overwrite = true)")
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "parts").rglob("*")) == before
+
+
+def test_overwrite_replaces_earlier_export_output(session: Session, tmp_path: Path) -> None:
+    session.execute(f"EXPORT ({SOURCE}) TO 'parts' OPTIONS (partition_by = (day))")
+    session.execute(
+        "EXPORT (SELECT range AS id, 'a' || (range % 2) AS half FROM range(10)) TO 'parts' "
+        "OPTIONS (partition_by = (half), overwrite = true)"
+    )
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["half=a0", "half=a1"]
+    session.execute(f"EXPORT ({SOURCE}) TO 'parts' OPTIONS (per_thread_output = true, overwrite = true)")
+    session.execute("USE 'parts' AS p")
+    assert session.sql("SELECT count(*) FROM p").rows(1) == [(5000,)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
+
+
+def test_failed_overwrite_keeps_the_earlier_directory(session: Session, tmp_path: Path) -> None:
+    session.execute(f"EXPORT ({SOURCE}) TO 'parts' OPTIONS (partition_by = (day))")
+    before = {p: p.read_bytes() for p in (tmp_path / "parts").rglob("*.parquet")}
+    with pytest.raises(ExportError, match="export failed"):
+        session.execute(
+            "EXPORT (SELECT range AS day, error('boom') AS x FROM range(10)) TO 'parts' "
+            "OPTIONS (partition_by = (day), overwrite = true)"
+        )
+    assert {p: p.read_bytes() for p in (tmp_path / "parts").rglob("*.parquet")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["parts"]
+
+
+def test_interrupted_directory_export_leaves_nothing(session: Session, tmp_path: Path) -> None:
+    timer = threading.Timer(0.5, session.cancel)
+    timer.start()
+    with pytest.raises(CancelledQueryError):
+        session.execute(
+            "EXPORT (SELECT range % 3 AS p, md5(range::VARCHAR) AS b FROM range(2000000000)) TO 'parts' "
+            "OPTIONS (partition_by = (p))"
+        )
+    timer.cancel()
+    assert os.listdir(tmp_path) == []
+
+
+def test_single_file_export_replaces_a_file_of_another_format_only_on_success(
+    session: Session, tmp_path: Path
+) -> None:
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    with pytest.raises(ExportError, match="export failed"):
+        session.execute("EXPORT (SELECT error('boom') AS x FROM range(10)) TO 'notes.txt' FORMAT CSV")
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+    assert os.listdir(tmp_path) == ["notes.txt"]
+    session.execute("EXPORT (SELECT 1 AS a) TO 'notes.txt' FORMAT CSV")
+    assert (tmp_path / "notes.txt").read_text() == "a\n1\n"
+
+
+def test_directory_export_fills_an_existing_empty_directory_in_place(
+    session: Session, tmp_path: Path
+) -> None:
+    (tmp_path / "empty").mkdir()
+    inode = (tmp_path / "empty").stat().st_ino
+    session.execute(f"EXPORT ({SOURCE}) TO 'empty' OPTIONS (partition_by = (day))")
+    assert (tmp_path / "empty").stat().st_ino == inode
+    assert len(list((tmp_path / "empty").glob("day=*/data_0.parquet"))) == 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["SIGTERM", "SIGHUP"]
+)
+def test_terminated_export_leaves_no_temp_file(
+    tmp_path: Path, isolated_env: dict[str, str], signum: signal.Signals, code: int
+) -> None:
+    query = "SELECT range AS a, md5(range::VARCHAR) AS b FROM range(200000000)"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "noctra", "-c", f"EXPORT ({query}) TO 'big.parquet'"],
+        cwd=tmp_path,
+        env=isolated_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 5
+        while not list(tmp_path.glob(".big.noctra-*")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no temp file appeared"
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == code, err
+    assert out == ""
+    assert [line for line in err.splitlines() if line.startswith("noctra: error:")] == [err.splitlines()[0]]
+    assert "Traceback" not in err and signum.name in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_run_restores_the_stop_signal_handlers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_env: dict[str, str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", isolated_env["XDG_CONFIG_HOME"])
+    monkeypatch.setenv("XDG_STATE_HOME", isolated_env["XDG_STATE_HOME"])
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    assert main(["-c", "EXPORT (SELECT 1 AS a) TO 'one.csv'"]) == 0
+    assert {signum: signal.getsignal(signum) for signum in before} == before

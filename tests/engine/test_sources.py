@@ -65,16 +65,13 @@ def test_csv_view_is_rebuilt_when_the_file_changes(tmp_path: Path, monkeypatch: 
     [
         ("ventas-2024.csv", "ventas_2024"),
         ("data/Sales.csv.gz", "sales"),
-        ("logs/*.parquet", "t_"),
+        ("logs/*.parquet", "logs"),
         ("2024 report.json", "t_2024_report"),
         ("https://host/x/events.ndjson?sig=1", "events"),
     ],
 )
 def test_default_alias(path: str, alias: str) -> None:
-    if alias == "t_":
-        assert default_alias(path) == "source"
-    else:
-        assert default_alias(path) == alias
+    assert default_alias(path) == alias
 
 
 def test_glob_directory_and_gzip(tmp_path: Path) -> None:

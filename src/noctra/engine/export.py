@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -157,23 +159,18 @@ def export(
             hint="create the folder first",
         )
     if to_directory:
-        if path.is_file():
-            raise ExportError(
-                f"cannot export to {target!r}: it is a file, and this export writes a directory",
-                hint="choose a directory path (per_thread_output and partition_by write one)",
-            )
-        if path.is_dir() and any(path.iterdir()):
-            if not overwrite:
-                raise ExportError(
-                    f"directory {target!r} is not empty",
-                    hint="choose an empty directory or add OPTIONS (overwrite = true)",
-                )
-            options["overwrite"] = True
-        copy_options = _copy_options(fmt, target, options)
-        rows = _run_copy(engine, query, params, target=str(path), options=copy_options, ordered=ordered)
-        files = sorted(str(p) for p in path.rglob("*") if p.is_file())
-        size = sum(os.path.getsize(f) for f in files)
-        return ExportReport(rows, size, tuple(files), time.perf_counter() - started, target)
+        return _export_directory(
+            engine,
+            query,
+            params,
+            path=path,
+            target=target,
+            fmt=fmt,
+            options=options,
+            ordered=ordered,
+            overwrite=overwrite,
+            started=started,
+        )
     if path.is_dir():
         raise ExportError(
             f"cannot export to {target!r}: it is a directory",
@@ -181,7 +178,7 @@ def export(
         )
     suffixes = "".join(path.suffixes[-2:]) if path.suffix.lower() in COMPRESSION_SUFFIXES else path.suffix
     stem = path.name[: len(path.name) - len(suffixes)] if suffixes else path.name
-    temp = path.with_name(f".{stem}.noctra-{os.getpid()}-{secrets.token_hex(4)}{suffixes}")
+    temp = path.with_name(_temp_name(stem, suffixes))
     copy_options = _copy_options(fmt, target, options)
     try:
         rows = _run_copy(engine, query, params, target=str(temp), options=copy_options, ordered=ordered)
@@ -194,6 +191,146 @@ def export(
         temp.unlink(missing_ok=True)
         raise
     return ExportReport(rows, path.stat().st_size, (str(path),), time.perf_counter() - started, target)
+
+
+def _export_directory(
+    engine: DuckEngine,
+    query: str,
+    params: Params,
+    *,
+    path: Path,
+    target: str,
+    fmt: str,
+    options: dict[str, object],
+    ordered: bool,
+    overwrite: bool,
+    started: float,
+) -> ExportReport:
+    """per_thread_output / partition_by: written into a temp directory, then swapped in."""
+    if path.is_symlink() and path.is_dir():
+        # The swap renames the target: a link to a directory is followed, not replaced.
+        path = path.resolve()
+    if path.is_file():
+        raise ExportError(
+            f"cannot export to {target!r}: it is a file, and this export writes a directory",
+            hint="choose a directory path (per_thread_output and partition_by write one)",
+        )
+    earlier: list[Path] = []
+    is_empty_dir = False
+    if path.is_dir():
+        earlier = _earlier_output(path, fmt, target)
+        if earlier and not overwrite:
+            raise ExportError(
+                f"directory {target!r} is not empty: it holds an earlier export",
+                hint="add OPTIONS (overwrite = true) to replace it, or choose an empty or new directory",
+            )
+        is_empty_dir = not any(path.iterdir())
+    # An empty directory is filled from inside (it may be the working directory, a
+    # mount point or sit in a read-only folder); otherwise the new output is staged
+    # beside it and swapped in, so a failed export leaves the earlier one whole.
+    staging = path / _temp_name("", "") if is_empty_dir else path.with_name(_temp_name(path.name, ""))
+    copy_options = _copy_options(fmt, target, options)
+    old: Path | None = None
+    try:
+        rows = _run_copy(engine, query, params, target=str(staging), options=copy_options, ordered=ordered)
+        if is_empty_dir:
+            for entry in sorted(staging.iterdir()):
+                os.rename(entry, path / entry.name)
+            staging.rmdir()
+        else:
+            old = _swap_in(staging, path)
+    except CancelledQueryError as exc:
+        _remove_tree(staging)
+        kept = "left as it was" if path.exists() else "not written"
+        raise CancelledQueryError(f"export cancelled: {target!r} {kept}") from exc
+    except OSError as exc:
+        _remove_tree(staging)
+        raise ExportError(
+            f"cannot export to {target!r}: {exc.strerror or exc}",
+            hint="check that its folder is writable",
+        ) from exc
+    except BaseException:
+        _remove_tree(staging)
+        raise
+    if old is not None:
+        _remove_output(old, earlier)
+    files = sorted(str(p) for p in path.rglob("*") if p.is_file())
+    size = sum(os.path.getsize(f) for f in files)
+    return ExportReport(rows, size, tuple(files), time.perf_counter() - started, target)
+
+
+def _temp_name(stem: str, suffixes: str) -> str:
+    """A hidden temp name, made beside the target: same file system, so renames are atomic."""
+    return f".{stem + '.' if stem else ''}noctra-{os.getpid()}-{secrets.token_hex(4)}{suffixes}"
+
+
+def _earlier_output(directory: Path, fmt: str, target: str) -> list[Path]:
+    """The files (relative) of an earlier export of this format in directory; refuses others.
+
+    Only DuckDB's own layout counts: ``col=value/`` folders (partition_by) holding
+    ``data_N.ext`` files (both layouts). DuckDB's OVERWRITE deletes the whole
+    directory, user files included, so overwrite = true proves first that nothing
+    else is there.
+    """
+    data_file = re.compile(rf"data_[0-9_]+\.{fmt}(\.gz|\.zst)?")
+    found: list[Path] = []
+    for root, dirs, names in os.walk(directory):
+        base = Path(root)
+        dirs.sort()
+        for name in sorted(dirs + names):
+            entry = base / name
+            relative = entry.relative_to(directory)
+            if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
+                _refuse_foreign(target, relative.as_posix(), fmt)
+            if entry.is_dir():
+                if "=" not in name[1:]:
+                    _refuse_foreign(target, relative.as_posix() + "/", fmt)
+            elif data_file.fullmatch(name):
+                found.append(relative)
+            else:
+                _refuse_foreign(target, relative.as_posix(), fmt)
+    return found
+
+
+def _refuse_foreign(target: str, relative: str, fmt: str) -> None:
+    raise ExportError(
+        f"cannot export to {target!r}: {relative!r} was not written by a {fmt.upper()} export",
+        hint="choose an empty or new directory",
+    )
+
+
+def _swap_in(new: Path, path: Path) -> Path | None:
+    """Rename new to path; an existing path is renamed aside first and returned."""
+    aside = path.with_name(_temp_name(path.name, ".old"))
+    try:
+        if path.exists():
+            os.rename(path, aside)
+        os.rename(new, path)
+    except BaseException:
+        # Stopped between the two renames: the earlier output goes back in place.
+        if aside.exists() and not path.exists():
+            os.rename(aside, path)
+        raise
+    return aside if aside.exists() else None
+
+
+def _remove_output(directory: Path, files: list[Path]) -> None:
+    """Delete the vetted files of an earlier export, then its folders once empty.
+
+    Never a recursive delete: a file that appeared while the export ran is kept.
+    """
+    for relative in files:
+        (directory / relative).unlink(missing_ok=True)
+    for root, _, _ in sorted(os.walk(directory), key=lambda walked: -len(walked[0])):
+        try:
+            os.rmdir(root)
+        except OSError:
+            continue
+
+
+def _remove_tree(temp: Path) -> None:
+    """Delete a temp directory of this export (its random name means nobody else wrote it)."""
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def _run_copy(
