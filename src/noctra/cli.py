@@ -151,6 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # Output that cannot be written (`> /dev/full`, a vanished disk): one line, not a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        target = exc.filename or "the output"
+        _report(NoctraError(f"cannot write {target}: {exc.strerror or exc}"), debug)
+        return 1
 
 
 def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
@@ -212,16 +219,41 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command is not None:
         script = args.command
     elif not sys.stdin.isatty():
-        script = sys.stdin.read()
+        script = _read_stdin()
     else:
         build_parser().print_help()
         return 0
+    _check_text(script, "the statements")
     return _run_script(args, script, files)
+
+
+def _read_stdin() -> str:
+    """A script on stdin, as UTF-8 whatever the locale says."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UsageError(
+            f"the script on stdin is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line}",
+            hint="save the script as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
+
+
+def _check_text(script: str, what: str) -> None:
+    """Bytes that were not UTF-8 in argv arrive as surrogates: refuse them by name."""
+    for index, char in enumerate(script):
+        if "\udc80" <= char <= "\udcff":
+            line = script.count("\n", 0, index) + 1
+            raise UsageError(
+                f"{what} are not UTF-8 text: byte 0x{ord(char) - 0xDC00:02x} on line {line}",
+                hint="write the SQL as UTF-8",
+            )
 
 
 def _read_script(path: str) -> str:
     if path == "-":
-        return sys.stdin.read()
+        return _read_stdin()
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read()

@@ -345,3 +345,81 @@ def test_ctrl_c_cancels_the_running_query_with_exit_130(isolated_env: dict[str, 
     assert err.splitlines()[0].startswith("noctra: error: statement 2, line 1, column ")
     assert err.splitlines()[0].endswith(": query cancelled")
     assert "Traceback" not in err
+
+
+def run_bytes(args: list[str], stdin: bytes, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "noctra", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            [],
+            b"SELECT 1;\nSELECT '\xff\xfe';\n",
+            "the script on stdin is not UTF-8 text: byte 0xff on line 2",
+        ),
+        (["batch", "-"], b"SELECT \xe9", "the script on stdin is not UTF-8 text: byte 0xe9 on line 1"),
+    ],
+)
+def test_non_utf8_scripts_get_one_error(
+    tmp_path: Path, isolated_env: dict[str, str], args: list[str], stdin: bytes, message: str
+) -> None:
+    """11.12: bytes that are not UTF-8 in a script: one line, exit 2, nothing run."""
+    for locale in ("C.UTF-8", "C"):
+        env = {**isolated_env, "LC_ALL": locale}
+        env.pop("PYTHONIOENCODING", None)
+        code, out, err = run_bytes(args, stdin, tmp_path, env)
+        assert (code, out) == (2, "")
+        assert err.splitlines()[0] == f"noctra: error: {message}"
+        assert "Traceback" not in err
+
+
+def test_non_utf8_sql_argument_gets_one_error(tmp_path: Path, isolated_env: dict[str, str]) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**isolated_env, "LC_ALL": "C.UTF-8"}
+    proc = subprocess.run(
+        [os.fsencode(sys.executable), b"-m", b"noctra", b"-c", b"SELECT \xff"],
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    err = proc.stderr.decode("utf-8", "replace")
+    assert proc.returncode == 2
+    assert err.splitlines()[0] == "noctra: error: the statements are not UTF-8 text: byte 0xff on line 1"
+
+
+def test_a_full_disk_on_stdout_is_one_error(tmp_path: Path, isolated_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "noctra", "-c", "SELECT * FROM range(10)"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=isolated_env,
+            timeout=60,
+            check=False,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr == "noctra: error: cannot write the output: No space left on device\n"
