@@ -74,7 +74,7 @@ class Catalog:
         if table is None:
             raise SourceError(f"{source.alias!r} is a database: name one of its tables")
         if source.kind is SourceKind.SQLITE:
-            return [Column(n, t, nullable) for n, t, nullable in self._hybrid.columns_of(source, table)]
+            return self._hybrid.columns_of(source, table)
         from noctra.quoting import quote_ident
 
         return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")

@@ -21,7 +21,7 @@ from noctra.engine.sources import (
     resolve_location,
     signature_of,
 )
-from noctra.errors import NoctraError, SourceError
+from noctra.errors import NoctraError, SourceError, UsageError
 from noctra.quoting import identifier_from_stem
 
 
@@ -118,8 +118,6 @@ class SourceLifecycle:
 
     def open_workspace(self, path: str, *, read_only: bool) -> Source:
         """``--db``: a database that is where new tables go for the whole session."""
-        from noctra.errors import UsageError
-
         kind = kind_from_name(path)
         if kind is None or not kind.is_database:
             raise UsageError(

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from noctra import records
-from noctra.engine.base import Engine, Params
+from noctra.engine.base import ATTACH_SQLITE, Engine, Params
 from noctra.engine.hybrid import Hybrid, Route, route, table_references
 from noctra.engine.sources import Source, SourceKind, SourceRegistry, kind_from_name
 from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError
-from noctra.records import field, record
+from noctra.records import record
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
 from noctra.rql.lexer import Kind, Token, significant, tokenize
@@ -42,11 +42,9 @@ class Plan:
     sql: str = ""  # SQL in the dialect of the engine that runs it
     params: Params = None  # bound parameters
     kind: str = ""  # the engine's statement type (SELECT, INSERT, ...) for SQL
-    route: Route | None = None
-    sqlite_source: Source | None = None  # the database a native SQLite plan runs on
+    route: Route | None = None  # for SQL: where it runs, the sources and SQLite tables it reads
     is_plain_query: bool = False  # a SELECT-like statement that can stream (COPY, Arrow)
     returning: bool = False  # a write with RETURNING
-    sources: list[Source] = field(default_factory=list)  # the sources it reads
 
 
 class Planner:
@@ -76,43 +74,58 @@ class Planner:
         """Parse a statement once; SQL is prepared for its engine, commands are parsed."""
         parsed = statement
         if "#" in statement.text:
-            # #vars in a command become literals before its arguments are read (USE #path);
-            # SQL is interpolated later, once, in the dialect of the engine that runs it.
+            # #vars in a command become literals before its arguments are read (USE #path).
+            # SQL is interpolated again after routing, in the dialect of the engine that runs it.
             text = self._interpolate(statement.text, statement, sqlite=False)
             parsed = records.replace(statement, text=text)
-        command = parse(parsed, current_source=self.sources.current)
+        tokens = tokenize(parsed.text, statement=statement.number)
+        command = parse(parsed, current_source=self.sources.current, tokens=tokens)
         if isinstance(command, ast.Sql):
-            return self.plan_query(statement.text, params, statement)
+            return self.plan_query(
+                statement.text, params, statement, tokens=tokens if parsed is statement else None
+            )
         return Plan(statement=parsed, command=command)
 
     def plan_query(
-        self, text: str, params: Params, statement: Statement, *, engine: str | None = None
+        self,
+        text: str,
+        params: Params,
+        statement: Statement,
+        *,
+        engine: str | None = None,
+        tokens: list[Token] | None = None,
     ) -> Plan:
-        """Prepare SQL: rewrite, refresh, route (unless ``engine`` forces one), interpolate, bind."""
+        """Prepare SQL: rewrite, refresh, route (unless ``engine`` forces one), interpolate, bind.
+
+        ``tokens`` are text's tokens when the caller lexed it already (reused unless rewritten).
+        """
         sql = self.prepare(text)
-        tokens = tokenize(sql)
+        if tokens is None or sql != text:
+            tokens = tokenize(sql)
         words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
         self._check_missing(words)
         decided = self._route(sql, tokens, words, self._engine_mode() if engine is None else "auto")
         if engine is not None and decided.engine != engine:
             # EXPORT, LET and DESCRIBE (query) need the main engine; SQLite tables are read there.
+            if ATTACH_SQLITE not in self.engine.capabilities:
+                raise QueryError(
+                    f"the {self.engine.name} engine cannot read SQLite tables for this statement",
+                    hint="run it as a plain query, or SET engine = duckdb",
+                )
             decided = Route(engine, sqlite_tables=decided.sqlite_tables, file_sources=decided.file_sources)
         command = ast.Sql(text, statement.span)
         if decided.engine == "sqlite":
             assert decided.sqlite_source is not None
             sql = self._interpolate(sql, statement, sqlite=True)
             sql, bound = self._bind_sqlite(sql, params, statement)
-            first = significant(tokenize(sql))[0].upper
             return Plan(
                 statement=statement,
                 command=command,
                 engine="sqlite",
                 sql=sql,
                 params=bound,
-                kind=first,
+                kind=significant(tokens)[0].upper,
                 route=decided,
-                sqlite_source=decided.sqlite_source,
-                sources=[decided.sqlite_source],
             )
         sql = self._interpolate(sql, statement, sqlite=False)
         sql, bound = self.bind(sql, params, statement)
@@ -124,10 +137,6 @@ class Planner:
         plain = kind == "SELECT" and (
             first_token.upper in _QUERY_STARTS or (first_token.kind is Kind.OP and first_token.text == "(")
         )
-        used: list[Source] = []
-        for source in [*decided.file_sources, *(s for s, _ in decided.sqlite_tables)]:
-            if all(source is not seen for seen in used):
-                used.append(source)
         return Plan(
             statement=statement,
             command=command,
@@ -138,7 +147,6 @@ class Planner:
             route=decided,
             is_plain_query=plain,
             returning=any(t.is_word("RETURNING") for t in meaningful),
-            sources=used,
         )
 
     def prepare(self, text: str) -> str:

@@ -17,7 +17,7 @@ from noctra.catalog import Catalog, SourceEntry
 from noctra.commands import HANDLERS
 from noctra.config import Config
 from noctra.engine import open_engine
-from noctra.engine.base import STREAM_COPY, Column, Engine, Params, Runner, TableInfo
+from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.sources import Source, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
@@ -54,8 +54,6 @@ class Status:
 
     def line(self) -> str:
         """The status bar as one line of text."""
-        from noctra.results import format_size
-
         parts = [f"Engine: {_ENGINE_NAMES.get(self.engine, self.engine)}"]
         threads = "" if self.threads is None else f" (threads={self.threads})"
         parts.append(f"I/O: {self.io_type.capitalize()}{threads}")
@@ -238,8 +236,8 @@ class Session:
         """Run a prepared SQL statement on the engine its plan chose."""
         statement = plan.statement
         if plan.engine == "sqlite":
-            assert plan.sqlite_source is not None
-            return self._run_sqlite(plan, plan.sqlite_source)
+            assert plan.route is not None and plan.route.sqlite_source is not None
+            return self._run_sqlite(plan, plan.route.sqlite_source)
         engine = self.engine
         sql, params = plan.sql, plan.params
         if plan.is_plain_query:
@@ -411,10 +409,7 @@ class Session:
             )
         source = self.sources.get(target)
         if source is None:
-            current = self.sources.peek(self.sources.current) if self.sources.current else None
-            if table is None and alias is not None and current is not None and current.kind.is_database:
-                # DESCRIBE customers: a table of the current database.
-                return _columns_result(engine.describe(f"{quote_ident(current.alias)}.{quote_ident(alias)}"))
+            # Not a source: a table DuckDB resolves itself (one of the current database too).
             name = quote_ident(target) if table is None else f"{quote_ident(target)}.{quote_ident(table)}"
             return _columns_result(engine.describe(name))
         if table is not None:
@@ -594,18 +589,8 @@ class Session:
                 f"{source.alias!r} is a database: EXPORT one of its tables",
                 hint=f"write EXPORT {source.alias}.<table> TO ...; its tables: {tables}",
             )
+        # Not a source: a table the engine resolves itself (one of the current database too).
         name = quote_ident(alias) if table is None else f"{quote_ident(alias)}.{quote_ident(table)}"
-        if source is None and table is None:
-            current = self.sources.peek(self.sources.current) if self.sources.current else None
-            names = (
-                {t.name.lower() for t in self._catalog.tables(current.alias)}
-                if current is not None and current.kind.is_database
-                else set()
-            )
-            if current is None or alias.lower() not in names:
-                self.sources.require(alias)  # the error lists the sources there are
-            assert current is not None
-            name = f"{quote_ident(current.alias)}.{quote_ident(alias)}"
         return self.export(f"SELECT * FROM {name}", path, format=format, options=options)
 
     # --- status and control ----------------------------------------------------------
@@ -631,8 +616,7 @@ class Session:
 
     def engine_version(self) -> str:
         """The engine and its version, e.g. 'duckdb 1.5.5'."""
-        status = self.engine.status()
-        return f"{status.engine} {status.version}"
+        return f"{self.engine.name} {self.engine.version}"
 
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, file it loads from or None, the package that provides it)."""
@@ -653,11 +637,12 @@ class Session:
 
     def progress(self) -> float | None:
         """Progress of the running statement in [0, 1], when the engine knows it."""
-        return self.engine.progress()
+        return self.engine.progress() if PROGRESS in self.engine.capabilities else None
 
     def enable_progress(self) -> None:
         """Ask the engine to track progress (front ends that show a bar call this once)."""
-        self.engine.enable_progress()
+        if PROGRESS in self.engine.capabilities:
+            self.engine.enable_progress()
 
     def secrets(self) -> list[str]:
         """Credential values to hide from every message."""

@@ -24,8 +24,7 @@ Params = Sequence[object] | Mapping[str, object] | None
 # Optional capabilities an engine may declare.
 STREAM_COPY = "stream_copy"  # copy_to(): write csv/json bytes of a query to a path or pipe
 PROGRESS = "progress"  # progress() answers while a statement runs
-ATTACH_SQLITE = "attach_sqlite"  # SQLite databases can be read in place (ATTACH)
-READ_FILES = "read_files"  # table functions over files and URLs in FROM ('x.csv')
+ATTACH_SQLITE = "attach_sqlite"  # SQLite tables can be read by this engine (not only natively)
 
 
 @record(frozen=True)
@@ -72,12 +71,10 @@ class EngineStatus:
     """A snapshot of an engine for a status bar; reading it never disturbs a running result."""
 
     engine: str
-    version: str = ""
     threads: int | None = None
     memory_used: int | None = None  # bytes
     memory_limit: int | None = None  # bytes
     memory_limit_text: str | None = None
-    endpoint: str | None = None
 
 
 @record(frozen=True)
@@ -147,6 +144,7 @@ class Runner(Protocol):
 class Engine(Runner, Protocol):
     """An engine that holds a session's sources: the boundary below the session."""
 
+    version: str
     # The SQL dialect statements must be written in (a sqlglot dialect name).
     dialect: str
     capabilities: frozenset[str]

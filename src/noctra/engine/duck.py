@@ -14,7 +14,6 @@ import duckdb
 from noctra.engine.base import (
     ATTACH_SQLITE,
     PROGRESS,
-    READ_FILES,
     STREAM_COPY,
     Column,
     EngineStatus,
@@ -42,16 +41,8 @@ _URL_HINT = re.compile(r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://")
 _SQLITE_HINT = re.compile(r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b")
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
-# Settings that exist only once an extension is loaded (s3_region, sqlite_all_varchar...).
-EXTENSION_OF_SETTING_PREFIX = {
-    "s3_": "httpfs",
-    "http_": "httpfs",
-    "hf_": "httpfs",
-    "ca_cert_file": "httpfs",
-    "force_download": "httpfs",
-    "unsafe_disable_etag": "httpfs",
-    "sqlite_": "sqlite_scanner",
-}
+# DuckDB names the extension a setting belongs to when it is not loaded yet.
+_SETTING_OF_EXTENSION = re.compile(r"but it exists in the (\w+) extension")
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
 COPY_FORMATS = {
     "csv": "FORMAT csv, HEADER true",
@@ -113,8 +104,9 @@ class DuckEngine:
     """DuckDB behind the Engine protocol: the only code that talks to a DuckDB connection."""
 
     name = "duckdb"
+    version = duckdb.__version__
     dialect = "duckdb"
-    capabilities = frozenset({STREAM_COPY, PROGRESS, ATTACH_SQLITE, READ_FILES})
+    capabilities = frozenset({STREAM_COPY, PROGRESS, ATTACH_SQLITE})
 
     def __init__(self, database: str = ":memory:", *, read_only: bool = False) -> None:
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -199,11 +191,6 @@ class DuckEngine:
             self._running.close()
             self._running = None
 
-    def _scalar(self, sql: str, params: Params = None) -> object:
-        """The first value of a small catalog query, run on its own cursor."""
-        rows = self._rows(sql, params, limit=1)
-        return rows[0][0] if rows else None
-
     def _rows(self, sql: str, params: Params = None, limit: int = 10_000) -> list[tuple[object, ...]]:
         """A bounded number of rows of a catalog query, run on its own cursor.
 
@@ -260,7 +247,6 @@ class DuckEngine:
         """EXPORT with DuckDB's COPY; a single file is written beside the target and renamed."""
         from noctra.engine.export import export
 
-        self.ready(sql)
         return export(self, sql, params, target=target, fmt=fmt, options=options, ordered=ordered)
 
     def cancel(self) -> None:
@@ -291,7 +277,6 @@ class DuckEngine:
         limit_text = None if limit is None else str(limit)
         return EngineStatus(
             engine=self.name,
-            version=duckdb.__version__,
             threads=self.threads,
             memory_used=None if used is None else int(str(used)),
             memory_limit=None if limit_text is None else size_in_bytes(limit_text),
@@ -349,32 +334,25 @@ class DuckEngine:
         return None if row is None else row[0]
 
     def set_option(self, name: str, literal: str) -> None:
-        """``SET name = literal``; the extension a setting belongs to is loaded first."""
-        self._load_extension_of_setting(name)
-        sql = f"SET {quote_ident(name)} = {literal}"
-        try:
-            self._execute(sql)
-        except QueryError as exc:
-            # A setting of an extension not loaded yet: load the ones we carry and retry.
-            missing = [e for e in ("httpfs", "sqlite_scanner") if e not in self._loaded]
-            if "unrecognized configuration parameter" not in exc.message.lower() or not missing:
-                raise
-            for extension in missing:
-                self.load_extension(extension)
-            self._execute(sql)
+        """``SET name = literal``; the extension a setting belongs to is loaded first if needed."""
+        self._setting(f"SET {quote_ident(name)} = {literal}")
         if name.lower() == "threads":
             self.threads = None  # the user owns threads now; set_threads applies it again when asked
 
     def reset_option(self, name: str) -> None:
         """``RESET name``."""
-        self._load_extension_of_setting(name)
-        self._execute(f"RESET {quote_ident(name)}")
+        self._setting(f"RESET {quote_ident(name)}")
 
-    def _load_extension_of_setting(self, name: str) -> None:
-        lowered = name.lower()
-        for prefix, extension in EXTENSION_OF_SETTING_PREFIX.items():
-            if lowered.startswith(prefix):
-                self.load_extension(extension)
+    def _setting(self, sql: str) -> None:
+        try:
+            self._execute(sql)
+        except QueryError as exc:
+            # s3_region, sqlite_all_varchar...: DuckDB says which extension defines the setting.
+            found = _SETTING_OF_EXTENSION.search(exc.message)
+            if found is None or found.group(1) not in WHEEL_OF_EXTENSION or found.group(1) in self._loaded:
+                raise
+            self.load_extension(found.group(1))
+            self._execute(sql)
 
     def set_credentials(self, kind: str, options: Mapping[str, str | bool]) -> None:
         """S3 credentials and endpoint, made a DuckDB secret when httpfs is loaded."""
@@ -422,14 +400,7 @@ class DuckEngine:
     def inspect(self, source: Source) -> Registration:
         """Columns and dialect of a file source, read as registering would read it."""
         reader, dialect = self._reader(source)
-        try:
-            columns = self._describe(f"SELECT * FROM {reader}", statement=False)
-        except QueryError as exc:
-            raise SourceError(
-                f"cannot read {source.path!r} as {source.kind.value}: {exc.message}",
-                hint=exc.hint or "check the file, or set OPTIONS (format = '...')",
-            ) from exc
-        return Registration(columns=tuple(columns), reader=reader, dialect=dialect)
+        return Registration(columns=self._columns_of(source, reader), reader=reader, dialect=dialect)
 
     def register(
         self, source: Source, *, replacing: Source | None = None, reuse_reader: bool = False
@@ -441,7 +412,7 @@ class DuckEngine:
         when a statement first needs it in DuckDB (see ready()).
         """
         if source.kind is SourceKind.SQLITE:
-            check_sqlite_file(source)
+            # Checked when it is attached (the file may change meanwhile): see _attach.
             if replacing is not None:
                 self.unregister(replacing)
             self._pending[source.alias.lower()] = source
@@ -451,7 +422,7 @@ class DuckEngine:
         if reuse_reader and source.reader:
             # A restored source whose files did not change keeps its pinned reader: no sniff.
             registration = Registration(
-                columns=tuple(self._describe_reader(source, source.reader)),
+                columns=self._columns_of(source, source.reader),
                 reader=source.reader,
                 dialect=dict(source.dialect),
             )
@@ -465,9 +436,10 @@ class DuckEngine:
         )
         return registration
 
-    def _describe_reader(self, source: Source, reader: str) -> list[Column]:
+    def _columns_of(self, source: Source, reader: str) -> tuple[Column, ...]:
+        """The columns a file source's reader gives; a SourceError naming the file if it cannot."""
         try:
-            return self._describe(f"SELECT * FROM {reader}", statement=False)
+            return tuple(self._describe(f"SELECT * FROM {reader}", statement=False))
         except QueryError as exc:
             raise SourceError(
                 f"cannot read {source.path!r} as {source.kind.value}: {exc.message}",
@@ -815,8 +787,6 @@ def _args(options: dict[str, object]) -> str:
 
 def size_in_bytes(text: str) -> int | None:
     """'2GB', '18.8 GiB', '512 MB' -> bytes; None when it cannot be read."""
-    import re
-
     match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)(I?B)?\s*", text.upper())
     if not match:
         return None

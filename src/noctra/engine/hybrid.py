@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
-from noctra.engine.base import Engine, TableInfo, TableRef
+from noctra.engine.base import Column, Engine, TableInfo, TableRef
 from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
 from noctra.quoting import quote_ident
 
@@ -185,29 +185,28 @@ class Hybrid:
         return names
 
     def table_infos(self, source: Source) -> list[TableInfo]:
-        """Tables and views of a SQLite source with their column counts, read natively.
+        """Tables and views of a SQLite source with their column counts, in one native query.
 
         Listing a SQLite source never attaches it in DuckDB nor loads an extension.
         """
-        connection = self.sqlite_engine(source).connection
-        rows = connection.execute(
-            "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
-            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        ).fetchall()
-        infos = []
-        for name, kind in rows:
-            count = connection.execute("SELECT count(*) FROM pragma_table_info(?)", (name,)).fetchone()
-            infos.append(TableInfo(str(name), str(kind), int(count[0]) if count else 0))
-        return infos
+        rows = (
+            self.sqlite_engine(source)
+            .connection.execute(
+                "SELECT name, type, (SELECT count(*) FROM pragma_table_info(m.name)) FROM sqlite_master m "
+                "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+            .fetchall()
+        )
+        return [TableInfo(str(name), str(kind), int(count)) for name, kind, count in rows]
 
-    def columns_of(self, source: Source, table: str) -> list[tuple[str, str, bool]]:
-        """(name, declared type, nullable) of a SQLite table, read natively."""
+    def columns_of(self, source: Source, table: str) -> list[Column]:
+        """Columns of a SQLite table with their declared types, read natively."""
         rows = (
             self.sqlite_engine(source)
             .connection.execute('SELECT name, type, "notnull" FROM pragma_table_info(?)', (table,))
             .fetchall()
         )
-        return [(str(r[0]), str(r[1] or "ANY").upper(), not r[2]) for r in rows]
+        return [Column(str(r[0]), str(r[1] or "ANY").upper(), not r[2]) for r in rows]
 
     def forget(self, source: Source) -> None:
         """A source went away: drop its connection and copies."""

@@ -13,9 +13,11 @@ _RESERVED_AFTER_USE = {"AS", "OPTIONS"}
 class _Cursor:
     """Walks the significant tokens of one statement."""
 
-    def __init__(self, statement: Statement) -> None:
+    def __init__(self, statement: Statement, tokens: list[Token] | None = None) -> None:
         self.statement = statement
-        self.tokens = significant(tokenize(statement.text, statement=statement.number))
+        if tokens is None:
+            tokens = tokenize(statement.text, statement=statement.number)
+        self.tokens = significant(tokens)
         self.pos = 0
 
     def span_of(self, token: Token | None) -> Span:
@@ -105,12 +107,15 @@ def string_value(literal: str) -> str:
     return literal[1:-1].replace("''", "'")
 
 
-def parse(statement: Statement, *, current_source: str | None = None) -> ast.Command:
+def parse(
+    statement: Statement, *, current_source: str | None = None, tokens: list[Token] | None = None
+) -> ast.Command:
     """Parse one statement; SQL that is not a Noctra command comes back as ``ast.Sql``.
 
-    current_source only makes the replacement shown for retired commands concrete.
+    current_source only makes the replacement shown for retired commands concrete;
+    ``tokens`` are the statement's tokens when the caller has them already.
     """
-    cursor = _Cursor(statement)
+    cursor = _Cursor(statement, tokens)
     first = cursor.peek()
     span = statement.span
     if first is None or first.kind is not Kind.WORD:
