@@ -1,4 +1,4 @@
-"""Acceptance matrix: every source kind × every road × fresh and restored sessions.
+"""Acceptance matrix: every source kind × every road × each engine × fresh and restored sessions.
 
 One small dataset (a comma, quotes and non-ASCII in a name, a NULL amount) is written
 in every kind of source Noctra reads: a CSV file, a Parquet file, an NDJSON file, a glob
@@ -8,7 +8,9 @@ served over HTTP and a Parquet object in S3 (each by alias and as a quoted URL i
 Each is read back every way a user can: the Python API (`.arrow()`), every `--format`
 of the CLI, EXPORT to Parquet/CSV/JSON read back by DuckDB, `LET x = (SELECT ...)` and
 `DESCRIBE (SELECT ...)` — in the session that registered the source and in a later
-session restored from the saved state. The same rows must come back every way.
+session restored from the saved state — with the engine chosen automatically, forced to
+DuckDB (`SET engine = duckdb`) and, for SQLite sources, forced to native SQLite. The same
+rows must come back every way.
 """
 
 from __future__ import annotations
@@ -109,10 +111,19 @@ def world(tmp_path_factory: pytest.TempPathFactory, http_server: HttpServer, s3_
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """How a user registers a source (setup RQL, maybe empty) and names it in FROM."""
+    """How a user registers a source (setup RQL, maybe empty) and names it in FROM.
+
+    ``engine`` is the engine mode the roads run under (auto, duckdb or sqlite).
+    """
 
     setup: str
     from_: str
+    engine: str = "auto"
+
+    @property
+    def engine_sql(self) -> str:
+        """The statement that chooses the engine ('' for auto, the default)."""
+        return "" if self.engine == "auto" else f"SET engine = {self.engine}"
 
 
 def kinds(world: World) -> dict[str, Kind]:
@@ -146,13 +157,18 @@ KINDS = [
     "s3-alias",
     "s3-quoted-url",
 ]
+SQLITE_KINDS = [k for k in KINDS if k.startswith("sqlite")]
+# auto everywhere; DuckDB forced everywhere; native SQLite forced where a SQLite source is read.
+CASES = [(k, "auto") for k in KINDS] + [(k, "duckdb") for k in KINDS] + [(k, "sqlite") for k in SQLITE_KINDS]
 MODES = ["fresh", "restored"]
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=CASES, ids=[f"{k}-{e}" for k, e in CASES])
 def kind(request: pytest.FixtureRequest, world: World) -> Kind:
-    """Each source kind in turn."""
-    return kinds(world)[request.param]
+    """Each source kind in turn, under each engine mode that can read it."""
+    name, engine = request.param
+    base = kinds(world)[name]
+    return Kind(base.setup, base.from_, engine)
 
 
 @pytest.fixture(params=MODES)
@@ -209,12 +225,16 @@ def open_session(world: World, workdir: Path) -> SessionOpener:
             with Session(state_path=state_path, config=config) as session:
                 if kind.setup:
                     session.execute(kind.setup)
+                if kind.engine_sql:
+                    session.execute(kind.engine_sql)
                 yield session
             return
         with Session(state_path=state_path, config=config) as first:
             if kind.setup:
                 first.execute(kind.setup)
         with Session(state_path=state_path, config=config, restore=True) as session:
+            if kind.engine_sql:
+                session.execute(kind.engine_sql)  # SET is not part of the saved session
             yield session
 
     return opened
@@ -233,7 +253,10 @@ def normalised(rows: list[tuple[Any, ...]]) -> list[Row]:
 
 def test_arrow(open_session: SessionOpener, kind: Kind, mode: str) -> None:
     with open_session(kind, mode) as session:
-        table = session.sql(query_for(kind)).arrow()
+        result = session.sql(query_for(kind))
+        table = result.arrow()
+        if kind.engine != "auto":
+            assert result.engine == kind.engine
         assert table.column_names == COLUMNS
         rows = [tuple(r[c] for c in COLUMNS) for r in table.to_pylist()]
         assert normalised(rows) == ROWS
@@ -261,9 +284,12 @@ def test_let_from_a_query(open_session: SessionOpener, kind: Kind, mode: str) ->
             f"LET n = (SELECT count(*) FROM {kind.from_}); LET s = (SELECT sum(id) FROM {kind.from_})"
         )
         count, total = len(ROWS), sum(row[0] for row in ROWS)
-        assert session.sql("SELECT #n AS n, #s AS s").rows(10) == [(count, total)]
         shown = {name: str(value) for name, _type, value in session.sql("SHOW VARS").rows(10)}
         assert shown == {"n": str(count), "s": str(total)}
+        if kind.engine == "sqlite":
+            # Forced native SQLite runs a table-less SELECT on the current SQLite source only.
+            session.execute("SET engine = auto")
+        assert session.sql("SELECT #n AS n, #s AS s").rows(10) == [(count, total)]
 
 
 def test_describe_a_query(open_session: SessionOpener, kind: Kind, mode: str) -> None:
@@ -327,16 +353,21 @@ def parse_output(fmt: str, out: str) -> list[Row]:
 def test_cli_format(run_main: RunMain, kind: Kind, mode: str, fmt: str) -> None:
     query = query_for(kind)
     if mode == "fresh":
-        script = f"{kind.setup}; {query}" if kind.setup else query
+        script = "; ".join(s for s in (kind.setup, kind.engine_sql, query) if s)
     else:
         if kind.setup:
             setup = run_main("-c", kind.setup)
             assert setup.code == 0, setup.err
-        script = query
-    run = run_main("-c", script, "--format", fmt)
+        script = "; ".join(s for s in (kind.engine_sql, query) if s)
+    run = run_main("-c", script, "--format", fmt, "--debug")
     assert run.code == 0, run.err
     assert "noctra: error" not in run.err
     assert parse_output(fmt, run.out) == ROWS
+    if kind.engine != "auto":
+        # --debug names the engine each statement ran in; the query is the last one.
+        assert run.err.splitlines()[-1].startswith(
+            f"debug: statement {script.count(';') + 1} ran in {kind.engine}"
+        )
 
 
 # --- the originals really hold the dataset --------------------------------------------------
