@@ -102,21 +102,27 @@ def save_merged(path: Path, base: str | None, mine: str, *, timeout: float = LOC
     OSError when the file cannot be written, and StateLockError (an OSError) after
     writing without the lock when it could not be taken within ``timeout`` seconds.
     """
-    before = parse(base) if base is not None else SavedState()
-    after = parse(mine)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path, timeout) as trouble:
         try:
-            found = _read(path)
+            raw = _read_text(path)
         except _UnusableFileError as exc:
             if not exc.can_set_aside:
                 raise exc.error from None
             # A broken file is kept (renamed) before a good one takes its place.
             _set_aside(path, exc.label)
-            found = None
-        disk, raw = found if found is not None else (SavedState(), None)
-        merged = merge(disk, before, after)
-        text = snapshot(merged.sources, merged.variables, merged.current)
+            raw = None
+        if raw == base or (raw is None and (base is None or base == snapshot([], [], None))):
+            # Nobody else wrote since this process did: its snapshot is the merge (no parsing).
+            text = mine
+        else:
+            try:
+                disk = SavedState() if raw is None else parse(raw)
+            except ValueError:
+                _set_aside(path, "corrupt")
+                disk, raw = SavedState(), None
+            merged = merge(disk, parse(base) if base is not None else SavedState(), parse(mine))
+            text = snapshot(merged.sources, merged.variables, merged.current)
         if text != raw:
             save(path, text)
     if trouble is not None:
@@ -242,6 +248,17 @@ class _UnusableFileError(Exception):
 
 def _read(path: Path) -> tuple[SavedState, str] | None:
     """The state in the file at path and its text; None if there is none; _UnusableFileError if broken."""
+    text = _read_text(path)
+    if text is None:
+        return None
+    try:
+        return parse(text), text
+    except ValueError as exc:
+        raise _UnusableFileError(str(exc), "corrupt", exc) from exc
+
+
+def _read_text(path: Path) -> str | None:
+    """The text of the file at path; None if there is none; _UnusableFileError if it cannot be read."""
     try:
         raw = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
@@ -252,10 +269,9 @@ def _read(path: Path) -> tuple[SavedState, str] | None:
     except OSError as exc:
         raise _UnusableFileError(exc.strerror or type(exc).__name__, "unreadable", exc) from exc
     try:
-        text = raw.decode("utf-8")
-        return parse(text), text
-    except ValueError as exc:
-        raise _UnusableFileError(str(exc), "corrupt", exc) from exc
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _UnusableFileError(str(exc).splitlines()[0], "corrupt", exc) from exc
 
 
 def _set_aside(path: Path, label: str) -> Path:
