@@ -10,10 +10,9 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from noctra import state
-from noctra.catalog import Catalog, SourceEntry
 from noctra.commands import HANDLERS
 from noctra.config import Config
 from noctra.engine import open_engine
@@ -24,52 +23,19 @@ from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Spa
 from noctra.lifecycle import SourceLifecycle, build_source
 from noctra.planner import Plan, Planner, has_top_level_order_by
 from noctra.quoting import quote_ident, quote_string
-from noctra.records import record
 from noctra.redact import MASK, is_secret_setting, redact_url
 from noctra.results import Message, Outcome, Result, format_size
 from noctra.rql.splitter import Statement, split
 from noctra.tuning import SHOW_CONFIG_COLUMNS, Tuner
 from noctra.variables import Variable, literal_for
 
+if TYPE_CHECKING:
+    from noctra.catalog import Catalog, SourceEntry
+    from noctra.status import Status
+
 _VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
 _DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Column("nullable", "BOOLEAN")]
 T = TypeVar("T")
-
-
-@record(frozen=True)
-class Status:
-    """A snapshot for a status bar (SPEC 5); reading it never disturbs a running result."""
-
-    engine: str  # the engine that ran the last statement: duckdb, sqlite or noctra
-    io_type: str  # local or remote: how the threads in force were chosen
-    threads: int | None
-    current_source: str | None
-    current_size: int | None  # bytes on disk of the current source
-    memory_used: int | None  # bytes DuckDB holds now
-    memory_limit: int | None  # bytes
-    memory_limit_text: str | None
-    last_seconds: float | None
-    last_rows: int | None
-    running: bool
-
-    def line(self) -> str:
-        """The status bar as one line of text."""
-        parts = [f"Engine: {_ENGINE_NAMES.get(self.engine, self.engine)}"]
-        threads = "" if self.threads is None else f" (threads={self.threads})"
-        parts.append(f"I/O: {self.io_type.capitalize()}{threads}")
-        if self.current_source is not None:
-            size = format_size(self.current_size)
-            parts.append(f"Source: {self.current_source}" + (f" ({size})" if size else ""))
-        if self.memory_used is not None:
-            limit = f" / {self.memory_limit_text}" if self.memory_limit_text else ""
-            parts.append(f"Memory: {format_size(self.memory_used) or '0 B'}{limit}")
-        if self.last_seconds is not None:
-            rows = "" if self.last_rows is None else f" · {self.last_rows:,} rows"
-            parts.append(f"{self.last_seconds * 1000:.0f} ms{rows}")
-        return " │ ".join(parts)
-
-
-_ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "noctra": "Noctra", "spark": "Spark"}
 
 
 class Session:
@@ -122,7 +88,7 @@ class Session:
             lifecycle=self.lifecycle,
             engine_mode=lambda: self.engine_mode,
         )
-        self._catalog = Catalog(self.engine, self.hybrid, self.sources)
+        self._catalog: Catalog | None = None
         self.workspace: Source | None = None
         self._last: Outcome | None = None
         self._running: Runner | None = None
@@ -341,6 +307,10 @@ class Session:
 
     def catalog(self) -> Catalog:
         """Sources -> tables -> columns, each level read when asked, without side effects."""
+        if self._catalog is None:
+            from noctra.catalog import Catalog
+
+            self._catalog = Catalog(self.engine, self.hybrid, self.sources)
         return self._catalog
 
     def show_sources(self) -> Result:
@@ -353,7 +323,7 @@ class Session:
             Column("status", "VARCHAR"),
             Column("current", "VARCHAR"),
         ]
-        rows = [_source_row(entry) for entry in self._catalog.sources()]
+        rows = [_source_row(entry) for entry in self.catalog().sources()]
         return Result.of_rows(columns, rows)
 
     def show_tables(self, alias: str | None = None) -> Result:
@@ -362,10 +332,10 @@ class Session:
         alias = alias or self.sources.current
         if alias is not None:
             source = self.sources.require(alias)
-            return Result.of_rows(columns, [_table_row(t) for t in self._catalog.tables(source.alias)])
+            return Result.of_rows(columns, [_table_row(t) for t in self.catalog().tables(source.alias)])
         rows: list[tuple[object, ...]] = []
         for source in self.sources:
-            for table in self._catalog.tables(source.alias):
+            for table in self.catalog().tables(source.alias):
                 name = _table_name(table)
                 rows.append(
                     (f"{source.alias}.{name}" if source.kind.is_database else name, table.type, table.columns)
@@ -422,7 +392,7 @@ class Session:
         self.lifecycle.refresh()
         if source.kind.is_database:
             rows: list[tuple[object, ...]] = []
-            for info in self._catalog.tables(source.alias):
+            for info in self.catalog().tables(source.alias):
                 relation = f"{quote_ident(source.alias)}.{quote_ident(info.schema)}.{quote_ident(info.name)}"
                 name = _table_name(info)
                 for column in engine.describe(relation):
@@ -584,7 +554,7 @@ class Session:
         """EXPORT alias | alias.table | table (of the current database) TO path."""
         source = self.sources.get(alias)
         if source is not None and source.kind.is_database and table is None:
-            tables = ", ".join(t.name for t in self._catalog.tables(source.alias)) or "none"
+            tables = ", ".join(t.name for t in self.catalog().tables(source.alias)) or "none"
             raise SourceError(
                 f"{source.alias!r} is a database: EXPORT one of its tables",
                 hint=f"write EXPORT {source.alias}.<table> TO ...; its tables: {tables}",
@@ -597,6 +567,8 @@ class Session:
 
     def status(self) -> Status:
         """Engine of the last statement, I/O and threads, current source, memory, last run."""
+        from noctra.status import Status
+
         engine_status = self.engine.status()
         current = self.sources.peek(self.sources.current) if self.sources.current else None
         last = self._last

@@ -17,6 +17,7 @@ from noctra.records import field, record
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from noctra.engine.export import ExportReport
     from noctra.engine.sources import Source, SourceKind
 
 Params = Sequence[object] | Mapping[str, object] | None
@@ -75,24 +76,6 @@ class EngineStatus:
     memory_used: int | None = None  # bytes
     memory_limit: int | None = None  # bytes
     memory_limit_text: str | None = None
-
-
-@record(frozen=True)
-class ExportReport:
-    """What an export wrote."""
-
-    rows: int
-    bytes: int
-    paths: tuple[str, ...]
-    seconds: float
-    target: str
-
-    def describe(self) -> str:
-        from noctra.results import format_size
-
-        files = "" if len(self.paths) <= 1 else f"{len(self.paths)} files, "
-        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
-        return f"exported {rows} to {self.target} ({files}{format_size(self.bytes)}) in {self.seconds:.2f} s"
 
 
 class EngineResult(Protocol):

@@ -17,7 +17,6 @@ from noctra.engine.base import (
     STREAM_COPY,
     Column,
     EngineStatus,
-    ExportReport,
     Params,
     Registration,
     TableInfo,
@@ -31,18 +30,21 @@ from noctra.redact import redact_text
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from noctra.engine.export import ExportReport
+
 # An 8 MB read buffer held a 1 GB CSV aggregation at 90 MB peak RSS instead of
 # 188 MB, at the same speed (SPEC 2.1).
 CSV_BUFFER_SIZE = 8 * 1024 * 1024
 WHEEL_OF_EXTENSION = {"sqlite_scanner": "sqlite-scanner", "httpfs": "httpfs", "excel": "excel"}
 _LINE_MARK = re.compile(r"^LINE (\d+): ?(.*)$")
 _URL_HINT = re.compile(r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://")
+# Patterns below are compiled on first use (re caches them), not at start-up.
 # sqlite_scan(...), sqlite_attach(...), ATTACH ... (TYPE sqlite): what needs the sqlite extension.
-_SQLITE_HINT = re.compile(r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b")
+_SQLITE_HINT = r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b"
 # Words and quoted names of a statement: which pending databases it may name.
-_NAMES = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
+_NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
 # DuckDB names the extension a setting belongs to when it is not loaded yet.
-_SETTING_OF_EXTENSION = re.compile(r"but it exists in the (\w+) extension")
+_SETTING_OF_EXTENSION = r"but it exists in the (\w+) extension"
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
 COPY_FORMATS = {
     "csv": "FORMAT csv, HEADER true",
@@ -147,12 +149,13 @@ class DuckEngine:
         """
         if _URL_HINT.search(sql):
             self.load_extension("httpfs")
-        if "sqlite" in sql.lower() and _SQLITE_HINT.search(sql):
+        if "sqlite" in sql.lower() and re.search(_SQLITE_HINT, sql):
             self.load_extension("sqlite_scanner")
         if not self._pending:
             return
         named = {
-            (quoted.replace('""', '"') if quoted else word).lower() for quoted, word in _NAMES.findall(sql)
+            (quoted.replace('""', '"') if quoted else word).lower()
+            for quoted, word in re.findall(_NAMES, sql)
         }
         wanted = self._wanted_catalog.lower() if self._wanted_catalog and statement else None
         for key in [k for k in self._pending if k in named or k == wanted]:
@@ -348,7 +351,7 @@ class DuckEngine:
             self._execute(sql)
         except QueryError as exc:
             # s3_region, sqlite_all_varchar...: DuckDB says which extension defines the setting.
-            found = _SETTING_OF_EXTENSION.search(exc.message)
+            found = re.search(_SETTING_OF_EXTENSION, exc.message)
             if found is None or found.group(1) not in WHEEL_OF_EXTENSION or found.group(1) in self._loaded:
                 raise
             self.load_extension(found.group(1))

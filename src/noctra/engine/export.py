@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from noctra.engine.base import ExportReport, Params
+from noctra.engine.base import Params
 from noctra.engine.sources import COMPRESSION_SUFFIXES, check_value, is_remote
 from noctra.errors import CancelledQueryError, ExportError, NoctraError, OptionError
 from noctra.quoting import quote_ident, quote_string
+from noctra.records import record
 
 if TYPE_CHECKING:
     from noctra.engine.duck import DuckEngine
@@ -60,6 +61,24 @@ EXPORT_OPTIONS = {
 }
 # Decided by measurement (docs/PERFORMANCE_TUNING.md): zstd, one file.
 PARQUET_DEFAULTS: dict[str, object] = {"compression": "zstd"}
+
+
+@record(frozen=True)
+class ExportReport:
+    """What an export wrote."""
+
+    rows: int
+    bytes: int
+    paths: tuple[str, ...]
+    seconds: float
+    target: str
+
+    def describe(self) -> str:
+        from noctra.results import format_size
+
+        files = "" if len(self.paths) <= 1 else f"{len(self.paths)} files, "
+        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        return f"exported {rows} to {self.target} ({files}{format_size(self.bytes)}) in {self.seconds:.2f} s"
 
 
 def format_for(path: str, explicit: str | None, *, directory: bool = False) -> str:
