@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from noctra import Session
 from noctra.config import toml_value
-from noctra.engine.duck import DuckEngine
+from noctra.engine.duck import readers
 from noctra.engine.sources import Source, SourceKind
 from noctra.errors import NoctraError, SourceError
 from noctra.redact import has_credentials
@@ -50,10 +50,13 @@ def test_restart_restores_sources_variables_and_current(work: Path, monkeypatch:
         )
     assert state.exists() and names_beside(state) == ["session.toml"]
     sniffs: list[str] = []
-    original = DuckEngine._pinned_csv
-    monkeypatch.setattr(
-        DuckEngine, "_pinned_csv", lambda self, source: sniffs.append(source.alias) or original(self, source)
-    )
+    original = readers.pinned_csv
+
+    def spy(source: Source, rows: readers.Rows) -> tuple[str, dict[str, str]]:
+        sniffs.append(source.alias)
+        return original(source, rows)
+
+    monkeypatch.setattr(readers, "pinned_csv", spy)
     with Session(state_path=state) as second:
         assert [(s.alias, s.kind.value, s.status) for s in second.sources] == [
             ("sales", "CSV", "ok"),

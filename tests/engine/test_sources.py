@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from noctra import Session
-from noctra.engine.duck import DuckEngine
+from noctra.engine.duck import readers
+from noctra.engine.sources import Source
 from noctra.errors import NoctraError
 from noctra.lifecycle import default_alias
 
@@ -21,13 +22,13 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def count_sniffs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    original = DuckEngine._pinned_csv
+    original = readers.pinned_csv
 
-    def spy(self: DuckEngine, source: object) -> str:
-        calls.append(str(getattr(source, "alias", "")))
-        return original(self, source)  # type: ignore[arg-type]
+    def spy(source: Source, rows: readers.Rows) -> tuple[str, dict[str, str]]:
+        calls.append(source.alias)
+        return original(source, rows)
 
-    monkeypatch.setattr(DuckEngine, "_pinned_csv", spy)
+    monkeypatch.setattr(readers, "pinned_csv", spy)
     return calls
 
 

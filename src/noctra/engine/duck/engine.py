@@ -1,13 +1,10 @@
-"""The DuckDB engine: one in-process connection, extensions loaded from pinned wheels."""
+"""The DuckDB engine: one in-process connection behind the Engine protocol."""
 
 from __future__ import annotations
 
-import glob
-import importlib.util
-import os
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -22,29 +19,24 @@ from noctra.engine.base import (
     TableInfo,
     TableRef,
 )
+from noctra.engine.duck import readers
+from noctra.engine.duck.errors import Translate, first_line
+from noctra.engine.duck.extensions import Extensions, installed
 from noctra.engine.sources import Source, SourceKind, check_sqlite_file
-from noctra.errors import CancelledQueryError, ConfigError, NoctraError, QueryError, SourceError
-from noctra.quoting import quote_ident, quote_string, sql_literal
-from noctra.redact import redact_text
+from noctra.errors import NoctraError, QueryError, SourceError
+from noctra.quoting import quote_ident, quote_string
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
     from noctra.engine.export import ExportReport
 
-# An 8 MB read buffer held a 1 GB CSV aggregation at 90 MB peak RSS instead of
-# 188 MB, at the same speed (SPEC 2.1).
-CSV_BUFFER_SIZE = 8 * 1024 * 1024
-WHEEL_OF_EXTENSION = {"sqlite_scanner": "sqlite-scanner", "httpfs": "httpfs", "excel": "excel"}
-_LINE_MARK = re.compile(r"^LINE (\d+): ?(.*)$")
 _URL_HINT = re.compile(r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://")
 # Patterns below are compiled on first use (re caches them), not at start-up.
 # sqlite_scan(...), sqlite_attach(...), ATTACH ... (TYPE sqlite): what needs the sqlite extension.
 _SQLITE_HINT = r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b"
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
-# DuckDB names the extension a setting belongs to when it is not loaded yet.
-_SETTING_OF_EXTENSION = r"but it exists in the (\w+) extension"
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
 COPY_FORMATS = {
     "csv": "FORMAT csv, HEADER true",
@@ -123,13 +115,12 @@ class DuckEngine:
                 f"cannot open database {database!r}: {first_line(exc)}",
                 hint="check that it is a DuckDB database and not opened by another process",
             ) from exc
-        self._loaded: set[str] = set()
         self._running: DuckResult | None = None
-        self._interrupted = False
+        self.interrupted = False
         self._progress_enabled = False
         self.busy = False
         self.threads: int | None = None  # what set_threads last set
-        self._s3_secret: dict[str, str | bool] = {}
+        self._extensions = Extensions(self.connection, self.translating)
         # Where new tables go when no database source is current: memory, or a --db workspace.
         self.home = "memory"
         # SQLite databases registered but not attached yet, by lower-cased alias: attaching
@@ -173,7 +164,7 @@ class DuckEngine:
         """Run one statement on the session's connection."""
         self.ready(sql)
         self._close_running()
-        self._interrupted = False
+        self.interrupted = False
         with self.translating():
             cursor = self.connection.execute(sql, params) if params else self.connection.execute(sql)
         self._running = DuckResult(cursor, self)
@@ -228,7 +219,7 @@ class DuckEngine:
     def _copy(self, sql: str, target: str, options: str, params: Params = None) -> int:
         self.ready(sql)
         self._close_running()
-        self._interrupted = False
+        self.interrupted = False
         statement = f"COPY ({sql}) TO {quote_string(target)} ({options})"
         with self.translating():
             cursor = (
@@ -254,7 +245,7 @@ class DuckEngine:
 
     def cancel(self) -> None:
         """Interrupt what runs now; safe from another thread."""
-        self._interrupted = True
+        self.interrupted = True
         self.connection.interrupt()
 
     def progress(self) -> float | None:
@@ -290,32 +281,19 @@ class DuckEngine:
         self._close_running()
         self.connection.close()
 
-    def translating(self) -> _Translate:
+    def translating(self) -> Translate:
         """Context manager: turn duckdb errors into NoctraErrors."""
-        return _Translate(self)
+        return Translate(self)
 
     # --- extensions -----------------------------------------------------------------
 
     def load_extension(self, name: str) -> None:
         """Load an extension from its pinned PyPI wheel, never from the web."""
-        if name in self._loaded:
-            return
-        with self.translating():
-            self.connection.execute(f"LOAD {quote_string(extension_path(name))}")
-        self._loaded.add(name)
-        if name == "httpfs" and self._s3_secret:
-            self._create_s3_secret()
+        self._extensions.load(name)
 
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, file it loads from or None, the pip package that provides it)."""
-        found: list[tuple[str, str | None, str]] = []
-        for name, wheel in WHEEL_OF_EXTENSION.items():
-            package = f"duckdb-extension-{wheel}=={duckdb.__version__}"
-            try:
-                found.append((name, extension_path(name), package))
-            except NoctraError:
-                found.append((name, None, package))
-        return found
+        return installed()
 
     # --- settings -------------------------------------------------------------------
 
@@ -351,37 +329,20 @@ class DuckEngine:
             self._execute(sql)
         except QueryError as exc:
             # s3_region, sqlite_all_varchar...: DuckDB says which extension defines the setting.
-            found = re.search(_SETTING_OF_EXTENSION, exc.message)
-            if found is None or found.group(1) not in WHEEL_OF_EXTENSION or found.group(1) in self._loaded:
+            owner = self._extensions.owner_of_setting(exc.message)
+            if owner is None:
                 raise
-            self.load_extension(found.group(1))
+            self.load_extension(owner)
             self._execute(sql)
 
     def set_credentials(self, kind: str, options: Mapping[str, str | bool]) -> None:
         """S3 credentials and endpoint, made a DuckDB secret when httpfs is loaded."""
-        if kind != "s3":
-            raise ConfigError(f"unknown kind of credentials {kind!r}", hint="DuckDB takes 's3'")
-        self._s3_secret = dict(options)
-        if options and "httpfs" in self._loaded:
-            self._create_s3_secret()
+        self._extensions.set_credentials(kind, options)
 
     @property
     def secret_values(self) -> list[str]:
         """Credential values this engine was given (for redaction)."""
-        keys = ("KEY_ID", "SECRET", "SESSION_TOKEN")
-        return [str(self._s3_secret[k]) for k in keys if self._s3_secret.get(k)]
-
-    def _create_s3_secret(self) -> None:
-        # A temporary secret: it lives in this connection only, never on disk.
-        options = ", ".join(f"{key} {sql_literal(value)}" for key, value in self._s3_secret.items())
-        try:
-            self.connection.execute(f"CREATE OR REPLACE SECRET __noctra_s3 (TYPE s3, {options})")
-        except duckdb.Error as exc:
-            message = redact_text(first_line(exc), self.secret_values)
-            raise ConfigError(
-                f"cannot set up S3 access: {message}",
-                hint="check [s3] in the config file and the AWS_* environment variables",
-            ) from None
+        return self._extensions.secret_values
 
     # --- sources --------------------------------------------------------------------
 
@@ -389,16 +350,7 @@ class DuckEngine:
         """The table-function call that reads a file source, and the CSV dialect it pinned."""
         if source.is_remote:
             self.load_extension("httpfs")
-        if source.kind is SourceKind.CSV:
-            return self._pinned_csv(source)
-        if source.kind is SourceKind.PARQUET:
-            return f"read_parquet({quote_string(source.read_pattern)}{_args(source.options)})", {}
-        options = dict(source.options)
-        if "json_format" in options:
-            options["format"] = options.pop("json_format")
-        else:
-            options.pop("format", None)
-        return f"read_json_auto({quote_string(source.read_pattern)}{_args(options)})", {}
+        return readers.reader_of(source, self._rows)
 
     def inspect(self, source: Source) -> Registration:
         """Columns and dialect of a file source, read as registering would read it."""
@@ -449,76 +401,6 @@ class DuckEngine:
                 hint=exc.hint or "check the file, or set OPTIONS (format = '...')",
             ) from exc
 
-    def _pinned_csv(self, source: Source) -> tuple[str, dict[str, str]]:
-        """Sniff once (first file of a glob) and fix dialect and column types in the view."""
-        user = dict(source.options)
-        user.pop("format", None)
-        if "delimiter" in user:
-            user["delim"] = user.pop("delimiter")
-        sniff_target = source.read_pattern
-        if any(c in sniff_target for c in "*?["):
-            if source.is_remote:
-                # A remote glob (s3://bucket/logs/*.csv) is listed by httpfs, not the OS.
-                first = self._rows("SELECT file FROM glob(?) ORDER BY file LIMIT 1", [sniff_target])
-                matches = [str(first[0][0])] if first else []
-            else:
-                matches = sorted(glob.glob(sniff_target, recursive=True))
-            sniff_target = matches[0] if matches else sniff_target
-        sniff_args = dict(user)
-        try:
-            row = self._rows(
-                "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, "
-                f"HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv("
-                f"{quote_string(sniff_target)}{_args(sniff_args)})"
-            )[0]
-        except QueryError as exc:
-            raise SourceError(
-                f"cannot read {source.path!r} as CSV: {exc.message}",
-                hint=exc.hint
-                or "set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
-            ) from exc
-        delim, quote, escape, newline, comment, skip, header, columns, datefmt, tsfmt = row
-        assert isinstance(columns, list)
-        if len(columns) == 1 and "delim" not in user and "all_varchar" not in user:
-            name = str(columns[0]["name"])
-            if any(d in name for d in ",;\t|" if d != delim):
-                raise SourceError(
-                    f"cannot read {source.path!r} as CSV: its rows have different numbers of fields",
-                    hint="OPTIONS (ignore_errors = true) skips bad rows; null_padding = true fills "
-                    "missing fields with NULL; or set delimiter",
-                )
-        pinned: dict[str, object] = {
-            "auto_detect": False,
-            "delim": delim,
-            "quote": _unempty(quote),
-            "escape": _unempty(escape),
-            "new_line": newline,
-            "comment": _unempty(comment),
-            "skip": skip,
-            "header": header,
-            "buffer_size": CSV_BUFFER_SIZE,
-        }
-        if datefmt:
-            pinned["dateformat"] = datefmt
-        if tsfmt:
-            pinned["timestampformat"] = tsfmt
-        for key in ("encoding", "nullstr", "ignore_errors", "decimal_separator", "null_padding"):
-            if key in user:
-                pinned[key] = user[key]
-        pinned["columns"] = {str(c["name"]): str(c["type"]) for c in columns}
-        if any(c in source.read_pattern for c in "*?["):
-            pinned["union_by_name"] = False
-        dialect = {
-            "delimiter": str(delim),
-            "quote": str(_unempty(quote)),
-            "escape": str(_unempty(escape)),
-            "header": str(header).lower(),
-            "skip": str(skip),
-        }
-        if datefmt:
-            dialect["dateformat"] = str(datefmt)
-        return f"read_csv({quote_string(source.read_pattern)}{_args(pinned)})", dialect
-
     def _attach(self, source: Source, replacing: Source | None) -> Registration:
         readonly = bool(source.options.get("readonly", False))
         if source.kind is SourceKind.SQLITE:
@@ -568,13 +450,8 @@ class DuckEngine:
             self._execute(f"DROP VIEW IF EXISTS memory.main.{quote_ident(source.alias)}")
 
     def quoted_file_reader(self, path: str, kind: SourceKind) -> str | None:
-        """A CSV quoted in FROM is read with the same small buffer as registered sources.
-
-        DuckDB's default buffer took a 1 GB CSV aggregation to 199 MiB peak instead of 112 MiB.
-        """
-        if kind is not SourceKind.CSV:
-            return None
-        return f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE})"
+        """A CSV quoted in FROM is read with the same small buffer as registered sources."""
+        return readers.quoted_file_reader(path, kind)
 
     def tables(self, alias: str) -> list[TableInfo]:
         """Tables and views of an attached database ('memory': the session's own tables).
@@ -667,125 +544,6 @@ class DuckEngine:
         if len(statements) != 1:
             raise QueryError("expected one statement", hint="separate statements with ';'")
         return str(statements[0].type.name)
-
-
-class _Translate:
-    """Turns duckdb exceptions into NoctraErrors with a one-line message and a hint."""
-
-    def __init__(self, engine: DuckEngine) -> None:
-        self.engine = engine
-
-    def __enter__(self) -> None:
-        self.engine.busy = True
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> Literal[False]:
-        self.engine.busy = False
-        if exc is None:
-            return False
-        if isinstance(exc, duckdb.InterruptException) or (
-            isinstance(exc, KeyboardInterrupt) and self.engine._interrupted
-        ):
-            raise CancelledQueryError("query cancelled") from exc
-        if isinstance(exc, duckdb.Error):
-            raise translate_error(exc, self.engine.secret_values) from exc
-        return False
-
-
-def translate_error(exc: duckdb.Error, secrets: Sequence[str] = ()) -> QueryError:
-    """A QueryError from a DuckDB exception: its first line, the 'Did you mean' as hint."""
-    # DuckDB quotes URLs in its messages: signed query strings and passwords stay hidden.
-    text = redact_text(str(exc), secrets)
-    lines = text.splitlines()
-    message = lines[0] if lines else type(exc).__name__
-    hint = None
-    error = QueryError(message)
-    for index, line in enumerate(lines[1:], start=1):
-        stripped = line.strip()
-        if stripped.startswith("Did you mean") and hint is None:
-            internal = ("pg_", "duckdb_", "information_schema", "sqlite_", "__noctra")
-            if any(name in stripped for name in internal):
-                hint = "SHOW SOURCES lists the registered sources, SHOW TABLES their tables"
-            else:
-                hint = stripped
-        match = _LINE_MARK.match(line)
-        if match and index + 1 < len(lines) and "^" in lines[index + 1]:
-            caret = lines[index + 1].index("^") - (len(line) - len(match.group(2)))
-            error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
-    if "extension" in message.lower() and ("download" in message.lower() or "install" in message.lower()):
-        hint = "this needs a DuckDB extension that is not installed; see `noctra info`"
-    if message.startswith("Invalid Input Error: CSV Error on Line"):
-        error.message, hint = _csv_error(message, lines)
-    error.hint = hint
-    return error
-
-
-_CSV_HINTS = (
-    ("not utf-8", "the file is not UTF-8: add OPTIONS (encoding = 'latin-1') (or 'utf-16')"),
-    ("unterminated quote", "fix the quoting, or OPTIONS (quote = '') or ignore_errors = true"),
-    (
-        "expected number of columns",
-        "rows have different numbers of fields: OPTIONS (null_padding = true) or ignore_errors = true",
-    ),
-    (
-        "could not convert",
-        "a value does not fit the column type: OPTIONS (types = {...}) or all_varchar = true",
-    ),
-)
-
-
-def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
-    """DuckDB's many-line CSV error as one line: where and why, and the option that helps."""
-    where = message.removeprefix("Invalid Input Error: ").replace("CSV Error on Line:", "CSV error on line")
-    reason = ""
-    # After the offending line (it may span lines) DuckDB states the reason as a sentence.
-    start = next((i for i, line in enumerate(lines) if line.startswith("Original Line")), 0)
-    for line in lines[start + 1 :]:
-        text = line.strip()
-        if text.startswith("Possible"):
-            break
-        if text.endswith(".") or text.startswith("Expected Number of Columns"):
-            reason = text
-            break
-    hint = "OPTIONS (ignore_errors = true) skips rows that do not fit"
-    for needle, advice in _CSV_HINTS:
-        if needle in reason.lower():
-            hint = advice
-            break
-    return (f"{where}: {reason}" if reason else where), hint
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's text."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def extension_path(name: str) -> str:
-    """Path of an extension file inside its PyPI wheel; error naming the package if absent."""
-    package = f"duckdb-extension-{WHEEL_OF_EXTENSION.get(name, name)}=={duckdb.__version__}"
-    spec = importlib.util.find_spec(f"duckdb_extension_{name}")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for location in locations:
-        found = glob.glob(
-            os.path.join(location, "extensions", f"v{duckdb.__version__}", f"{name}.duckdb_extension")
-        )
-        if found:
-            return found[0]
-    raise SourceError(
-        f"the DuckDB extension {name!r} is not installed",
-        hint=f"pip install {package}",
-    )
-
-
-def _unempty(value: object) -> object:
-    return "" if value in (None, "(empty)") else value
-
-
-def _args(options: dict[str, object]) -> str:
-    """Named arguments for a DuckDB table function, every value quoted."""
-    return "".join(f", {key} = {sql_literal(value)}" for key, value in options.items())
 
 
 def size_in_bytes(text: str) -> int | None:
