@@ -178,7 +178,9 @@ def test_csv_errors_are_one_line_with_the_option_that_helps(tmp_path: Path) -> N
                 "SELECT * FROM read_csv('rag.csv', auto_detect = false, header = true,"
                 " columns = {'a': 'INT', 'b': 'INT', 'c': 'INT'})"
             )
-        assert info.value.message.endswith("CSV error on line 3: Expected Number of Columns: 3 Found: 2")
+        assert info.value.message.endswith(
+            "CSV error in rag.csv on line 3: Expected Number of Columns: 3 Found: 2"
+        )
         assert info.value.hint is not None and "null_padding = true" in info.value.hint
         s.execute("USE 'rag.csv' OPTIONS (null_padding = true)")
         assert s.sql("SELECT count(*), count(c) FROM rag").rows(1) == [(2, 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
@@ -9,12 +10,19 @@ from typing import TYPE_CHECKING, Literal
 import duckdb
 
 from noctra.errors import CancelledQueryError, QueryError
+from noctra.quoting import quote_string
 from noctra.redact import redact_text
 
 if TYPE_CHECKING:
     from noctra.engine.duck.engine import DuckEngine
 
 _LINE_MARK = re.compile(r"^LINE (\d+): ?(.*)$")
+# Patterns below are compiled on first use (re caches them), not at start-up.
+# "Conversion Error: CSV Error on Line: 12", "Invalid Input Error: CSV Error on Line: 3"...
+_CSV_LINE = r"^[A-Z][A-Za-z ]* Error: CSV Error on Line: (\d+)"
+_CONVERTING = r'^Error when converting column "(.*?)"\. Could not convert string "(.*)" to \'(.*)\'\.?$'
+_FILE_LINE = r"^\s+file = (.+)$"
+_MISMATCH = r'^Column with name: "(.*?)" is expected to have type: (.+) But has type: (.+)$'
 
 
 class Translate:
@@ -63,8 +71,10 @@ def translate_error(exc: duckdb.Error, secrets: Sequence[str] = ()) -> QueryErro
             error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
     if "extension" in message.lower() and ("download" in message.lower() or "install" in message.lower()):
         hint = "this needs a DuckDB extension that is not installed; see `noctra info`"
-    if message.startswith("Invalid Input Error: CSV Error on Line"):
+    if re.match(_CSV_LINE, message):
         error.message, hint = _csv_error(message, lines)
+    elif message.endswith("Schema mismatch between globbed files."):
+        error.message, hint = _glob_mismatch(lines)
     error.hint = hint
     return error
 
@@ -84,8 +94,20 @@ _CSV_HINTS = (
 
 
 def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
-    """DuckDB's many-line CSV error as one line: where and why, and the option that helps."""
-    where = message.removeprefix("Invalid Input Error: ").replace("CSV Error on Line:", "CSV error on line")
+    """DuckDB's many-line CSV error as one line: file, line, value and column, and what helps."""
+    match = re.match(_CSV_LINE, message)
+    assert match is not None
+    where = f"CSV error{_in_file(lines)} on line {match.group(1)}"
+    converting = next((m for line in lines if (m := re.match(_CONVERTING, line))), None)
+    if converting is not None:
+        # The value, the column and the type: "CSV Error on Line: N" alone says none of them.
+        column, value, type_ = converting.groups()
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        return (
+            f'{where}: cannot convert "{shown}" in column "{column}" to {type_}',
+            f"DuckDB types CSV columns from a sample of rows: set types = {{{quote_string(column)}: "
+            "'VARCHAR'} or all_varchar = true (USE ... OPTIONS (...), or read_csv arguments)",
+        )
     reason = ""
     # After the offending line (it may span lines) DuckDB states the reason as a sentence.
     start = next((i for i, line in enumerate(lines) if line.startswith("Original Line")), 0)
@@ -102,6 +124,51 @@ def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
             hint = advice
             break
     return (f"{where}: {reason}" if reason else where), hint
+
+
+def _glob_mismatch(lines: list[str]) -> tuple[str, str]:
+    """DuckDB's "Schema mismatch between globbed files" as one line naming both files."""
+    main = current = "?"
+    column = expected = found = ""
+    for line in lines:
+        if line.startswith("Main file schema: "):
+            main = _shown_path(line.removeprefix("Main file schema: "))
+        elif line.startswith("Current file: "):
+            current = _shown_path(line.removeprefix("Current file: "))
+        elif match := re.match(_MISMATCH, line):
+            column, expected, found = match.groups()
+    if not column:
+        return (
+            f"the files of a glob do not have the same columns: {current} differs from {main}",
+            "read them with union_by_name = true, or one glob per layout",
+        )
+    return (
+        f'the files of a glob disagree: column "{column}" is {found} in {current}, {expected} in {main}',
+        "DuckDB types a glob from its first files: files_to_sniff = -1 reads them all, "
+        f"or set types = {{{quote_string(column)}: 'VARCHAR'}}",
+    )
+
+
+def _in_file(lines: list[str]) -> str:
+    """' in FILE' from the ``file = ...`` line DuckDB adds to CSV errors ('' if none)."""
+    for line in lines:
+        match = re.match(_FILE_LINE, line)
+        if match:
+            return f" in {_shown_path(match.group(1))}"
+    return ""
+
+
+def _shown_path(path: str) -> str:
+    """A path as the user would write it: relative when it is under the working directory."""
+    path = path.strip()
+    if os.path.isabs(path):
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:
+            return path
+        if not relative.startswith(".."):
+            return relative
+    return path
 
 
 def first_line(exc: BaseException) -> str:

@@ -55,10 +55,7 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
             None,
         )[0]
     except QueryError as exc:
-        raise SourceError(
-            f"cannot read {source.path!r} as CSV: {exc.message}",
-            hint=exc.hint or "set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
-        ) from exc
+        raise unreadable_csv(source, exc) from exc
     delim, quote, escape, newline, comment, skip, header, columns, datefmt, tsfmt = row
     assert isinstance(columns, list)
     if len(columns) == 1 and "delim" not in user and "all_varchar" not in user:
@@ -100,6 +97,17 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if datefmt:
         dialect["dateformat"] = str(datefmt)
     return f"read_csv({quote_string(source.read_pattern)}{_args(pinned)})", dialect
+
+
+def unreadable_csv(source: Source, exc: QueryError) -> SourceError:
+    """A CSV source that cannot be read: DuckDB's reason, and the file when it names one."""
+    message = exc.message
+    if not message.startswith("CSV error in "):
+        message = f"cannot read {source.path!r} as CSV: {message}"
+    return SourceError(
+        message,
+        hint=exc.hint or "set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
+    )
 
 
 def quoted_file_reader(path: str, kind: SourceKind) -> str | None:
