@@ -77,6 +77,7 @@ CSV_OPTIONS = {
     "comment": "a one-character string",
     "decimal_separator": "'.' or ','",
     "sample_size": "a whole number of rows (-1 for the whole file)",
+    "files_to_sniff": "a whole number of files of a glob read to type its columns (-1 for all)",
 }
 PARQUET_OPTIONS = {
     "hive_partitioning": "true or false",

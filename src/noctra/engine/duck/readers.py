@@ -6,7 +6,7 @@ import glob
 from collections.abc import Callable
 
 from noctra.engine.base import Params
-from noctra.engine.sources import Source, SourceKind
+from noctra.engine.sources import Source, SourceKind, is_glob
 from noctra.errors import QueryError, SourceError
 from noctra.quoting import quote_string, sql_literal
 
@@ -32,13 +32,13 @@ def reader_of(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
 
 
 def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
-    """Sniff once (first file of a glob) and fix dialect and column types in the view."""
+    """Sniff once (dialect from the first file of a glob) and fix dialect and column types in the view."""
     user = dict(source.options)
     user.pop("format", None)
     if "delimiter" in user:
         user["delim"] = user.pop("delimiter")
     sniff_target = source.read_pattern
-    if any(c in sniff_target for c in "*?["):
+    if is_glob(sniff_target):
         if source.is_remote:
             # A remote glob (s3://bucket/logs/*.csv) is listed by httpfs, not the OS.
             first = rows("SELECT file FROM glob(?) ORDER BY file LIMIT 1", [sniff_target])
@@ -46,7 +46,8 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         else:
             matches = sorted(glob.glob(sniff_target, recursive=True))
         sniff_target = matches[0] if matches else sniff_target
-    sniff_args = dict(user)
+    # Types of a glob come from DuckDB's multi-file read (_glob_columns), not sniff_csv.
+    sniff_args = {key: value for key, value in user.items() if key != "files_to_sniff"}
     try:
         row = rows(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, "
@@ -85,8 +86,9 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         if key in user:
             pinned[key] = user[key]
     pinned["columns"] = {str(c["name"]): str(c["type"]) for c in columns}
-    if any(c in source.read_pattern for c in "*?["):
+    if is_glob(source.read_pattern):
         pinned["union_by_name"] = False
+        pinned["columns"] = _glob_columns(source, user, pinned, rows)
     dialect = {
         "delimiter": str(delim),
         "quote": str(_unempty(quote)),
@@ -97,6 +99,31 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if datefmt:
         dialect["dateformat"] = str(datefmt)
     return f"read_csv({quote_string(source.read_pattern)}{_args(pinned)})", dialect
+
+
+def _glob_columns(
+    source: Source, user: dict[str, object], pinned: dict[str, object], rows: Rows
+) -> dict[str, str]:
+    """Column types of a glob as DuckDB's own read of it gives them (issue 11.5).
+
+    sniff_csv reads one file only, so text in a later file, in a column the first file
+    holds numbers in, broke every query. DuckDB's multi-file read types the columns over
+    its first files (``files_to_sniff``, 10, within one ``sample_size`` of rows), as
+    ``FROM 'dir/*.csv'`` does; the dialect sniffed from the first file is kept, and hive
+    partition columns are left to the view.
+    """
+    typing = {key: value for key, value in pinned.items() if key not in ("auto_detect", "columns")}
+    for key in ("types", "all_varchar", "sample_size", "files_to_sniff"):
+        if key in user:
+            typing[key] = user[key]
+    typing["hive_partitioning"] = False
+    try:
+        described = rows(
+            f"DESCRIBE SELECT * FROM read_csv({quote_string(source.read_pattern)}{_args(typing)})", None
+        )
+    except QueryError as exc:
+        raise unreadable_csv(source, exc) from exc
+    return {str(row[0]): str(row[1]) for row in described}
 
 
 def unreadable_csv(source: Source, exc: QueryError) -> SourceError:
