@@ -59,17 +59,14 @@ def named_parameters(
     out: list[str] = []
     names: list[str] = []
     last = 0
-    previous_kind: Kind | None = None
     for token in tokenize(text, statement=statement):
-        if token.kind is Kind.PARAM and token.text.startswith(":") and previous_kind is not Kind.STRING:
+        if token.kind is Kind.PARAM and token.text.startswith(":"):
             name = token.text[1:]
             out.append(text[last : token.start])
             out.append(render(name.lower()))
             last = token.end
             if name.lower() not in names:
                 names.append(name.lower())
-        if token.kind not in (Kind.SPACE, Kind.COMMENT):
-            previous_kind = token.kind
     out.append(text[last:])
     return "".join(out), names
 

@@ -164,9 +164,8 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
         elif (
             char == ":"
             and not text.startswith("::", pos)
-            and not (tokens and tokens[-1].text == ":")
             and (name := _NAME.match(text, pos + 1))
-            and not _inside_brackets(tokens)
+            and _starts_parameter(tokens)
         ):
             kind, end = Kind.PARAM, name.end()
         elif char == ";":
@@ -194,19 +193,89 @@ def _after_word(text: str, pos: int) -> bool:
     return pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in "_$")
 
 
-def _inside_brackets(tokens: list[Token]) -> bool:
-    """True inside ``[...]``, where ``:`` is DuckDB's slice, not a parameter."""
-    depth = 0
+# Words after which a value comes, so ``:name`` there is a parameter (``WHERE a = 1 AND :x``).
+# After any other word ``:`` is DuckDB's: ``lambda x:x + 1``, ``{a:x}``, ``l[i:n]``, ``n: 42``.
+_VALUE_KEYWORDS = frozenset(
+    [
+        "ALL",
+        "AND",
+        "ANY",
+        "ARRAY",
+        "AS",
+        "BETWEEN",
+        "BY",
+        "CASE",
+        "DEFAULT",
+        "DISTINCT",
+        "ELSE",
+        "ESCAPE",
+        "EXISTS",
+        "FIRST",
+        "FROM",
+        "GLOB",
+        "GROUPS",
+        "HAVING",
+        "ILIKE",
+        "IN",
+        "INTERVAL",
+        "IS",
+        "LIKE",
+        "LIMIT",
+        "NEXT",
+        "NOT",
+        "OFFSET",
+        "ON",
+        "OR",
+        "QUALIFY",
+        "RANGE",
+        "RETURN",
+        "RETURNING",
+        "ROWS",
+        "SELECT",
+        "SET",
+        "SIMILAR",
+        "SOME",
+        "THEN",
+        "TO",
+        "USING",
+        "VALUES",
+        "WHEN",
+        "WHERE",
+        "ZONE",
+    ]
+)
+
+
+def _ends_operand(token: Token) -> bool:
+    """True when token can end a value (a name, a literal, a closing bracket)."""
+    if token.kind is Kind.WORD:
+        return token.upper not in _VALUE_KEYWORDS
+    if token.kind is Kind.OP:
+        return token.text in (")", "]", "}")
+    return token.kind not in (Kind.SPACE, Kind.COMMENT, Kind.SEMI)
+
+
+def _starts_parameter(tokens: list[Token]) -> bool:
+    """True when a ``:name`` after these tokens is a parameter, not DuckDB's own colon.
+
+    A parameter starts a value: after an operator, ``(``, ``,``, a keyword or another
+    ``:`` (``{'k': :v}``, ``l[1: :n]``). Right after a value the colon belongs to a
+    lambda, a struct key, a prefix alias or a slice; so does the colon just after an
+    index's ``[`` (``l[:n]`` slices to column n; ``l[: :n]`` slices to a parameter),
+    while ``[:a, :b]`` is a list of parameters.
+    """
+    before: list[Token] = []
     for token in reversed(tokens):
-        if token.kind is not Kind.OP:
-            continue
-        if token.text == "]":
-            depth += 1
-        elif token.text == "[":
-            if depth == 0:
-                return True
-            depth -= 1
-    return False
+        if token.kind not in (Kind.SPACE, Kind.COMMENT):
+            before.append(token)
+            if len(before) == 2:
+                break
+    if not before:
+        return True
+    previous = before[0]
+    if previous.kind is Kind.OP and previous.text == "[":
+        return len(before) < 2 or not _ends_operand(before[1])
+    return not _ends_operand(previous)
 
 
 def significant(tokens: list[Token]) -> list[Token]:
