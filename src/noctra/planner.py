@@ -250,8 +250,11 @@ class Planner:
             # Names no SQLite table: DuckDB, without parsing (sqlglot is slow to load).
             return Route("duckdb", file_sources=file_sources)
         qualified = _qualified_tables(tokens, {s.alias.lower(): s for s in named})
-        # Visibly more than one SQLite database's work: files, several databases, a quoted path.
-        needs_duckdb = bool(file_sources) or len(named) > 1 or _names_a_file(tokens)
+        # Visibly more than one SQLite database's work: files, several databases, a quoted path,
+        # or syntax only DuckDB has.
+        needs_duckdb = (
+            bool(file_sources) or len(named) > 1 or _names_a_file(tokens) or _has_duckdb_syntax(tokens)
+        )
         if mode == "duckdb" or (mode == "auto" and needs_duckdb):
             return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
         decided = self._parsed_route(sql, tokens, current, tables)
@@ -347,6 +350,18 @@ def _names_a_file(tokens: list[Token]) -> bool:
             if kind_from_name(text) is not None or "://" in text or "*" in text:
                 return True
     return False
+
+
+# Syntax SQLite cannot parse: such a statement runs in DuckDB, with the database attached.
+_DUCKDB_WORDS = frozenset({"PIVOT", "UNPIVOT", "PIVOT_WIDER", "PIVOT_LONGER", "LAMBDA"})
+
+
+def _has_duckdb_syntax(tokens: list[Token]) -> bool:
+    """True for PIVOT/UNPIVOT, ``lambda x: ...`` and ``::`` casts (SQLite has none of them)."""
+    return any(
+        (t.kind is Kind.WORD and t.upper in _DUCKDB_WORDS) or (t.kind is Kind.OP and t.text == "::")
+        for t in tokens
+    )
 
 
 def has_top_level_order_by(sql: str) -> bool:

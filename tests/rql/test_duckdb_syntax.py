@@ -7,11 +7,12 @@ Issue 11 item 18: a dynamic PIVOT was refused as "more than one statement", and 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from noctra import Session
+from noctra import Result, Session
 from noctra.rql.interpolate import named_parameters
 from tests.conftest import RunMain, RunNoctra
 
@@ -74,6 +75,8 @@ def test_colon_where_a_value_starts_is_a_parameter(text: str, names: list[str]) 
 Rows = list[tuple[object, ...]]
 
 CSV = "y,col,x\n1,a,2\n1,b,3\n2,a,5\n"
+WIDE: Rows = [(1, 2, 3), (2, 5, None)]
+LONG: Rows = [(1, "a", "x", 2), (1, "b", "x", 3), (2, "a", "x", 5)]
 
 # (construct, statement over t(y, col, x) with LET n = 2, rows it gives)
 CONSTRUCTS: list[tuple[str, str, Rows]] = [
@@ -109,6 +112,35 @@ def test_construct_runs_on_the_command_line(run_main: RunMain, tmp_path: Path, s
     run = run_main("--fresh", "--format", "jsonl", "-c", f"USE 't.csv' AS t; LET n = 2; {sql}")
     assert (run.code, "Traceback" in run.err) == (0, False), run.err
     assert [tuple(json.loads(line).values()) for line in run.out.splitlines()] == rows, run.out
+
+
+@pytest.fixture
+def sqlite_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.execute("CREATE TABLE m (y INTEGER, col TEXT, x INTEGER)")
+        conn.executemany("INSERT INTO m VALUES (?, ?, ?)", [(1, "a", 2), (1, "b", 3), (2, "a", 5)])
+    conn.close()
+    s = Session()
+    s.execute("USE 's.db' AS s")
+    return s
+
+
+@pytest.mark.parametrize(
+    ("sql", "rows"),
+    [
+        ("FROM m PIVOT (sum(x)::INTEGER FOR col IN ('a', 'b') GROUP BY y) ORDER BY y", WIDE),
+        ("UNPIVOT m ON x INTO NAME k VALUE v ORDER BY y, col", LONG),
+        ("SELECT list_transform([y], lambda q:q + 1) AS l FROM m WHERE x = 5", [([3],)]),
+        ("SELECT y::VARCHAR || '!' FROM m WHERE x = 5", [("2!",)]),
+    ],
+)
+def test_duckdb_syntax_on_a_sqlite_source_runs_in_duckdb(
+    sqlite_session: Session, sql: str, rows: Rows
+) -> None:
+    result = sqlite_session.sql(sql)
+    assert isinstance(result, Result)
+    assert (result.rows(10), result.engine) == (rows, "duckdb")
 
 
 def test_every_construct_in_one_real_cli_run(run_noctra: RunNoctra, tmp_path: Path) -> None:
