@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from noctra import Session
@@ -154,3 +159,119 @@ def test_a_file_added_to_a_registered_glob_is_typed_in_the_next_run(
     (tmp_path / "logs" / "b.csv").write_text("id,v\n2,x\n")
     second = run_noctra("-c", "SELECT v FROM g ORDER BY id", "--format", "csv", cwd=tmp_path)
     assert (second.returncode, second.stdout, second.stderr) == (0, "v\n2\nx\n", "")
+
+
+# --- 11.14: hints that send the user the wrong way -------------------------------------------
+
+
+@pytest.fixture
+def crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmp_path (the working directory) with crm.db (SQLite t), w.duckdb (DuckDB a) and t.csv."""
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "crm.db") as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+        conn.execute("INSERT INTO t VALUES (1, 'a')")
+    conn.close()
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        con.execute("CREATE TABLE a AS SELECT 1 AS x")
+    (tmp_path / "t.csv").write_text("id\n7\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("write", "engine"),
+    [
+        ("INSERT INTO t VALUES (2, 'b')", "sqlite"),
+        ("INSERT INTO r.t SELECT id, 'x' FROM 't.csv'", "duckdb"),
+    ],
+)
+def test_write_to_a_read_only_sqlite_source_names_the_option(crm: Path, write: str, engine: str) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS r OPTIONS (readonly = true)")
+        error = one_line_error(s, write)
+    assert error.hint is not None and "readonly = true" in error.hint, engine
+    assert "engine" not in error.hint
+
+
+@pytest.fixture
+def unwritable(crm: Path) -> Iterator[Path]:
+    """crm.db made unwritable: chmod 444, or for root (who writes anyway) the immutable flag."""
+    path = crm / "crm.db"
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        yield path
+        path.chmod(0o644)
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot make a file unwritable for root here (no chattr +i)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize(
+    "write", ["INSERT INTO t VALUES (2, 'b')", "INSERT INTO r.t SELECT id, 'x' FROM 't.csv'"]
+)
+def test_write_to_an_unwritable_sqlite_file_says_permissions(unwritable: Path, write: str) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS r")
+        error = one_line_error(s, write)
+    assert error.hint is not None and "permissions" in error.hint and "engine" not in error.hint
+
+
+def test_read_only_workspace_that_is_missing(tmp_path: Path, run_noctra: RunNoctra) -> None:
+    proc = run_noctra("--db", "missing.duckdb", "--read-only", "-c", "SELECT 1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "noctra: error: --db 'missing.duckdb' does not exist, and --read-only does not create it",
+        "hint: check the path; without --read-only, --db starts a new database there",
+    ]
+    assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_read_only_use_of_a_missing_database_does_not_suggest_create(crm: Path) -> None:
+    with Session() as s:
+        error = one_line_error(s, "USE 'gone.db' OPTIONS (readonly = true)")
+    assert error.message == "file not found: 'gone.db'"
+    assert error.hint is not None and "create" not in error.hint
+
+
+def test_write_to_a_read_only_workspace_says_read_only(crm: Path, run_noctra: RunNoctra) -> None:
+    proc = run_noctra("--db", "w.duckdb", "--read-only", "-c", "CREATE TABLE z AS SELECT 1", cwd=crm)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1] == (
+        "hint: the --db workspace was opened with --read-only: run without it to write"
+    )
+
+
+def test_the_same_duckdb_file_under_two_aliases(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'w.duckdb' AS a")
+        error = one_line_error(s, "USE 'w.duckdb' AS b")
+        assert error.message == "'w.duckdb' is already attached as 'a'"
+        assert error.hint == "reach its tables as a.table, or DETACH a first (DuckDB attaches a file once)"
+        assert s.sql("SELECT x FROM a.a").rows(1) == [(1,)]
+
+
+def test_the_workspace_file_used_again(crm: Path, run_noctra: RunNoctra) -> None:
+    proc = run_noctra("--db", "w.duckdb", "-c", "USE 'w.duckdb' AS b", cwd=crm)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-2:] == [
+        "noctra: error: statement 1, line 1, column 1: 'w.duckdb' is already attached as 'w'",
+        "hint: it is the --db workspace: its tables are reached by name, or as w.table",
+    ]
+
+
+def test_a_duckdb_source_registered_again_under_its_alias(crm: Path) -> None:
+    """Sibling: the same file and alias again (to open it read-only) replaces it; so does another file."""
+    (crm / "w2.duckdb").write_bytes((crm / "w.duckdb").read_bytes())
+    with Session() as s:
+        s.execute("USE 'w.duckdb' AS a")
+        s.execute("USE 'w.duckdb' AS a OPTIONS (readonly = true)")
+        error = one_line_error(s, "CREATE TABLE a.z AS SELECT 1")
+        assert error.hint is not None and "readonly = true" in error.hint
+        s.execute("USE 'w2.duckdb' AS a")
+        s.execute("CREATE TABLE a.z AS SELECT 2 AS y")
+        assert s.sql("SELECT y FROM a.z").rows(1) == [(2,)]
+        assert [(src.alias, src.path) for src in s.sources] == [("a", "w2.duckdb")]

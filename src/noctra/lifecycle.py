@@ -124,6 +124,11 @@ class SourceLifecycle:
                 f"--db {path!r} is not a database file",
                 hint="use a .duckdb file, or .db / .sqlite / .sqlite3 for SQLite",
             )
+        if read_only and not is_remote(path) and not os.path.exists(resolve_location(path, Path.cwd())):
+            raise UsageError(
+                f"--db {path!r} does not exist, and --read-only does not create it",
+                hint="check the path; without --read-only, --db starts a new database there",
+            )
         options: dict[str, object] = {"readonly": True} if read_only else {"create": True}
         source = build_source(path, default_alias(path), options)
         self.register(source, replacing=None, count_tables=False)

@@ -325,7 +325,7 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
         if wanted is not None and wanted.is_database and options.get("create") is True:
             return wanted, location
         hint = f"no such file at {location}; check the path (relative to the current directory)"
-        if wanted is not None and wanted.is_database:
+        if wanted is not None and wanted.is_database and options.get("readonly") is not True:
             hint += "; to start a new database add OPTIONS (create = true)"
         raise SourceError(
             f"file not found: {path!r}",

@@ -118,6 +118,7 @@ class SqliteEngine:
             raise SourceError(f"cannot open SQLite database {path!r}: {exc}", hint=hint) from exc
         self.path = path
         self.alias = alias
+        self.readonly = readonly
         self.busy = False
         self._running: SqliteResult | None = None
 
@@ -178,12 +179,29 @@ class _Translate:
                 f"SQLite: {exc} ({self.engine.path})",
                 hint="another program holds a lock on the database; retry when it is done",
             ) from exc
+        if isinstance(exc, sqlite3.OperationalError) and "readonly database" in str(exc):
+            raise read_only_error(self.engine.alias, self.engine.path, readonly=self.engine.readonly) from exc
         if isinstance(exc, sqlite3.Error):
             raise QueryError(
                 f"SQLite: {exc}", hint="this statement ran in SQLite (SET engine = duckdb to change)"
             ) from exc
         if isinstance(exc, NoctraError):
             return
+
+
+def read_only_error(alias: str, path: str, *, readonly: bool) -> QueryError:
+    """A write to a database that cannot take it: opened read-only, or a file SQLite cannot write."""
+    if readonly:
+        return QueryError(
+            f"cannot write to {alias!r}: it is open read-only",
+            hint="it was registered with OPTIONS (readonly = true), or is a --db workspace opened "
+            "with --read-only: register it again without that to write",
+        )
+    return QueryError(
+        f"cannot write to {alias!r}: SQLite says the file is read-only ({path})",
+        hint="the file or its folder is not writable (SQLite writes a journal beside it): "
+        "check their permissions",
+    )
 
 
 def _quote(name: str) -> str:

@@ -123,6 +123,7 @@ class DuckEngine:
         self._extensions = Extensions(self.connection, self.translating)
         # Where new tables go when no database source is current: memory, or a --db workspace.
         self.home = "memory"
+        self.catalog_in_use = "memory"  # DuckDB's default database, set by use_catalog
         # SQLite databases registered but not attached yet, by lower-cased alias: attaching
         # loads the sqlite extension (~85 ms with its signature check), so it waits until a
         # statement that reaches DuckDB names the database (ready()).
@@ -410,7 +411,12 @@ class DuckEngine:
         else:
             kind_sql = "TYPE duckdb"
         extra = ", READ_ONLY" if readonly else ""
-        target = source.alias if replacing is None else "__noctra_attach_check"
+        # DuckDB attaches a file once: the same file under its own alias again (new options)
+        # is detached first, and attached back as it was if the new attachment fails.
+        again = replacing is not None and replacing.location == source.location
+        if again and replacing is not None:
+            self.unregister(replacing)
+        target = source.alias if replacing is None or again else "__noctra_attach_check"
         try:
             self._execute(
                 f"ATTACH {quote_string(source.location)} AS {quote_ident(target)} ({kind_sql}{extra})"
@@ -425,17 +431,31 @@ class DuckEngine:
             )
         except QueryError as exc:
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(target)}")
-            raise SourceError(
-                f"cannot open {source.path!r} as a {source.kind.value} database: {exc.message}",
-                hint="check that the file is a database (and not locked by another program)",
-            ) from exc
-        if replacing is not None:
+            if again and replacing is not None:
+                self._attach(replacing, None)
+            raise self._attach_error(source, exc) from exc
+        if replacing is not None and not again:
             self._execute(f"DETACH DATABASE {quote_ident(target)}")
             self.unregister(replacing)
             self._execute(
                 f"ATTACH {quote_string(source.location)} AS {quote_ident(source.alias)} ({kind_sql}{extra})"
             )
         return Registration(tables=int(str(tables[0][0])) if tables else None)
+
+    def _attach_error(self, source: Source, exc: QueryError) -> SourceError:
+        """Why a database file did not attach, and what to do instead."""
+        owner = re.search(r'already attached by database "(.*?)"', exc.message)
+        if owner is None:
+            return SourceError(
+                f"cannot open {source.path!r} as a {source.kind.value} database: {exc.message}",
+                hint="check that the file is a database (and not locked by another program)",
+            )
+        name = owner.group(1)
+        if name.lower() == self.home.lower():
+            hint = f"it is the --db workspace: its tables are reached by name, or as {name}.table"
+        else:
+            hint = f"reach its tables as {name}.table, or DETACH {name} first (DuckDB attaches a file once)"
+        return SourceError(f"{source.path!r} is already attached as {name!r}", hint=hint)
 
     def unregister(self, source: Source) -> None:
         """Remove a source's view or attachment."""
@@ -445,6 +465,8 @@ class DuckEngine:
                 self._wanted_catalog = None
             return
         if source.kind.is_database:
+            if self.catalog_in_use.lower() == key:
+                self.use_catalog(None)  # DuckDB does not detach the default database
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
         else:
             self._execute(f"DROP VIEW IF EXISTS memory.main.{quote_ident(source.alias)}")
@@ -487,6 +509,7 @@ class DuckEngine:
             return
         self._wanted_catalog = None
         self._execute(f"USE {quote_ident(alias)}")
+        self.catalog_in_use = alias
         if alias != "memory":
             path = f"{quote_ident(alias)}.main,memory.main"
             self._execute(f"SET search_path = {quote_string(path)}")

@@ -45,12 +45,17 @@ class Translate:
         ):
             raise CancelledQueryError("query cancelled") from exc
         if isinstance(exc, duckdb.Error):
-            raise translate_error(exc, self.engine.secret_values) from exc
+            raise translate_error(exc, self.engine.secret_values, workspace=self.engine.home) from exc
         return False
 
 
-def translate_error(exc: duckdb.Error, secrets: Sequence[str] = ()) -> QueryError:
-    """A QueryError from a DuckDB exception: its first line, the 'Did you mean' as hint."""
+def translate_error(
+    exc: duckdb.Error, secrets: Sequence[str] = (), *, workspace: str = "memory"
+) -> QueryError:
+    """A QueryError from a DuckDB exception: its first line, the 'Did you mean' as hint.
+
+    ``workspace`` is the --db database, if any: a write refused there is --read-only's doing.
+    """
     # DuckDB quotes URLs in its messages: signed query strings and passwords stay hidden.
     text = redact_text(str(exc), secrets)
     lines = text.splitlines()
@@ -71,6 +76,19 @@ def translate_error(exc: duckdb.Error, secrets: Sequence[str] = ()) -> QueryErro
             error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
     if "extension" in message.lower() and ("download" in message.lower() or "install" in message.lower()):
         hint = "this needs a DuckDB extension that is not installed; see `noctra info`"
+    attached = re.search(r'on database "(.*?)" which is attached in read-only mode', message)
+    if attached and attached.group(1).lower() == workspace.lower():
+        hint = "the --db workspace was opened with --read-only: run without it to write"
+    elif attached:
+        hint = (
+            f"{attached.group(1)!r} was registered with OPTIONS (readonly = true): "
+            "register it again without that to write"
+        )
+    elif "attempt to write a readonly database" in message:
+        hint = (
+            "SQLite (through DuckDB) could not write the file: it or its folder is not writable "
+            "(SQLite writes a journal beside it); check their permissions"
+        )
     if re.match(_CSV_LINE, message):
         error.message, hint = _csv_error(message, lines)
     elif message.endswith("Schema mismatch between globbed files."):
