@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from noctra.errors import RqlSyntaxError
+from noctra.errors import RqlSyntaxError, Span
 from noctra.rql.splitter import split, statement_at
 
 CORPUS: list[tuple[str, list[str]]] = [
@@ -59,3 +59,18 @@ def test_statement_at_cursor() -> None:
     script = "select 1;\nselect 2;\nselect 3"
     found = statement_at(script, script.index("2"))
     assert found is not None and found.text == "select 2"
+
+
+@pytest.mark.parametrize(
+    ("script", "statement", "line", "column"),
+    [
+        ("SELECT 2 \x00+ 40", 1, 1, 10),
+        ("SELECT 1;\nSELECT 'a\x00b'", 2, 2, 8),
+        ("SELECT 1 -- \x00\n+ 1", 1, 1, 10),
+    ],
+)
+def test_a_nul_character_is_refused_where_it_is(script: str, statement: int, line: int, column: int) -> None:
+    """DuckDB reads a statement only up to a NUL: ``SELECT 2 <NUL>+ 40`` answered 2."""
+    with pytest.raises(RqlSyntaxError, match="NUL") as info:
+        split(script)
+    assert info.value.span == Span(statement, line, column)

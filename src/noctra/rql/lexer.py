@@ -91,6 +91,8 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
         line, column = _position(text, at, starts)
         return RqlSyntaxError(message, hint=hint, span=Span(statement, line, column))
 
+    # DuckDB reads a statement only up to a NUL: ``SELECT 2 <NUL>+ 40`` would answer 2.
+    has_nul = "\x00" in text
     while pos < size:
         char = text[pos]
         end: int
@@ -182,6 +184,10 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
                 if text.startswith(op, pos):
                     end = pos + len(op)
                     break
+        if has_nul and "\x00" in text[pos:end]:
+            raise fail(
+                "a NUL character (byte 0) is not SQL text", pos, "is this a binary file? remove the NUL bytes"
+            )
         line, column = _position(text, pos, starts)
         tokens.append(Token(kind, text[pos:end], pos, line, column))
         pos = end
