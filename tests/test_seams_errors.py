@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 
 from noctra import Session
 from noctra.errors import NoctraError
-from tests.conftest import RunNoctra
+from tests.conftest import HttpServer, RunNoctra
 
 # DuckDB types CSV columns from a sample of 20,480 rows: a bad value past it is met mid-query.
 SAMPLED_ROWS = 30_000
@@ -275,3 +276,69 @@ def test_a_duckdb_source_registered_again_under_its_alias(crm: Path) -> None:
         s.execute("CREATE TABLE a.z AS SELECT 2 AS y")
         assert s.sql("SELECT y FROM a.z").rows(1) == [(2,)]
         assert [(src.alias, src.path) for src in s.sources] == [("a", "w2.duckdb")]
+
+
+def closed_port_url(name: str) -> str:
+    """A URL on 127.0.0.1 where nothing listens (a port just freed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/{name}"
+
+
+@pytest.mark.parametrize("template", ["SELECT * FROM '{url}'", "USE '{url}' AS x"])
+def test_connection_refused_says_nothing_answered(template: str) -> None:
+    url = closed_port_url("x.csv")
+    with Session() as s:
+        error = one_line_error(s, template.format(url=url))
+    assert error.hint == (
+        f"nothing answered at {url.rsplit('/', 1)[0]}: check the URL and that the server is running"
+    )
+
+
+def test_missing_remote_file_says_check_the_path(http_server: HttpServer) -> None:
+    """Sibling: the server answers, but has no such file (HTTP 404)."""
+    with Session() as s:
+        error = one_line_error(s, f"USE '{http_server.url('nowhere.csv')}' AS x")
+    assert error.hint == "the server has no file at that URL: check the path"
+
+
+@pytest.mark.parametrize(
+    ("query", "hint"),
+    [
+        ("SELECT nmae FROM 'p.csv'", 'did you mean "name"?'),
+        ("SELECT count(*) FROM p WHERE amout > 1", 'did you mean one of "amount", "amount_2", "name"?'),
+    ],
+)
+def test_misspelled_column_keeps_duckdbs_candidates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, query: str, hint: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.csv").write_text("name,amount,amount_2\nx,1,2\n")
+    with Session() as s:
+        s.execute("USE 'p.csv' AS p")
+        error = one_line_error(s, query)
+    assert error.hint == hint
+
+
+@pytest.mark.parametrize(
+    ("argument", "hint"),
+    [
+        (
+            "missing.csv",
+            "hint: no such file at {cwd}/missing.csv; check the path (relative to the current directory)",
+        ),
+        (
+            closed_port_url("x.csv"),
+            "hint: nothing answered at {base}: check the URL and that the server is running",
+        ),
+    ],
+)
+def test_file_argument_errors_name_the_file_not_a_statement(
+    tmp_path: Path, run_noctra: RunNoctra, argument: str, hint: str
+) -> None:
+    proc = run_noctra("query", "SELECT 1", argument, cwd=tmp_path)
+    assert proc.returncode == 1
+    first, second = proc.stderr.splitlines()
+    assert first.startswith("noctra: error: ") and repr(argument) in first and "statement" not in first
+    assert second == hint.format(cwd=tmp_path, base=argument.rsplit("/", 1)[0])

@@ -64,6 +64,12 @@ def translate_error(
     error = QueryError(message)
     for index, line in enumerate(lines[1:], start=1):
         stripped = line.strip()
+        if stripped.startswith("Candidate bindings:") and hint is None:
+            # A misspelled column: DuckDB's own guesses ("name", "namf") are the hint.
+            candidates = stripped.removeprefix("Candidate bindings:").lstrip(": ")
+            if candidates:
+                several = ", " in candidates
+                hint = f"did you mean {'one of ' if several else ''}{candidates}?"
         if stripped.startswith("Did you mean") and hint is None:
             internal = ("pg_", "duckdb_", "information_schema", "sqlite_", "__noctra")
             if any(name in stripped for name in internal):
@@ -76,6 +82,8 @@ def translate_error(
             error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
     if "extension" in message.lower() and ("download" in message.lower() or "install" in message.lower()):
         hint = "this needs a DuckDB extension that is not installed; see `noctra info`"
+    if remote := _remote_hint(message):
+        hint = remote
     attached = re.search(r'on database "(.*?)" which is attached in read-only mode', message)
     if attached and attached.group(1).lower() == workspace.lower():
         hint = "the --db workspace was opened with --read-only: run without it to write"
@@ -95,6 +103,27 @@ def translate_error(
         error.message, hint = _glob_mismatch(lines)
     error.hint = hint
     return error
+
+
+def _remote_hint(message: str) -> str | None:
+    """What to check when DuckDB's httpfs could not fetch a URL (None for other errors)."""
+    url = re.search(r"'((?:https?|s3a?|gcs?|r2)://[^/']*)", message)
+    where = url.group(1) if url else "that address"
+    if "Could not connect to server" in message:
+        return f"nothing answered at {where}: check the URL and that the server is running"
+    if "Could not resolve hostname" in message:
+        return f"the host of {where} is unknown: check the URL (and the network)"
+    status = re.search(r"\(HTTP (\d{3})", message) if message.startswith("HTTP Error") else None
+    if status is None:
+        return None
+    code = int(status.group(1))
+    if code == 404:
+        return "the server has no file at that URL: check the path"
+    if code in (401, 403):
+        return "the server refused access: check the credentials ([s3] in the config or AWS_*) or the URL"
+    if code >= 500:
+        return f"the server failed (HTTP {code}): try again later"
+    return None
 
 
 _CSV_HINTS = (
