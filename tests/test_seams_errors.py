@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sqlite3
@@ -194,21 +195,30 @@ def test_write_to_a_read_only_sqlite_source_names_the_option(crm: Path, write: s
     assert "engine" not in error.hint
 
 
-@pytest.fixture
-def unwritable(crm: Path) -> Iterator[Path]:
-    """crm.db made unwritable: chmod 444, or for root (who writes anyway) the immutable flag."""
-    path = crm / "crm.db"
+@contextlib.contextmanager
+def made_unwritable(path: Path) -> Iterator[Path]:
+    """chmod a-w, or for root (who writes anyway) the immutable flag; skip where neither works."""
     if os.geteuid() != 0:
-        path.chmod(0o444)
-        yield path
-        path.chmod(0o644)
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        try:
+            yield path
+        finally:
+            path.chmod(mode)
         return
     if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode != 0:
-        pytest.skip("cannot make a file unwritable for root here (no chattr +i)")
+        pytest.skip("cannot make a path unwritable for root here (no chattr +i)")
     try:
         yield path
     finally:
         subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.fixture
+def unwritable(crm: Path) -> Iterator[Path]:
+    """crm.db, made unwritable."""
+    with made_unwritable(crm / "crm.db") as path:
+        yield path
 
 
 @pytest.mark.parametrize(
@@ -342,3 +352,32 @@ def test_file_argument_errors_name_the_file_not_a_statement(
     first, second = proc.stderr.splitlines()
     assert first.startswith("noctra: error: ") and repr(argument) in first and "statement" not in first
     assert second == hint.format(cwd=tmp_path, base=argument.rsplit("/", 1)[0])
+
+
+def test_export_to_a_long_file_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A target name that fits (249 bytes) no longer fails on its longer temp name."""
+    monkeypatch.chdir(tmp_path)
+    name = "r" * 245 + ".csv"
+    with Session() as s:
+        s.execute(f"EXPORT (SELECT 1 AS x) TO '{name}'")
+    assert (tmp_path / name).read_text() == "x\n1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize(
+    ("export", "named"),
+    [
+        ("EXPORT (SELECT 1 AS x) TO 'locked/out.parquet'", "locked/out.parquet"),
+        ("EXPORT (SELECT 1 AS x, 1 AS p) TO 'locked/parts' OPTIONS (partition_by = (p))", "locked/parts"),
+    ],
+)
+def test_failed_export_names_the_target_not_its_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export: str, named: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "locked").mkdir()
+    with made_unwritable(tmp_path / "locked"), Session() as s:
+        error = one_line_error(s, export)
+    assert f"{tmp_path}/{named}" in error.message and "noctra-" not in error.message
+    assert error.hint == "check that the target's folder is writable"
+    assert list((tmp_path / "locked").iterdir()) == []

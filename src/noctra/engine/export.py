@@ -200,14 +200,21 @@ def export(
     temp = path.with_name(_temp_name(stem, suffixes))
     copy_options = _copy_options(fmt, target, options)
     try:
-        rows = _run_copy(engine, query, params, target=str(temp), options=copy_options, ordered=ordered)
+        rows = _run_copy(
+            engine, query, params, target=str(temp), options=copy_options, ordered=ordered, shown=str(path)
+        )
         os.replace(temp, path)
     except CancelledQueryError as exc:
-        temp.unlink(missing_ok=True)
+        _remove_file(temp)
         kept = "left as it was" if path.exists() else "not written"
         raise CancelledQueryError(f"export cancelled: {target!r} {kept}") from exc
+    except OSError as exc:
+        _remove_file(temp)
+        raise ExportError(
+            f"cannot export to {target!r}: {exc.strerror or exc}", hint="check that its folder is writable"
+        ) from exc
     except BaseException:
-        temp.unlink(missing_ok=True)
+        _remove_file(temp)
         raise
     return ExportReport(rows, path.stat().st_size, (str(path),), time.perf_counter() - started, target)
 
@@ -251,7 +258,9 @@ def _export_directory(
     copy_options = _copy_options(fmt, target, options)
     old: Path | None = None
     try:
-        rows = _run_copy(engine, query, params, target=str(staging), options=copy_options, ordered=ordered)
+        rows = _run_copy(
+            engine, query, params, target=str(staging), options=copy_options, ordered=ordered, shown=str(path)
+        )
         if is_empty_dir:
             for entry in sorted(staging.iterdir()):
                 os.rename(entry, path / entry.name)
@@ -278,9 +287,17 @@ def _export_directory(
     return ExportReport(rows, size, tuple(files), time.perf_counter() - started, target)
 
 
+# The longest file name most file systems take (bytes): a temp name must fit wherever the
+# target's name fits, or an export to a long but valid name fails (issue 11.14).
+NAME_MAX = 255
+
+
 def _temp_name(stem: str, suffixes: str) -> str:
     """A hidden temp name, made beside the target: same file system, so renames are atomic."""
-    return f".{stem + '.' if stem else ''}noctra-{os.getpid()}-{secrets.token_hex(4)}{suffixes}"
+    tail = f"noctra-{os.getpid()}-{secrets.token_hex(4)}{suffixes}"
+    room = NAME_MAX - len(tail.encode()) - 2
+    kept = stem.encode()[: max(room, 0)].decode(errors="ignore")
+    return f".{kept + '.' if kept else ''}{tail}"
 
 
 def _earlier_output(directory: Path, fmt: str, target: str) -> list[Path]:
@@ -347,14 +364,30 @@ def _remove_output(directory: Path, files: list[Path]) -> None:
             continue
 
 
+def _remove_file(temp: Path) -> None:
+    """Delete this export's temp file; a failure to do so never hides why the export failed."""
+    try:
+        temp.unlink(missing_ok=True)
+    except OSError:
+        return
+
+
 def _remove_tree(temp: Path) -> None:
     """Delete a temp directory of this export (its random name means nobody else wrote it)."""
     shutil.rmtree(temp, ignore_errors=True)
 
 
 def _run_copy(
-    engine: DuckEngine, query: str, params: Params, *, target: str, options: str, ordered: bool
+    engine: DuckEngine,
+    query: str,
+    params: Params,
+    *,
+    target: str,
+    options: str,
+    ordered: bool,
+    shown: str,
 ) -> int:
+    """COPY into target (a temp path); errors name ``shown``, the path the user asked for."""
     # Without ORDER BY, order does not matter: letting DuckDB drop it halves the
     # memory of a 1 GB CSV -> Parquet export and is faster (SPEC 2.4).
     previous = None
@@ -366,7 +399,13 @@ def _run_copy(
     except (ExportError, CancelledQueryError):
         raise
     except NoctraError as exc:
-        raise ExportError(f"export failed: {exc.message}", hint=exc.hint) from exc
+        message = exc.message.replace(target, shown)
+        hint = exc.hint
+        if "No space left on device" in message:
+            hint = "the disk is full: free some space or export elsewhere (an earlier file is left as it was)"
+        elif "Permission denied" in message or "Operation not permitted" in message:
+            hint = "check that the target's folder is writable"
+        raise ExportError(f"export failed: {message}", hint=hint) from exc
     finally:
         if previous is not None:
             engine.set_option("preserve_insertion_order", "true" if previous else "false")
