@@ -381,3 +381,65 @@ def test_failed_export_names_the_target_not_its_temp(
     assert f"{tmp_path}/{named}" in error.message and "noctra-" not in error.message
     assert error.hint == "check that the target's folder is writable"
     assert list((tmp_path / "locked").iterdir()) == []
+
+
+# --- 11.16: a SQLite column holding values of another type than declared -----------------
+
+
+@pytest.fixture
+def loose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """loose.db: SQLite lets `qty INTEGER` hold 'abc' and `price REAL` hold 'n/a'; t.csv to join."""
+    monkeypatch.chdir(tmp_path)
+    with sqlite3.connect(tmp_path / "loose.db") as conn:
+        conn.execute("CREATE TABLE t (id INTEGER, qty INTEGER, price REAL)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", [(1, 5, 1.5), (2, "abc", "n/a")])
+    conn.close()
+    (tmp_path / "t.csv").write_text("id\n1\n2\n")
+    return tmp_path
+
+
+SQLITE_ALL_VARCHAR_HINT = (
+    "DuckDB reads a SQLite column by its declared type: SET sqlite_all_varchar = true "
+    "reads every SQLite column as text (cast what you need), or fix the value"
+)
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            "EXPORT l.t TO 'out.parquet'",
+            'export failed: SQLite column "qty" is declared integer but holds "abc" (text)',
+        ),
+        (
+            "SELECT max(qty) FROM l.t JOIN 't.csv' c USING (id)",
+            'SQLite column "qty" is declared integer but holds "abc" (text)',
+        ),
+        (
+            "SELECT max(price) FROM l.t JOIN 't.csv' c USING (id)",
+            'SQLite column "price" expects float or integer but holds "n/a" (text)',
+        ),
+    ],
+)
+def test_sqlite_value_of_another_type_names_column_and_setting(
+    loose: Path, statement: str, message: str
+) -> None:
+    with Session() as s:
+        s.execute("USE 'loose.db' AS l")
+        error = one_line_error(s, statement)
+        assert (error.message, error.hint) == (message, SQLITE_ALL_VARCHAR_HINT)
+        s.execute("SET sqlite_all_varchar = true")
+        s.execute(statement)
+
+
+def test_sqlite_all_varchar_set_first_on_the_command_line(loose: Path, run_noctra: RunNoctra) -> None:
+    """Sibling: the setting named by the hint works before the sqlite extension is loaded."""
+    proc = run_noctra(
+        "-c",
+        "SET sqlite_all_varchar = true; USE 'loose.db' AS l; "
+        "SELECT c.id, l.t.qty FROM l.t JOIN 't.csv' c USING (id) ORDER BY c.id",
+        "--format",
+        "csv",
+        cwd=loose,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "id,qty\n1,5\n2,abc\n")

@@ -22,6 +22,10 @@ _LINE_MARK = re.compile(r"^LINE (\d+): ?(.*)$")
 _CSV_LINE = r"^[A-Z][A-Za-z ]* Error: CSV Error on Line: (\d+)"
 _CONVERTING = r'^Error when converting column "(.*?)"\. Could not convert string "(.*)" to \'(.*)\'\.?$'
 _FILE_LINE = r"^\s+file = (.+)$"
+_SQLITE_MISMATCH = (
+    r'^Mismatch Type Error: Invalid type in column "(.*?)": (column was declared as .+?|expected .+?), '
+    r'found "(.*)" of type "(.+?)" instead\.?$'
+)
 _MISMATCH = r'^Column with name: "(.*?)" is expected to have type: (.+) But has type: (.+)$'
 
 
@@ -96,6 +100,17 @@ def translate_error(
         hint = (
             "SQLite (through DuckDB) could not write the file: it or its folder is not writable "
             "(SQLite writes a journal beside it); check their permissions"
+        )
+    if mismatch := re.match(_SQLITE_MISMATCH, message):
+        # A SQLite column holding values of another type than declared (SQLite allows it).
+        column, wanted, value, found = mismatch.groups()
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        declared = wanted.removeprefix("column was declared as ")
+        what = f"is declared {declared}" if declared != wanted else wanted.replace("expected", "expects", 1)
+        error.message = f'SQLite column "{column}" {what} but holds "{shown}" ({found})'
+        hint = (
+            "DuckDB reads a SQLite column by its declared type: SET sqlite_all_varchar = true "
+            "reads every SQLite column as text (cast what you need), or fix the value"
         )
     if re.match(_CSV_LINE, message):
         error.message, hint = _csv_error(message, lines)
