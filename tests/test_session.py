@@ -11,7 +11,7 @@ import pytest
 
 from noctra import NoctraError, Result, Session
 from noctra.errors import CancelledQueryError, QueryError
-from noctra.results import Message
+from noctra.output.model import Message
 
 
 @pytest.fixture
@@ -136,4 +136,4 @@ def test_timestamps_with_time_zone_are_shown(data: Path) -> None:
     with Session() as s:
         out = io.StringIO()
         s.sql("SET TimeZone = 'UTC'; SELECT TIMESTAMPTZ '2024-01-01 10:00:00+03' AS t").write(out, "table")
-        assert "2024-01-01 07:00:00+00:00" in out.getvalue()
+        assert "2024-01-01 07:00:00+00 " in out.getvalue()

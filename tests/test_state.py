@@ -18,8 +18,8 @@ from noctra.config import toml_value
 from noctra.engine.duck import readers
 from noctra.engine.sources import Source, SourceKind
 from noctra.errors import NoctraError, SourceError
+from noctra.output.model import Result
 from noctra.redact import has_credentials
-from noctra.results import Result
 from noctra.state import CorruptStateError, SavedState, load, parse, snapshot
 from noctra.variables import Variable
 from tests.conftest import RunMain

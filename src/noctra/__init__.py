@@ -14,7 +14,7 @@ __all__ = ["Config", "NoctraError", "Result", "Session", "__version__"]
 
 if TYPE_CHECKING:
     from noctra.config import Config
-    from noctra.results import Result
+    from noctra.output.model import Result
     from noctra.session import Session
 
 
@@ -28,7 +28,7 @@ def __getattr__(name: str) -> object:
 
         return Config
     if name == "Result":
-        from noctra.results import Result
+        from noctra.output.model import Result
 
         return Result
     raise AttributeError(f"module 'noctra' has no attribute {name!r}")

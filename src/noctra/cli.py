@@ -18,7 +18,7 @@ from noctra.records import asdict, record
 
 if TYPE_CHECKING:
     from noctra.config import Config
-    from noctra.results import Outcome
+    from noctra.output.model import Outcome
     from noctra.session import Session
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
@@ -90,7 +90,19 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+SUBCOMMANDS = ("query", "batch", "info", "config")
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; given argv, only the subcommand it names gets its options.
+
+    Options of the other subcommands are never parsed in that run, and building them
+    is a good part of argparse's cost at every start (issue 10: start-up).
+    """
+    # argparse looks each of its messages up in gettext catalogs (a dozen file checks per
+    # message, ~1.3 ms a run); Noctra's interface is English, so its messages are too.
+    argparse._ = str  # type: ignore[attr-defined]
+    wanted = set(SUBCOMMANDS) if argv is None or "-h" in argv or "--help" in argv else set(argv)
     parser = _Parser(
         prog="noctra",
         description="Query CSV, Parquet, JSON and SQLite files where they lie.",
@@ -102,26 +114,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser, suppress=False)
     sub = parser.add_subparsers(dest="subcommand", parser_class=_Parser)
-    query = sub.add_parser("query", help="run statements, print results, exit")
-    query.add_argument("sql", help="one or more statements separated by ';'")
-    query.add_argument("files", nargs="*", help="files registered as sources first (USE)")
-    _add_common(query, suppress=True)
-    batch = sub.add_parser("batch", help="run a script file ('-' reads stdin)")
-    batch.add_argument("script", help="path of an .rql script, or - for stdin")
-    batch.add_argument("files", nargs="*", help="files registered as sources first (USE)")
-    _add_common(batch, suppress=True)
-    info = sub.add_parser("info", help="versions, extensions, settings in force")
-    _add_common(info, suppress=True)
-    config = sub.add_parser(
-        "config",
-        help="print the effective config, its path, or write a commented default file",
-        description="show: the settings in force as TOML, each with its origin; "
-        "path: the config file in use and whether it exists; "
-        "init: write a commented default config file there (--force overwrites).",
-    )
-    config.add_argument("action", choices=("show", "path", "init"), help="what to do")
-    config.add_argument("--force", action="store_true", help="init: overwrite an existing file")
-    _add_common(config, suppress=True)
+    if "query" in wanted:
+        query = sub.add_parser("query", help="run statements, print results, exit")
+        query.add_argument("sql", help="one or more statements separated by ';'")
+        query.add_argument("files", nargs="*", help="files registered as sources first (USE)")
+        _add_common(query, suppress=True)
+    if "batch" in wanted:
+        batch = sub.add_parser("batch", help="run a script file ('-' reads stdin)")
+        batch.add_argument("script", help="path of an .rql script, or - for stdin")
+        batch.add_argument("files", nargs="*", help="files registered as sources first (USE)")
+        _add_common(batch, suppress=True)
+    if "info" in wanted:
+        info = sub.add_parser("info", help="versions, extensions, settings in force")
+        _add_common(info, suppress=True)
+    if "config" in wanted:
+        config = sub.add_parser(
+            "config",
+            help="print the effective config, its path, or write a commented default file",
+            description="show: the settings in force as TOML, each with its origin; "
+            "path: the config file in use and whether it exists; "
+            "init: write a commented default config file there (--force overwrites).",
+        )
+        config.add_argument("action", choices=("show", "path", "init"), help="what to do")
+        config.add_argument("--force", action="store_true", help="init: overwrite an existing file")
+        _add_common(config, suppress=True)
     return parser
 
 
@@ -134,7 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        try:
+            args = build_parser(args_list).parse_args(args_list)
+        except UsageError:
+            # The full parser's message names every subcommand a typo could have meant.
+            args = build_parser().parse_args(args_list)
         return _run(args)
     except NoctraError as exc:
         _report(exc, debug)
@@ -452,7 +472,7 @@ def _emit(
     before_output: Callable[[], None],
 ) -> int | None:
     """Print one outcome: rows to stdout, messages and notes to stderr. Rows shown, or None."""
-    from noctra.results import Message
+    from noctra.output.model import Message
 
     if isinstance(outcome, Message):
         before_output()

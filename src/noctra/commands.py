@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from noctra.engine.base import Params
-from noctra.results import Message, Outcome, Result
+from noctra.output.model import Message, Outcome, Result
 from noctra.rql import ast
 from noctra.rql.splitter import Statement
 

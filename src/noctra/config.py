@@ -110,8 +110,9 @@ class Config:
 
 
 CONFIG_ENV = "NOCTRA_CONFIG"
-_SIZE = re.compile(r"(?i)\s*\d+(?:\.\d+)?\s*(?:b|bytes|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*")
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+# Patterns are compiled on first use (re caches them), not at start-up.
+_SIZE = r"(?i)\s*\d+(?:\.\d+)?\s*(?:b|bytes|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*"
+_INTEGER = r"\s*[+-]?\d+\s*"
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
@@ -219,7 +220,7 @@ def check_value(setting: Setting, value: object) -> object:
         if word not in _CHOICES[kind]:
             raise BadValueError(setting.expected)
         return IOType(word) if kind == "io_type" else word
-    if kind == "size" and not _SIZE.fullmatch(value):
+    if kind == "size" and not re.fullmatch(_SIZE, value):
         raise BadValueError(setting.expected)
     if kind == "text" and not value.strip():
         raise BadValueError("a non-empty string")
@@ -229,7 +230,7 @@ def check_value(setting: Setting, value: object) -> object:
 def value_from_text(setting: Setting, text: str) -> object:
     """A value written as text (environment, SET) turned into the kind the setting takes."""
     stripped = text.strip()
-    if setting.kind in ("threads", "count") and _INTEGER.fullmatch(stripped):
+    if setting.kind in ("threads", "count") and re.fullmatch(_INTEGER, stripped):
         return int(stripped)
     if setting.kind == "multiplier":
         try:
@@ -242,14 +243,14 @@ def value_from_text(setting: Setting, text: str) -> object:
 
 
 # TOML's bare keys; any other key (a dot, a space, non-ASCII, empty) must be quoted.
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_BARE_KEY = r"[A-Za-z0-9_-]+"
 # Control characters may not appear raw in a TOML basic string (U+007F included).
 _SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 def toml_key(key: str) -> str:
     """A key written as TOML: bare when it may be, else quoted."""
-    return key if _BARE_KEY.fullmatch(key) else toml_value(key)
+    return key if re.fullmatch(_BARE_KEY, key) else toml_value(key)
 
 
 def toml_value(value: object) -> str:

@@ -56,24 +56,14 @@ def record(cls: type[T] | None = None, *, frozen: bool = False) -> Any:
                 if name in base.__dict__:
                     defaults[name] = base.__dict__[name]
                     break
-        params = []
-        body = []
-        env: dict[str, object] = {"_set": object.__setattr__}
-        for name in names:
-            if name in defaults:
-                value = defaults[name]
-                env[f"_d_{name}"] = value
-                params.append(f"{name}=_d_{name}")
-                if isinstance(value, _Factory):
-                    body.append(f" if {name} is _d_{name}: {name} = _d_{name}.make()")
-            else:
-                params.append(name)
-            body.append(f" _set(self, {name!r}, {name})")
-        source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or " pass")
-        exec(source, env)
-        init = env["__init__"]
-        init.__qualname__ = f"{klass.__qualname__}.__init__"  # type: ignore[attr-defined]
-        _put(klass, "__init__", init)
+
+        def __init__(self: object, *args: object, **kwargs: object) -> None:
+            # Compiled on first use: most records are never made in a short run.
+            init = _make_init(klass, names, defaults)
+            _put(klass, "__init__", init)
+            init(self, *args, **kwargs)
+
+        _put(klass, "__init__", __init__)
         _put(klass, "__match_args__", tuple(names))
         _put(klass, "__record_fields__", tuple(names))
 
@@ -108,6 +98,27 @@ def record(cls: type[T] | None = None, *, frozen: bool = False) -> Any:
     if cls is not None:
         return wrap(cls)
     return wrap
+
+
+def _make_init(klass: type, names: list[str], defaults: dict[str, object]) -> Callable[..., None]:
+    params = []
+    body = []
+    env: dict[str, object] = {"_set": object.__setattr__}
+    for name in names:
+        if name in defaults:
+            value = defaults[name]
+            env[f"_d_{name}"] = value
+            params.append(f"{name}=_d_{name}")
+            if isinstance(value, _Factory):
+                body.append(f" if {name} is _d_{name}: {name} = _d_{name}.make()")
+        else:
+            params.append(name)
+        body.append(f" _set(self, {name!r}, {name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or " pass")
+    exec(source, env)
+    init = env["__init__"]
+    init.__qualname__ = f"{klass.__qualname__}.__init__"  # type: ignore[attr-defined]
+    return init  # type: ignore[return-value]
 
 
 def _put(klass: type, name: str, value: object) -> None:

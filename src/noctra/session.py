@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from noctra import state
-from noctra.commands import HANDLERS
 from noctra.config import Config
 from noctra.engine import open_engine
 from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
@@ -21,10 +20,11 @@ from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.sources import Source, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
 from noctra.lifecycle import SourceLifecycle, build_source
+from noctra.output.model import Message, Outcome, Result
+from noctra.output.render import format_size
 from noctra.planner import Plan, Planner, has_top_level_order_by
 from noctra.quoting import quote_ident, quote_string
 from noctra.redact import MASK, is_secret_setting, redact_url
-from noctra.results import Message, Outcome, Result, format_size
 from noctra.rql.splitter import Statement, split
 from noctra.tuning import SHOW_CONFIG_COLUMNS, Tuner
 from noctra.variables import Variable, literal_for
@@ -180,6 +180,9 @@ class Session:
             self.tuner.before_statement(statement.text, self.sources, self.settings)
             plan = self.planner.plan(statement, params)
             if plan.engine == "noctra":
+                # Imported here: a run of plain SQL never needs the command table.
+                from noctra.commands import HANDLERS
+
                 handler = HANDLERS.get(type(plan.command))
                 if handler is None:
                     raise NoctraError(
@@ -206,6 +209,9 @@ class Session:
             return self._run_sqlite(plan, plan.route.sqlite_source)
         engine = self.engine
         sql, params = plan.sql, plan.params
+        # Rows that cannot be COPYed as a query (SHOW, PRAGMA, RETURNING...) are still
+        # serialized by the engine's COPY, from Arrow: one text form for every result.
+        copy_rows = engine.copy_result if STREAM_COPY in engine.capabilities else None
         if plan.is_plain_query:
             # A plain query: run when read, so csv/json output can stream through COPY.
             def located(run: Callable[[], T]) -> T:
@@ -215,7 +221,7 @@ class Session:
                     raise _locate(exc, statement) from exc.__cause__
 
             copy: Callable[[str, str], int] | None = None
-            if STREAM_COPY in engine.capabilities:
+            if copy_rows is not None:
 
                 def copy(target: str, fmt: str) -> int:
                     return located(
@@ -227,17 +233,22 @@ class Session:
                 engine=engine.name,
                 run=lambda: located(lambda: self._track(lambda: engine.run(sql, params))),
                 copy=copy,
+                copy_rows=copy_rows,
                 count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
             )
         result = self._track(lambda: engine.run(sql, params))
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or plan.returning):
             if plan.kind != "SELECT":
                 # Writes with RETURNING: read them now, so dropping stale copies cannot close them.
-                kept = Result(statement=statement.number, engine=engine.name, run=lambda: result)
+                kept = Result(
+                    statement=statement.number, engine=engine.name, run=lambda: result, copy_rows=copy_rows
+                )
                 kept.detach()
                 self._forget_copies_of(plan)
                 return kept
-            return Result(statement=statement.number, engine=engine.name, run=lambda: result)
+            return Result(
+                statement=statement.number, engine=engine.name, run=lambda: result, copy_rows=copy_rows
+            )
         count: int | None = None
         if result.has_rows:
             row = result.fetch(1)

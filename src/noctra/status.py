@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from noctra.output.render import format_size
 from noctra.records import record
-from noctra.results import format_size
 
 
 @record(frozen=True)

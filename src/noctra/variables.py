@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from noctra.output.render import is_numeric
 from noctra.quoting import quote_string
 from noctra.records import record
-from noctra.results import is_numeric
 
 
 @record(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 from noctra import Session
 from noctra.cli import main
 from noctra.errors import CancelledQueryError, ExportError, OptionError
-from noctra.results import Message
+from noctra.output.model import Message
 
 SOURCE = (
     "SELECT range AS id, 'name ' || range AS name, range * 1.5 AS amount, "

@@ -11,7 +11,7 @@ import pytest
 from noctra import Session
 from noctra.config import Config, EngineConfig
 from noctra.errors import NoctraError, OptionError, QueryError
-from noctra.results import Message, Result
+from noctra.output.model import Message, Result
 
 
 @pytest.fixture

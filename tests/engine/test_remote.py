@@ -11,8 +11,8 @@ import pytest
 
 from noctra import Session
 from noctra.config import Config, load_config
+from noctra.output.model import Message
 from noctra.quoting import quote_string
-from noctra.results import Message
 from tests.conftest import HttpServer, RunMain, S3Server
 
 CSV = b"id,city,amount\n1,Rosario,10.5\n2,Salta,20\n3,Rosario,4.5\n"

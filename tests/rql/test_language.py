@@ -9,7 +9,7 @@ import pytest
 
 from noctra import Session
 from noctra.errors import NoctraError, QueryError, RqlSyntaxError, VariableError
-from noctra.results import Message
+from noctra.output.model import Message
 
 
 @pytest.fixture

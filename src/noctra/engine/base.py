@@ -83,6 +83,9 @@ class EngineResult(Protocol):
 
     engine: str
     columns: list[Column]
+    # True when fetch() gives only NULL, bool, int, float, str and bytes (native SQLite,
+    # Noctra's own listings): Noctra's text writer serializes those exactly as COPY does.
+    plain_values: bool
 
     @property
     def has_rows(self) -> bool:
@@ -145,6 +148,9 @@ class Engine(Runner, Protocol):
 
     def copy_to(self, sql: str, target: str, fmt: str, params: Params = None) -> int:
         """Capability STREAM_COPY: write a query's rows as fmt (csv, tsv, json, jsonl) to target."""
+
+    def copy_result(self, result: EngineResult, target: str, fmt: str) -> int:
+        """Capability STREAM_COPY: write rows already produced (by any engine) as copy_to does."""
 
     def export(
         self,

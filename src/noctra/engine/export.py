@@ -74,7 +74,7 @@ class ExportReport:
     target: str
 
     def describe(self) -> str:
-        from noctra.results import format_size
+        from noctra.output.render import format_size
 
         files = "" if len(self.paths) <= 1 else f"{len(self.paths)} files, "
         rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from collections.abc import Iterator
@@ -199,6 +198,8 @@ def signature_of(location: str) -> Signature | None:
             if not name.startswith((".", "_"))
         ]
     elif is_glob(location):
+        import glob
+
         paths = glob.glob(location, recursive=True)
     else:
         paths = [location]
@@ -307,6 +308,8 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
         kind, pattern = files_of_directory(location)
         return forced or kind, pattern
     if is_glob(location):
+        import glob
+
         matches = [m for m in glob.glob(location, recursive=True) if os.path.isfile(m)]
         if not matches:
             raise SourceError(

@@ -17,6 +17,7 @@ class SqliteResult:
     """Rows of one SQLite statement, read through the cursor a few at a time."""
 
     engine = "sqlite"
+    plain_values = True
 
     def __init__(self, cursor: sqlite3.Cursor, owner: SqliteEngine) -> None:
         self._cursor = cursor

@@ -13,17 +13,18 @@ from noctra.engine.base import (
     PROGRESS,
     STREAM_COPY,
     Column,
+    EngineResult,
     EngineStatus,
     Params,
     Registration,
     TableInfo,
     TableRef,
 )
-from noctra.engine.duck import readers
 from noctra.engine.duck.errors import Translate, first_line
 from noctra.engine.duck.extensions import Extensions, installed
 from noctra.engine.sources import Source, SourceKind, check_sqlite_file
 from noctra.errors import NoctraError, QueryError, SourceError
+from noctra.output.text import unique_names
 from noctra.quoting import quote_ident, quote_string
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
 COPY_FORMATS = {
     "csv": "FORMAT csv, HEADER true",
     "tsv": "FORMAT csv, HEADER true, DELIMITER '\t'",
-    "json": "FORMAT json, ARRAY true",
+    # Newline-delimited for both: the writer shapes json into one array per result set.
+    "json": "FORMAT json",
     "jsonl": "FORMAT json",
 }
 
@@ -50,6 +52,7 @@ class DuckResult:
     """Rows of one DuckDB statement, read once, as Arrow or a few display rows."""
 
     engine = "duckdb"
+    plain_values = False
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, owner: DuckEngine) -> None:
         self._cursor = cursor
@@ -217,15 +220,44 @@ class DuckEngine:
         """``COPY (sql) TO target``: csv/json bytes leave DuckDB without Python rows."""
         return self._copy(sql, target, COPY_FORMATS[fmt], params)
 
+    def copy_result(self, result: EngineResult, target: str, fmt: str) -> int:
+        """COPY rows already produced (any engine's, as Arrow): DuckDB serializes them all alike."""
+        import pyarrow as pa
+
+        reader = result.arrow_reader()
+        names = unique_names(reader.schema.names)
+        if names != reader.schema.names:
+            # Arrow keeps duplicate names (a join's two id columns); a DuckDB scan cannot.
+            schema = pa.schema([f.with_name(n) for f, n in zip(reader.schema, names, strict=True)])
+            batches = (pa.RecordBatch.from_arrays(b.columns, schema=schema) for b in reader)
+            reader = pa.RecordBatchReader.from_batches(schema, batches)
+        cursor = self.connection.cursor()
+        try:
+            cursor.register("__noctra_rows", reader)
+            statement = f"COPY (SELECT * FROM __noctra_rows) TO {quote_string(target)} ({COPY_FORMATS[fmt]})"
+            with self.translating():
+                row = cursor.execute(statement).fetchone()
+        finally:
+            cursor.close()
+        return int(str(row[0])) if row and row[0] is not None else 0
+
     def _copy(self, sql: str, target: str, options: str, params: Params = None) -> int:
         self.ready(sql)
         self._close_running()
         self.interrupted = False
-        statement = f"COPY ({sql}) TO {quote_string(target)} ({options})"
+        try:
+            return self._copy_statement(f"COPY ({sql}) TO {quote_string(target)} ({options})", params)
+        except QueryError as exc:
+            if "Duplicate struct entry name" not in exc.message:
+                raise
+        # JSON needs unique keys: a subquery gives duplicates DuckDB's own names (id, id_1).
+        return self._copy_statement(
+            f"COPY (SELECT * FROM ({sql}\n)) TO {quote_string(target)} ({options})", params
+        )
+
+    def _copy_statement(self, statement: str, params: Params) -> int:
         with self.translating():
-            cursor = (
-                self.connection.execute(statement, params) if params else self.connection.execute(statement)
-            )
+            cursor = self.connection.execute(statement, params or None)
             row = cursor.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
@@ -351,6 +383,8 @@ class DuckEngine:
         """The table-function call that reads a file source, and the CSV dialect it pinned."""
         if source.is_remote:
             self.load_extension("httpfs")
+        from noctra.engine.duck import readers
+
         return readers.reader_of(source, self._rows)
 
     def inspect(self, source: Source) -> Registration:
@@ -473,6 +507,8 @@ class DuckEngine:
 
     def quoted_file_reader(self, path: str, kind: SourceKind) -> str | None:
         """A CSV quoted in FROM is read with the same small buffer as registered sources."""
+        from noctra.engine.duck import readers
+
         return readers.quoted_file_reader(path, kind)
 
     def tables(self, alias: str) -> list[TableInfo]:

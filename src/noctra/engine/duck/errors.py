@@ -44,10 +44,15 @@ class Translate:
         self.engine.busy = False
         if exc is None:
             return False
-        if isinstance(exc, duckdb.InterruptException) or (
-            isinstance(exc, KeyboardInterrupt) and self.engine.interrupted
-        ):
+        if self.engine.interrupted and isinstance(exc, (duckdb.InterruptException, KeyboardInterrupt)):
             raise CancelledQueryError("query cancelled") from exc
+        if isinstance(exc, duckdb.InterruptException):
+            # Nobody cancelled it: a parallel task failed and DuckDB reported the interrupt
+            # it sent to the others instead of the error (seen once in ~30 runs).
+            raise QueryError(
+                "DuckDB stopped the query without saying why (an error in one of its threads)",
+                hint="run it again: DuckDB usually reports the error; SET threads = 1 always does",
+            ) from exc
         if isinstance(exc, duckdb.Error):
             raise translate_error(exc, self.engine.secret_values, workspace=self.engine.home) from exc
         return False
@@ -63,6 +68,11 @@ def translate_error(
     # DuckDB quotes URLs in its messages: signed query strings and passwords stay hidden.
     text = redact_text(str(exc), secrets)
     lines = text.splitlines()
+    if lines and lines[0].endswith("unsuccessful or closed pending query result"):
+        # An error met while rows stream (fetchmany) comes wrapped: the real one follows.
+        real = next((i for i, line in enumerate(lines) if line.startswith("Error: ")), None)
+        if real is not None:
+            lines = [lines[real][len("Error: ") :], *lines[real + 1 :]]
     message = lines[0] if lines else type(exc).__name__
     hint = None
     error = QueryError(message)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import importlib.util
 import os
 import re
@@ -94,6 +93,8 @@ def extension_path(name: str) -> str:
     spec = importlib.util.find_spec(f"duckdb_extension_{name}")
     locations = list(spec.submodule_search_locations or []) if spec else []
     for location in locations:
+        import glob
+
         found = glob.glob(
             os.path.join(location, "extensions", f"v{duckdb.__version__}", f"{name}.duckdb_extension")
         )

@@ -1,51 +1,33 @@
-"""Results of statements and how they are written out (table, markdown, csv, json...)."""
+"""Results of statements: rows still inside the engine until a front end reads them."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from noctra.engine.base import Column, EngineResult
-from noctra.errors import NoctraError, UsageError
+from noctra.errors import NoctraError, QueryError, UsageError
+from noctra.output.render import TableLayout, render_markdown, render_table
+from noctra.output.text import TEXT_FORMATS, TextWriter
 from noctra.records import field, record
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
-_NUMERIC = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-    "UHUGEINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-    "REAL",
-    "INT",
-    "NUMERIC",
-)
-_TEXT_FORMATS = ("csv", "tsv", "json", "jsonl")
 _CHUNK = 10_000
 _DRAIN_LIMIT = 100_000
+# Serializes a result's rows with the engine's COPY (the engine turns them into Arrow).
+CopyRows = Callable[[EngineResult, str, str], int]
 
 
 class ListRows:
     """A small result made in Python (SHOW SOURCES, DESCRIBE...): it fits in memory."""
 
     engine = "noctra"
+    plain_values = True
 
     def __init__(self, columns: Sequence[Column], rows: Sequence[tuple[object, ...]]) -> None:
         self.columns = list(columns)
@@ -83,6 +65,7 @@ class ArrowRows:
     """Rows kept as an Arrow table (results that must outlive later statements)."""
 
     engine = "noctra"
+    plain_values = False
 
     def __init__(self, columns: list[Column], table: pa.Table) -> None:
         self.columns = columns
@@ -140,6 +123,7 @@ class Result:
         engine: str,
         run: Callable[[], EngineResult],
         copy: Callable[[str, str], int] | None = None,
+        copy_rows: CopyRows | None = None,
         count: Callable[[], int] | None = None,
         notes: list[str] | None = None,
     ) -> None:
@@ -150,6 +134,7 @@ class Result:
         self.row_count: int | None = None
         self._run = run
         self._copy = copy
+        self._copy_rows = copy_rows
         self._count = count
         self._result: EngineResult | None = None
         self._consumed = False
@@ -200,10 +185,27 @@ class Result:
         return self._engine_result().fetch(n)
 
     def reader(self, batch_rows: int = 1_000_000) -> pa.RecordBatchReader:
-        """The rows as a stream of Arrow record batches (zero-copy from DuckDB)."""
+        """The rows as a stream of Arrow record batches (zero-copy from DuckDB).
+
+        An engine error met while the stream is read (a bad value late in a file)
+        is raised as a NoctraError, as everywhere else.
+        """
+        import pyarrow as pa
+
         reader = self._engine_result().arrow_reader(batch_rows)
         self._consumed = True
-        return reader
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (pa.ArrowException, OSError) as exc:
+                    raise _stream_error(exc) from exc
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
     def arrow(self) -> pa.Table:
         """The rows as one pyarrow Table."""
@@ -215,11 +217,13 @@ class Result:
         return table
 
     def df(self) -> Any:
-        """The rows as a pandas DataFrame (needs pandas)."""
+        """The rows as a pandas DataFrame (needs ``pip install 'noctra[pandas]'``)."""
+        _require("pandas")
         return self.arrow().to_pandas()
 
     def pl(self) -> Any:
-        """The rows as a polars DataFrame (needs polars)."""
+        """The rows as a polars DataFrame (needs ``pip install 'noctra[polars]'``)."""
+        _require("polars")
         import polars
 
         return polars.from_arrow(self.arrow())
@@ -251,61 +255,30 @@ class Result:
     ) -> int:
         """Write the rows to stream in fmt; returns how many rows were written or shown.
 
+        ``max_rows`` limits table and markdown only: csv/json carry every row.
         ``before_output`` runs once, right before the first byte is written (a front end
         clears its progress bar there).
         """
         once = _Once(before_output)
         if fmt in ("table", "markdown"):
             return self._write_display(stream, fmt, max_rows, width, once)
-        if fmt not in _TEXT_FORMATS:
+        if fmt not in TEXT_FORMATS:
             raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
-        if self._copy is not None and not self.started and max_rows is None:
-            start = time.perf_counter()
-            written = _copy_through_pipe(self._copy, fmt, stream, once)
-            self.elapsed += time.perf_counter() - start
-            self._consumed = True
-            self.row_count = written
-            return written
-        return self._write_python(stream, fmt, max_rows, once)
+        from noctra.output.pipe import copy_through_pipe
 
-    def _write_python(self, stream: TextIO, fmt: str, max_rows: int | None, once: _Once) -> int:
         start = time.perf_counter()
-        result = self._engine_result()
-        once()
-        names = [c.name for c in result.columns]
-        written = 0
-        writer = None
-        if fmt in ("csv", "tsv"):
-            writer = csv.writer(stream, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
-            writer.writerow(names)
-        elif fmt == "json":
-            stream.write("[")
-        import json
-
-        while True:
-            want = _CHUNK if max_rows is None else min(_CHUNK, max_rows - written)
-            if want <= 0:
-                break
-            chunk = result.fetch(want)
-            if not chunk:
-                break
-            for row in chunk:
-                if writer is not None:
-                    writer.writerow(["" if v is None else _plain(v) for v in row])
-                else:
-                    text = json.dumps(
-                        dict(zip(names, row, strict=True)), default=_json_default, ensure_ascii=False
-                    )
-                    if fmt == "json":
-                        stream.write(("\n" if written == 0 else ",\n") + text)
-                    else:
-                        stream.write(text + "\n")
-                written += 1
-        if fmt == "json":
-            stream.write("\n]\n" if written else "]\n")
+        if self._copy is not None and not self.started:
+            written = copy_through_pipe(self._copy, fmt, stream, once)
+        else:
+            result = self._engine_result()
+            copy_rows = self._copy_rows
+            if result.plain_values or copy_rows is None:
+                written = _write_plain(result, fmt, stream, once)
+            else:
+                written = copy_through_pipe(lambda target, f: copy_rows(result, target, f), fmt, stream, once)
+        self.elapsed += time.perf_counter() - start
         self._consumed = True
         self.row_count = written
-        self.elapsed += time.perf_counter() - start
         return written
 
     def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
@@ -313,6 +286,17 @@ class Result:
         result = self._engine_result()
         columns = result.columns
         more = 0
+        if fmt == "table" and [c.name for c in columns] == ["explain_key", "explain_value"]:
+            # EXPLAIN's plan is a drawing: shown as DuckDB draws it, not squeezed into cells.
+            once()
+            shown = 0
+            while chunk := result.fetch(_CHUNK):
+                stream.write("".join(f"{value}\n" for _, value in chunk))
+                shown += len(chunk)
+            self.elapsed += time.perf_counter() - start
+            self._consumed = True
+            self.row_count = shown
+            return shown
         if max_rows is None:
             # No limit: stream in chunks, widths fixed by the first chunk.
             shown = self._stream_display(stream, fmt, result, width, once)
@@ -348,9 +332,12 @@ class Result:
                 stream.write(render_markdown(columns, chunk).split("\n", 2)[2])
                 shown += len(chunk)
             return shown
-        layout = TableLayout(columns, chunk, width=width, cut=bool(width), color=_wants_color(stream, width))
+        layout = TableLayout(columns, chunk, width=width, color=_wants_color(stream, width))
         stream.write(layout.header())
         while chunk:
+            if shown and layout.widen(chunk):
+                # Later rows are longer: a new box with wider columns, no value cut.
+                stream.write(layout.footer() + layout.header())
             stream.write(layout.rows(chunk))
             shown += len(chunk)
             chunk = result.fetch(_CHUNK)
@@ -384,204 +371,34 @@ class _Once:
             function()
 
 
-def _copy_through_pipe(copy: Callable[[str, str], int], fmt: str, stream: TextIO, once: _Once) -> int:
-    """Run COPY into a pipe whose bytes a thread forwards to stream: rows never become Python."""
-    read_fd, write_fd = os.pipe()
-    binary = getattr(stream, "buffer", None)
-    stream.flush()
-    failure: list[BaseException] = []
+def _require(module: str) -> None:
+    """A clear error naming the extra when an optional library is missing."""
+    import importlib.util
 
-    def forward() -> None:
-        try:
-            with os.fdopen(read_fd, "rb") as pipe:
-                decoder = io.TextIOWrapper(pipe, encoding="utf-8", newline="") if binary is None else None
-                while True:
-                    if decoder is not None:
-                        text = decoder.read(1 << 16)
-                        if not text:
-                            break
-                        once()
-                        stream.write(text)
-                    elif binary is not None:
-                        data = pipe.read1(1 << 16)
-                        if not data:
-                            break
-                        once()
-                        binary.write(data)
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            failure.append(exc)
+    if importlib.util.find_spec(module) is None:
+        raise NoctraError(f"{module} is not installed", hint=f"pip install 'noctra[{module}]'")
 
-    thread = threading.Thread(target=forward, name="noctra-copy-out", daemon=True)
-    thread.start()
-    error: BaseException | None = None
-    written = 0
-    try:
-        written = copy(f"/dev/fd/{write_fd}", fmt)
-    except BaseException as exc:  # noqa: BLE001 - re-raised below, after the pipe is drained
-        error = exc
-    finally:
-        os.close(write_fd)
-        thread.join()
-    if any(isinstance(f, BrokenPipeError) for f in failure):
-        # The reader went away (`| head`): report that, not DuckDB's failed write.
-        raise BrokenPipeError
-    if error is not None:
-        raise error
-    if binary is not None:
-        binary.flush()
-    if failure:
-        raise failure[0]
-    return written
+
+def _stream_error(exc: BaseException) -> NoctraError:
+    """An Arrow stream's error as a NoctraError: DuckDB's own message, one line."""
+    text = str(exc).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    # DuckDB's reader reports the real error on a later line ("Error: Invalid Input Error: boom").
+    real = next((line[len("Error: ") :] for line in lines if line.startswith("Error: ")), None)
+    return QueryError(real or (lines[0] if lines else type(exc).__name__))
+
+
+def _write_plain(result: EngineResult, fmt: str, stream: TextIO, once: _Once) -> int:
+    """Rows of plain values (native SQLite, Noctra's listings) in COPY's exact text."""
+    writer = TextWriter(fmt, [c.name for c in result.columns])
+    once()
+    stream.write(writer.start())
+    while chunk := result.fetch(_CHUNK):
+        stream.write(writer.rows(chunk))
+    stream.write(writer.end())
+    return writer.count
 
 
 def _wants_color(stream: TextIO, width: int) -> bool:
     """Colour only on a terminal (width > 0 means one) and unless NO_COLOR is set."""
     return width > 0 and not os.environ.get("NO_COLOR") and stream.isatty()
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, (dict, list)):
-        import json
-
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
-    return value
-
-
-def _json_default(value: object) -> object:
-    import decimal
-    import uuid
-
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, (dt.date, dt.time, dt.datetime)):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return str(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    return str(value)
-
-
-def is_numeric(type_name: str) -> bool:
-    """True for column types shown right-aligned."""
-    return type_name.upper().split("(")[0] in _NUMERIC
-
-
-def display_value(value: object) -> str:
-    """How one value looks in a table: NULL shown as NULL, no newlines."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, float):
-        text = repr(value)
-    elif isinstance(value, (dict, list)):
-        import json
-
-        text = json.dumps(value, default=_json_default, ensure_ascii=False)
-    elif isinstance(value, dt.datetime):
-        text = value.isoformat(sep=" ")
-    else:
-        text = str(value)
-    return text.replace("\r\n", "↵").replace("\n", "↵").replace("\t", " ")
-
-
-class TableLayout:
-    """Column widths for a boxed text table, fixed from the rows seen first."""
-
-    def __init__(
-        self,
-        columns: Sequence[Column],
-        sample: Sequence[tuple[object, ...]],
-        *,
-        width: int = 0,
-        cut: bool = True,
-        color: bool = False,
-    ) -> None:
-        names = [c.name for c in columns]
-        cells = [[display_value(v) for v in row] for row in sample]
-        widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
-        if width and names:
-            widths = _fit(widths, max(width - (3 * len(names) + 1), len(names)))
-        self.names = names
-        self.widths = widths
-        self.numeric = [is_numeric(c.type) for c in columns]
-        # Streamed tables fix widths from the first rows; later, longer values overflow
-        # rather than lose characters.
-        self.cut = cut
-        # NULL is dimmed on a colour terminal, so it stands apart from the text 'NULL'.
-        self.color = color
-
-    def _line(self, values: Sequence[str], align: bool, nulls: Sequence[bool] = ()) -> str:
-        parts = []
-        for i, value in enumerate(values):
-            size = self.widths[i]
-            text = value if len(value) <= size or not self.cut else (value[: max(size - 1, 0)] + "…")[:size]
-            text = text.rjust(size) if align and self.numeric[i] else text.ljust(size)
-            if self.color and nulls and nulls[i]:
-                text = text.replace("NULL", "\033[2mNULL\033[0m", 1)
-            parts.append(text)
-        return "│ " + " │ ".join(parts) + " │"
-
-    def header(self) -> str:
-        return (
-            "\n".join(
-                [
-                    "┌─" + "─┬─".join("─" * w for w in self.widths) + "─┐",
-                    self._line(self.names, False),
-                    "├─" + "─┼─".join("─" * w for w in self.widths) + "─┤",
-                ]
-            )
-            + "\n"
-        )
-
-    def rows(self, rows: Sequence[tuple[object, ...]]) -> str:
-        return "".join(
-            self._line([display_value(v) for v in row], True, [v is None for v in row]) + "\n" for row in rows
-        )
-
-    def footer(self) -> str:
-        return "└─" + "─┴─".join("─" * w for w in self.widths) + "─┘\n"
-
-
-def render_table(
-    columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0, color: bool = False
-) -> str:
-    """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
-    layout = TableLayout(columns, rows, width=width, color=color)
-    return layout.header() + layout.rows(rows) + layout.footer()
-
-
-def _fit(widths: list[int], budget: int) -> list[int]:
-    """Shrink the widest columns first until the table fits the budget."""
-    widths = list(widths)
-    while sum(widths) > budget:
-        widest = max(range(len(widths)), key=lambda i: widths[i])
-        if widths[widest] <= 3:
-            break
-        widths[widest] -= 1
-    return widths
-
-
-def render_markdown(columns: Sequence[Column], rows: Sequence[tuple[object, ...]]) -> str:
-    """A GitHub-flavoured markdown table."""
-
-    def esc(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|")
-
-    header = "| " + " | ".join(esc(c.name) for c in columns) + " |"
-    rule = "| " + " | ".join("---:" if is_numeric(c.type) else "---" for c in columns) + " |"
-    body = ["| " + " | ".join(esc(display_value(v)) for v in row) + " |" for row in rows]
-    return "\n".join([header, rule, *body]) + "\n"
-
-
-def format_size(size: int | None) -> str:
-    """1234567 -> '1.2 MB'."""
-    if size is None:
-        return ""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"

@@ -1,0 +1,258 @@
+"""How results look to a person: values as DuckDB shows them, boxed tables, markdown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from noctra.engine.base import Column
+from noctra.output.text import blob_text, double_text
+
+_NUMERIC = frozenset(
+    {
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+        "FLOAT",
+        "DOUBLE",
+        "DECIMAL",
+        "REAL",
+        "INT",
+        "NUMERIC",
+    }
+)
+
+
+def is_numeric(type_name: str) -> bool:
+    """True for column types shown right-aligned."""
+    return type_name.upper().split("(")[0] in _NUMERIC
+
+
+def value_text(value: object) -> str:
+    """A value as DuckDB casts it to text: true, 1.5, \\x00, [a, NULL], {'k': v}, 2 days."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return double_text(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return blob_text(value)
+    if isinstance(value, dt.datetime):
+        return _datetime_text(value)
+    if isinstance(value, dt.time):
+        return _trim_fraction(value.isoformat())
+    if isinstance(value, dt.timedelta):
+        return _interval_text(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"'{k}': {value_text(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+# Line breaks as ↵, a tab as a space, other control characters as their visible
+# pictures (␛ for ESC): data can never move the cursor or recolour the terminal.
+_CELL = {0x0A: "↵", 0x0D: "↵", 0x09: " ", 0x7F: "\u2421"} | {
+    i: chr(0x2400 + i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D)
+}
+
+
+def display_value(value: object) -> str:
+    """One table cell: a value's text on one line, safe to print on a terminal."""
+    text = value_text(value)
+    if text.isprintable():
+        return text
+    return text.replace("\r\n", "\n").translate(_CELL)
+
+
+def _trim_fraction(text: str) -> str:
+    """'01:02:03.500000' -> '01:02:03.5', as DuckDB prints fractions of a second."""
+    head, dot, fraction = text.partition(".")
+    if not dot:
+        return text
+    digits = fraction[:6].rstrip("0")
+    return head + ("." + digits if digits else "") + fraction[6:]
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    text = _trim_fraction(value.replace(tzinfo=None).isoformat(sep=" "))
+    offset = value.utcoffset()
+    if offset is None:
+        return text
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"{text}{sign}{hours:02d}" + (f":{minutes:02d}" if minutes else "")
+
+
+def _interval_text(value: dt.timedelta) -> str:
+    """'2 days 04:00:00' (a Python timedelta has no months: they arrive as days)."""
+    days = value.days
+    seconds = value.seconds
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if abs(days) != 1 else ''}")
+    if seconds or value.microseconds or not days:
+        hours, rest = divmod(seconds, 3600)
+        clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        if value.microseconds:
+            clock += f".{value.microseconds:06d}".rstrip("0")
+        parts.append(clock)
+    return " ".join(parts)
+
+
+def cell_width(text: str) -> int:
+    """Terminal cells a text takes: wide (CJK, most emoji) 2, combining marks 0."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def cut_to(text: str, size: int) -> str:
+    """The text in at most size cells, with … when something was cut."""
+    if cell_width(text) <= size:
+        return text
+    if size <= 0:
+        return ""
+    kept, used = [], 0
+    for char in text:
+        width = cell_width(char)
+        if used + width > size - 1:
+            break
+        kept.append(char)
+        used += width
+    return "".join(kept) + "…"
+
+
+def pad(text: str, size: int, *, right: bool) -> str:
+    fill = " " * max(size - cell_width(text), 0)
+    return fill + text if right else text + fill
+
+
+class TableLayout:
+    """Column widths for a boxed text table, from the rows seen so far.
+
+    A streamed table widens when later rows are longer (widen(): the box is closed and
+    a new header drawn), so no value is cut unless the terminal is too narrow for it.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        sample: Sequence[tuple[object, ...]],
+        *,
+        width: int = 0,
+        color: bool = False,
+    ) -> None:
+        names = [c.name for c in columns]
+        self.names = names
+        self.budget = max(width - (3 * len(names) + 1), len(names)) if width and names else 0
+        self.natural = [cell_width(n) for n in names]
+        self.widths = self.natural
+        self.widen(sample)
+        self.numeric = [is_numeric(c.type) for c in columns]
+        # NULL is dimmed on a colour terminal, so it stands apart from the text 'NULL'.
+        self.color = color
+
+    def widen(self, rows: Sequence[tuple[object, ...]]) -> bool:
+        """Make room for these rows; True when a column got wider."""
+        natural = list(self.natural)
+        for row in rows:
+            for i, value in enumerate(row):
+                size = cell_width(display_value(value))
+                natural[i] = max(natural[i], size)
+        if natural == self.natural:
+            return False
+        self.natural = natural
+        widths = _fit(natural, self.budget) if self.budget else natural
+        grew = widths != self.widths
+        self.widths = widths
+        return grew
+
+    def _line(self, values: Sequence[str], align: bool, nulls: Sequence[bool] = ()) -> str:
+        parts = []
+        for i, value in enumerate(values):
+            size = self.widths[i]
+            text = pad(cut_to(value, size), size, right=align and self.numeric[i])
+            if self.color and nulls and nulls[i]:
+                text = text.replace("NULL", "\033[2mNULL\033[0m", 1)
+            parts.append(text)
+        return "│ " + " │ ".join(parts) + " │"
+
+    def header(self) -> str:
+        return (
+            "\n".join(
+                [
+                    "┌─" + "─┬─".join("─" * w for w in self.widths) + "─┐",
+                    self._line(self.names, False),
+                    "├─" + "─┼─".join("─" * w for w in self.widths) + "─┤",
+                ]
+            )
+            + "\n"
+        )
+
+    def rows(self, rows: Sequence[tuple[object, ...]]) -> str:
+        return "".join(
+            self._line([display_value(v) for v in row], True, [v is None for v in row]) + "\n" for row in rows
+        )
+
+    def footer(self) -> str:
+        return "└─" + "─┴─".join("─" * w for w in self.widths) + "─┘\n"
+
+
+def render_table(
+    columns: Sequence[Column], rows: Sequence[tuple[object, ...]], *, width: int = 0, color: bool = False
+) -> str:
+    """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
+    layout = TableLayout(columns, rows, width=width, color=color)
+    return layout.header() + layout.rows(rows) + layout.footer()
+
+
+def _fit(widths: list[int], budget: int) -> list[int]:
+    """Shrink the widest columns first until the table fits the budget."""
+    widths = list(widths)
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        if widths[widest] <= 3:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def render_markdown(columns: Sequence[Column], rows: Sequence[tuple[object, ...]]) -> str:
+    """A GitHub-flavoured markdown table."""
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|")
+
+    header = "| " + " | ".join(esc(c.name) for c in columns) + " |"
+    rule = "| " + " | ".join("---:" if is_numeric(c.type) else "---" for c in columns) + " |"
+    body = ["| " + " | ".join(esc(display_value(v)) for v in row) + " |" for row in rows]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def format_size(size: int | None) -> str:
+    """1234567 -> '1.2 MB'."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
