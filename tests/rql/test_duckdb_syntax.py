@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from noctra import Result, Session
+from noctra import NoctraError, Result, Session
 from noctra.rql.interpolate import named_parameters
 from tests.conftest import RunMain, RunNoctra
 
@@ -80,6 +80,21 @@ LONG: Rows = [(1, "a", "x", 2), (1, "b", "x", 3), (2, "a", "x", 5)]
 
 # (construct, statement over t(y, col, x) with LET n = 2, rows it gives)
 CONSTRUCTS: list[tuple[str, str, Rows]] = [
+    ("dynamic pivot", "PIVOT t ON col USING sum(x)::INTEGER GROUP BY y ORDER BY y", WIDE),
+    ("pivot_wider", "PIVOT_WIDER t ON col USING sum(x)::INTEGER GROUP BY y ORDER BY y", WIDE),
+    ("pivot with IN", "PIVOT t ON col IN ('a', 'b') USING sum(x)::INTEGER GROUP BY y ORDER BY y", WIDE),
+    (
+        "FROM t PIVOT",
+        "FROM t PIVOT (sum(x)::INTEGER FOR col IN ('a', 'b') GROUP BY y) ORDER BY y",
+        WIDE,
+    ),
+    (
+        "dynamic pivot in a CTE",
+        "WITH p AS (PIVOT t ON col USING sum(x)::INTEGER GROUP BY y) SELECT * FROM p ORDER BY y",
+        WIDE,
+    ),
+    ("unpivot", "UNPIVOT t ON x INTO NAME k VALUE v ORDER BY y, col", LONG),
+    ("pivot_longer", "PIVOT_LONGER t ON x INTO NAME k VALUE v ORDER BY y, col", LONG),
     ("lambda without a space", "SELECT list_transform([1, 2], lambda x:x + 1) AS l", [([2, 3],)]),
     ("lambda of two", "SELECT list_reduce([1, 2, 3], lambda a, b:a + b) AS s", [(6,)]),
     ("arrow lambda and a parameter", "SELECT list_transform([1, 2], x -> x + :n) AS l", [([3, 4],)]),
@@ -114,6 +129,19 @@ def test_construct_runs_on_the_command_line(run_main: RunMain, tmp_path: Path, s
     assert [tuple(json.loads(line).values()) for line in run.out.splitlines()] == rows, run.out
 
 
+def test_dynamic_pivot_exports_and_counts_its_rows(session: Session, tmp_path: Path) -> None:
+    message = session.export("PIVOT t ON col USING sum(x) GROUP BY y", "p.parquet")
+    assert message.text.startswith("exported 2 rows"), message
+    assert session.sql("SELECT * FROM 'p.parquet' ORDER BY y").rows(5) == [(1, 2, 3), (2, 5, None)]
+
+
+def test_failed_dynamic_pivot_export_leaves_the_session_usable(session: Session, tmp_path: Path) -> None:
+    with pytest.raises(NoctraError, match="nope"):
+        session.execute("EXPORT (PIVOT t ON nope USING sum(x)) TO 'p.csv'")
+    assert not (tmp_path / "p.csv").exists()
+    assert session.sql("PIVOT t ON col USING sum(x)::INTEGER GROUP BY y ORDER BY y").rows(5) == WIDE
+
+
 @pytest.fixture
 def sqlite_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
     monkeypatch.chdir(tmp_path)
@@ -129,6 +157,8 @@ def sqlite_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
 @pytest.mark.parametrize(
     ("sql", "rows"),
     [
+        ("PIVOT m ON col USING sum(x)::INTEGER GROUP BY y ORDER BY y", WIDE),
+        ("PIVOT s.m ON col USING sum(x)::INTEGER GROUP BY y ORDER BY y", WIDE),
         ("FROM m PIVOT (sum(x)::INTEGER FOR col IN ('a', 'b') GROUP BY y) ORDER BY y", WIDE),
         ("UNPIVOT m ON x INTO NAME k VALUE v ORDER BY y, col", LONG),
         ("SELECT list_transform([y], lambda q:q + 1) AS l FROM m WHERE x = 5", [([3],)]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -257,9 +258,29 @@ class DuckEngine:
 
     def _copy_statement(self, statement: str, params: Params) -> int:
         with self.translating():
-            cursor = self.connection.execute(statement, params or None)
-            row = cursor.fetchone()
+            parts = self.connection.extract_statements(statement)
+            if len(parts) == 1 or params:
+                row = self.connection.execute(statement, params or None).fetchone()
+            else:
+                row = self._copy_in_parts(parts)
         return int(row[0]) if row and row[0] is not None else 0
+
+    def _copy_in_parts(self, parts: list[duckdb.Statement]) -> tuple[object, ...] | None:
+        """A COPY DuckDB expands (BEGIN, CREATE TYPE, COPY, COMMIT for a dynamic PIVOT).
+
+        Run whole, it reports no row count; run part by part, the COPY's count is read.
+        """
+        row: tuple[object, ...] | None = None
+        try:
+            for part in parts:
+                cursor = self.connection.execute(part)
+                if part.type.name == "COPY":
+                    row = cursor.fetchone()
+        except duckdb.Error:
+            with contextlib.suppress(duckdb.Error):
+                self.connection.rollback()
+            raise
+        return row
 
     def export(
         self,
@@ -600,9 +621,11 @@ class DuckEngine:
         """DuckDB's statement type name (SELECT, INSERT, CREATE...); parse errors raise."""
         with self.translating():
             statements = self.connection.extract_statements(sql)
-        if len(statements) != 1:
+        # A dynamic PIVOT (ON col without IN) comes back as CREATE TYPE (the enum of
+        # the values found in the data) then its SELECT: it is one query (issue 11).
+        if not statements or any(s.type.name != "CREATE" for s in statements[:-1]):
             raise QueryError("expected one statement", hint="separate statements with ';'")
-        return str(statements[0].type.name)
+        return str(statements[-1].type.name)
 
 
 def size_in_bytes(text: str) -> int | None:
