@@ -158,6 +158,21 @@ def test_cli_restores_unless_fresh(run_main: RunMain, sample_files: Path) -> Non
     assert fresh.code == 1 and "kept" in fresh.err
 
 
+def test_a_source_that_fails_to_restore_is_reported_once_and_tried_when_it_changes(work: Path) -> None:
+    state = work / "session.toml"
+    with Session(state_path=state) as first:
+        first.execute("USE 'sales.csv' AS sales")
+    # A source whose file is there but cannot be read as its kind (an edited CSV that is no CSV).
+    (work / "sales.csv").write_bytes(b"\x00\x01 not text \xff\xfe")
+    with Session(state_path=state) as second:
+        for _ in range(3):
+            second.execute("SELECT 1")
+        failed = [w for w in second.warnings if "could not be restored" in w]
+        assert len(failed) == 1 and failed[0].startswith("source 'sales' could not be restored")
+        (work / "sales.csv").write_text("id,amount\n1,5\n")
+        assert second.sql("SELECT sum(amount) FROM sales").rows(1) == [(5,)]
+
+
 def test_cli_prints_restore_warnings(run_main: RunMain, sample_files: Path) -> None:
     assert run_main("-c", "USE 't.csv' AS gone").code == 0
     (sample_files / "t.csv").unlink()

@@ -9,6 +9,7 @@ from pathlib import Path
 from noctra.engine.base import Engine, Registration
 from noctra.engine.hybrid import Hybrid
 from noctra.engine.sources import (
+    Signature,
     Source,
     SourceKind,
     SourceRegistry,
@@ -76,6 +77,9 @@ class SourceLifecycle:
         self.hybrid = hybrid
         self.sources = sources
         self.warnings = warnings
+        # Sources whose files are there but would not register, with the files' signature
+        # then: tried again only once the files change, and reported once.
+        self._failed: dict[str, Signature | None] = {}
 
     # --- registering ----------------------------------------------------------------
 
@@ -224,14 +228,19 @@ class SourceLifecycle:
         if now is None and not source.is_remote:
             source.status = "missing"
             return False
+        key = source.alias.lower()
+        if key in self._failed and self._failed[key] == now:
+            return True
         try:
             if source.kind is SourceKind.SQLITE:
                 check_sqlite_file(source)
             apply(source, self.engine.register(source, reuse_reader=now == source.signature))
         except NoctraError as exc:
             source.status = "missing"
+            self._failed[key] = now
             self.warnings.append(f"source {source.alias!r} could not be restored: {exc.message}")
             return True
+        self._failed.pop(key, None)
         source.status = "ok"
         source.signature = now
         return True

@@ -307,3 +307,22 @@ def test_explain_is_drawn_not_squeezed(run_noctra: RunNoctra, tmp_path: Path) ->
 def test_non_finite_doubles_are_json_null(value: float) -> None:
     assert json_double(value) == "null"
     assert display_value(value) in ("nan", "inf", "-inf")
+
+
+def test_a_sqlite_column_of_mixed_types_becomes_text_in_arrow(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "mx.db") as conn:
+        conn.execute("CREATE TABLE t (v, n, k INTEGER)")
+        rows = [(1, None, 1), ("a", None, 2), (2.5, 3, 3), (None, "z", 4), (b"\x00", None, 5)]
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+    conn.close()
+    with Session() as s:
+        s.execute(f"USE '{tmp_path / 'mx.db'}' AS mx")
+        table = s.sql("SELECT v, n, k FROM mx.t").arrow()
+        assert table.column("v").to_pylist() == ["1", "a", "2.5", None, "\\x00"]
+        assert table.column("n").to_pylist() == [None, None, "3", "z", None]
+        assert table.column("k").to_pylist() == [1, 2, 3, 4, 5]
+        # A later batch that does not fit the first one's type is refused, never truncated.
+        with pytest.raises(NoctraError, match="several types"):
+            s.sql("SELECT CASE WHEN k < 3 THEN k ELSE 1.5 END AS q FROM mx.t").reader(2).read_all()
+        widened = s.sql("SELECT CASE WHEN k < 3 THEN 1.5 ELSE k END AS q FROM mx.t").reader(2).read_all()
+        assert widened.column("q").to_pylist() == [1.5, 1.5, 3.0, 4.0, 5.0]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from noctra.engine.base import Column, Params
 from noctra.errors import CancelledQueryError, NoctraError, QueryError, SourceError
+from noctra.output.render import value_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -55,9 +56,32 @@ class SqliteResult:
         import pyarrow as pa
 
         names = [c.name for c in self.columns]
+        types: list[pa.DataType | None] = [None] * len(names)
 
         def batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
-            return pa.RecordBatch.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+            arrays = []
+            for i, values in enumerate(zip(*rows, strict=True)):
+                try:
+                    kinds = {type(v) for v in values if v is not None}
+                    if types[i] is not None and not kinds <= _FITS.get(str(types[i]), kinds):
+                        # pyarrow would cast 1.5 into an int64 column as 1: refuse instead.
+                        raise TypeError(f"{sorted(k.__name__ for k in kinds)} into {types[i]}")
+                    array = pa.array(values, type=types[i])
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as exc:
+                    if types[i] not in (None, pa.string()):
+                        raise QueryError(
+                            f"column {names[i]!r} holds values of several types (SQLite allows it; "
+                            "an Arrow column has one)",
+                            hint=f"CAST({names[i]} AS TEXT) in the query, or SET engine = duckdb",
+                        ) from exc
+                    # A column mixing types (1, 'a', 2.5) becomes text, each value as DuckDB shows it.
+                    array = pa.array([None if v is None else value_text(v) for v in values], pa.string())
+                if types[i] is None:
+                    # A column of NULLs only so far is text: later values of any type still fit.
+                    types[i] = pa.string() if array.type == pa.null() else array.type
+                    array = array.cast(types[i])
+                arrays.append(array)
+            return pa.RecordBatch.from_arrays(arrays, names=names)
 
         first = self.fetch(batch_rows)
         if not first:
@@ -79,6 +103,15 @@ class SqliteResult:
     def close(self) -> None:
         self.closed = True
         self._cursor.close()
+
+
+# The Python types SQLite hands over that each Arrow column type takes without loss.
+_FITS: dict[str, set[type]] = {
+    "int64": {int},
+    "double": {int, float},
+    "string": {str},
+    "binary": {bytes},
+}
 
 
 def _type_of(value: object) -> str:

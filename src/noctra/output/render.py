@@ -65,9 +65,13 @@ _CELL = {0x0A: "↵", 0x0D: "↵", 0x09: " ", 0x7F: "\u2421"} | {
 }
 
 
-def display_value(value: object) -> str:
+def display_value(value: object, type_name: str = "") -> str:
     """One table cell: a value's text on one line, safe to print on a terminal."""
-    text = value_text(value)
+    if isinstance(value, dict) and type_name.upper().startswith("MAP("):
+        # Python gets a MAP as a dict, like a STRUCT; DuckDB shows it as {k=v}.
+        text = "{" + ", ".join(f"{value_text(k)}={value_text(v)}" for k, v in value.items()) + "}"
+    else:
+        text = value_text(value)
     if text.isprintable():
         return text
     return text.replace("\r\n", "\n").translate(_CELL)
@@ -161,6 +165,7 @@ class TableLayout:
     ) -> None:
         names = [c.name for c in columns]
         self.names = names
+        self.types = [c.type for c in columns]
         self.budget = max(width - (3 * len(names) + 1), len(names)) if width and names else 0
         self.natural = [cell_width(n) for n in names]
         self.widths = self.natural
@@ -174,7 +179,7 @@ class TableLayout:
         natural = list(self.natural)
         for row in rows:
             for i, value in enumerate(row):
-                size = cell_width(display_value(value))
+                size = cell_width(display_value(value, self.types[i]))
                 natural[i] = max(natural[i], size)
         if natural == self.natural:
             return False
@@ -208,7 +213,13 @@ class TableLayout:
 
     def rows(self, rows: Sequence[tuple[object, ...]]) -> str:
         return "".join(
-            self._line([display_value(v) for v in row], True, [v is None for v in row]) + "\n" for row in rows
+            self._line(
+                [display_value(v, t) for v, t in zip(row, self.types, strict=True)],
+                True,
+                [v is None for v in row],
+            )
+            + "\n"
+            for row in rows
         )
 
     def footer(self) -> str:
@@ -242,7 +253,11 @@ def render_markdown(columns: Sequence[Column], rows: Sequence[tuple[object, ...]
 
     header = "| " + " | ".join(esc(c.name) for c in columns) + " |"
     rule = "| " + " | ".join("---:" if is_numeric(c.type) else "---" for c in columns) + " |"
-    body = ["| " + " | ".join(esc(display_value(v)) for v in row) + " |" for row in rows]
+    types = [c.type for c in columns]
+    body = [
+        "| " + " | ".join(esc(display_value(v, t)) for v, t in zip(row, types, strict=True)) + " |"
+        for row in rows
+    ]
     return "\n".join([header, rule, *body]) + "\n"
 
 
