@@ -7,16 +7,17 @@ from collections.abc import Iterable
 
 MASK = "****"
 MIN_SECRET_LENGTH = 4
-_URL = re.compile(r"(?i)\b(?:https?|s3[an]?|gcs?|az|abfss?|r2|hf)://[^\s'\"<>`]+")
-_USERINFO = re.compile(r"^([A-Za-z0-9+.-]+://)([^/?#@]*)@")
+# Patterns are compiled on first use (re caches them): most runs never meet a URL.
+_URL = r"(?i)\b(?:https?|s3[an]?|gcs?|az|abfss?|r2|hf)://[^\s'\"<>`]+"
+_USERINFO = r"^([A-Za-z0-9+.-]+://)([^/?#@]*)@"
 # Query parameters of signed URLs and tokens: X-Amz-Signature, X-Amz-Credential,
 # X-Amz-Security-Token, X-Goog-Signature, Azure SAS `sig`, access_token, api_key...
-_SECRET_PARAM = re.compile(r"(?i)(sig|credential|token|secret|password|passwd|key|auth)")
+_SECRET_PARAM = r"(?i)(sig|credential|token|secret|password|passwd|key|auth)"
 
 
 def redact_url(url: str) -> str:
     """The URL with its user-info password and secret query values replaced by ``****``."""
-    match = _USERINFO.match(url)
+    match = re.match(_USERINFO, url)
     if match:
         user, _, password = match.group(2).partition(":")
         shown = f"{user}:{MASK}" if password else MASK
@@ -28,7 +29,7 @@ def redact_url(url: str) -> str:
     parts = []
     for part in query.split("&"):
         name, eq, value = part.partition("=")
-        parts.append(f"{name}={MASK}" if eq and value and _SECRET_PARAM.search(name) else part)
+        parts.append(f"{name}={MASK}" if eq and value and re.search(_SECRET_PARAM, name) else part)
     return base + sep + "&".join(parts) + hash_sep + fragment
 
 
@@ -40,7 +41,7 @@ def has_credentials(url: str) -> bool:
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Text with every URL redacted and every known secret value replaced by ``****``."""
     if "://" in text:
-        text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+        text = re.sub(_URL, lambda m: redact_url(m.group(0)), text)
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, MASK)

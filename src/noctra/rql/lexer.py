@@ -55,9 +55,10 @@ class Token:
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d][\w$]*")
 _NUMBER = re.compile(r"(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
-_POSITIONAL = re.compile(r"\$\d+")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Compiled on first use (re caches them): only statements with $ or :name/#name need them.
+_DOLLAR_TAG = r"\$([A-Za-z_][A-Za-z0-9_]*)?\$"
+_POSITIONAL = r"\$\d+"
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _OPS = ("::", "<=", ">=", "<>", "!=", "||", "->>", "->", "=>", "**", "//", "<<", ">>")
 
 
@@ -146,8 +147,8 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
                 break
             kind, end = Kind.QIDENT, closing + 1
         elif char == "$":
-            positional = _POSITIONAL.match(text, pos)
-            tag = None if positional else _DOLLAR_TAG.match(text, pos)
+            positional = re.compile(_POSITIONAL).match(text, pos)
+            tag = None if positional else re.compile(_DOLLAR_TAG).match(text, pos)
             if positional:
                 kind, end = Kind.PARAM, positional.end()
             elif tag and not _after_word(text, pos):
@@ -161,12 +162,12 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
                 kind, end = Kind.DOLLAR, closing + len(tag.group(0))
             else:
                 kind, end = Kind.OP, pos + 1
-        elif char == "#" and (name := _NAME.match(text, pos + 1)):
+        elif char == "#" and (name := re.compile(_NAME).match(text, pos + 1)):
             kind, end = Kind.HASHVAR, name.end()
         elif (
             char == ":"
             and not text.startswith("::", pos)
-            and (name := _NAME.match(text, pos + 1))
+            and (name := re.compile(_NAME).match(text, pos + 1))
             and _starts_parameter(tokens)
         ):
             kind, end = Kind.PARAM, name.end()

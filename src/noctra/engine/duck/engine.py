@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
     from noctra.engine.export import ExportReport
 
-_URL_HINT = re.compile(r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://")
 # Patterns below are compiled on first use (re caches them), not at start-up.
+_URL_HINT = r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://"
 # sqlite_scan(...), sqlite_attach(...), ATTACH ... (TYPE sqlite): what needs the sqlite extension.
 _SQLITE_HINT = r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b"
 # Words and quoted names of a statement: which pending databases it may name.
@@ -143,7 +143,7 @@ class DuckEngine:
         A user's statement (``statement``) also attaches the current database, where its
         bare table names live; Noctra's own reads of a file (registering it) do not.
         """
-        if _URL_HINT.search(sql):
+        if "://" in sql and re.search(_URL_HINT, sql):
             self.load_extension("httpfs")
         if "sqlite" in sql.lower() and re.search(_SQLITE_HINT, sql):
             self.load_extension("sqlite_scanner")

@@ -16,7 +16,7 @@ from noctra.redact import redact_text
 if TYPE_CHECKING:
     from noctra.engine.duck.engine import DuckEngine
 
-_LINE_MARK = re.compile(r"^LINE (\d+): ?(.*)$")
+_LINE_MARK = r"^LINE (\d+): ?(.*)$"  # compiled on first use: errors only
 # Patterns below are compiled on first use (re caches them), not at start-up.
 # "Conversion Error: CSV Error on Line: 12", "Invalid Input Error: CSV Error on Line: 3"...
 _CSV_LINE = r"^[A-Z][A-Za-z ]* Error: CSV Error on Line: (\d+)"
@@ -90,7 +90,7 @@ def translate_error(
                 hint = "SHOW SOURCES lists the registered sources, SHOW TABLES their tables"
             else:
                 hint = stripped
-        match = _LINE_MARK.match(line)
+        match = re.match(_LINE_MARK, line)
         if match and index + 1 < len(lines) and "^" in lines[index + 1]:
             caret = lines[index + 1].index("^") - (len(line) - len(match.group(2)))
             error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
