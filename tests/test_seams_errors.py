@@ -443,3 +443,57 @@ def test_sqlite_all_varchar_set_first_on_the_command_line(loose: Path, run_noctr
         cwd=loose,
     )
     assert (proc.returncode, proc.stdout) == (0, "id,qty\n1,5\n2,abc\n")
+
+
+# --- 11.17: in a --db workspace, a table never silently hides a source ------------------------
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """tmp_path with x.csv (v = from-csv) and work.duckdb holding table t (v = from-table)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.csv").write_text("v\nfrom-csv\n")
+    with Session(db="work.duckdb") as s:
+        s.execute("CREATE TABLE t AS SELECT 'from-table' AS v")
+    return tmp_path
+
+
+def test_use_refuses_an_alias_a_workspace_table_has(workspace: Path) -> None:
+    with Session(db="work.duckdb") as s:
+        error = one_line_error(s, "USE 'x.csv' AS t")
+        assert error.message == "alias 't' is taken by table 't' of the --db workspace 'work'"
+        assert error.hint == "choose another alias, e.g. USE 'x.csv' AS t_2; the table stays t (or work.t)"
+        assert [src.alias for src in s.sources] == ["work"]
+        s.execute("USE 'x.csv' AS t_2")
+        assert s.sql("SELECT t.v, t_2.v FROM t, t_2").rows(1) == [("from-table", "from-csv")]
+
+
+def test_a_default_alias_of_a_file_argument_is_refused_too(tmp_path: Path, run_noctra: RunNoctra) -> None:
+    """Sibling: a SQLite workspace, and the alias taken from the file name (a FILE argument)."""
+    with sqlite3.connect(tmp_path / "work.db") as conn:
+        conn.execute("CREATE TABLE x (a INTEGER)")
+    conn.close()
+    (tmp_path / "x.csv").write_text("v\nfrom-csv\n")
+    proc = run_noctra("--db", "work.db", "query", "SELECT count(*) FROM x", "x.csv", cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        "noctra: error: alias 'x' is taken by table 'x' of the --db workspace 'work'",
+        "hint: choose another alias, e.g. USE 'x.csv' AS x_2; the table stays x (or work.x)",
+    ]
+
+
+def test_a_table_made_later_under_a_source_alias_is_reported(tmp_path: Path, run_noctra: RunNoctra) -> None:
+    (tmp_path / "x.csv").write_text("v\nfrom-csv\n")
+    made = run_noctra(
+        "--db", "work.duckdb", "-c", "USE 'x.csv' AS s; CREATE TABLE s AS SELECT 1 AS z", cwd=tmp_path
+    )
+    note = (
+        "source 's' is hidden by table 's' of the --db workspace: s reads the table; "
+        "the source is memory.main.s (or USE it again under another alias)"
+    )
+    assert made.returncode == 0 and f"note: {note}" in made.stderr.splitlines()
+    restored = run_noctra(
+        "--db", "work.duckdb", "-c", "SELECT v FROM memory.main.s", "--format", "csv", cwd=tmp_path
+    )
+    assert (restored.returncode, restored.stdout) == (0, "v\nfrom-csv\n")
+    assert restored.stderr.splitlines() == [f"noctra: warning: {note}"]

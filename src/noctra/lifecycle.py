@@ -23,7 +23,7 @@ from noctra.engine.sources import (
     signature_of,
 )
 from noctra.errors import NoctraError, SourceError, UsageError
-from noctra.quoting import identifier_from_stem
+from noctra.quoting import identifier_from_stem, quote_string
 
 
 def default_alias(path: str) -> str:
@@ -80,6 +80,8 @@ class SourceLifecycle:
         # Sources whose files are there but would not register, with the files' signature
         # then: tried again only once the files change, and reported once.
         self._failed: dict[str, Signature | None] = {}
+        self.workspace: Source | None = None  # the --db database, once open_workspace ran
+        self._hidden: set[str] = set()  # aliases already warned about by shadowed_sources
 
     # --- registering ----------------------------------------------------------------
 
@@ -98,6 +100,7 @@ class SourceLifecycle:
     def use(self, path: str, alias: str | None, options: dict[str, object]) -> tuple[Source, Source | None]:
         """Register a source and make it current; a failure leaves every source as it was."""
         source = build_source(path, alias or default_alias(path), dict(options))
+        self._refuse_shadowed(source)
         replaced = self.sources.peek(source.alias)
         self.register(source, replacing=replaced)
         if replaced is not None:
@@ -105,6 +108,62 @@ class SourceLifecycle:
         self.sources.add(source)
         self.make_current(source.alias)
         return source, replaced
+
+    def _workspace_table(self, alias: str) -> str | None:
+        """The --db workspace's table (or view) a bare ``alias`` would find first, if any."""
+        workspace = self.workspace
+        if workspace is None or workspace.status != "ok":
+            return None
+        if workspace.kind is SourceKind.SQLITE:
+            names = {name: name for name in self.hybrid.tables_of(workspace)}
+        else:
+            names = {
+                t.name.lower(): t.name for t in self.engine.tables(workspace.alias) if t.schema == "main"
+            }
+        return names.get(alias.lower())
+
+    def _refuse_shadowed(self, source: Source) -> None:
+        """A file source named like a workspace table would be hidden by it: refused (issue 11.17).
+
+        Bare names look in the workspace first (it is where new tables go), so the
+        source would be reachable only as memory.main.<alias>, and a script would
+        silently read the table instead.
+        """
+        if source.kind.is_database:
+            return
+        table = self._workspace_table(source.alias)
+        if table is None or self.workspace is None:
+            return
+        free, n = source.alias, 1
+        while free.lower() in self.sources or self._workspace_table(free) is not None:
+            n += 1
+            free = f"{source.alias}_{n}"
+        raise SourceError(
+            f"alias {source.alias!r} is taken by table {table!r} of the --db workspace "
+            f"{self.workspace.alias!r}",
+            hint=f"choose another alias, e.g. USE {quote_string(source.path)} AS {free}; "
+            f"the table stays {table} (or {self.workspace.alias}.{table})",
+        )
+
+    def shadowed_sources(self) -> list[str]:
+        """Warnings (once per session each) for file sources a workspace table now hides.
+
+        A table created under a source's alias, in this run or before a restore, wins
+        over the source for bare names.
+        """
+        warnings = []
+        for source in self.sources:
+            if source.kind.is_database or source.status != "ok" or source.alias.lower() in self._hidden:
+                continue
+            table = self._workspace_table(source.alias)
+            if table is not None and self.workspace is not None:
+                self._hidden.add(source.alias.lower())
+                warnings.append(
+                    f"source {source.alias!r} is hidden by table {table!r} of the --db workspace: "
+                    f"{source.alias} reads the table; the source is memory.main.{source.alias} "
+                    "(or USE it again under another alias)"
+                )
+        return warnings
 
     def detach(self, source: Source) -> None:
         """Forget a source everywhere."""
@@ -139,6 +198,7 @@ class SourceLifecycle:
         self.sources.add(source)
         self.engine.set_home(source.alias)
         self.make_current(source.alias)
+        self.workspace = source
         return source
 
     # --- shorthands in statements ---------------------------------------------------
@@ -221,6 +281,9 @@ class SourceLifecycle:
                 self.warnings.append(
                     f"source {source.alias!r} is missing: {source.path} (kept; it returns with the file)"
                 )
+        if workspace is not None:
+            # A table made in the workspace after the source was registered hides it.
+            self.warnings.extend(self.shadowed_sources())
 
     def register_saved(self, source: Source) -> bool:
         """Register a restored source; False (status missing) when its file is not there."""

@@ -256,7 +256,7 @@ class Session:
         result.close()
         if plan.kind not in ("SELECT", "EXPLAIN", "PRAGMA"):
             self._forget_copies_of(plan)
-        return _write_message(plan.kind, count, engine.name)
+        return self._noting_hidden_sources(plan, _write_message(plan.kind, count, engine.name))
 
     def _track(self, run: Callable[[], T]) -> T:
         """Run on the main engine, remembered as the one to cancel."""
@@ -278,7 +278,15 @@ class Session:
         changed = result.rowcount
         result.close()
         self.hybrid.invalidate(source)
-        return _write_message(plan.kind, changed if changed >= 0 else None, "sqlite")
+        return self._noting_hidden_sources(
+            plan, _write_message(plan.kind, changed if changed >= 0 else None, "sqlite")
+        )
+
+    def _noting_hidden_sources(self, plan: Plan, message: Message) -> Message:
+        """A table created in the --db workspace under a source's alias hides it: say so."""
+        if plan.kind == "CREATE" and self.workspace is not None:
+            message.notes.extend(self.lifecycle.shadowed_sources())
+        return message
 
     # --- sources (USE, DETACH, SHOW, DESCRIBE) ----------------------------------------
 
