@@ -13,10 +13,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from noctra import __version__
-from noctra.errors import NoctraError, Span, TimeoutExpiredError, UsageError
+from noctra.errors import NoctraError, SourceError, Span, TimeoutExpiredError, UsageError
 from noctra.records import asdict, record
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from noctra.config import Config
     from noctra.output.model import Outcome
     from noctra.session import Session
@@ -57,6 +59,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message, hint="see noctra --help")
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        """Print --help and --version text; argparse ignores a failed write (a full disk), we do not."""
+        if message:
+            (file or sys.stderr).write(message)
+            sys.stdout.flush()
 
 
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -290,6 +298,7 @@ def _read_script(path: str) -> str:
 def _params(values: Sequence[str]) -> dict[str, object] | None:
     params: dict[str, object] = {}
     for item in values:
+        _check_text(item, "--param values")
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--param {item!r} is not KEY=VALUE", hint="e.g. --param country=AR")
@@ -330,6 +339,13 @@ def _use_files(session: Session, files: list[str]) -> None:
     """
     from noctra.lifecycle import default_alias
 
+    for path in files:
+        if any("\udc80" <= char <= "\udcff" for char in path):
+            shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise SourceError(
+                f"file name {shown!r} is not UTF-8 text",
+                hint="rename the file: DuckDB opens only paths that are UTF-8",
+            )
     taken: set[str] = set()
     for path in files:
         alias = default_alias(path)
@@ -371,8 +387,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         state_path=default_state_path(args.db),
         restore=not args.fresh,
     )
-    for warning in session.warnings:
-        print(f"noctra: warning: {warning}", file=sys.stderr)
+    warned = _print_warnings(session.warnings, 0)
     timed_out = threading.Event()
     timer = _start_timer(session, args.timeout, timed_out)
     previous_handler = _install_interrupt(session)
@@ -425,6 +440,8 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
                     f"({_duration(outcome.elapsed)})",
                     file=sys.stderr,
                 )
+            # Warnings of the statement (a session file that could not be saved) follow it.
+            warned = _print_warnings(session.warnings, warned)
             printed_result = printed_result or rows is not None
             stats.statements += 1
             stats.rows += rows or 0
@@ -458,7 +475,15 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
 
             print(json.dumps(asdict(stats)), file=sys.stderr)
         session.close()
+        _print_warnings(session.warnings, warned)
     return exit_code
+
+
+def _print_warnings(warnings: list[str], shown: int) -> int:
+    """Print the warnings after the first ``shown``; returns how many there are now."""
+    for warning in warnings[shown:]:
+        print(f"noctra: warning: {warning}", file=sys.stderr)
+    return len(warnings)
 
 
 def _emit(
