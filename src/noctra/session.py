@@ -136,13 +136,20 @@ class Session:
     ) -> Iterator[Outcome]:
         previous: Outcome | None = None
         for statement in self.split(script):
-            try:
-                if isinstance(previous, Result):
+            if isinstance(previous, Result):
+                # Forgotten first: a result that fails here is reported once (not again before
+                # each later statement), and the next statement still runs.
+                unread, previous = previous, None
+                try:
                     if keep:
-                        previous.detach()
+                        unread.detach()
                     else:
-                        previous.ensure_run()
-                previous = None
+                        unread.ensure_run()
+                except NoctraError as exc:
+                    if on_error is None:
+                        raise
+                    on_error(exc)
+            try:
                 previous = self.run_statement(statement, params)
             except NoctraError as exc:
                 if on_error is None:

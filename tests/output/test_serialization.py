@@ -326,3 +326,34 @@ def test_a_sqlite_column_of_mixed_types_becomes_text_in_arrow(tmp_path: Path) ->
             s.sql("SELECT CASE WHEN k < 3 THEN k ELSE 1.5 END AS q FROM mx.t").reader(2).read_all()
         widened = s.sql("SELECT CASE WHEN k < 3 THEN 1.5 ELSE k END AS q FROM mx.t").reader(2).read_all()
         assert widened.column("q").to_pylist() == [1.5, 1.5, 3.0, 4.0, 5.0]
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_continue_on_error_reports_a_failed_query_once_and_runs_the_rest(
+    run_noctra: RunNoctra, tmp_path: Path, fmt: str
+) -> None:
+    script = "SELECT error('first'); SELECT 2 AS two; SELECT error('third'); SELECT 4 AS four"
+    proc = run_noctra("-c", script, "--continue-on-error", "--format", fmt, cwd=tmp_path)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("noctra: error:")]
+    assert len(errors) == 2 and "first" in errors[0] and "third" in errors[1]
+    assert "two" in proc.stdout and "four" in proc.stdout
+
+
+def test_iterate_reports_a_failed_query_once_and_runs_the_rest() -> None:
+    script = "SELECT error('boom'); SELECT 2; SELECT 3"
+    with Session() as s:
+        seen: list[str] = []
+        # Not read: the failure surfaces when the next statement starts, once.
+        assert len(list(s.iterate(script, on_error=lambda e: seen.append(e.message)))) == 3
+        assert len(seen) == 1 and "boom" in seen[0]
+        # Read as a front end reads them: the reader sees the failure, nobody else.
+        seen.clear()
+        rows = []
+        for outcome in s.iterate(script, on_error=lambda e: seen.append(e.message)):
+            assert isinstance(outcome, Result)
+            try:
+                rows.append(outcome.rows(1))
+            except NoctraError as exc:
+                seen.append(exc.message)
+        assert rows == [[(2,)], [(3,)]] and len(seen) == 1

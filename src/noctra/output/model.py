@@ -161,7 +161,12 @@ class Result:
                     hint="a result streams once; keep .arrow() if you need it twice",
                 )
             start = time.perf_counter()
-            self._result = self._run()
+            try:
+                self._result = self._run()
+            except BaseException:
+                # A statement that failed is not run again (nor reported again) by ensure_run().
+                self._consumed = True
+                raise
             self.elapsed += time.perf_counter() - start
             if self._result.engine != "noctra":
                 self.engine = self._result.engine
@@ -268,6 +273,7 @@ class Result:
 
         start = time.perf_counter()
         if self._copy is not None and not self.started:
+            self._consumed = True  # run once, even when the COPY fails
             written = copy_through_pipe(self._copy, fmt, stream, once)
         else:
             result = self._engine_result()
