@@ -208,3 +208,24 @@ def test_two_file_arguments_with_one_stem_both_stay(run_main: RunMain, tmp_path:
     )
     assert (run.code, run.out) == (0, "s\n12\n")
     assert "sales_2: CSV" in run.err
+
+
+def test_ctrl_c_while_the_cli_is_still_loading_is_a_quiet_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import builtins
+    import sys
+
+    from noctra.__main__ import run
+
+    real_import = builtins.__import__
+
+    def interrupted(name: str, *args: object, **kwargs: object) -> object:
+        if name == "noctra.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.delitem(sys.modules, "noctra.cli", raising=False)
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert run() == 130
+    assert capsys.readouterr().err == "noctra: interrupted\n"

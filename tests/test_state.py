@@ -338,6 +338,10 @@ def test_an_unwritable_state_directory_gives_one_warning(work: Path, how: str) -
         session.execute("USE 'sales.csv' AS sales")
         (warning,) = session.warnings
         assert warning.startswith(f"could not save the session to {directory / 'session.toml'}: ")
+        if how == "a file in the way":
+            assert warning.endswith(
+                f"{directory} is a file, not a directory (move it, or set XDG_STATE_HOME)"
+            )
     directory.chmod(0o755)
 
 

@@ -689,7 +689,11 @@ class Session:
                 # one-shot runs share one session file).
                 state.save_merged(self.state_path, self._saved, text)
             except OSError as exc:
-                self.warnings.append(f"could not save the session to {self.state_path}: {exc.strerror}")
+                reason = exc.strerror or str(exc)
+                blocker = next((p for p in self.state_path.parents if p.exists() and not p.is_dir()), None)
+                if blocker is not None:
+                    reason = f"{blocker} is a file, not a directory (move it, or set XDG_STATE_HOME)"
+                self.warnings.append(f"could not save the session to {self.state_path}: {reason}")
             self._saved = text
 
 

@@ -61,10 +61,11 @@ def copy_through_pipe(
     if any(isinstance(f, BrokenPipeError) for f in failure):
         # The reader went away (`| head`): report that, not the engine's failed write.
         raise BrokenPipeError
+    if failure:
+        # Writing out failed (a full disk): that is the cause; the engine only saw its pipe close.
+        raise failure[0]
     if error is not None:
         raise error
-    if failure:
-        raise failure[0]
     if shaper is not None:
         emit(shaper.finish())
     if binary is not None:

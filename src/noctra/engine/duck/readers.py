@@ -89,6 +89,12 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if is_glob(source.read_pattern):
         pinned["union_by_name"] = False
         pinned["columns"] = _glob_columns(source, user, pinned, rows)
+    odd = next((name for name in pinned_names(pinned) if "\x00" in name), None)
+    if odd is not None:
+        raise SourceError(
+            f"cannot read {source.path!r} as CSV: a column name holds a NUL character ({odd!r})",
+            hint="fix the header line, or OPTIONS (header = false) to name the columns column0, column1...",
+        )
     dialect = {
         "delimiter": str(delim),
         "quote": str(_unempty(quote)),
@@ -99,6 +105,12 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if datefmt:
         dialect["dateformat"] = str(datefmt)
     return f"read_csv({quote_string(source.read_pattern)}{_args(pinned)})", dialect
+
+
+def pinned_names(pinned: dict[str, object]) -> list[str]:
+    """The column names a pinned reader fixes."""
+    columns = pinned.get("columns")
+    return [str(name) for name in columns] if isinstance(columns, dict) else []
 
 
 def _glob_columns(
