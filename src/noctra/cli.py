@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
@@ -17,6 +16,8 @@ from noctra.errors import NoctraError, SourceError, Span, TimeoutExpiredError, U
 from noctra.records import asdict, record
 
 if TYPE_CHECKING:
+    import argparse
+
     from _typeshed import SupportsWrite
 
     from noctra.config import Config
@@ -54,20 +55,95 @@ class RunStats:
     errors: int = 0
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of printing and exiting."""
+def _parser_type() -> type[argparse.ArgumentParser]:
+    """argparse, imported only when a command line needs it (see parse_fast)."""
+    import argparse
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message, hint="see noctra --help")
+    class _Parser(argparse.ArgumentParser):
+        """argparse that raises UsageError instead of printing and exiting."""
 
-    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
-        """Print --help and --version text; argparse ignores a failed write (a full disk), we do not."""
-        if message:
-            (file or sys.stderr).write(message)
-            sys.stdout.flush()
+        def error(self, message: str) -> None:  # type: ignore[override]
+            raise UsageError(message, hint="see noctra --help")
+
+        def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+            """Print --help and --version text; argparse ignores a failed write (a full disk), we do not."""
+            if message:
+                (file or sys.stderr).write(message)
+                sys.stdout.flush()
+
+    return _Parser
+
+
+# Options every subcommand takes, for parse_fast: flags, and options with a value and
+# how the value is read. tests/cli/test_args.py checks they are what argparse knows.
+FLAG_OPTIONS = ("--fresh", "--read-only", "--debug", "--stats", "--continue-on-error")
+VALUE_OPTIONS: dict[str, Callable[[str], object]] = {
+    "--format": str,
+    "--max-rows": int,
+    "--param": str,
+    "--config": str,
+    "--db": str,
+    "--timeout": float,
+}
+
+
+def parse_fast(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The common command lines (``-c SQL``, ``query SQL [FILE...]``, ``batch SCRIPT``), parsed
+    without argparse, whose import and set-up cost ~5 ms of every run; None for anything else
+    (help, other subcommands, abbreviations, odd values), which argparse then parses.
+    """
+    from types import SimpleNamespace
+
+    found: dict[str, object] = {"command": None, "subcommand": None, "param": []}
+    positional: list[str] = []
+    after_option = False  # argparse takes a subcommand's arguments as one run of words
+    tokens = iter(argv)
+    for token in tokens:
+        if token.startswith("-") and token != "-":
+            after_option = len(positional) > 1
+            if token in FLAG_OPTIONS:
+                found[token[2:].replace("-", "_")] = True
+                continue
+            if token not in VALUE_OPTIONS and token != "-c":
+                return None
+            value = next(tokens, None)
+            if value is None or (value.startswith("-") and value != "-"):
+                return None
+            if token == "-c":
+                if positional:
+                    return None
+                found["command"] = value
+            elif token == "--param":
+                found["param"] = [*found["param"], value]  # type: ignore[misc]
+            elif token == "--format" and value not in FORMATS:
+                return None
+            else:
+                try:
+                    found[token[2:].replace("-", "_")] = VALUE_OPTIONS[token](value)
+                except ValueError:
+                    return None
+        else:
+            if after_option:
+                return None
+            positional.append(token)
+    if positional:
+        name, *rest = positional
+        if name == "query" and rest:
+            found.update(subcommand=name, sql=rest[0], files=rest[1:])
+        elif name == "batch" and rest:
+            found.update(subcommand=name, script=rest[0], files=rest[1:])
+        else:
+            return None
+    for flag in FLAG_OPTIONS:
+        found.setdefault(flag[2:].replace("-", "_"), False)
+    for option in VALUE_OPTIONS:
+        found.setdefault(option[2:].replace("-", "_"), None)
+    return SimpleNamespace(**found)  # type: ignore[return-value]
 
 
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    import argparse
+
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
 
@@ -107,11 +183,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     Options of the other subcommands are never parsed in that run, and building them
     is a good part of argparse's cost at every start (issue 10: start-up).
     """
+    import argparse
+
     # argparse looks each of its messages up in gettext catalogs (a dozen file checks per
     # message, ~1.3 ms a run); Noctra's interface is English, so its messages are too.
     argparse._ = str  # type: ignore[attr-defined]
+    parser_type = _parser_type()
     wanted = set(SUBCOMMANDS) if argv is None or "-h" in argv or "--help" in argv else set(argv)
-    parser = _Parser(
+    parser = parser_type(
         prog="noctra",
         description="Query CSV, Parquet, JSON and SQLite files where they lie.",
         epilog="Run `noctra query --help` or `noctra batch --help` for details.",
@@ -121,7 +200,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "-c", dest="command", metavar="SQL", help="run statements and exit (as `noctra query`)"
     )
     _add_common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="subcommand", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="subcommand", parser_class=parser_type)
     if "query" in wanted:
         query = sub.add_parser("query", help="run statements, print results, exit")
         query.add_argument("sql", help="one or more statements separated by ';'")
@@ -158,11 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        try:
-            args = build_parser(args_list).parse_args(args_list)
-        except UsageError:
-            # The full parser's message names every subcommand a typo could have meant.
-            args = build_parser().parse_args(args_list)
+        args = parse_fast(args_list)
+        if args is None:
+            try:
+                args = build_parser(args_list).parse_args(args_list)
+            except UsageError:
+                # The full parser's message names every subcommand a typo could have meant.
+                args = build_parser().parse_args(args_list)
         return _run(args)
     except NoctraError as exc:
         _report(exc, debug)
