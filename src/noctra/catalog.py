@@ -14,6 +14,9 @@ from noctra.errors import SourceError
 from noctra.records import record
 from noctra.redact import redact_url
 
+# Column and TableInfo are what the catalog hands out: front ends name them from here.
+__all__ = ["Catalog", "Column", "SourceEntry", "TableInfo", "source_status"]
+
 
 @record(frozen=True)
 class SourceEntry:
@@ -78,6 +81,55 @@ class Catalog:
         from noctra.quoting import quote_ident
 
         return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
+
+    def own_tables(self) -> list[TableInfo]:
+        """Tables the session made itself (CREATE TABLE outside any database source)."""
+        return [t for t in self._engine.tables("memory") if t.type == "table"]
+
+    def own_columns(self, table: str) -> list[Column]:
+        """Columns of one of the session's own tables."""
+        from noctra.quoting import quote_ident
+
+        return self._engine.describe(quote_ident(table))
+
+    def functions(self) -> list[str]:
+        """Names of the engine's SQL functions (for completion), read once per call."""
+        if self._engine.name != "duckdb":
+            return []
+        result = self._engine.run(
+            "SELECT DISTINCT function_name FROM duckdb_functions() "
+            "WHERE regexp_full_match(function_name, '[a-z][a-z0-9_]*') ORDER BY 1"
+        )
+        names = [str(row[0]) for row in result.fetch(10_000)]
+        result.close()
+        return names
+
+    def option_names(self, path: str | None, *, export: bool = False) -> dict[str, str]:
+        """Option -> what it takes, for ``USE path OPTIONS (...)`` or ``EXPORT ... TO path OPTIONS (...)``.
+
+        Without a path (or one of no known kind), every option of every kind.
+        """
+        from noctra.engine.export import EXPORT_OPTIONS
+        from noctra.engine.sources import SourceKind, kind_from_name, valid_options
+
+        kind = kind_from_name(path) if path else None
+        if export:
+            fmt = kind.value.lower() if kind is not None else None
+            if fmt in EXPORT_OPTIONS:
+                return dict(EXPORT_OPTIONS[fmt])
+            return {k: v for table in EXPORT_OPTIONS.values() for k, v in table.items()}
+        found: dict[str, str] = {"format": "csv, parquet, json, sqlite or duckdb"}
+        kinds = [kind] if kind is not None else list(SourceKind)
+        for each in kinds:
+            found.update(valid_options(each))
+        return found
+
+    def file_kind(self, name: str) -> str | None:
+        """The kind of source a file name stands for ('CSV', 'Parquet'...), or None."""
+        from noctra.engine.sources import kind_from_name
+
+        kind = kind_from_name(name)
+        return None if kind is None else kind.value
 
     def _require(self, alias: str) -> Source:
         return self._sources.require(alias)

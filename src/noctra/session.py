@@ -25,6 +25,7 @@ from noctra.output.render import format_size
 from noctra.planner import Plan, Planner, has_top_level_order_by
 from noctra.quoting import quote_ident, quote_string
 from noctra.redact import MASK, is_secret_setting, redact_url
+from noctra.rql.interpolate import named_parameters
 from noctra.rql.splitter import Statement, split
 from noctra.tuning import SHOW_CONFIG_COLUMNS, Tuner
 from noctra.variables import Variable, literal_for
@@ -159,6 +160,21 @@ class Session:
             yield previous
         if isinstance(previous, Result):
             previous.ensure_run()
+
+    def unbound_parameters(self, text: str, params: Params = None) -> list[str]:
+        """The ``:name`` parameters of a statement that neither params nor a variable gives a value.
+
+        Lower-cased, in order of appearance; a REPL asks for them before it runs the statement.
+        Text that does not tokenize has none (running it reports the real error).
+        """
+        if params is not None and not isinstance(params, Mapping):
+            return []
+        given = {str(key).lower() for key in params or {}}
+        try:
+            _, names = named_parameters(text)
+        except NoctraError:
+            return []
+        return [name for name in names if name not in given and name not in self.variables]
 
     def execute(self, script: str, params: Params = None, **named: object) -> list[Outcome]:
         """Run a whole script now and return every outcome.

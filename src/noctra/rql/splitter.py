@@ -72,3 +72,16 @@ def statement_at(script: str, offset: int) -> Statement | None:
         else:
             break
     return found
+
+
+def is_complete(script: str) -> bool:
+    """True when a script ends with a ``;`` outside quotes and comments (a REPL runs it then).
+
+    Text that is only spaces and comments is complete too: there is nothing to wait for.
+    """
+    try:
+        tokens = tokenize(script)
+    except RqlSyntaxError:
+        return False  # an open quote, identifier, comment or dollar body: more is coming
+    body = [t for t in tokens if t.kind not in (Kind.SPACE, Kind.COMMENT)]
+    return not body or body[-1].kind is Kind.SEMI
