@@ -174,7 +174,7 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-SUBCOMMANDS = ("query", "batch", "info", "config")
+SUBCOMMANDS = ("query", "batch", "repl", "info", "config")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -211,6 +211,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         batch.add_argument("script", help="path of an .rql script, or - for stdin")
         batch.add_argument("files", nargs="*", help="files registered as sources first (USE)")
         _add_common(batch, suppress=True)
+    if "repl" in wanted:
+        repl = sub.add_parser("repl", help="line REPL: a noctra> prompt with completion and history")
+        repl.add_argument("files", nargs="*", help="files registered as sources first (USE)")
+        _add_common(repl, suppress=True)
     if "info" in wanted:
         info = sub.add_parser("info", help="versions, extensions, settings in force")
         _add_common(info, suppress=True)
@@ -320,6 +324,10 @@ def _run(args: argparse.Namespace) -> int:
         return _info(args)
     if args.subcommand == "config":
         return _config_command(args)
+    if args.subcommand == "repl":
+        from noctra.repl import run_repl
+
+        return run_repl(args)
     files: list[str] = list(getattr(args, "files", []) or [])
     if args.subcommand == "query":
         script = args.sql
