@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -357,3 +358,68 @@ def output_size(path: Path) -> tuple[int, int]:
     size = path.stat().st_size
     path.unlink()
     return size, 1
+
+
+_ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def until_text(cmd: Sequence[str], env: dict[str, str], marker: bytes, *, timeout: float = 60.0) -> float:
+    """Wall time from spawning cmd on a terminal (a pty) until marker is on its screen, or until it
+    exits when marker is empty; a child still running then is killed.
+
+    The REPL's first prompt is what a person waits for: its text on the terminal is the mark.
+    CPR is off (``PROMPT_TOOLKIT_NO_CPR``): no terminal answers here, and waiting for one
+    would time the timeout.
+    """
+    import pty
+    import select
+
+    empty_xdg(env)
+    master, slave = pty.openpty()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(cmd),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        while True:
+            if marker and marker in _ESCAPES.sub(b"", seen):
+                return time.perf_counter() - start
+            if time.perf_counter() - start > timeout:
+                raise RuntimeError(f"{marker!r} never appeared in {timeout:g} s: {cmd}\n{seen!r}")
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal: it exited
+                    chunk = b""
+                if not chunk and not marker:
+                    proc.wait()
+                    return time.perf_counter() - start
+                if not chunk and proc.poll() is not None:
+                    raise RuntimeError(f"exited (code {proc.returncode}) before {marker!r}: {cmd}\n{seen!r}")
+                seen += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def interleaved_on_terminal(
+    cmd_a: Sequence[str], marker_a: bytes, cmd_b: Sequence[str], runs: int, env: dict[str, str]
+) -> Pairs:
+    """Like interleaved(), on a pty: a until marker_a is drawn, b until it exits; one warm-up pair."""
+    until_text(cmd_a, env, marker_a)
+    until_text(cmd_b, env, b"")
+    pairs = Pairs()
+    for _ in range(runs):
+        pairs.a.append(until_text(cmd_a, env, marker_a))
+        pairs.b.append(until_text(cmd_b, env, b""))
+    return pairs

@@ -28,6 +28,9 @@ Data is generated into a temporary directory with DuckDB ``COPY`` (SQLite tables
   1M-row table, routed to native SQLite (auto) or forced through DuckDB, against raw
   ``sqlite3`` and raw DuckDB. Raw DuckDB loads the same ``sqlite_scanner`` file that
   Noctra loads (from its PyPI wheel: nothing is downloaded here).
+* REPL start (issue 12): on a pseudo-terminal, ``noctra repl`` until its first prompt is
+  drawn, against ``noctra query "select 1"`` until it exits, pairs interleaved; the target
+  is at most 300 ms more.
 * export (only with ``--export`` or ``--all``: it writes a ~1 GB CSV and takes a few
   minutes): ``noctra query "EXPORT ..."`` against ``python -c`` with DuckDB ``COPY``
   and the same settings, whole process, wall time and peak RSS of each run, output
@@ -58,6 +61,7 @@ from measure import (
     child_env,
     in_session,
     interleaved,
+    interleaved_on_terminal,
     output_size,
     timed_with_rss,
     worker,
@@ -65,6 +69,8 @@ from measure import (
 from report import Report, load_average, machine_info, write_markdown
 from workloads import (
     EXPORT_VARIANTS,
+    REPL_PROMPT,
+    REPL_START,
     Comparison,
     SessionCase,
     Workload,
@@ -294,6 +300,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if w.session is not None:
                 run_session_case(report, w, w.session, args.session_runs, env)
                 log(f"{w.name}: in session, {args.session_runs} runs each ... done")
+
+        if selected(REPL_START.name):
+            log(f"{REPL_START.name}: on a terminal, {args.runs} pairs ...")
+            noctra = str(args.noctra)
+            pairs = interleaved_on_terminal(
+                [noctra, "repl"], REPL_PROMPT, [noctra, "query", "select 1"], args.runs, env
+            )
+            report.whole(REPL_START, pairs)
+            report.notes.append(
+                f"{REPL_START.name}: on a pty, `noctra repl` until its prompt is drawn against "
+                '`noctra query "select 1"` until it exits (the "raw" column).'
+            )
 
         comparisons = sqlite_comparisons(lite, args.session_runs, args.lookups, args.duckdb_lookups)
         run_comparisons(report, [c for c in comparisons if selected(c.workload)], env, log)

@@ -153,6 +153,14 @@ def workloads(csv: Path, parquet: Path, lite: SqliteData) -> list[Workload]:
     ]
 
 
+# `noctra repl` to its first prompt against `noctra query "select 1"` (both on a pty): run.py
+# measures it apart, the REPL being timed until its prompt is drawn, not until it exits.
+REPL_START = Workload(
+    name="noctra repl to first prompt", noctra_sql="", raw_sql="", max_over_raw_ms=300, rows=0
+)
+REPL_PROMPT = b"noctra>"
+
+
 # In-process comparisons: SQLite through Noctra (virtual, materialized, native) against raw.
 
 NEVER_COPY = {  # thresholds out of reach: DuckDB reads the attached SQLite table every time
