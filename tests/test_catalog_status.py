@@ -114,6 +114,15 @@ def test_status_while_a_result_streams_leaves_the_result_intact(data: Path) -> N
         assert status.io_type == "local"
 
 
+def test_function_names_while_a_result_streams_leave_the_result_intact() -> None:
+    with Session() as session:
+        reader = session.sql("SELECT i FROM range(2000000) t(i)").reader(batch_rows=100_000)
+        first = reader.read_next_batch()
+        names = session.catalog().functions()
+        assert {"sum", "strftime", "regexp_matches"} <= set(names)
+        assert first.num_rows + reader.read_all().num_rows == 2_000_000
+
+
 def test_status_names_the_engine_of_the_last_statement(data: Path) -> None:
     with Session() as session:
         session.execute("USE 'crm.db' AS crm")
@@ -126,4 +135,4 @@ def test_status_names_the_engine_of_the_last_statement(data: Path) -> None:
         assert status.engine == "duckdb" and status.last_rows == 1 and status.last_seconds is not None
         line = status.line()
         assert line.startswith("Engine: DuckDB │ I/O: Local (threads=")
-        assert "Source: crm" in line and "1 rows" in line
+        assert "Source: crm" in line and line.endswith(" · 1 row")

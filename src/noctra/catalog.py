@@ -93,16 +93,8 @@ class Catalog:
         return self._engine.describe(quote_ident(table))
 
     def functions(self) -> list[str]:
-        """Names of the engine's SQL functions (for completion), read once per call."""
-        if self._engine.name != "duckdb":
-            return []
-        result = self._engine.run(
-            "SELECT DISTINCT function_name FROM duckdb_functions() "
-            "WHERE regexp_full_match(function_name, '[a-z][a-z0-9_]*') ORDER BY 1"
-        )
-        names = [str(row[0]) for row in result.fetch(10_000)]
-        result.close()
-        return names
+        """Names of the engine's SQL functions (for completion); a streaming result stays intact."""
+        return self._engine.functions()
 
     def option_names(self, path: str | None, *, export: bool = False) -> dict[str, str]:
         """Option -> what it takes, for ``USE path OPTIONS (...)`` or ``EXPORT ... TO path OPTIONS (...)``.

@@ -34,7 +34,8 @@ class Status:
             limit = f" / {self.memory_limit_text}" if self.memory_limit_text else ""
             parts.append(f"Memory: {format_size(self.memory_used) or '0 B'}{limit}")
         if self.last_seconds is not None:
-            rows = "" if self.last_rows is None else f" · {self.last_rows:,} rows"
+            count = self.last_rows
+            rows = "" if count is None else f" · {count:,} row{'' if count == 1 else 's'}"
             parts.append(f"{self.last_seconds * 1000:.0f} ms{rows}")
         return " │ ".join(parts)
 

@@ -218,5 +218,8 @@ class Engine(Runner, Protocol):
     def enable_progress(self) -> None:
         """Track progress of long statements (capability PROGRESS)."""
 
+    def functions(self) -> list[str]:
+        """Names of the engine's SQL functions (for completion), read without touching a result."""
+
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, where it is loaded from or None, how to install it) for ``noctra info``."""

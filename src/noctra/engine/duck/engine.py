@@ -345,6 +345,15 @@ class DuckEngine:
         """Load an extension from its pinned PyPI wheel, never from the web."""
         self._extensions.load(name)
 
+    def functions(self) -> list[str]:
+        """DuckDB's function names, from a cursor: a result being streamed stays intact."""
+        rows = self._rows(
+            "SELECT DISTINCT function_name FROM duckdb_functions() "
+            "WHERE regexp_full_match(function_name, '[a-z][a-z0-9_]*') ORDER BY 1",
+            limit=100_000,
+        )
+        return [str(row[0]) for row in rows]
+
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, file it loads from or None, the pip package that provides it)."""
         return installed()
