@@ -174,7 +174,7 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-SUBCOMMANDS = ("query", "batch", "repl", "info", "config")
+SUBCOMMANDS = ("query", "batch", "repl", "tui", "info", "config")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -192,7 +192,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     wanted = set(SUBCOMMANDS) if argv is None or "-h" in argv or "--help" in argv else set(argv)
     parser = parser_type(
         prog="noctra",
-        description="Query CSV, Parquet, JSON and SQLite files where they lie.",
+        usage="noctra [options] [FILE ...] | noctra {query,batch,repl,tui,info,config} ...",
+        description="Query CSV, Parquet, JSON and SQLite files where they lie. "
+        "On a terminal, `noctra [FILE ...]` opens the full-screen app with the files as sources.",
         epilog="Run `noctra query --help` or `noctra batch --help` for details.",
     )
     parser.add_argument("--version", action="version", version=f"noctra {__version__}")
@@ -215,6 +217,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         repl = sub.add_parser("repl", help="line REPL: a noctra> prompt with completion and history")
         repl.add_argument("files", nargs="*", help="files registered as sources first (USE)")
         _add_common(repl, suppress=True)
+    if "tui" in wanted:
+        tui = sub.add_parser("tui", help="full-screen app (also `noctra [FILE ...]` on a terminal)")
+        tui.add_argument("files", nargs="*", help="files registered as sources first (USE)")
+        _add_common(tui, suppress=True)
     if "info" in wanted:
         info = sub.add_parser("info", help="versions, extensions, settings in force")
         _add_common(info, suppress=True)
@@ -243,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_fast(args_list)
         if args is None:
+            args_list = _with_implicit_tui(args_list)
             try:
                 args = build_parser(args_list).parse_args(args_list)
             except UsageError:
@@ -271,6 +278,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = exc.filename or "the output"
         _report(NoctraError(f"cannot write {target}: {exc.strerror or exc}"), debug)
         return 1
+
+
+def _with_implicit_tui(argv: list[str]) -> list[str]:
+    """``noctra FILE ...``: the same as ``noctra tui FILE ...`` (a first word that is no subcommand)."""
+    if "-c" in argv or "-h" in argv or "--help" in argv or "--version" in argv:
+        return argv
+    tokens = iter(enumerate(argv))
+    for index, token in tokens:
+        if token in VALUE_OPTIONS:
+            next(tokens, None)
+        elif not token.startswith("-") or token == "-":
+            if token in SUBCOMMANDS:
+                return argv
+            return [*argv[:index], "tui", *argv[index:]]
+    return argv
 
 
 def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
@@ -328,6 +350,15 @@ def _run(args: argparse.Namespace) -> int:
         from noctra.repl import run_repl
 
         return run_repl(args)
+    if args.subcommand == "tui" or (
+        args.subcommand is None
+        and args.command is None
+        and _is_terminal(sys.stdin)
+        and _is_terminal(sys.stdout)
+    ):
+        from noctra.tui import run_tui
+
+        return run_tui(args)
     files: list[str] = list(getattr(args, "files", []) or [])
     if args.subcommand == "query":
         script = args.sql
@@ -342,6 +373,13 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     _check_text(script, "the statements")
     return _run_script(args, script, files)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # a closed stream
+        return False
 
 
 def _read_stdin() -> str:

@@ -1,0 +1,400 @@
+"""NoctraApp: catalog | editor over results, status bar and keys at the bottom (SPEC 5).
+
+The app runs nothing itself: statements go to the Session in a thread worker, one at
+a time, and their outcomes come back as Arrow tables and messages to draw.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from noctra.errors import CancelledQueryError, NoctraError
+from noctra.output.model import Message, Result
+from noctra.tui import history
+from noctra.tui.widgets.catalog import CatalogTree
+from noctra.tui.widgets.editor import CompletionMenu, Editor
+from noctra.tui.widgets.grid import ResultsGrid
+from noctra.tui.widgets.statusbar import StatusBar
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from noctra.catalog import Column
+    from noctra.rql.splitter import Statement
+    from noctra.session import Session
+
+# Statements after which the catalog is read again.
+_CHANGES_CATALOG = {"USE", "DETACH", "UNUSE", "IMPORT", "CREATE", "DROP", "ALTER", "ATTACH"}
+
+
+class NoctraApp(App[int]):
+    """The full-screen front end over one Session."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Noctra"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5,ctrl+enter", "run_statement", "Run", priority=True),
+        Binding("f6,ctrl+shift+enter", "run_all", "Run all", priority=True),
+        Binding("escape", "cancel", "Cancel", priority=True, show=False),
+        Binding("ctrl+r", "history", "History", priority=True),
+        Binding("ctrl+s", "export", "Export", priority=True),
+        Binding("f2", "focus('editor')", "Editor", show=False),
+        Binding("f3", "focus_results", "Results", show=False),
+        Binding("f4", "focus('catalog')", "Catalog", show=False),
+        Binding("ctrl+b", "toggle_catalog", "Catalog", show=False),
+        Binding("ctrl+pageup", "tab(-1)", "Previous tab", show=False),
+        Binding("ctrl+pagedown", "tab(1)", "Next tab", show=False),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        text: str = "",
+        run_at_start: bool = False,
+        params: dict[str, object] | None = None,
+        history_file: Path | None = None,
+        notices: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.initial_text = text
+        self.run_at_start = run_at_start
+        self.params = params
+        self.history_file = history_file if history_file is not None else history.history_path()
+        self.notices = list(notices or [])
+        self.running_since: float | None = None
+        self._result_count = 0
+        self._warned = len(session.warnings)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield CatalogTree(self.session, id="catalog")
+            with Vertical(id="work"):
+                yield Editor(self.initial_text, id="editor")
+                with TabbedContent(id="results"):
+                    yield TabPane("Result", ResultsGrid(id="grid-0"), id="result-0")
+                yield Static("", id="messages", markup=False)
+        yield CompletionMenu(id="completions")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from noctra.repl.completer import CatalogCache
+
+        editor = self.query_one(Editor)
+        editor.cache = CatalogCache(self.session)
+        editor.focus()
+        editor.move_cursor(editor.document.end)
+        self.session.enable_progress()
+        self.refresh_status()
+        self.set_interval(0.2, self._tick)
+        self.set_interval(2.0, self._idle_status)
+        for notice in self.notices:
+            self.say(notice, error=notice.startswith("error"))
+        self._show_warnings()
+        if self.run_at_start and self.initial_text.strip():
+            self.action_run_all()
+
+    # --- widgets --------------------------------------------------------------------------
+
+    @property
+    def editor(self) -> Editor:
+        return self.query_one(Editor)
+
+    @property
+    def grid(self) -> ResultsGrid:
+        """The grid of the result tab in view."""
+        results = self.query_one("#results", TabbedContent)
+        pane = results.active_pane
+        if pane is None:
+            return self.query(ResultsGrid).first()
+        return pane.query_one(ResultsGrid)
+
+    @property
+    def status_bar(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    @property
+    def messages(self) -> str:
+        return str(self.query_one("#messages", Static).content)
+
+    def say(self, text: str, *, error: bool = False, hint: str | None = None) -> None:
+        """A line under the results (messages of commands, errors with their hint)."""
+        line = Text(text, style="bold red" if error else "")
+        if hint:
+            line.append(f"\nhint: {hint}", style="yellow")
+        self.query_one("#messages", Static).update(line)
+
+    def refresh_status(self) -> None:
+        try:
+            self.status_bar.show_status(self.session.status().line())
+        except NoctraError as exc:
+            self.status_bar.show_status(f"status unavailable: {exc.message}")
+
+    def _tick(self) -> None:
+        if self.running_since is not None:
+            self.status_bar.show_running(time.perf_counter() - self.running_since, self.session.progress())
+
+    def _idle_status(self) -> None:
+        if self.running_since is None:
+            self.refresh_status()
+
+    def _show_warnings(self) -> None:
+        for warning in self.session.warnings[self._warned :]:
+            self.notify(warning, title="warning", severity="warning", timeout=6)
+        self._warned = len(self.session.warnings)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def action_run_statement(self) -> None:
+        editor = self.editor
+        selected = editor.selected_text
+        if selected.strip():
+            start = min(editor.selection.start, editor.selection.end)
+            self._run(selected, None, start)
+            return
+        from noctra.rql.splitter import statement_at
+
+        try:
+            statement = statement_at(editor.text, editor.cursor_offset)
+        except NoctraError as exc:
+            self._report(exc, (0, 0))
+            return
+        if statement is None or not statement.text.strip():
+            self.say("nothing to run here: write a statement, then F5")
+            return
+        self._run(editor.text, statement, (0, 0))
+
+    def action_run_all(self) -> None:
+        self._run(self.editor.text, None, (0, 0))
+
+    def _run(self, script: str, only: Statement | None, base: tuple[int, int]) -> None:
+        """Run one statement of script (or all of it); base is where script starts in the editor."""
+        if self.running_since is not None:
+            self.say("a statement is running: Esc cancels it")
+            return
+        try:
+            statements = [only] if only is not None else self.session.split(script)
+        except NoctraError as exc:
+            self._report(exc, base)
+            return
+        statements = [s for s in statements if s.text.strip()]
+        if not statements:
+            self.say("nothing to run: write a statement, then F5")
+            return
+        history.append(self.history_file, "; ".join(s.text.strip() for s in statements) + ";")
+        self.running_since = time.perf_counter()
+        self._tick()
+        self._clear_results()
+        self.say("")
+        self.run_statements(statements, base)
+
+    def _clear_results(self) -> None:
+        results = self.query_one("#results", TabbedContent)
+        for pane in list(results.query(TabPane))[1:]:
+            results.remove_pane(str(pane.id))
+        self._result_count = 0
+
+    @work(thread=True, exclusive=True, group="query")
+    def run_statements(self, statements: list[Statement], base: tuple[int, int]) -> None:
+        """The statements, one by one, on the session; outcomes drawn as they come."""
+        session = self.session
+        changed = False
+        try:
+            for statement in statements:
+                before = [s.alias for s in session.sources]
+                try:
+                    outcome = session.run_statement(statement, self.params)
+                    if isinstance(outcome, Result):
+                        columns = outcome.columns
+                        table = outcome.arrow()
+                        # call_from_thread awaits a coroutine; mypy infers Never from its annotation.
+                        self.call_from_thread(
+                            self._show_result,  # type: ignore[arg-type]
+                            statement,
+                            columns,
+                            table,
+                            outcome,
+                        )
+                    else:
+                        self.call_from_thread(self._show_message, outcome)
+                except NoctraError as exc:
+                    self.call_from_thread(self._report, exc, base)
+                    return
+                except Exception as exc:  # noqa: BLE001 - the app never dies on a statement
+                    error = NoctraError(
+                        f"{type(exc).__name__}: {exc}", hint="this is a bug: please report it"
+                    )
+                    self.call_from_thread(self._report, error, base)
+                    return
+                finally:
+                    words = statement.text.split(None, 1)
+                    first = words[0].upper() if words else ""
+                    changed = (
+                        changed or first in _CHANGES_CATALOG or before != [s.alias for s in session.sources]
+                    )
+        finally:
+            self.call_from_thread(self._finished, changed)
+
+    def _finished(self, catalog_changed: bool) -> None:
+        self.running_since = None
+        if catalog_changed:
+            self.query_one(CatalogTree).reload()
+            if self.editor.cache is not None:
+                self.editor.cache.invalidate()
+        self.refresh_status()
+        self._show_warnings()
+
+    async def _show_result(
+        self, statement: Statement, columns: list[Column], table: pa.Table, outcome: Result
+    ) -> bool:
+        results = self.query_one("#results", TabbedContent)
+        title = f"{statement.number}: " + " ".join(statement.text.split())[:24]
+        if self._result_count == 0:
+            grid = self.query_one("#grid-0", ResultsGrid)
+            pane = results.get_pane("result-0")
+            results.get_tab("result-0").label = title
+        else:
+            grid = ResultsGrid(id=f"grid-{self._result_count}")
+            pane = TabPane(title, grid, id=f"result-{self._result_count}")
+            await results.add_pane(pane)
+        self._result_count += 1
+        grid.load(columns, table)
+        results.active = str(pane.id)
+        rows = table.num_rows
+        notes = "".join(f"note: {n}\n" for n in outcome.notes)
+        self.say(f"{notes}{rows:,} row{'' if rows == 1 else 's'} · {outcome.elapsed * 1000:.0f} ms")
+        return True
+
+    def _show_message(self, outcome: Message) -> None:
+        notes = "".join(f"note: {n}\n" for n in outcome.notes)
+        self.say(f"{notes}{outcome.text}")
+
+    def _report(self, exc: NoctraError, base: tuple[int, int]) -> None:
+        """An error under the results, the editor cursor on its position when it has one."""
+        from noctra.redact import redact_text
+
+        secrets = self.session.secrets()
+        if isinstance(exc, CancelledQueryError):
+            self.say(f"{exc.message} (the session is intact)", error=True)
+            return
+        hint = redact_text(exc.hint, secrets) if exc.hint else None
+        self.say(redact_text(f"error: {exc}", secrets), error=True, hint=hint)
+        if exc.span is not None:
+            row = base[0] + exc.span.line - 1
+            column = exc.span.column - 1 + (base[1] if exc.span.line == 1 else 0)
+            self.editor.move_cursor((row, max(column, 0)))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.running_since is not None
+        return True
+
+    def action_cancel(self) -> None:
+        self.session.cancel()
+        self.say("cancelling…")
+
+    # --- dialogs ----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from noctra.tui.screens import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def _statement_here(self) -> str | None:
+        editor = self.editor
+        if editor.selected_text.strip():
+            return editor.selected_text.strip().rstrip(";")
+        from noctra.rql.splitter import statement_at
+
+        try:
+            statement = statement_at(editor.text, editor.cursor_offset)
+        except NoctraError:
+            return None
+        return statement.text.strip() if statement is not None and statement.text.strip() else None
+
+    def action_export(self) -> None:
+        from noctra.tui.screens import ExportScreen
+
+        query = self._statement_here()
+        if query is None:
+            self.say("put the cursor on a query to export it", error=True)
+            return
+
+        def chosen(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                from noctra.quoting import quote_string
+
+                path, fmt = answer
+                statement = f"EXPORT ({query}) TO {quote_string(path)} FORMAT {fmt.upper()}"
+                self._run(statement, None, (0, 0))
+
+        self.push_screen(ExportScreen(query), chosen)
+
+    def action_history(self) -> None:
+        from noctra.tui.screens import HistoryScreen
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self.editor.text = text
+                self.editor.move_cursor(self.editor.document.end)
+            self.editor.focus()
+
+        self.push_screen(HistoryScreen(history.load(self.history_file)), chosen)
+
+    @on(ResultsGrid.ProfileRequested)
+    def show_profile(self, event: ResultsGrid.ProfileRequested) -> None:
+        from noctra.tui.screens import ProfileScreen
+
+        table = event.grid.table
+        if table is not None:
+            self.push_screen(ProfileScreen(event.grid.columns[event.column], table.column(event.column)))
+
+    # --- focus and tabs -----------------------------------------------------------------------
+
+    def action_focus_results(self) -> None:
+        self.grid.focus()
+
+    def action_toggle_catalog(self) -> None:
+        catalog = self.query_one(CatalogTree)
+        catalog.display = not catalog.display
+
+    def action_tab(self, step: int) -> None:
+        results = self.query_one("#results", TabbedContent)
+        panes = [str(p.id) for p in results.query(TabPane)]
+        if results.active in panes:
+            results.active = panes[(panes.index(results.active) + step) % len(panes)]
+
+    # --- catalog and completion --------------------------------------------------------------
+
+    @on(CatalogTree.NameChosen)
+    def insert_name(self, event: CatalogTree.NameChosen) -> None:
+        self.editor.insert(event.name)
+        self.editor.focus()
+
+    @on(Editor.CompletionsOffered)
+    def offer_completions(self, event: Editor.CompletionsOffered) -> None:
+        menu = self.query_one(CompletionMenu)
+        x, y = self.editor.cursor_screen_offset
+        menu.styles.offset = (x, y + 1)
+        menu.offer(event.candidates)
+
+    @on(CompletionMenu.OptionSelected)
+    def complete(self, event: CompletionMenu.OptionSelected) -> None:
+        menu = self.query_one(CompletionMenu)
+        self.editor.apply(menu.candidates[event.option_index])
+        menu.display = False
+        self.editor.focus()

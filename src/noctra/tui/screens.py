@@ -1,0 +1,241 @@
+"""Modal screens: help (F1), export, history, column profile."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from noctra.catalog import Column
+
+# Every key of the app, for the help screen (tests check each binding is listed).
+KEYS: list[tuple[str, str]] = [
+    ("F5 / Ctrl+Enter", "run the statement under the cursor (or the selection)"),
+    ("F6 / Ctrl+Shift+Enter", "run every statement in the editor"),
+    ("Esc", "cancel the running statement"),
+    ("Tab / Ctrl+Space", "complete keywords, functions, sources, tables, columns, paths"),
+    ("Ctrl+R", "history (shared with noctra repl): search, Enter puts it in the editor"),
+    ("Ctrl+S", "export the statement under the cursor to a file"),
+    ("F2 / F3 / F4", "focus the editor / the results / the catalog"),
+    ("Ctrl+B", "show or hide the catalog"),
+    ("Enter (catalog)", "insert the name into the editor; Space opens a node"),
+    ("arrows, PgUp/PgDn, Home/End (results)", "move the cell cursor; Home/End: first/last row"),
+    ("c / r (results)", "copy the cell / the row (tab-separated)"),
+    ("p (results)", "profile the column: nulls, distinct, min/max, top values"),
+    ("Ctrl+PgUp / Ctrl+PgDn", "previous / next result tab"),
+    ("F1", "this help"),
+    ("Ctrl+Q", "quit"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, in one table."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=False, padding=(0, 2))
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column()
+        for key, what in KEYS:
+            table.add_row(key, what)
+        with Vertical(id="help", classes="dialog"):
+            yield Label("Noctra keys", classes="title")
+            yield Static(table)
+            yield Label("SQL is DuckDB's, plus RQL: USE, DESCRIBE, SHOW, LET, EXPORT (docs/USAGE.md)")
+            yield Label("Esc closes", classes="muted")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)
+
+
+EXPORT_FORMATS = ("parquet", "csv", "json")
+
+
+class ExportScreen(ModalScreen[tuple[str, str] | None]):
+    """Path and format for an EXPORT of the statement under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, query: str, default_path: str = "export.parquet") -> None:
+        super().__init__()
+        self.query_text = query
+        self.default_path = default_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export", classes="dialog"):
+            yield Label("Export", classes="title")
+            yield Static(Text(_one_line(self.query_text, 70), style="dim"))
+            yield Label("Path")
+            yield Input(self.default_path, id="export-path")
+            yield Label("Format")
+            with RadioSet(id="export-format"):
+                for i, fmt in enumerate(EXPORT_FORMATS):
+                    yield RadioButton(fmt.upper(), value=i == 0, id=f"format-{fmt}")
+            with Horizontal(classes="buttons"):
+                yield Button("Export", variant="primary", id="export-go")
+                yield Button("Cancel", id="export-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        path_input = self.query_one("#export-path", Input)
+        stem, dot, extension = path_input.value.rpartition(".")
+        fmt = EXPORT_FORMATS[event.index]
+        if dot and extension.lower() in EXPORT_FORMATS:
+            path_input.value = f"{stem}.{fmt}"
+
+    def _chosen(self) -> tuple[str, str] | None:
+        path = self.query_one("#export-path", Input).value.strip()
+        index = self.query_one("#export-format", RadioSet).pressed_index
+        return (path, EXPORT_FORMATS[max(index, 0)]) if path else None
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(self._chosen())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self._chosen() if event.button.id == "export-go" else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HistoryScreen(ModalScreen[str | None]):
+    """Past statements (the REPL's too), newest first; type to filter, Enter to take one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, entries: list[str]) -> None:
+        super().__init__()
+        self.entries = entries
+        self.shown: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="history", classes="dialog"):
+            yield Label("History", classes="title")
+            yield Input(placeholder="search", id="history-search")
+            yield OptionList(id="history-list")
+
+    def on_mount(self) -> None:
+        self._filter("")
+        self.query_one("#history-search", Input).focus()
+
+    def _filter(self, text: str) -> None:
+        words = text.lower().split()
+        self.shown = [e for e in self.entries if all(w in e.lower() for w in words)][:500]
+        options = self.query_one("#history-list", OptionList)
+        options.clear_options()
+        options.add_options(Option(Text(_one_line(e, 100))) for e in self.shown)
+        if self.shown:
+            options.highlighted = 0
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        highlighted = self.query_one("#history-list", OptionList).highlighted
+        self.dismiss(self.shown[highlighted] if highlighted is not None and self.shown else None)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.shown[event.option_index])
+
+    def on_key(self, event: object) -> None:
+        from textual import events
+
+        if isinstance(event, events.Key) and event.key in ("up", "down"):
+            options = self.query_one("#history-list", OptionList)
+            if event.key == "up":
+                options.action_cursor_up()
+            else:
+                options.action_cursor_down()
+            event.stop()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ProfileScreen(ModalScreen[None]):
+    """One column of a result: type, nulls, distinct, min/max and its most frequent values."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,p,q", "close", "Close")]
+
+    def __init__(self, column: Column, values: pa.ChunkedArray) -> None:
+        super().__init__()
+        self.column = column
+        self.values = values
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="profile", classes="dialog"):
+            yield Label(f"Column {self.column.name}", classes="title")
+            yield Static(profile_table(self.column, self.values))
+            yield Label("Esc closes", classes="muted")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def profile_table(column: Column, values: pa.ChunkedArray, *, top: int = 10) -> Table:
+    """Counts and a bar chart of the top values, computed in Arrow (no Python rows)."""
+    import importlib
+
+    import pyarrow as pa
+
+    from noctra.output.render import display_value
+
+    # pyarrow.compute's functions are made at import: its stubs do not name them.
+    pc: Any = importlib.import_module("pyarrow.compute")
+
+    total = len(values)
+    nulls = values.null_count
+    facts = Table(box=None, show_header=False, padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("type", column.type)
+    facts.add_row("rows", f"{total:,}")
+    facts.add_row("nulls", f"{nulls:,}" + (f" ({nulls / total:.1%})" if total else ""))
+    with contextlib.suppress(pa.ArrowNotImplementedError):
+        facts.add_row("distinct", f"{pc.count_distinct(values).as_py():,}")
+    try:
+        bounds = pc.min_max(values)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        facts.add_row("min", display_value(low, column.type))
+        facts.add_row("max", display_value(high, column.type))
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    try:
+        counts = pc.value_counts(values.drop_null() if nulls else values)
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return facts
+    order = pc.sort_indices(counts.field("counts"), sort_keys=[("", "descending")])
+    best = counts.take(order[:top])
+    if len(best):
+        facts.add_row("", "")
+        facts.add_row("top values", "")
+        most = max(best.field("counts").to_pylist())
+        for item in best.to_pylist():
+            share = item["counts"] / most if most else 0
+            bar = "█" * max(round(share * 30), 1)
+            facts.add_row(
+                Text(display_value(item["values"], column.type)[:24]),
+                Text.assemble((bar, "cyan"), f" {item['counts']:,}"),
+            )
+    return facts
+
+
+def _one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -1,0 +1,128 @@
+"""CatalogTree: sources → tables → columns with types, read level by level from Session.catalog()."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from noctra.errors import NoctraError
+from noctra.output.render import format_size
+from noctra.records import record
+
+if TYPE_CHECKING:
+    from noctra.session import Session
+
+
+@record(frozen=True)
+class Entry:
+    """What a node stands for: the name it inserts, and how to list its children."""
+
+    insert: str
+    level: str  # source, table, column, own
+    alias: str = ""
+    table: str | None = None
+
+
+class CatalogTree(Tree[Entry]):
+    """The session's sources; Enter inserts a name into the editor, Space opens a node."""
+
+    DEFAULT_CSS = """
+    CatalogTree { width: 32; border-right: solid $panel; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "insert_name", "Insert name"),
+        Binding("space", "toggle_node", "Open", show=False),
+    ]
+
+    class NameChosen(Message):
+        """Enter on a node: its name goes into the editor."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+    def __init__(self, session: Session, *, id: str | None = None) -> None:
+        super().__init__("Sources", id=id)
+        self.session = session
+        self.show_root = False
+        self.auto_expand = False
+        self.guide_depth = 2
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the sources again (after USE, DETACH or DDL); tables and columns load when opened."""
+        self.clear()
+        catalog = self.session.catalog()
+        try:
+            sources = catalog.sources()
+            own = catalog.own_tables()
+        except NoctraError as exc:
+            self.root.add_leaf(Text(f"error: {exc.message}", style="red"))
+            return
+        for entry in sources:
+            label = Text(entry.alias, style="bold")
+            label.append(f" {entry.kind}", style="dim")
+            size = format_size(entry.size)
+            if size:
+                label.append(f" {size}", style="dim")
+            if entry.status != "ok":
+                label.append(f" {entry.status}", style="red")
+            if entry.is_current:
+                label.append(" ●", style="green")
+            node = self.root.add(label, Entry(entry.alias, "source", entry.alias), allow_expand=True)
+            node.add_leaf("…")
+        for table in own:
+            node = self.root.add(Text(table.name, style="bold"), Entry(table.name, "own", table=table.name))
+            node.add_leaf("…")
+        self.root.expand()
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Entry]) -> None:
+        node = event.node
+        entry = node.data
+        if entry is None or entry.level == "column":
+            return
+        node.remove_children()
+        catalog = self.session.catalog()
+        try:
+            if entry.level == "source":
+                source = next((s for s in catalog.sources() if s.alias == entry.alias), None)
+                if source is not None and source.is_database:
+                    for table in catalog.tables(entry.alias):
+                        name = table.name
+                        label = Text(name)
+                        label.append(f" {table.type}", style="dim")
+                        child = node.add(label, Entry(f"{entry.alias}.{name}", "table", entry.alias, name))
+                        child.add_leaf("…")
+                    return
+                columns = catalog.columns(entry.alias)
+            elif entry.level == "own":
+                columns = catalog.own_columns(entry.insert)
+            else:
+                columns = catalog.columns(entry.alias, entry.table)
+        except NoctraError as exc:
+            node.add_leaf(Text(f"error: {exc.message}", style="red"))
+            return
+        for column in columns:
+            label = Text(column.name)
+            label.append(f" {column.type.lower()}", style="dim")
+            node.add_leaf(label, Entry(column.name, "column"))
+
+    def action_insert_name(self) -> None:
+        node: TreeNode[Entry] | None = self.cursor_node
+        if node is not None and node.data is not None:
+            self.post_message(self.NameChosen(_identifier(node.data.insert)))
+
+
+def _identifier(name: str) -> str:
+    """A name as it can be typed in SQL: quoted when it is not a plain identifier."""
+    from noctra.quoting import quote_ident
+
+    parts = name.split(".")
+    return ".".join(p if p.isidentifier() and p.isascii() else quote_ident(p) for p in parts)

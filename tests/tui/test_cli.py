@@ -1,0 +1,58 @@
+"""How the command line reaches the TUI: `noctra`, `noctra FILE ...`, `noctra tui FILE ...`."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from noctra import cli, tui
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["sales.csv"], ["tui", "sales.csv"]),
+        (["--fresh", "a.csv", "b.db"], ["--fresh", "tui", "a.csv", "b.db"]),
+        (["--db", "w.duckdb", "a.csv"], ["--db", "w.duckdb", "tui", "a.csv"]),
+        (["repl", "a.csv"], ["repl", "a.csv"]),
+        (["tui", "a.csv"], ["tui", "a.csv"]),
+        (["-c", "select 1", "a.csv"], ["-c", "select 1", "a.csv"]),
+        (["--help"], ["--help"]),
+        (["--fresh"], ["--fresh"]),
+    ],
+)
+def test_a_first_word_that_is_no_subcommand_opens_the_tui(argv: list[str], expected: list[str]) -> None:
+    assert cli._with_implicit_tui(argv) == expected
+
+
+@pytest.mark.parametrize("argv", [["sales.csv", "x.db"], ["tui", "sales.csv", "x.db"]])
+def test_files_reach_the_tui(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[argparse.Namespace] = []
+    monkeypatch.setattr(tui, "run_tui", lambda args: seen.append(args) or 0)
+    assert cli.main(argv) == 0
+    assert seen[0].files == ["sales.csv", "x.db"]
+
+
+def test_piped_stdin_still_runs_the_script(isolated_env: dict[str, str], tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "noctra", "--format", "csv"],
+        input="SELECT 1 AS x;",
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=isolated_env,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout) == (0, "x\n1\n")
+
+
+def test_the_history_file_is_the_repls() -> None:
+    from noctra.repl.app import history_path as repl_history
+    from noctra.tui.history import history_path
+
+    assert history_path() == repl_history()
