@@ -42,11 +42,13 @@ class NoctraApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "Noctra"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5,ctrl+enter", "run_statement", "Run", priority=True),
-        Binding("f6,ctrl+shift+enter", "run_all", "Run all", priority=True),
+        # Not priority bindings: the editor binds F5/F6 itself, so they run after the keys typed
+        # before them (a priority binding is handled before the editor has seen those keys).
+        Binding("f5,ctrl+enter", "run_statement", "Run"),
+        Binding("f6,ctrl+shift+enter", "run_all", "Run all"),
         Binding("escape", "cancel", "Cancel", priority=True, show=False),
-        Binding("ctrl+r", "history", "History", priority=True),
-        Binding("ctrl+s", "export", "Export", priority=True),
+        Binding("ctrl+r", "history", "History"),
+        Binding("ctrl+s", "export", "Export"),
         Binding("f2", "focus('editor')", "Editor", show=False),
         Binding("f3", "focus_results", "Results", show=False),
         Binding("f4", "focus('catalog')", "Catalog", show=False),

@@ -30,7 +30,7 @@ KEYS: list[tuple[str, str]] = [
     ("F2 / F3 / F4", "focus the editor / the results / the catalog"),
     ("Ctrl+B", "show or hide the catalog"),
     ("Enter (catalog)", "insert the name into the editor; Space opens a node"),
-    ("arrows, PgUp/PgDn, Home/End (results)", "move the cell cursor; Home/End: first/last row"),
+    ("arrows, PgUp/PgDn (results)", "move the cell cursor; Home / End: first / last row"),
     ("c / r (results)", "copy the cell / the row (tab-separated)"),
     ("p (results)", "profile the column: nulls, distinct, min/max, top values"),
     ("Ctrl+PgUp / Ctrl+PgDn", "previous / next result tab"),

@@ -29,6 +29,8 @@ class Editor(TextArea):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+space", "complete", "Complete", show=False),
+        Binding("f5,ctrl+enter", "app.run_statement", "Run"),
+        Binding("f6,ctrl+shift+enter", "app.run_all", "Run all"),
     ]
 
     class CompletionsOffered(Message):
