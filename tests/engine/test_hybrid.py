@@ -66,8 +66,8 @@ def test_set_engine_forces_and_refuses_what_it_cannot_do(crm: Path) -> None:
         with pytest.raises(QueryError, match="engine = sqlite cannot run this statement") as info:
             s.execute("SELECT * FROM orders JOIN crm.users u ON u.id = orders.user_id")
         assert info.value.hint is not None and "SET engine = auto" in info.value.hint
-        with pytest.raises(OptionError, match="engine must be one of auto, duckdb, sqlite"):
-            s.execute("SET engine = spark")
+        with pytest.raises(OptionError, match="engine must be one of auto, duckdb, sqlite, spark or"):
+            s.execute("SET engine = mongo")
         s.execute("RESET engine")
         assert s.engine_mode == "auto"
 
@@ -251,3 +251,20 @@ def test_a_copied_sqlite_table_keeps_its_name_as_a_qualifier(crm: Path) -> None:
         assert s.hybrid.copies["crm.users"].copy is not None
         after = [run(s, q).rows(1) for q in queries]
         assert before == after == [[(2,)], [(2,)], [(2,)], [(1,)]]
+
+
+def test_a_one_shot_duckdb_read_of_a_small_sqlite_table_needs_no_count(crm: Path) -> None:
+    import subprocess
+    import sys
+
+    # The file's size bounds its rows: below every threshold, neither sqlite3 nor a count is needed.
+    code = (
+        "import sys\n"
+        "from noctra import Session\n"
+        "with Session() as s:\n"
+        "    s.execute(\"USE 'orders.csv' AS orders\")\n"
+        "    r = s.sql(\"SELECT count(*) FROM orders o JOIN 'crm.db'::users u ON u.id = o.user_id\")\n"
+        "    print(r.engine, r.rows(1)[0][0], 'sqlite3' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=crm)
+    assert out.stdout.split() == ["duckdb", "3", "False"]

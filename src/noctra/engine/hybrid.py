@@ -247,22 +247,30 @@ class Hybrid:
         """Count a DuckDB read of a SQLite table; the copy to read instead, once there is one."""
         key = self._key(source, table)
         state = self.copies.setdefault(key, CopyState())
-        version = self._sqlite_version(source)
-        if state.version is not None and state.version != version:
-            self.invalidate(source)
-            state = self.copies.setdefault(key, CopyState())
-        state.version = version
-        state.reads += 1
         if state.copy is not None:
-            return state.copy
+            version = self._sqlite_version(source)
+            if state.version == version:
+                state.reads += 1
+                return state.copy
+            self.invalidate(source)  # the file changed since the copy: never serve it stale
+            state = self.copies.setdefault(key, CopyState())
+        state.reads += 1
+        settings = self.settings
         if state.rows is None:
+            # A SQLite row takes at least 5 bytes of its file (cell pointer, lengths, rowid):
+            # while that bound cannot reach a threshold, no count is needed (a one-shot run
+            # then needs neither sqlite3 nor a scan of the table: ~10 ms on 100K rows).
+            bound = os.path.getsize(source.location) // 5
+            if bound < settings.materialize_always_rows and (
+                bound < settings.materialize_min_rows or state.reads < settings.materialize_after_queries
+            ):
+                return None
             import sqlite3
 
             try:
                 state.rows = self.sqlite_engine(source).count_rows(table)
             except sqlite3.Error:
                 return None  # a view DuckDB reads differently, or a name SQLite lacks
-        settings = self.settings
         due = state.rows >= settings.materialize_always_rows or (
             state.rows >= settings.materialize_min_rows and state.reads >= settings.materialize_after_queries
         )
@@ -271,6 +279,7 @@ class Hybrid:
         self._ensure_schema()
         copy = f"{self.SCHEMA}.{quote_ident(f'{source.alias}__{table}'.lower())}"
         original = f"{quote_ident(source.alias)}.{quote_ident(table)}"
+        state.version = self._sqlite_version(source)  # what the copy is a copy of
         self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {original}")
         state.copy = copy
         return copy
