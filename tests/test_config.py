@@ -218,7 +218,11 @@ BAD_VALUES = [
         "[duckdb.performance] stmt_cache_capacity = -1",
         "a whole number ≥ 0",
     ),
-    ('[engine]\nmode = "spark"\n', '[engine] mode = "spark"', '"auto", "duckdb" or "sqlite"'),
+    (
+        '[engine]\nmode = "hive"\n',
+        '[engine] mode = "hive"',
+        '"auto", "duckdb", "sqlite", "spark" or "sc://HOST:PORT"',
+    ),
     ("[engine]\nmaterialize_min_rows = -5\n", "[engine] materialize_min_rows = -5", "a whole number ≥ 0"),
     ('[session]\nrestore = "yes"\n', '[session] restore = "yes"', "true or false"),
     ('[s3]\nurl_style = "virtual"\n', '[s3] url_style = "virtual"', '"path" or "vhost"'),
@@ -281,7 +285,7 @@ def test_unknown_keys_and_sections_are_warnings(tmp_path: Path) -> None:
         f"{path}: unknown key [engine] foo (ignored; known: mode, materialize_min_rows, "
         "materialize_after_queries, materialize_always_rows, cache_files_under)",
         f"{path}: unknown section [plugins] (ignored; known: [duckdb.performance], [duckdb.tuning], "
-        "[engine], [session], [s3])",
+        "[engine], [session], [s3], [spark])",
     ]
     assert config.performance.base_threads == PerformanceConfig().base_threads
 

@@ -84,6 +84,7 @@ VALUE_OPTIONS: dict[str, Callable[[str], object]] = {
     "--config": str,
     "--db": str,
     "--timeout": float,
+    "--engine": str,
 }
 
 
@@ -165,6 +166,12 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
     group.add_argument(
         "--stats", action="store_true", default=default(False), help="one-line JSON summary on stderr"
+    )
+    group.add_argument(
+        "--engine",
+        default=default(None),
+        metavar="ENGINE",
+        help="duckdb, sqlite, auto, spark (a local Spark server) or sc://HOST:PORT (a Spark cluster)",
     )
     group.add_argument(
         "--continue-on-error",
@@ -313,6 +320,11 @@ def _load_config(args: argparse.Namespace) -> Config:
     from noctra.config import load_config
 
     config = load_config(args.config)
+    engine = getattr(args, "engine", None)
+    if engine is not None:
+        from noctra.config import choose_engine
+
+        choose_engine(config, engine)
     for warning in config.warnings:
         print(f"noctra: warning: {warning}", file=sys.stderr)
     return config
@@ -600,7 +612,11 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             stats.seconds = round(time.perf_counter() - started, 6)
             import json
 
-            print(json.dumps(asdict(stats)), file=sys.stderr)
+            summary = asdict(stats)
+            endpoint = session.status().endpoint
+            if endpoint is not None:
+                summary["endpoint"] = endpoint
+            print(json.dumps(summary), file=sys.stderr)
         session.close()
         _print_warnings(session.warnings, warned)
     return exit_code

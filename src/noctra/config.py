@@ -58,6 +58,14 @@ class EngineConfig:
 
 
 @record
+class SparkConfig:
+    """``[spark]``: where the Spark engine runs, and how much of a SQLite table it may ship."""
+
+    remote: str | None = None  # sc://host:port; None: a local server (local[*]) started on demand
+    sqlite_max_rows: int = 1_000_000
+
+
+@record
 class SessionConfig:
     """``[session]``: whether the saved session is restored at start."""
 
@@ -86,6 +94,7 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     s3: S3Config = field(default_factory=S3Config)
+    spark: SparkConfig = field(default_factory=SparkConfig)
     path: str | None = None
     origins: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -123,7 +132,8 @@ EXPECTED = {
     "multiplier": "a number > 0",
     "size": 'a size such as "2GB", "512MB" or "1.5GiB"',
     "io_type": '"local", "remote" or "adaptive"',
-    "mode": '"auto", "duckdb" or "sqlite"',
+    "mode": '"auto", "duckdb", "sqlite", "spark" or "sc://HOST:PORT"',
+    "spark_remote": '"local[*]", "local[N]" or "sc://HOST:PORT"',
     "bool": "true or false",
     "url_style": '"path" or "vhost"',
     "text": "a string",
@@ -173,14 +183,45 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3", "access_key_id", "s3", "text", ("AWS_ACCESS_KEY_ID",), is_secret=True),
     Setting("s3", "secret_access_key", "s3", "text", ("AWS_SECRET_ACCESS_KEY",), is_secret=True),
     Setting("s3", "session_token", "s3", "text", ("AWS_SESSION_TOKEN",), is_secret=True),
+    Setting("spark", "remote", "spark", "spark_remote", ("NOCTRA_SPARK_REMOTE",)),
+    Setting("spark", "sqlite_max_rows", "spark", "count", ("NOCTRA_SPARK_SQLITE_MAX_ROWS",)),
 )
-SECTIONS = ("duckdb.performance", "duckdb.tuning", "engine", "session", "s3")
+SECTIONS = ("duckdb.performance", "duckdb.tuning", "engine", "session", "s3", "spark")
 # Settings Noctra manages itself: [duckdb.tuning] may not set them.
 MANAGED_DUCKDB_SETTINGS = {"threads": "base_threads", "memory_limit": "memory_limit"}
 
 
 class BadValueError(ValueError):
     """A value of the wrong kind; the message is what was expected."""
+
+
+def engine_choice(config: Config) -> tuple[str, str | None]:
+    """The engine a session starts on, and the Spark endpoint (None: a local server) for Spark.
+
+    ``[engine] mode`` (or --engine, NOCTRA_ENGINE) = spark uses ``[spark] remote``; an
+    sc:// URL there is Spark at that URL; ``[spark] remote`` alone, with the mode left
+    at its default, chooses Spark too (SPEC 9).
+    """
+    mode = config.engine.mode
+    if mode.lower().startswith("sc://"):
+        return "spark", mode
+    remote = config.spark.remote
+    if mode == "spark" or (
+        config.origin("engine.mode") == "default" and remote is not None and remote.startswith("sc://")
+    ):
+        return "spark", remote
+    return mode, None
+
+
+def choose_engine(config: Config, value: str) -> None:
+    """``--engine VALUE``: the engine mode for this run, above the environment and the file."""
+    setting = setting_named("mode", "engine")
+    assert setting is not None
+    try:
+        config.engine.mode = str(check_value(setting, value))
+    except BadValueError as exc:
+        raise ConfigError(f"--engine {value!r}: expected {exc}", hint="e.g. --engine spark") from None
+    config.origins[setting.key] = "--engine"
 
 
 def setting_named(name: str, section: str | None = None) -> Setting | None:
@@ -193,7 +234,7 @@ def setting_named(name: str, section: str | None = None) -> Setting | None:
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "io_type": ("local", "remote", "adaptive"),
-    "mode": ("auto", "duckdb", "sqlite"),
+    "mode": ("auto", "duckdb", "sqlite", "spark"),
     "url_style": ("path", "vhost"),
 }
 
@@ -216,6 +257,12 @@ def check_value(setting: Setting, value: object) -> object:
     if not isinstance(value, str) or kind == "bool":
         raise BadValueError(setting.expected)
     word = value.strip().lower()
+    if kind in ("mode", "spark_remote") and word.startswith("sc://") and len(word) > len("sc://"):
+        return value.strip()
+    if kind == "spark_remote":
+        if not re.fullmatch(r"local(\[(\*|\d+)\])?", word):
+            raise BadValueError(setting.expected)
+        return word
     if kind in _CHOICES:
         if word not in _CHOICES[kind]:
             raise BadValueError(setting.expected)
@@ -495,7 +542,8 @@ DEFAULT_CONFIG_TOML = """\
 # preserve_insertion_order = false
 
 [engine]
-# Which engine runs a statement: "auto", "duckdb" or "sqlite". Environment: NOCTRA_ENGINE.
+# Which engine runs a statement: "auto", "duckdb", "sqlite", or "spark" / "sc://HOST:PORT"
+# (Apache Spark, docs/SPARK.md). Environment: NOCTRA_ENGINE.
 # mode = "auto"
 # A SQLite table of at least materialize_min_rows rows read materialize_after_queries
 # times (or any table above materialize_always_rows) is copied into DuckDB.
@@ -506,6 +554,15 @@ DEFAULT_CONFIG_TOML = """\
 # Local CSV/JSON files under this many bytes may be loaded into DuckDB when read often.
 # Environment: NOCTRA_CACHE_FILES_UNDER.
 # cache_files_under = 67108864
+
+[spark]
+# Where `--engine spark` (or [engine] mode = "spark") runs statements: "local[*]" starts a
+# local Spark Connect server (needs `pip install 'noctra[spark]'` and Java 17);
+# "sc://HOST:15002" uses a cluster. Environment: NOCTRA_SPARK_REMOTE. See docs/SPARK.md.
+# remote = "sc://spark.example.com:15002"
+# A SQLite table used in a Spark statement is read here and shipped up to this many rows.
+# Environment: NOCTRA_SPARK_SQLITE_MAX_ROWS.
+# sqlite_max_rows = 1000000
 
 [session]
 # Restore the sources and variables of the last session at start.

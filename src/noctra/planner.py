@@ -130,7 +130,8 @@ class Planner:
         sql = self._interpolate(sql, statement, sqlite=False)
         sql, bound = self.bind(sql, params, statement)
         kind = self.engine.statement_kind(sql)
-        if kind == "SELECT":
+        if kind == "SELECT" and self.engine is self.hybrid.duck:
+            # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
             sql = self._use_copies(sql, decided)
         meaningful = significant(tokens)
         first_token = meaningful[0]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from noctra import state
-from noctra.config import Config
+from noctra.config import Config, engine_choice
 from noctra.engine import open_engine
 from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
@@ -66,16 +66,24 @@ class Session:
 
             config = load_config(config)
         self.config = config
-        self.engine: Engine = open_engine()
+        # DuckDB is always there: the main engine, or beside Spark sniffing files, reading
+        # SQLite tables and serializing results (SPEC 9).
+        self._duck: Engine = open_engine()
+        self.engine: Engine = self._duck
+        self._spark: Engine | None = None
+        self.workspace: Source | None = None
+        mode, remote = engine_choice(config)
         try:
+            if mode == "spark":
+                self.engine = self._open_spark(remote)
             self.tuner = Tuner(self.engine, self.config)
         except NoctraError:
-            self.engine.close()
+            self._duck.close()
             raise
         self.hybrid = Hybrid(
-            self.engine, self.config.engine, statement_cache=self.config.performance.stmt_cache_capacity
+            self._duck, self.config.engine, statement_cache=self.config.performance.stmt_cache_capacity
         )
-        self.engine_mode = self.config.engine.mode
+        self.engine_mode = mode
         self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}
         self.variables: dict[str, Variable] = {}
@@ -87,10 +95,10 @@ class Session:
             sources=self.sources,
             variables=self.variables,
             lifecycle=self.lifecycle,
-            engine_mode=lambda: self.engine_mode,
+            # On Spark every statement runs there, SQLite tables shipped (no native SQLite road).
+            engine_mode=lambda: "duckdb" if self.engine_mode == "spark" else self.engine_mode,
         )
         self._catalog: Catalog | None = None
-        self.workspace: Source | None = None
         self._last: Outcome | None = None
         self._running: Runner | None = None
         if db is not None:
@@ -462,6 +470,11 @@ class Session:
         plan = self.planner.plan_query(
             f"SELECT ({expression}\n) AS v", params, statement, engine=self.engine.name
         )
+        if self.engine is not self._duck:
+            # Another engine's value comes back as Arrow: typed and quoted as DuckDB would.
+            from noctra.variables import variable_from_arrow
+
+            return variable_from_arrow(self.engine.run(plan.sql, plan.params).arrow_table())
         try:
             result = self.engine.run(
                 "SELECT typeof(v), CAST(v AS VARCHAR), CAST(to_json(v) AS VARCHAR) "
@@ -515,15 +528,19 @@ class Session:
         """SET key = value: Noctra's own settings, the engine mode, or passed to the engine."""
         key = key.lower()
         if key == "engine":
-            mode = value.strip().strip("'\"").lower()
-            if mode not in ENGINE_MODES:
+            mode = value.strip().strip("'\"")
+            remote = mode if mode.lower().startswith("sc://") else None
+            mode = "spark" if remote else mode.lower()
+            if mode not in (*ENGINE_MODES, "spark"):
                 raise OptionError(
-                    f"engine must be one of {', '.join(ENGINE_MODES)}, not {value!r}",
+                    f"engine must be one of {', '.join(ENGINE_MODES)}, spark or 'sc://HOST:PORT', "
+                    f"not {value!r}",
                     hint="SET engine = auto lets Noctra route each statement",
                 )
-            self.engine_mode = mode
-            self.settings["engine"] = mode
-            return Message(f"engine = {mode}")
+            self._switch_engine(mode, remote)
+            self.settings["engine"] = remote or mode
+            shown = f"spark ({self.engine.status().endpoint})" if mode == "spark" else mode
+            return Message(f"engine = {shown}")
         if self.tuner.handles(key):
             return Message(self.tuner.set(key, value))
         self.engine.set_option(key, value.strip())
@@ -535,7 +552,8 @@ class Session:
         """RESET key: back to the config file, the environment or the default."""
         key = key.lower()
         if key == "engine":
-            self.engine_mode = self.config.engine.mode
+            mode, remote = engine_choice(self.config)
+            self._switch_engine(mode, remote)
             self.settings.pop("engine", None)
             return Message(f"engine reset to {self.engine_mode}")
         if self.tuner.handles(key):
@@ -548,7 +566,52 @@ class Session:
 
     def show_config(self) -> Result:
         """SHOW CONFIG: the settings in force and where each came from (default / file / env / SET)."""
-        return Result.of_rows(SHOW_CONFIG_COLUMNS, self.tuner.show_config(self.settings))
+        rows = self.tuner.show_config(self.settings)
+        endpoint = self.engine.status().endpoint
+        if endpoint is not None:
+            rows.append(("engine", f"{self.engine.name} at {endpoint}", "engine"))
+        return Result.of_rows(SHOW_CONFIG_COLUMNS, rows)
+
+    # --- engines ---------------------------------------------------------------------
+
+    def _open_spark(self, remote: str | None) -> Engine:
+        """The Spark engine (its server starts when a statement first needs it)."""
+        if self._spark is not None and remote is not None and remote != self._spark.status().endpoint:
+            self._spark.close()
+            self._spark = None
+        if self._spark is None:
+            if self.workspace is not None:
+                raise OptionError(
+                    "the Spark engine cannot use a --db workspace",
+                    hint="run without --db (new tables then live in Spark's catalog)",
+                )
+            self._spark = open_engine(
+                "spark",
+                local=self._duck,
+                remote=remote or self.config.spark.remote,
+                sqlite_max_rows=self.config.spark.sqlite_max_rows,
+            )
+        return self._spark
+
+    def _switch_engine(self, mode: str, remote: str | None) -> None:
+        """SET engine: Spark or DuckDB (with its routing mode); sources so far are registered there."""
+        from noctra.lifecycle import apply
+
+        target = self._open_spark(remote) if mode == "spark" else self._duck
+        if target is not self.engine:
+            duck = target is self._duck
+            for source in self.sources:
+                if source.status != "ok" or source is self.workspace:
+                    continue
+                # DuckDB had them already; registered again, replacing, in case they changed.
+                apply(source, target.register(source, replacing=source if duck else None, reuse_reader=True))
+            self.engine = target
+            self.tuner.engine = target
+            self.lifecycle.engine = target
+            self.planner.engine = target
+            self._catalog = None
+            self.lifecycle.make_current(self.sources.current)
+        self.engine_mode = mode
 
     # --- export ----------------------------------------------------------------------
 
@@ -612,6 +675,7 @@ class Session:
         from noctra.status import Status
 
         engine_status = self.engine.status()
+        endpoint = engine_status.endpoint
         current = self.sources.peek(self.sources.current) if self.sources.current else None
         last = self._last
         return Status(
@@ -626,11 +690,14 @@ class Session:
             last_seconds=last.elapsed if last is not None else None,
             last_rows=last.row_count if isinstance(last, Result) else None,
             running=self.busy,
+            endpoint=endpoint,
         )
 
     def engine_version(self) -> str:
-        """The engine and its version, e.g. 'duckdb 1.5.5'."""
-        return f"{self.engine.name} {self.engine.version}"
+        """The engine and its version, e.g. 'duckdb 1.5.5' or 'spark 4.3.0 at sc://host:15002'."""
+        endpoint = self.engine.status().endpoint
+        where = f" at {endpoint}" if endpoint else ""
+        return f"{self.engine.name} {self.engine.version}{where}"
 
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, file it loads from or None, the package that provides it)."""
@@ -664,7 +731,9 @@ class Session:
 
     def close(self) -> None:
         self.hybrid.close()
-        self.engine.close()
+        if self._spark is not None:
+            self._spark.close()
+        self._duck.close()
 
     def __enter__(self) -> Session:
         return self

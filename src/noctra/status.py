@@ -21,10 +21,12 @@ class Status:
     last_seconds: float | None
     last_rows: int | None
     running: bool
+    endpoint: str | None = None  # where the engine runs, for Spark: sc://host:port
 
     def line(self) -> str:
         """The status bar as one line of text."""
-        parts = [f"Engine: {_ENGINE_NAMES.get(self.engine, self.engine)}"]
+        where = f" ({self.endpoint})" if self.endpoint else ""
+        parts = [f"Engine: {_ENGINE_NAMES.get(self.engine, self.engine)}{where}"]
         threads = "" if self.threads is None else f" (threads={self.threads})"
         parts.append(f"I/O: {self.io_type.capitalize()}{threads}")
         if self.current_source is not None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from noctra.errors import QueryError
 from noctra.output.render import is_numeric
 from noctra.quoting import quote_string
 from noctra.records import record
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @record(frozen=True)
@@ -62,3 +68,29 @@ def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> 
     if via_json:
         return f"CAST(CAST({quote_string(text)} AS JSON) AS {type_name})"
     return f"CAST({quote_string(text)} AS {type_name})"
+
+
+def variable_from_arrow(table: pa.Table) -> Variable:
+    """The value of a one-row, one-column Arrow result (another engine's LET) as a Variable."""
+    import datetime as dt
+
+    from noctra.output.arrow_types import sql_type_of
+
+    if table.num_rows != 1 or table.num_columns != 1:
+        raise QueryError(f"LET needs one value, the expression gave {table.num_rows} rows")
+    type_name = sql_type_of(table.schema.field(0).type)
+    value = table.column(0)[0].as_py()
+    if value is None:
+        return Variable("", "NULL", None, "NULL")
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dt.datetime):
+        text = value.isoformat(sep=" ")
+    elif isinstance(value, int | float | str | dt.date | dt.time) or type_name.startswith("DECIMAL"):
+        text = str(value)
+    else:
+        raise QueryError(
+            f"a value of type {type_name} cannot be kept as a variable",
+            hint="LET a simpler value (e.g. CAST it to VARCHAR)",
+        )
+    return Variable("", type_name, text, literal_for(type_name, text))

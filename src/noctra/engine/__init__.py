@@ -8,12 +8,27 @@ if TYPE_CHECKING:
     from noctra.engine.base import Engine
 
 
-def open_engine(name: str = "duckdb") -> Engine:
-    """A new engine for one session (DuckDB in memory; SPEC 4.1). Imported only when opened."""
-    if name != "duckdb":
-        from noctra.errors import ConfigError
+def open_engine(
+    name: str = "duckdb",
+    *,
+    local: Engine | None = None,
+    remote: str | None = None,
+    sqlite_max_rows: int = 1_000_000,
+) -> Engine:
+    """A new engine for one session, imported only when opened.
 
-        raise ConfigError(f"unknown engine {name!r}", hint="the engine is duckdb")
-    from noctra.engine.duck import DuckEngine
+    ``duckdb``: DuckDB in memory (SPEC 4.1). ``spark``: Spark Connect at ``remote``
+    (None: a local server started on first use), with ``local`` (the session's DuckDB
+    engine) sniffing files, reading SQLite tables and serializing results (SPEC 9).
+    """
+    if name == "duckdb":
+        from noctra.engine.duck import DuckEngine
 
-    return DuckEngine(":memory:")
+        return DuckEngine(":memory:")
+    if name == "spark" and local is not None:
+        from noctra.engine.spark import SparkEngine
+
+        return SparkEngine(remote, local=local, sqlite_max_rows=sqlite_max_rows)
+    from noctra.errors import ConfigError
+
+    raise ConfigError(f"unknown engine {name!r}", hint="the engines are duckdb and spark")

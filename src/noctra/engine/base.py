@@ -1,4 +1,4 @@
-"""The one protocol through which SQL reaches an engine (DuckDB now, Spark later; SPEC 9).
+"""The one protocol through which SQL reaches an engine (DuckDB, native SQLite, Spark; SPEC 9).
 
 The session, the commands, tuning, the hybrid router and the front ends hold an
 ``Engine`` and call only what is declared here. Optional capabilities are named in
@@ -76,6 +76,7 @@ class EngineStatus:
     memory_used: int | None = None  # bytes
     memory_limit: int | None = None  # bytes
     memory_limit_text: str | None = None
+    endpoint: str | None = None  # where a remote engine runs (Spark Connect's sc://host:port)
 
 
 class EngineResult(Protocol):
