@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from noctra.session import Session
 from noctra.tui.app import NoctraApp
 from noctra.tui.screens import KEYS, ExportScreen, HelpScreen, HistoryScreen, ProfileScreen
 from noctra.tui.widgets.catalog import CatalogTree
@@ -230,3 +231,26 @@ async def test_copy_cell_and_row(app: NoctraApp) -> None:
         assert app.clipboard == ""  # row 2's name is NULL: copied as nothing
         await pilot.press("r")
         assert app.clipboard == "2\t\t20.0"
+
+
+async def test_files_open_after_the_first_frame_and_show_the_first_ones_rows(
+    session: Session, tmp_path: Path
+) -> None:
+    app = NoctraApp(session, files=["t.csv", "people.db"], history_file=tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.editor.text == 'SELECT * FROM "t";\n'
+        assert app.grid.row_count == 3
+        assert [str(n.label).split()[0] for n in app.query_one(CatalogTree).root.children] == ["t", "people"]
+
+
+async def test_a_missing_file_is_an_error_on_screen(session: Session, tmp_path: Path) -> None:
+    app = NoctraApp(session, files=["nope.csv"], history_file=tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "error:" in app.messages and "nope.csv" in app.messages
+        assert app.is_running

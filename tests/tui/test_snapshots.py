@@ -25,6 +25,8 @@ def with_result(app: NoctraApp, monkeypatch: pytest.MonkeyPatch) -> Callable[[Pi
         await app.workers.wait_for_complete()
         await pilot.pause()
         app.say("3 rows · 3 ms")
+        await pilot.wait_for_animation()
+        await pilot.pause()
 
     return run_before
 

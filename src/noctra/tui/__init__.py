@@ -12,8 +12,6 @@ import argparse
 def run_tui(args: argparse.Namespace) -> int:
     """Open the session of the command line's options, register FILEs, show the first one's rows."""
     from noctra import cli
-    from noctra.errors import NoctraError
-    from noctra.quoting import quote_ident
     from noctra.session import Session
     from noctra.state import default_state_path
     from noctra.tui.app import NoctraApp
@@ -27,15 +25,5 @@ def run_tui(args: argparse.Namespace) -> int:
         restore=not args.fresh,
     )
     with session:
-        notices: list[str] = []
-        files = list(getattr(args, "files", None) or [])
-        first: str | None = None
-        try:
-            for path in files:
-                notices.append(session.use(path).text)
-                first = first or session.sources.current
-        except NoctraError as exc:
-            notices.append(f"error: {exc}" + (f" (hint: {exc.hint})" if exc.hint else ""))
-        text = f"SELECT * FROM {quote_ident(first)};\n" if first else ""
-        app = NoctraApp(session, text=text, run_at_start=bool(text), params=params, notices=notices)
+        app = NoctraApp(session, files=list(getattr(args, "files", None) or []), params=params)
         return app.run() or 0

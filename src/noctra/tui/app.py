@@ -64,7 +64,7 @@ class NoctraApp(App[int]):
         session: Session,
         *,
         text: str = "",
-        run_at_start: bool = False,
+        files: list[str] | None = None,
         params: dict[str, object] | None = None,
         history_file: Path | None = None,
         notices: list[str] | None = None,
@@ -72,7 +72,7 @@ class NoctraApp(App[int]):
         super().__init__()
         self.session = session
         self.initial_text = text
-        self.run_at_start = run_at_start
+        self.files = list(files or [])
         self.params = params
         self.history_file = history_file if history_file is not None else history.history_path()
         self.notices = list(notices or [])
@@ -93,10 +93,8 @@ class NoctraApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        from noctra.repl.completer import CatalogCache
-
         editor = self.query_one(Editor)
-        editor.cache = CatalogCache(self.session)
+        editor.session = self.session
         editor.focus()
         editor.move_cursor(editor.document.end)
         self.session.enable_progress()
@@ -106,8 +104,49 @@ class NoctraApp(App[int]):
         for notice in self.notices:
             self.say(notice, error=notice.startswith("error"))
         self._show_warnings()
-        if self.run_at_start and self.initial_text.strip():
+        if self.files:
+            self.running_since = time.perf_counter()
+            self.open_files(self.files)
+
+    @work(thread=True, group="files")
+    def open_files(self, files: list[str]) -> None:
+        """FILE arguments: each registered (after the first frame), then the first one's rows shown."""
+
+        from noctra.lifecycle import default_alias
+
+        first: str | None = None
+        said: list[str] = []
+        error: NoctraError | None = None
+        taken: set[str] = set()
+        try:
+            for path in files:
+                # Two files of one stem (a/sales.csv b/sales.csv) both stay, as in `noctra query`.
+                alias = default_alias(path)
+                if alias.lower() in taken:
+                    alias = self.session.sources.free_alias(alias)
+                taken.add(alias.lower())
+                said.append(self.session.use(path, alias).text)
+                first = first or alias
+        except NoctraError as exc:
+            error = exc
+        self.call_from_thread(self._files_opened, first, said, error)
+
+    def _files_opened(self, first: str | None, said: list[str], error: NoctraError | None) -> None:
+        from noctra.quoting import quote_ident
+
+        self.running_since = None
+        self.query_one(CatalogTree).reload()
+        self.editor.catalog_changed()
+        if error is not None:
+            self._report(error, (0, 0))
+        else:
+            self.say("\n".join(said))
+        if first is not None:
+            self.editor.text = f"SELECT * FROM {quote_ident(first)};\n"
+            self.editor.move_cursor(self.editor.document.end)
             self.action_run_all()
+        else:
+            self.refresh_status()
 
     # --- widgets --------------------------------------------------------------------------
 
@@ -254,8 +293,7 @@ class NoctraApp(App[int]):
         self.running_since = None
         if catalog_changed:
             self.query_one(CatalogTree).reload()
-            if self.editor.cache is not None:
-                self.editor.cache.invalidate()
+            self.editor.catalog_changed()
         self.refresh_status()
         self._show_warnings()
 

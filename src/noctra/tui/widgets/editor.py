@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 if TYPE_CHECKING:
     from noctra.repl.completer import Candidate, CatalogCache
+    from noctra.session import Session
 
 
 def sql_language() -> str | None:
@@ -50,7 +51,22 @@ class Editor(TextArea):
             tab_behavior="indent",
             show_line_numbers=True,
         )
-        self.cache: CatalogCache | None = None  # set by the app; completion reads the catalog through it
+        self.session: Session | None = None  # set by the app; completion reads its catalog
+        self._cache: CatalogCache | None = None
+
+    @property
+    def cache(self) -> CatalogCache | None:
+        """The REPL's catalog cache, made at the first Tab (prompt_toolkit is not loaded before)."""
+        if self._cache is None and self.session is not None:
+            from noctra.repl.completer import CatalogCache
+
+            self._cache = CatalogCache(self.session)
+        return self._cache
+
+    def catalog_changed(self) -> None:
+        """Forget what completion knew (after USE, DETACH or DDL)."""
+        if self._cache is not None:
+            self._cache.invalidate()
 
     @property
     def cursor_offset(self) -> int:
@@ -64,11 +80,12 @@ class Editor(TextArea):
 
     def completions(self) -> list[Candidate]:
         """What Tab offers here (the REPL's candidates over the same catalog)."""
-        if self.cache is None:
+        cache = self.cache
+        if cache is None:
             return []
         from noctra.repl.completer import candidates
 
-        return candidates(self.text_before_cursor(), self.cache, statement=self.text, requested=True)
+        return candidates(self.text_before_cursor(), cache, statement=self.text, requested=True)
 
     def apply(self, candidate: Candidate) -> None:
         """Replace the typed part of a word with a completion."""
