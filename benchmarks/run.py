@@ -31,6 +31,9 @@ Data is generated into a temporary directory with DuckDB ``COPY`` (SQLite tables
 * REPL start (issue 12): on a pseudo-terminal, ``noctra repl`` until its first prompt is
   drawn, against ``noctra query "select 1"`` until it exits, pairs interleaved; the target
   is at most 300 ms more.
+* TUI start (issue 13): on a pseudo-terminal, ``noctra --fresh data.csv`` until its first
+  screen (the status bar) is drawn; the target is under 1 s. The "raw" column is
+  ``noctra query "select 1"`` until it exits.
 * export (only with ``--export`` or ``--all``: it writes a ~1 GB CSV and takes a few
   minutes): ``noctra query "EXPORT ..."`` against ``python -c`` with DuckDB ``COPY``
   and the same settings, whole process, wall time and peak RSS of each run, output
@@ -71,6 +74,8 @@ from workloads import (
     EXPORT_VARIANTS,
     REPL_PROMPT,
     REPL_START,
+    TUI_FRAME,
+    TUI_START,
     Comparison,
     SessionCase,
     Workload,
@@ -311,6 +316,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.notes.append(
                 f"{REPL_START.name}: on a pty, `noctra repl` until its prompt is drawn against "
                 '`noctra query "select 1"` until it exits (the "raw" column).'
+            )
+
+        if selected(TUI_START.name):
+            log(f"{TUI_START.name}: on a terminal, {args.runs} pairs ...")
+            noctra = str(args.noctra)
+            pairs = interleaved_on_terminal(
+                [noctra, "--fresh", str(csv)], TUI_FRAME, [noctra, "query", "select 1"], args.runs, env
+            )
+            report.whole(TUI_START, pairs)
+            report.notes.append(
+                f"{TUI_START.name}: on a pty, `noctra --fresh data.csv` until its status bar is drawn "
+                'against `noctra query "select 1"` until it exits (the "raw" column).'
             )
 
         comparisons = sqlite_comparisons(lite, args.session_runs, args.lookups, args.duckdb_lookups)
