@@ -199,7 +199,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     wanted = set(SUBCOMMANDS) if argv is None or "-h" in argv or "--help" in argv else set(argv)
     parser = parser_type(
         prog="noctra",
-        usage="noctra [options] [FILE ...] | noctra {query,batch,repl,tui,info,config} ...",
         description="Query CSV, Parquet, JSON and SQLite files where they lie. "
         "On a terminal, `noctra [FILE ...]` opens the full-screen app with the files as sources.",
         epilog="Run `noctra query --help` or `noctra batch --help` for details.",

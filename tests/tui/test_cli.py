@@ -56,3 +56,8 @@ def test_the_history_file_is_the_repls() -> None:
     from noctra.tui.history import history_path
 
     assert history_path() == repl_history()
+
+
+def test_tui_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["tui", "--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: noctra tui [-h]")
