@@ -59,5 +59,7 @@ def test_the_history_file_is_the_repls() -> None:
 
 
 def test_tui_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["tui", "--help"]) == 0
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["tui", "--help"])
+    assert exit_.value.code == 0
     assert capsys.readouterr().out.startswith("usage: noctra tui [-h]")
