@@ -256,6 +256,14 @@ class SparkEngine:
             table = frame.toArrow()
         return SparkResult(table, has_rows=kind == "SELECT" or table.num_columns > 0)
 
+    @property
+    def _is_local_server(self) -> bool:
+        """True when Spark runs on this machine (it then reads and writes Noctra's own files)."""
+        if self._work is not None:
+            return True
+        host = (self.endpoint or "").removeprefix("sc://").split("/", 1)[0].rsplit(":", 1)[0]
+        return host.strip("[]") in ("localhost", "127.0.0.1", "::1")
+
     def _begin(self) -> Any:
         """The Spark session for a new statement (started first if need be), not cancelled yet."""
         self.interrupted = False
@@ -308,11 +316,15 @@ class SparkEngine:
                     raise QueryError(f"no value for parameter ${key or len(placeholders) + 1}")
                 placeholders.append(_spark_value(positional[index]))
                 node.replace(exp.Placeholder())
-            elif isinstance(node, exp.Anonymous) and node.name.lower() in _DUCKDB_ONLY:
+            elif isinstance(node, exp.Func) and _function_name(node) in _DUCKDB_ONLY:
                 raise QueryError(
-                    f"{node.name}() is DuckDB's and has no Spark translation",
-                    hint=_DUCKDB_ONLY[node.name.lower()],
+                    f"{_function_name(node)}() is DuckDB's and has no Spark translation",
+                    hint=_DUCKDB_ONLY[_function_name(node)],
                 )
+            elif isinstance(node, exp.DayOfWeek):
+                # DuckDB counts Sunday as 0, Spark as 1.
+                shifted = exp.Paren(this=exp.Sub(this=node.copy(), expression=exp.Literal.number(1)))
+                node.replace(shifted)
         if positional is not None:
             args = placeholders
         try:
@@ -335,10 +347,10 @@ class SparkEngine:
         if isinstance(target, exp.GenerateSeries):
             _spark_range(node, target)
             return
-        if isinstance(target, exp.Anonymous) and target.name.lower() in _DUCKDB_ONLY:
+        if isinstance(target, exp.Func) and _function_name(target) in _DUCKDB_ONLY:
             raise QueryError(
-                f"{target.name}() is DuckDB's and has no Spark translation",
-                hint=_DUCKDB_ONLY[target.name.lower()],
+                f"{_function_name(target)}() is DuckDB's and has no Spark translation",
+                hint=_DUCKDB_ONLY[_function_name(target)],
             )
         if not isinstance(target, exp.Identifier):
             return
@@ -470,7 +482,7 @@ class SparkEngine:
         spark_sql, args = self._translate(tree, params)
         # A local server writes where Noctra runs: there the parts replace the target at once.
         # A cluster writes on its own file systems, in place.
-        is_local = self._work is not None and "://" not in target
+        is_local = self._is_local_server and "://" not in target
         location = os.path.abspath(os.path.expanduser(target)) if is_local else target
         written_to = f"{location}.noctra-{os.getpid()}.tmp" if is_local else location
         with self._calling():
@@ -758,6 +770,12 @@ def _grpc_reason(exc: BaseException) -> str:
     if marker in text:
         return text.split(marker, 1)[1].split('"', 1)[0]
     return _first_line(exc)
+
+
+def _function_name(node: exp.Func) -> str:
+    from sqlglot import exp
+
+    return (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
 
 
 def _spark_range(node: exp.Table, series: exp.GenerateSeries) -> None:
