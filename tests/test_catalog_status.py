@@ -136,3 +136,11 @@ def test_status_names_the_engine_of_the_last_statement(data: Path) -> None:
         line = status.line()
         assert line.startswith("Engine: DuckDB │ I/O: Local (threads=")
         assert "Source: crm" in line and line.endswith(" · 1 row")
+
+
+def test_status_shows_the_threads_a_set_chose() -> None:
+    with Session() as session:
+        session.execute("SET threads = 1")
+        assert session.status().threads == 1 and "(threads=1)" in session.status().line()
+        session.execute("RESET threads")
+        assert session.status().threads is not None

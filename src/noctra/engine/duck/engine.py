@@ -318,14 +318,16 @@ class DuckEngine:
 
     def status(self) -> EngineStatus:
         """Threads and memory from a cursor: a result being streamed stays intact."""
+        # threads as DuckDB has it (a database setting, the same on a cursor): SET threads too.
         rows = self._rows(
-            "SELECT (SELECT sum(memory_usage_bytes) FROM duckdb_memory()), current_setting('memory_limit')"
+            "SELECT (SELECT sum(memory_usage_bytes) FROM duckdb_memory()), current_setting('memory_limit'), "
+            "current_setting('threads')"
         )
-        used, limit = rows[0] if rows else (None, None)
+        used, limit, threads = rows[0] if rows else (None, None, None)
         limit_text = None if limit is None else str(limit)
         return EngineStatus(
             engine=self.name,
-            threads=self.threads,
+            threads=self.threads if threads is None else int(str(threads)),
             memory_used=None if used is None else int(str(used)),
             memory_limit=None if limit_text is None else size_in_bytes(limit_text),
             memory_limit_text=limit_text,
