@@ -7,6 +7,7 @@ becomes a Plan (planner.py) before it reaches the engine, whatever road it takes
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 _VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
 _DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Column("nullable", "BOOLEAN")]
 T = TypeVar("T")
+# Statements that only read: one SQLite cannot parse is retried in DuckDB (auto mode).
+_READ_KINDS = frozenset({"SELECT", "WITH", "VALUES", "FROM", "TABLE", "("})
+_UNPARSED_BY_SQLITE = r"^SQLite: (?:near .*: syntax error|no such function|unrecognized token)"
 
 
 class Session:
@@ -222,7 +226,15 @@ class Session:
                     )
                 outcome = handler(self, plan.command, params, plan.statement)
             else:
-                outcome = self._run_plan(plan)
+                try:
+                    outcome = self._run_plan(plan)
+                except QueryError as exc:
+                    if not self._meant_for_duckdb(plan, exc):
+                        raise
+                    # SQLite cannot parse it: the DuckDB dialect was meant (GROUP BY ALL, EXCLUDE,
+                    # list functions...). Nothing ran; DuckDB reads the SQLite tables instead.
+                    plan = self.planner.plan_query(statement.text, params, statement, engine="duckdb")
+                    outcome = self._run_plan(plan)
         except NoctraError as exc:
             raise _locate(exc, statement) from exc.__cause__
         finally:
@@ -288,6 +300,15 @@ class Session:
         if plan.kind not in ("SELECT", "EXPLAIN", "PRAGMA"):
             self._forget_copies_of(plan)
         return self._noting_hidden_sources(plan, _write_message(plan.kind, count, engine.name))
+
+    def _meant_for_duckdb(self, plan: Plan, exc: QueryError) -> bool:
+        """A read that native SQLite could not parse, in auto mode: DuckDB gets to try it."""
+        return (
+            plan.engine == "sqlite"
+            and self.engine_mode == "auto"
+            and plan.kind in _READ_KINDS
+            and re.search(_UNPARSED_BY_SQLITE, exc.message) is not None
+        )
 
     def _track(self, run: Callable[[], T]) -> T:
         """Run on the main engine, remembered as the one to cancel."""

@@ -268,3 +268,19 @@ def test_a_one_shot_duckdb_read_of_a_small_sqlite_table_needs_no_count(crm: Path
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=crm)
     assert out.stdout.split() == ["duckdb", "3", "False"]
+
+
+def test_a_read_sqlite_cannot_parse_runs_in_duckdb(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS crm")
+        grouped = run(s, "SELECT count(*) AS n FROM users GROUP BY ALL")
+        assert (grouped.engine, grouped.rows(5)) == ("duckdb", [(100,)])
+        excluded = run(s, "SELECT * EXCLUDE (score) FROM users ORDER BY id LIMIT 1")
+        assert (excluded.engine, excluded.rows(1)) == ("duckdb", [(1, "u1")])
+        assert run(s, "SELECT count(*) FROM users").engine == "sqlite"
+        # What SQLite can parse but not run stays SQLite's error, with its hint.
+        with pytest.raises(QueryError, match="SQLite: no such column: nocolumn"):
+            s.execute("SELECT nocolumn FROM users")
+        s.execute("SET engine = sqlite")
+        with pytest.raises(QueryError, match="syntax error"):
+            s.execute("SELECT count(*) FROM users GROUP BY ALL")
