@@ -194,3 +194,23 @@ def test_timeout_on_a_local_server_exits_4_and_leaves_no_server(
         time.sleep(0.5)
     assert _processes_naming(str(scratch)) == []
     assert list(scratch.iterdir()) == []
+
+
+@needs_spark
+def test_ctrl_c_while_the_local_server_starts_leaves_nothing_behind(
+    tmp_path: Path, isolated_env: dict[str, str]
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**isolated_env, "TMPDIR": str(scratch)}
+    env.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
+    proc = _noctra("--fresh", "--engine", "spark", "-c", LONG_QUERY, cwd=tmp_path, env=env)
+    time.sleep(4)  # the JVM is starting
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert (proc.returncode, out, err) == (130, "", "noctra: interrupted\n")
+    deadline = time.monotonic() + 20
+    while _processes_naming(str(scratch)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _processes_naming(str(scratch)) == []
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("noctra-spark-")] == []

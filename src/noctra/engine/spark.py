@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from noctra.engine.base import (
     ATTACH_SQLITE,
+    PROGRESS,
     STREAM_COPY,
     Column,
     Engine,
@@ -137,7 +139,7 @@ class SparkEngine:
 
     name = "spark"
     dialect = "spark"
-    capabilities = frozenset({STREAM_COPY, ATTACH_SQLITE})
+    capabilities = frozenset({STREAM_COPY, ATTACH_SQLITE, PROGRESS})
 
     def __init__(self, remote: str | None, *, local: Engine, sqlite_max_rows: int = 1_000_000) -> None:
         check_installed()
@@ -158,6 +160,7 @@ class SparkEngine:
         self._shipped: dict[tuple[str, str], tuple[object, str]] = {}  # (alias, table) -> (version, view)
         self._files: dict[str, str] = {}  # a file quoted in FROM -> its view
         self._current_sqlite: str | None = None
+        self._progress: float | None = None  # from Spark Connect's progress handler
 
     # --- the Spark session ------------------------------------------------------------
 
@@ -204,8 +207,17 @@ class SparkEngine:
                 "or use --engine spark for a local server",
             ) from exc
         client.set_retry_policies(policies)
+        session.registerProgressHandler(self._on_progress)  # type: ignore[arg-type]
         self.endpoint = url
         return session
+
+    def _on_progress(self, stages: Any, inflight_tasks: int, operation_id: str | None, done: bool) -> None:
+        """Spark Connect's progress report: the share of the statement's tasks completed so far."""
+        total = completed = 0
+        for stage in stages or ():
+            total += stage.num_tasks
+            completed += stage.num_completed_tasks
+        self._progress = None if done or not total else completed / total
 
     def _start_local_server(self, session_type: Any) -> str:
         self._work = tempfile.mkdtemp(prefix="noctra-spark-")
@@ -220,6 +232,7 @@ class SparkEngine:
             # Cancelled while the server started (--timeout): the statement never begins.
             raise CancelledQueryError("query cancelled")
         self.busy = busy
+        self._progress = None
         try:
             yield
         except PySparkException as exc:
@@ -522,10 +535,11 @@ class SparkEngine:
                 session.interruptAll()
 
     def progress(self) -> float | None:
-        return None
+        """Completed tasks / tasks of the running statement's stages, as Spark Connect reports them."""
+        return self._progress if self.busy else None
 
     def enable_progress(self) -> None:
-        """Spark shows no progress to Noctra (capability PROGRESS is not declared)."""
+        """Spark Connect reports progress to every session: nothing to switch on."""
 
     # --- sources ------------------------------------------------------------------------
 
@@ -672,10 +686,9 @@ class SparkEngine:
     def close(self) -> None:
         """Stop the Spark session; a local server stops with it."""
         session, self._session = self._session, None
-        if session is None:
-            return
-        with contextlib.suppress(Exception):
-            session.stop()
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.stop()
         if self._work is not None:
             stop_local_server()
             shutil.rmtree(self._work, ignore_errors=True)
@@ -718,15 +731,41 @@ def start_local_server(master: str, work: str, session_type: Any = None) -> str:
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={work}",
     }
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    before = _children()
     try:
         with _output_to(log):
             session_type._start_connect_server(master, options)
-    except Exception as exc:
+    except BaseException as exc:
+        # A JVM interrupted while it starts (Ctrl-C, --timeout) does not watch its stdin yet,
+        # so it would outlive Noctra: it is stopped here.
+        for pid in _children() - before:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        if not isinstance(exc, Exception):
+            raise
         raise ConfigError(
             f"the local Spark server did not start: {_first_line(exc)}",
             hint=f"its log is {log}; {JAVA_HINT}",
         ) from exc
     return f"sc://localhost:{port}"
+
+
+def _children() -> set[int]:
+    """Process ids of this process's children (Linux /proc; empty elsewhere)."""
+    me = str(os.getpid())
+    found = set()
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[1] == me:
+                found.add(int(entry))
+    return found
 
 
 def stop_local_server() -> None:
