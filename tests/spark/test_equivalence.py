@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from noctra.errors import QueryError
+from noctra.errors import QueryError, SourceError
 from noctra.output.model import Result
 from noctra.session import Session
 
@@ -37,6 +37,7 @@ CORPUS: list[tuple[str, str]] = [
     ("count", "SELECT count(*) AS n, count(note) AS notes FROM sales"),
     ("parquet", "SELECT * FROM products ORDER BY list_price DESC"),
     ("json", "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind"),
+    ("json timestamps", "SELECT customer_id, ts, ts + INTERVAL 1 HOUR AS later FROM events ORDER BY ts"),
     (
         "csv x parquet",
         "SELECT s.id, p.category, p.list_price FROM sales s JOIN products p USING (product) ORDER BY s.id",
@@ -233,7 +234,11 @@ def test_export_reads_back_the_same_rows(sessions: tuple[Session, Session], data
     query = "SELECT s.id, s.amount, p.category FROM sales s JOIN products p USING (product)"
     duck.execute(f"EXPORT ({query}) TO 'duck_out.parquet'")
     [message] = spark.execute(f"EXPORT ({query}) TO 'spark_out.parquet'")
-    assert "exported 6 rows to spark_out.parquet (a directory of part files" in str(message.text)
+    assert re.fullmatch(
+        r"exported 6 rows to spark_out\.parquet/ \(\d+ part files?, [\d.]+ [KM]?B, written by Spark\) "
+        r"in [\d.]+ s; USE 'spark_out\.parquet' reads it back",
+        str(message.text),
+    ), message.text
     assert (data / "spark_out.parquet").is_dir()
     spark.execute("EXPORT (SELECT * FROM sales ORDER BY id) TO 'spark_out.csv'")
     for session in (duck, spark):
@@ -261,3 +266,29 @@ def test_what_does_not_translate_is_one_clear_error(
     with pytest.raises(QueryError, match=re.escape(message)) as info:
         spark.sql(sql).rows(1)
     assert info.value.hint
+
+
+def test_globs_and_directories_are_read_as_spark_reads_them(
+    sessions: tuple[Session, Session], data: Path
+) -> None:
+    duck, spark = sessions
+    parts = data / "parts"
+    parts.mkdir()
+    (parts / "a.csv").write_text("id,v\n1,x\n2,y\n")
+    (parts / "b.csv").write_text("id,v\n3,z\n")
+    for session in (duck, spark):
+        session.execute("USE 'parts/*.csv' AS glob_parts; USE 'parts' AS dir_parts")
+    for sql in ("SELECT * FROM glob_parts ORDER BY id", "SELECT sum(id) AS s FROM dir_parts"):
+        assert rows_of(spark.sql(sql)) == rows_of(duck.sql(sql))
+
+
+def test_a_sqlite_table_past_the_row_limit_is_one_clear_error(data: Path, spark_endpoint: str) -> None:
+    config = data / "limit.toml"
+    config.write_text(f'[spark]\nremote = "{spark_endpoint}"\nsqlite_max_rows = 3\n')
+    with Session(config=config) as session:
+        session.execute("USE 'customers.db' AS crm")
+        assert session.engine.name == "spark"
+        with pytest.raises(
+            SourceError, match=r"crm.customers has more than 3 rows: too many to ship to Spark"
+        ):
+            session.sql("SELECT count(*) FROM crm.customers").rows(1)

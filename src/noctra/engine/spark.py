@@ -34,15 +34,14 @@ from noctra.engine.base import (
     TableInfo,
     TableRef,
 )
+from noctra.engine.export import ExportReport
 from noctra.engine.sources import Source, SourceKind, is_remote
 from noctra.errors import CancelledQueryError, ConfigError, ExportError, OptionError, QueryError, SourceError
-from noctra.quoting import quote_ident
+from noctra.quoting import quote_ident, quote_string
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from sqlglot import exp
-
-    from noctra.engine.export import ExportReport
 
 LOCAL = "local[*]"
 INSTALL_HINT = "pip install 'noctra[spark]'"
@@ -127,6 +126,21 @@ class SparkResult:
 
     def close(self) -> None:
         self._pos = self._table.num_rows
+
+
+class SparkExportReport(ExportReport):
+    """What a Spark export wrote: always a directory of part files."""
+
+    def describe(self) -> str:
+        from noctra.output.render import format_size
+
+        rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
+        parts = f"{len(self.paths)} part file{'s' if len(self.paths) != 1 else ''}"
+        size = f", {format_size(self.bytes)}" if self.paths else ""
+        return (
+            f"exported {rows} to {self.target}/ ({parts}{size}, written by Spark) in {self.seconds:.2f} s; "
+            f"USE {quote_string(self.target)} reads it back"
+        )
 
 
 class SparkEngine:
@@ -250,6 +264,7 @@ class SparkEngine:
                 hint="check that the server runs (a local one stops when Noctra exits)",
             )
         if "UNRESOLVED_ROUTINE" in text:
+            text = text.split(" on search path", 1)[0]
             return QueryError(
                 f"Spark does not know this function: {text}",
                 hint="it has no Spark translation from DuckDB's dialect (see docs/SPARK.md); "
@@ -476,8 +491,6 @@ class SparkEngine:
         ordered: bool,
     ) -> ExportReport:
         """EXPORT with Spark's writers: a directory of part files at target (replaced whole)."""
-        from noctra.engine.export import ExportReport
-
         allowed = _EXPORT_OPTIONS.get(fmt)
         if allowed is None:
             raise OptionError(
@@ -518,12 +531,12 @@ class SparkEngine:
                         continue
                     paths.append(path)
                     size += os.path.getsize(path)
-        return ExportReport(
+        return SparkExportReport(
             rows=rows,
             bytes=size,
             paths=tuple(sorted(paths)),
             seconds=time.perf_counter() - start,
-            target=f"{target} (a directory of part files, written by Spark: USE {target!r} reads it back)",
+            target=target,
         )
 
     def cancel(self) -> None:
@@ -585,6 +598,9 @@ class SparkEngine:
             elif source.kind is SourceKind.PARQUET:
                 frame = reader.parquet(path)
             else:
+                if found.columns:
+                    # DuckDB's reading (timestamps, nested types), not Spark's inference (strings).
+                    reader = reader.schema(_spark_schema(found.columns))
                 frame = reader.option("multiLine", _is_json_array(path)).json(path)
             frame.createOrReplaceTempView(source.alias)
             schema = frame.limit(0).toArrow().schema
