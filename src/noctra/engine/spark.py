@@ -686,7 +686,7 @@ class SparkEngine:
     # --- state --------------------------------------------------------------------------
 
     def status(self) -> EngineStatus:
-        return EngineStatus(engine=self.name, endpoint=self.endpoint or f"{self.remote} (not started)")
+        return EngineStatus(engine=self.name, endpoint=self.endpoint or f"{self.remote}, not started")
 
     def functions(self) -> list[str]:
         """Spark's function names, once a Spark session is open (completion never starts one)."""
