@@ -49,7 +49,14 @@ class NoctraApp(App[int]):
         Binding("escape", "cancel", "Cancel", priority=True, show=False),
         Binding("ctrl+r", "history", "History"),
         Binding("ctrl+s", "export", "Export"),
-        Binding("f2", "focus('editor')", "Editor", show=False),
+        Binding("ctrl+t", "new_editor", "New tab", show=False),
+        # Not a priority binding: a dialog's Input keeps Ctrl+W (delete a word); the editor's own
+        # Ctrl+W is bound to this action in Editor.BINDINGS.
+        Binding("ctrl+w", "close_editor", "Close tab", show=False),
+        # Ctrl+Tab reaches the app only where the terminal sends it (not in tmux); Alt+arrows do.
+        Binding("alt+right,ctrl+tab", "editor_tab(1)", "Next editor", show=False),
+        Binding("alt+left,ctrl+shift+tab", "editor_tab(-1)", "Previous editor", show=False),
+        Binding("f2", "focus_editor", "Editor", show=False),
         Binding("f3", "focus_results", "Results", show=False),
         Binding("f4", "focus('catalog')", "Catalog", show=False),
         Binding("ctrl+b", "toggle_catalog", "Catalog", show=False),
@@ -78,13 +85,16 @@ class NoctraApp(App[int]):
         self.notices = list(notices or [])
         self.running_since: float | None = None
         self._result_count = 0
+        self._editor_serial = 1
         self._warned = len(session.warnings)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield CatalogTree(self.session, id="catalog")
             with Vertical(id="work"):
-                yield Editor(self.initial_text, id="editor")
+                # One tab per editor; the tab bar shows only when there are two or more (Ctrl+T).
+                with TabbedContent(id="editors", classes="single"):
+                    yield TabPane("Editor 1", Editor(self.initial_text, id="editor-1"), id="edit-1")
                 with TabbedContent(id="results"):
                     yield TabPane("Result", ResultsGrid(id="grid-0"), id="result-0")
                 yield Static("", id="messages", markup=False)
@@ -93,7 +103,7 @@ class NoctraApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        editor = self.query_one(Editor)
+        editor = self.editor
         editor.session = self.session
         editor.focus()
         editor.move_cursor(editor.document.end)
@@ -152,7 +162,16 @@ class NoctraApp(App[int]):
 
     @property
     def editor(self) -> Editor:
-        return self.query_one(Editor)
+        """The editor of the editor tab in view."""
+        pane = self.query_one("#editors", TabbedContent).active_pane
+        if pane is None:
+            return self.query(Editor).first()
+        return pane.query_one(Editor)
+
+    @property
+    def editors(self) -> list[Editor]:
+        """Every editor tab's editor, left to right."""
+        return list(self.query(Editor))
 
     @property
     def grid(self) -> ResultsGrid:
@@ -340,6 +359,9 @@ class NoctraApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
             return self.running_since is not None
+        if action in ("new_editor", "close_editor", "editor_tab"):
+            # Not behind a dialog: there Ctrl+W stays the Input's (delete a word).
+            return len(self.screen_stack) == 1
         return True
 
     def action_cancel(self) -> None:
@@ -408,6 +430,55 @@ class NoctraApp(App[int]):
     def action_focus_results(self) -> None:
         self.grid.focus()
 
+    def action_focus_editor(self) -> None:
+        self.editor.focus()
+
+    # --- editor tabs --------------------------------------------------------------------------
+
+    def _editor_tabs_changed(self) -> None:
+        editors = self.query_one("#editors", TabbedContent)
+        editors.set_class(len(editors.query(TabPane)) < 2, "single")
+
+    async def action_new_editor(self) -> None:
+        """Ctrl+T: an empty editor in a new tab, with the focus."""
+        self._editor_serial += 1
+        number = self._editor_serial
+        editor = Editor(id=f"editor-{number}")
+        editor.session = self.session
+        editors = self.query_one("#editors", TabbedContent)
+        await editors.add_pane(TabPane(f"Editor {number}", editor, id=f"edit-{number}"))
+        editors.active = f"edit-{number}"
+        self._editor_tabs_changed()
+        editor.focus()
+
+    async def action_close_editor(self) -> None:
+        """Ctrl+W: close the editor tab in view (never the last); its text goes to the history."""
+        editors = self.query_one("#editors", TabbedContent)
+        panes = [str(p.id) for p in editors.query(TabPane)]
+        if len(panes) < 2:
+            self.notify("the last editor tab stays open (Ctrl+T opens another)", timeout=2)
+            return
+        active = editors.active
+        text = self.editor.text.strip()
+        if text and text not in history.load(self.history_file)[:1]:
+            history.append(self.history_file, text)
+        index = panes.index(active) if active in panes else 0
+        await editors.remove_pane(active)
+        panes.remove(active)
+        editors.active = panes[max(index - 1, 0)]
+        self._editor_tabs_changed()
+        self.editor.focus()
+        if text:
+            self.notify("editor tab closed; its text is in the history (Ctrl+R)", timeout=3)
+
+    def action_editor_tab(self, step: int) -> None:
+        """Alt+Left / Alt+Right: the previous / next editor tab, with the focus."""
+        editors = self.query_one("#editors", TabbedContent)
+        panes = [str(p.id) for p in editors.query(TabPane)]
+        if editors.active in panes and len(panes) > 1:
+            editors.active = panes[(panes.index(editors.active) + step) % len(panes)]
+        self.editor.focus()
+
     def action_toggle_catalog(self) -> None:
         catalog = self.query_one(CatalogTree)
         catalog.display = not catalog.display
@@ -430,11 +501,12 @@ class NoctraApp(App[int]):
         menu = self.query_one(CompletionMenu)
         x, y = self.editor.cursor_screen_offset
         menu.styles.offset = (x, y + 1)
-        menu.offer(event.candidates)
+        menu.offer(event.candidates, self.editor)
 
     @on(CompletionMenu.OptionSelected)
     def complete(self, event: CompletionMenu.OptionSelected) -> None:
         menu = self.query_one(CompletionMenu)
-        self.editor.apply(menu.candidates[event.option_index])
+        editor = menu.editor or self.editor
+        editor.apply(menu.candidates[event.option_index])
         menu.display = False
-        self.editor.focus()
+        editor.focus()

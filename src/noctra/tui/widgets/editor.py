@@ -32,6 +32,8 @@ class Editor(TextArea):
         Binding("ctrl+space", "complete", "Complete", show=False),
         Binding("f5,ctrl+enter", "app.run_statement", "Run"),
         Binding("f6,ctrl+shift+enter", "app.run_all", "Run all"),
+        # TextArea deletes a word on Ctrl+W (Ctrl+Backspace and Alt+Backspace still do).
+        Binding("ctrl+w", "app.close_editor", "Close tab", show=False),
     ]
 
     class CompletionsOffered(Message):
@@ -124,9 +126,11 @@ class CompletionMenu(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.candidates: list[Candidate] = []
+        self.editor: Editor | None = None
 
-    def offer(self, candidates: list[Candidate]) -> None:
+    def offer(self, candidates: list[Candidate], editor: Editor) -> None:
         self.candidates = candidates[:200]
+        self.editor = editor
         self.clear_options()
         self.add_options(
             Option(Text.assemble(c.display or c.text, ("  " + c.kind, "dim"))) for c in self.candidates
@@ -137,4 +141,5 @@ class CompletionMenu(OptionList):
 
     def action_close(self) -> None:
         self.display = False
-        self.app.query_one(Editor).focus()
+        if self.editor is not None:
+            self.editor.focus()
