@@ -214,6 +214,8 @@ def test_params_given_by_the_caller(sessions: tuple[Session, Session]) -> None:
         == rows_of(duck.sql(sql, p="Gadget", a=1))
         == [(2.0,), (6.0,)]
     )
+    positional = "SELECT id FROM sales WHERE id > $1 AND product = $2 ORDER BY id"
+    assert rows_of(spark.sql(positional, [1, "Widget"])) == rows_of(duck.sql(positional, [1, "Widget"]))
 
 
 def test_let_keeps_the_type_on_both(sessions: tuple[Session, Session]) -> None:
