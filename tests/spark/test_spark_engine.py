@@ -147,9 +147,11 @@ def test_status_info_and_show_config_name_spark_and_its_endpoint(spark_endpoint:
 
 
 @needs_spark
-def test_set_engine_registers_the_sources_so_far_and_back(spark_endpoint: str, tmp_path: Path) -> None:
+def test_set_engine_registers_the_sources_so_far_and_back(
+    spark_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "t.csv").write_text("a,b\n1,x\n2,y\n")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     with Session(config=tmp_path / "none.toml") as session:
         session.execute("USE 't.csv' AS t")
         session.execute(f"SET engine = '{spark_endpoint}'")
