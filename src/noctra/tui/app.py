@@ -86,6 +86,7 @@ class NoctraApp(App[int]):
         self.running_since: float | None = None
         self._result_count = 0
         self._editor_serial = 1
+        self._asking = False  # a worker waits for a :name value typed in a dialog
         self._warned = len(session.warnings)
 
     def compose(self) -> ComposeResult:
@@ -204,7 +205,7 @@ class NoctraApp(App[int]):
             self.status_bar.show_status(f"status unavailable: {exc.message}")
 
     def _tick(self) -> None:
-        if self.running_since is not None:
+        if self.running_since is not None and not self._asking:
             self.status_bar.show_running(time.perf_counter() - self.running_since, self.session.progress())
 
     def _idle_status(self) -> None:
@@ -272,11 +273,18 @@ class NoctraApp(App[int]):
         """The statements, one by one, on the session; outcomes drawn as they come."""
         session = self.session
         changed = False
+        params: dict[str, object] = dict(self.params or {})
         try:
             for statement in statements:
                 before = [s.alias for s in session.sources]
                 try:
-                    outcome = session.run_statement(statement, self.params)
+                    for name in session.unbound_parameters(statement.text, params):
+                        answer = self._ask(name)
+                        if answer is None:
+                            self.call_from_thread(self.say, f"run abandoned: no value given for :{name}")
+                            return
+                        params[name] = answer[0]
+                    outcome = session.run_statement(statement, params or None)
                     if isinstance(outcome, Result):
                         columns = outcome.columns
                         table = outcome.arrow()
@@ -307,6 +315,40 @@ class NoctraApp(App[int]):
                     )
         finally:
             self.call_from_thread(self._finished, changed)
+
+    def _ask(self, name: str) -> tuple[object] | None:
+        """From the worker: (value,) for :name typed in a dialog (bound, never pasted); None on Esc.
+
+        The answer holds for the rest of this run (a name used twice is asked for once), as
+        --param values do; the next run asks again, as the REPL does.
+        """
+        from concurrent.futures import Future
+
+        from textual.worker import get_current_worker
+
+        from noctra.cli import typed_param
+        from noctra.tui.screens import ParameterScreen
+
+        answer: Future[str | None] = Future()
+
+        def show() -> None:
+            self._asking = True
+            self.status_bar.show_status(f"waiting for a value of :{name} (Esc abandons the run)")
+            self.push_screen(ParameterScreen(name), answer.set_result)
+
+        self.call_from_thread(show)
+        worker = get_current_worker()
+        try:
+            while True:
+                try:
+                    text = answer.result(timeout=0.2)
+                    break
+                except TimeoutError:
+                    if worker.is_cancelled:  # the app is quitting
+                        return None
+        finally:
+            self._asking = False
+        return None if text is None else (typed_param(text),)
 
     def _finished(self, catalog_changed: bool) -> None:
         self.running_since = None
@@ -358,7 +400,8 @@ class NoctraApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            return self.running_since is not None
+            # Behind a dialog (a :name asked for) Esc is the dialog's.
+            return self.running_since is not None and len(self.screen_stack) == 1
         if action in ("new_editor", "close_editor", "editor_tab"):
             # Not behind a dialog: there Ctrl+W stays the Input's (delete a word).
             return len(self.screen_stack) == 1

@@ -118,6 +118,35 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
+class ParameterScreen(ModalScreen[str | None]):
+    """The value of a ``:name`` nothing gives, typed after ``:name =>`` as in the REPL; Esc gives None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.parameter = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="parameter", classes="dialog"):
+            with Horizontal(classes="ask"):
+                yield Label(f":{self.parameter} =>", classes="prompt")
+                yield Input(id="parameter-value")
+            yield Label(
+                "42, 1.5, true, 2024-01-31, NULL, 'text' · Enter runs · Esc abandons the run",
+                classes="muted",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#parameter-value", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class HistoryScreen(ModalScreen[str | None]):
     """Past statements (the REPL's too), newest first; type to filter, Enter to take one."""
 
