@@ -47,6 +47,12 @@ class RunMain(Protocol):
     def __call__(self, *args: str) -> CliRun: ...
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Persistent copies of files (SPEC 4.5) never reach the user's ~/.cache from a test."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment with config and session state kept out of the user's home."""
@@ -54,6 +60,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NOCTRA_CONFIG"}
     env["XDG_CONFIG_HOME"] = str(home / "config")
     env["XDG_STATE_HOME"] = str(home / "state")
+    env["XDG_CACHE_HOME"] = str(home / "cache")
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
@@ -91,6 +98,7 @@ def run_main(
     monkeypatch.delenv("NOCTRA_CONFIG", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", isolated_env["XDG_CONFIG_HOME"])
     monkeypatch.setenv("XDG_STATE_HOME", isolated_env["XDG_STATE_HOME"])
+    monkeypatch.setenv("XDG_CACHE_HOME", isolated_env["XDG_CACHE_HOME"])
 
     def run(*args: str) -> CliRun:
         capsys.readouterr()

@@ -53,6 +53,7 @@ class RunStats:
     seconds: float = 0.0
     engine: str = "duckdb"
     errors: int = 0
+    cache_hits: int = 0  # reads served by persistent copies of text files (SPEC 4.5)
 
 
 def _parser_type() -> type[argparse.ArgumentParser]:
@@ -76,7 +77,7 @@ def _parser_type() -> type[argparse.ArgumentParser]:
 
 # Options every subcommand takes, for parse_fast: flags, and options with a value and
 # how the value is read. tests/cli/test_args.py checks they are what argparse knows.
-FLAG_OPTIONS = ("--fresh", "--read-only", "--debug", "--stats", "--continue-on-error")
+FLAG_OPTIONS = ("--fresh", "--read-only", "--debug", "--stats", "--continue-on-error", "--no-cache")
 VALUE_OPTIONS: dict[str, Callable[[str], object]] = {
     "--format": str,
     "--max-rows": int,
@@ -172,6 +173,12 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=default(None),
         metavar="ENGINE",
         help="duckdb, sqlite, auto, spark (a local Spark server) or sc://HOST:PORT (a Spark cluster)",
+    )
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        default=default(False),
+        help="read text files, never their persistent copies ([cache] persistent = false)",
     )
     group.add_argument(
         "--continue-on-error",
@@ -324,6 +331,9 @@ def _load_config(args: argparse.Namespace) -> Config:
         from noctra.config import choose_engine
 
         choose_engine(config, engine)
+    if getattr(args, "no_cache", False):
+        config.cache.persistent = False
+        config.origins["cache.persistent"] = "--no-cache"
     for warning in config.warnings:
         print(f"noctra: warning: {warning}", file=sys.stderr)
     return config
@@ -609,6 +619,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             signal.signal(signum, previous)
         if args.stats:
             stats.seconds = round(time.perf_counter() - started, 6)
+            stats.cache_hits = session.cache_hits
             import json
 
             summary = asdict(stats)

@@ -58,6 +58,17 @@ class EngineConfig:
 
 
 @record
+class CacheConfig:
+    """``[cache]``: persistent columnar copies of CSV/JSON files read again (SPEC 4.5)."""
+
+    persistent: bool = True
+    # Parquet copies are ~55% of their CSV: 2 GiB holds copies of ~3.5 GB of CSV.
+    max_size: int = 2 * 1024 * 1024 * 1024
+    # Below 1 MB a CSV parses in a few ms of a ~120 ms process: no copy is worth its file.
+    min_size: int = 1024 * 1024
+
+
+@record
 class SparkConfig:
     """``[spark]``: where the Spark engine runs, and how much of a SQLite table it may ship."""
 
@@ -95,6 +106,7 @@ class Config:
     session: SessionConfig = field(default_factory=SessionConfig)
     s3: S3Config = field(default_factory=S3Config)
     spark: SparkConfig = field(default_factory=SparkConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     path: str | None = None
     origins: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -176,6 +188,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("engine", "materialize_always_rows", "engine", "count", ("NOCTRA_MATERIALIZE_ALWAYS_ROWS",)),
     Setting("engine", "cache_files_under", "engine", "count", ("NOCTRA_CACHE_FILES_UNDER",)),
     Setting("session", "restore", "session", "bool", ("NOCTRA_SESSION_RESTORE",)),
+    Setting("cache", "persistent", "cache", "bool", ("NOCTRA_CACHE_PERSISTENT",)),
+    Setting("cache", "max_size", "cache", "count", ("NOCTRA_CACHE_MAX_SIZE",)),
+    Setting("cache", "min_size", "cache", "count", ("NOCTRA_CACHE_MIN_SIZE",)),
     Setting("s3", "endpoint", "s3", "text", ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")),
     Setting("s3", "region", "s3", "text", ("AWS_REGION", "AWS_DEFAULT_REGION")),
     Setting("s3", "url_style", "s3", "url_style"),
@@ -186,7 +201,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spark", "remote", "spark", "spark_remote", ("NOCTRA_SPARK_REMOTE",)),
     Setting("spark", "sqlite_max_rows", "spark", "count", ("NOCTRA_SPARK_SQLITE_MAX_ROWS",)),
 )
-SECTIONS = ("duckdb.performance", "duckdb.tuning", "engine", "session", "s3", "spark")
+SECTIONS = ("duckdb.performance", "duckdb.tuning", "engine", "session", "cache", "s3", "spark")
 # Settings Noctra manages itself: [duckdb.tuning] may not set them.
 MANAGED_DUCKDB_SETTINGS = {"threads": "base_threads", "memory_limit": "memory_limit"}
 
@@ -568,6 +583,16 @@ DEFAULT_CONFIG_TOML = """\
 # Restore the sources and variables of the last session at start.
 # Environment: NOCTRA_SESSION_RESTORE.
 # restore = true
+
+[cache]
+# CSV/JSON files of at least min_size bytes read a second time (in any process) are
+# kept as Parquet copies under $XDG_CACHE_HOME/noctra and read from them until the file
+# changes; the copies are bounded by max_size bytes (least recently used go first).
+# --no-cache turns it off for one run. See docs/PERFORMANCE_TUNING.md.
+# Environment: NOCTRA_CACHE_PERSISTENT, NOCTRA_CACHE_MAX_SIZE, NOCTRA_CACHE_MIN_SIZE.
+# persistent = true
+# max_size = 2147483648
+# min_size = 1048576
 
 [s3]
 # S3 and S3-compatible servers. Keep credentials in the environment

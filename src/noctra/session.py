@@ -17,6 +17,7 @@ from noctra import state
 from noctra.config import Config, engine_choice
 from noctra.engine import open_engine
 from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
+from noctra.engine.cache import cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.sources import Source, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
@@ -85,7 +86,10 @@ class Session:
             self._duck.close()
             raise
         self.hybrid = Hybrid(
-            self._duck, self.config.engine, statement_cache=self.config.performance.stmt_cache_capacity
+            self._duck,
+            self.config.engine,
+            statement_cache=self.config.performance.stmt_cache_capacity,
+            store=cache_store(self.config.cache),
         )
         self.engine_mode = mode
         self.sources = SourceRegistry()
@@ -383,6 +387,11 @@ class Session:
 
             self._catalog = Catalog(self.engine, self.hybrid, self.sources)
         return self._catalog
+
+    @property
+    def cache_hits(self) -> int:
+        """Reads of text files this session served from their persistent copies (SPEC 4.5)."""
+        return self.hybrid.cache_hits
 
     def show_sources(self) -> Result:
         """SHOW SOURCES: alias, kind, path, size, status, current."""

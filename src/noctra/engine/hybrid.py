@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from noctra.config import EngineConfig
 from noctra.engine.base import Column, Engine, TableInfo, TableRef
 from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
-from noctra.quoting import quote_ident
+from noctra.errors import QueryError
+from noctra.quoting import quote_ident, quote_string
 
 if TYPE_CHECKING:
+    from noctra.engine.cache import CacheEntry, CacheStore, FileIdentity
     from noctra.engine.sqlite import SqliteEngine
 from noctra.records import field, record
 
@@ -137,10 +139,21 @@ class Hybrid:
 
     SCHEMA = "memory.__noctra_copies"
 
-    def __init__(self, duck: Engine, settings: EngineConfig, *, statement_cache: int = 100) -> None:
+    def __init__(
+        self,
+        duck: Engine,
+        settings: EngineConfig,
+        *,
+        statement_cache: int = 100,
+        store: CacheStore | None = None,
+    ) -> None:
         self.duck = duck
         self.settings = settings
         self.statement_cache = statement_cache
+        self.store = store  # persistent copies of text files; None when turned off
+        # Alias -> the persistent copy its view reads now, and reads served by such copies.
+        self.served: dict[str, CacheEntry] = {}
+        self.cache_hits = 0
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
@@ -232,12 +245,15 @@ class Hybrid:
 
     def has_copy(self, source: Source) -> bool:
         """True when a file source is read from a DuckDB copy."""
+        if source.alias.lower() in self.served:
+            return True
         state = self.copies.get(self._key(source, None))
         return state is not None and state.copy is not None
 
     def invalidate(self, source: Source) -> None:
         """Drop every copy made from a source (it changed, or Noctra wrote to it)."""
         prefix = source.alias.lower()
+        self.served.pop(prefix, None)  # the view was made again over the text, or went away
         for key in [k for k in self.copies if k == prefix or k.startswith(prefix + ".")]:
             state = self.copies.pop(key)
             if state.copy is not None:
@@ -285,26 +301,89 @@ class Hybrid:
         return copy
 
     def file_read(self, source: Source, reader: str) -> None:
-        """Count a read of a small local CSV/JSON source; load it into DuckDB when it is hot."""
+        """Count a read of a local CSV/JSON source: serve it from a persistent or in-memory copy."""
         if source.kind not in (SourceKind.CSV, SourceKind.JSON) or source.is_remote or not reader:
-            return
-        size = source.size
-        if size is None or size >= self.settings.cache_files_under:
             return
         key = self._key(source, None)
         state = self.copies.setdefault(key, CopyState())
         state.reads += 1
-        if state.copy is not None or state.reads < self.settings.materialize_after_queries:
+        if state.copy is not None:
+            return  # refresh() drops it when the file changes
+        read_from = self._persistent(source, reader)
+        size = source.size
+        if size is None or size >= self.settings.cache_files_under:
             return
-        if not self._fits(size * 4):
+        if state.reads < self.settings.materialize_after_queries or not self._fits(size * 4):
             return
         self._ensure_schema()
         copy = f"{self.SCHEMA}.{quote_ident('file__' + source.alias.lower())}"
-        self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {reader}")
-        self.duck.execute(
-            f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {copy}"
-        )
+        self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {read_from}")
+        self._point(source, copy)
         state.copy = copy
+
+    def _point(self, source: Source, relation: str) -> None:
+        self.duck.execute(
+            f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {relation}"
+        )
+
+    def _persistent(self, source: Source, reader: str) -> str:
+        """What reads the file now: its persistent copy if one matches it (made on the second read)."""
+        from noctra.engine.cache import identify
+
+        store = self.store
+        alias = source.alias.lower()
+        if store is None or not os.path.isfile(source.location):
+            return reader  # a glob or a directory of files has no single identity
+        try:
+            identity = identify(source.location)
+            entry = store.lookup(identity, reader)
+            if entry is not None:
+                served = self.served.get(alias)
+                copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
+                if served is None or served.key != entry.key:
+                    try:
+                        self._point(source, copy_reader)  # binding it reads the Parquet footer
+                    except QueryError:
+                        store.drop(entry.key)  # a corrupt copy: read the text, build it again
+                        entry = None
+                if entry is not None:
+                    self.served[alias] = entry
+                    store.hit(entry)
+                    self.cache_hits += 1
+                    return copy_reader
+            if self.served.pop(alias, None) is not None:
+                self._point(source, reader)  # never a copy of another state of the file
+            if not store.is_due(identity, reader):
+                return reader
+            return self._build(source, reader, identity)
+        except OSError:
+            return reader  # an unreadable file or cache directory: the text is read as before
+
+    def _build(self, source: Source, reader: str, identity: FileIdentity) -> str:
+        """Write the file's Parquet copy (it then serves this query); the text reader if it fails."""
+        store = self.store
+        assert store is not None
+        temporary = store.temporary(store.key_of(identity, reader))
+        try:
+            self.duck.execute(
+                f"COPY (SELECT * FROM {reader}) TO {quote_string(str(temporary))} (FORMAT parquet)"
+            )
+            copied = self.duck.describe(f"SELECT * FROM read_parquet({quote_string(str(temporary))})")
+        except QueryError:
+            temporary.unlink(missing_ok=True)
+            return reader  # the query reports the file's own error
+        if [(c.name, c.type) for c in copied] != [(c.name, c.type) for c in source.schema]:
+            # A type Parquet does not keep (HUGEINT is written as DOUBLE): the text stays the truth.
+            temporary.unlink(missing_ok=True)
+            store.refuse(identity, reader)
+            return reader
+        entry = store.commit(identity, reader, temporary)
+        if entry is None:
+            return reader
+        copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
+        self._point(source, copy_reader)
+        self.served[source.alias.lower()] = entry
+        return copy_reader
 
     def _fits(self, estimate: int) -> bool:
         """Never copy past half of DuckDB's memory_limit."""

@@ -1,0 +1,259 @@
+"""Persistent columnar copies of text sources under $XDG_CACHE_HOME/noctra (SPEC 4.5).
+
+The store knows files, keys and entries only; the engine writes and reads the copies.
+An entry is ``<key>.parquet`` (the copy) beside ``<key>.json`` (what it is a copy of,
+its hits and last use). The key hashes the file's absolute path, size, mtime_ns and the
+reader call (dialect, types, OPTIONS), so a changed file never finds an old entry; a
+content fingerprint (first and last 64 KB) catches a same-size rewrite within the
+file system's mtime resolution. Writes go to a temporary name and ``os.replace``: a
+reader only ever opens a complete file, and two processes building one entry at once
+both leave a whole one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+from noctra.config import CacheConfig
+from noctra.records import record
+
+FINGERPRINT_BYTES = 64 * 1024
+COPY_SUFFIX = ".parquet"
+# Markers of files read once (the second read builds the copy), forgotten after 30 days.
+SEEN_SUFFIX = ".seen"
+# Markers of files whose copy would not give the text's column types: never copied.
+UNFIT_SUFFIX = ".unfit"
+SEEN_DAYS = 30
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/noctra``, by default ``~/.cache/noctra``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "noctra"
+
+
+def cache_store(config: CacheConfig) -> CacheStore | None:
+    """The store ``[cache]`` asks for; None when ``persistent = false`` (or --no-cache)."""
+    if not config.persistent:
+        return None
+    return CacheStore(cache_dir(), max_size=config.max_size, min_size=config.min_size)
+
+
+@record(frozen=True)
+class FileIdentity:
+    """What a file is now: its size, mtime and a fingerprint of its first and last bytes."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+
+
+def identify(path: str) -> FileIdentity:
+    """The identity of a regular file (OSError when it cannot be read)."""
+    location = os.path.abspath(path)
+    with open(location, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        digest = hashlib.sha256(str(stat.st_size).encode())
+        digest.update(handle.read(FINGERPRINT_BYTES))
+        if stat.st_size > FINGERPRINT_BYTES:
+            handle.seek(max(FINGERPRINT_BYTES, stat.st_size - FINGERPRINT_BYTES))
+            digest.update(handle.read(FINGERPRINT_BYTES))
+    return FileIdentity(location, stat.st_size, stat.st_mtime_ns, digest.hexdigest())
+
+
+@record
+class CacheEntry:
+    """One copy in the store and what it is a copy of."""
+
+    key: str
+    copy: Path
+    source: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    copy_size: int = 0
+    hits: int = 0
+    last_use: float = 0.0
+
+
+class CacheStore:
+    """The directory of persistent copies: lookup, build bookkeeping, hits, LRU bound."""
+
+    def __init__(self, directory: Path, *, max_size: int, min_size: int) -> None:
+        self.directory = directory
+        self.max_size = max_size
+        self.min_size = min_size
+
+    @staticmethod
+    def key_of(identity: FileIdentity, reader: str) -> str:
+        """The entry name of a file in this state read by this reader."""
+        parts = [identity.path, identity.size, identity.mtime_ns, reader]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def _meta(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def copy_path(self, key: str) -> Path:
+        return self.directory / f"{key}{COPY_SUFFIX}"
+
+    def lookup(self, identity: FileIdentity, reader: str) -> CacheEntry | None:
+        """The entry for this file state and reader, if complete and made from the same bytes."""
+        key = self.key_of(identity, reader)
+        entry = self._read_meta(key)
+        if entry is None:
+            return None
+        if (entry.source, entry.size, entry.mtime_ns, entry.fingerprint) != (
+            identity.path,
+            identity.size,
+            identity.mtime_ns,
+            identity.fingerprint,
+        ) or not entry.copy.is_file():
+            self.drop(key)
+            return None
+        return entry
+
+    def _read_meta(self, key: str) -> CacheEntry | None:
+        try:
+            raw = json.loads(self._meta(key).read_text(encoding="utf-8"))
+            return CacheEntry(
+                key=key,
+                copy=self.copy_path(key),
+                source=str(raw["source"]),
+                size=int(raw["size"]),
+                mtime_ns=int(raw["mtime_ns"]),
+                fingerprint=str(raw["fingerprint"]),
+                copy_size=int(raw.get("copy_size", 0)),
+                hits=int(raw.get("hits", 0)),
+                last_use=float(raw.get("last_use", 0.0)),
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            self.drop(key)  # an unreadable description: the entry cannot be trusted
+            return None
+
+    def _write_meta(self, entry: CacheEntry) -> None:
+        data = {
+            "source": entry.source,
+            "size": entry.size,
+            "mtime_ns": entry.mtime_ns,
+            "fingerprint": entry.fingerprint,
+            "copy_size": entry.copy_size,
+            "hits": entry.hits,
+            "last_use": entry.last_use,
+        }
+        temporary = self.temporary(entry.key, ".json")
+        temporary.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(temporary, self._meta(entry.key))
+
+    def is_due(self, identity: FileIdentity, reader: str) -> bool:
+        """Count a text read of a file: True from the second (in any process), when big enough."""
+        if identity.size < self.min_size:
+            return False
+        key = self.key_of(identity, reader)
+        if (self.directory / f"{key}{UNFIT_SUFFIX}").exists():
+            return False
+        marker = self.directory / f"{key}{SEEN_SUFFIX}"
+        if marker.exists():
+            return True
+        self.directory.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        return False
+
+    def refuse(self, identity: FileIdentity, reader: str) -> None:
+        """Never copy this file state with this reader (its copy would change its types)."""
+        key = self.key_of(identity, reader)
+        (self.directory / f"{key}{UNFIT_SUFFIX}").touch()
+        (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
+
+    def temporary(self, key: str, suffix: str = COPY_SUFFIX) -> Path:
+        """A fresh temporary name in the store, unique to this process and call."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix}.tmp"
+
+    def commit(self, identity: FileIdentity, reader: str, temporary: Path) -> CacheEntry | None:
+        """Publish a copy written to ``temporary`` from a file that had ``identity``.
+
+        None (and nothing kept) when the file changed while it was copied.
+        """
+        key = self.key_of(identity, reader)
+        try:
+            if identify(identity.path) != identity:
+                temporary.unlink(missing_ok=True)
+                return None
+            copy_size = temporary.stat().st_size
+            os.replace(temporary, self.copy_path(key))
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            return None
+        entry = CacheEntry(
+            key=key,
+            copy=self.copy_path(key),
+            source=identity.path,
+            size=identity.size,
+            mtime_ns=identity.mtime_ns,
+            fingerprint=identity.fingerprint,
+            copy_size=copy_size,
+            last_use=time.time(),
+        )
+        self._write_meta(entry)
+        (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
+        self.evict()
+        return entry
+
+    def hit(self, entry: CacheEntry) -> None:
+        """A query read the copy: count it and make it the most recently used."""
+        entry.hits += 1
+        entry.last_use = time.time()
+        try:
+            self._write_meta(entry)
+        except OSError:
+            return  # a read-only or full cache directory: the copy still served the query
+
+    def drop(self, key: str) -> None:
+        """Forget an entry (stale, corrupt or evicted)."""
+        for path in (self._meta(key), self.copy_path(key), self.directory / f"{key}{SEEN_SUFFIX}"):
+            path.unlink(missing_ok=True)
+
+    def entries(self) -> list[CacheEntry]:
+        """Every complete entry, most recently used first."""
+        if not self.directory.is_dir():
+            return []
+        found = [self._read_meta(path.stem) for path in self.directory.glob(f"*{COPY_SUFFIX}")]
+        entries = [e for e in found if e is not None]
+        return sorted(entries, key=lambda e: e.last_use, reverse=True)
+
+    def clear(self) -> int:
+        """Delete every entry, marker and leftover temporary file; the number of entries deleted."""
+        if not self.directory.is_dir():
+            return 0
+        count = 0
+        for path in self.directory.iterdir():
+            if path.name.endswith(COPY_SUFFIX):
+                count += 1
+            if path.is_file():
+                path.unlink(missing_ok=True)
+        return count
+
+    def evict(self) -> None:
+        """Delete the least recently used entries until the copies fit in max_size."""
+        entries = self.entries()
+        total = sum(e.copy_size for e in entries)
+        for entry in reversed(entries):
+            if total <= self.max_size:
+                break
+            self.drop(entry.key)
+            total -= entry.copy_size
+        stale = time.time() - SEEN_DAYS * 86400
+        markers = [*self.directory.glob(f"*{SEEN_SUFFIX}"), *self.directory.glob(f"*{UNFIT_SUFFIX}")]
+        for marker in markers:
+            try:
+                if marker.stat().st_mtime < stale:
+                    marker.unlink()
+            except OSError:
+                continue

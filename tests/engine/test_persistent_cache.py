@@ -1,0 +1,224 @@
+"""Persistent Parquet copies of text sources across processes (SPEC 4.5, issue 15)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from noctra import Session
+from noctra.config import Config
+from noctra.engine.cache import CacheStore, cache_dir, identify
+from noctra.lifecycle import build_source
+from tests.conftest import RunNoctra
+
+QUERY = "SELECT count(*), sum(b) FROM t"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty $XDG_CACHE_HOME for this test; the store directory inside it."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    return cache_dir()
+
+
+def config(*, persistent: bool = True, max_size: int = 1 << 30) -> Config:
+    made = Config()
+    made.cache.persistent = persistent
+    made.cache.max_size = max_size
+    made.cache.min_size = 0  # small test files are cached too
+    return made
+
+
+def write_csv(path: Path, rows: int, value: int = 1) -> None:
+    path.write_text("a,b\n" + "".join(f"{i},{value}\n" for i in range(rows)))
+
+
+def run(path: Path, *, conf: Config | None = None, sql: str = QUERY) -> tuple[list[tuple[object, ...]], int]:
+    """One 'process': a fresh session reads the file; its rows and persistent-cache hits."""
+    with Session(config=conf or config(), restore=False) as session:
+        session.use(str(path), alias="t")
+        rows = session.sql(sql).rows(100)
+        return rows, session.hybrid.cache_hits
+
+
+def entries(store_dir: Path) -> list[Path]:
+    return sorted(store_dir.glob("*.parquet"))
+
+
+def test_second_process_builds_and_third_reads_the_copy(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 100)
+    assert run(data) == ([(100, 100)], 0)
+    assert entries(cache) == []  # the first read only leaves a marker
+    assert run(data) == ([(100, 100)], 0)  # the second builds the copy
+    assert len(entries(cache)) == 1
+    assert run(data) == ([(100, 100)], 1)
+    store = CacheStore(cache, max_size=1 << 30, min_size=0)
+    [entry] = store.entries()
+    assert (entry.source, entry.hits) == (str(data), 1)
+
+
+def test_the_copy_serves_without_the_text_being_parsed(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 50)
+    run(data)
+    run(data)
+    # The copy's rows differ from the text's: only a read of the copy gives them.
+    [copy] = entries(cache)
+    import duckdb
+
+    duckdb.execute(f"COPY (SELECT 7 AS a, 7 AS b) TO '{copy}' (FORMAT parquet)")
+    assert run(data) == ([(1, 7)], 1)
+
+
+def test_a_size_change_is_never_served_stale(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 100)
+    run(data)
+    run(data)
+    write_csv(data, 101)
+    assert run(data) == ([(101, 101)], 0)
+
+
+def test_same_size_new_mtime_is_never_served_stale(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 100, value=1)
+    run(data)
+    run(data)
+    before = data.stat()
+    write_csv(data, 100, value=2)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    assert run(data) == ([(100, 200)], 0)
+
+
+def test_same_size_same_mtime_rewrite_is_never_served_stale(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 100, value=1)
+    run(data)
+    run(data)
+    before = data.stat()
+    write_csv(data, 100, value=2)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))  # a rewrite within one mtime tick
+    assert data.stat().st_size == before.st_size
+    assert run(data) == ([(100, 200)], 0)
+
+
+def test_a_file_changed_during_a_session_is_read_again(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 100)
+    run(data)
+    with Session(config=config(), restore=False) as session:
+        session.use(str(data), alias="t")
+        assert session.sql(QUERY).rows(100) == [(100, 100)]  # builds the copy
+        write_csv(data, 100, value=3)
+        assert session.sql(QUERY).rows(100) == [(100, 300)]
+
+
+def test_a_corrupt_copy_is_dropped_and_rebuilt(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 100)
+    run(data)
+    run(data)
+    [copy] = entries(cache)
+    copy.write_bytes(b"not parquet at all")
+    assert run(data) == ([(100, 100)], 0)  # read from the text; the entry is gone
+    assert entries(cache) == []
+    run(data)  # the next reads build it again (the marker says it was read before)
+    assert run(data) == ([(100, 100)], 1)
+
+
+def test_the_size_bound_evicts_the_least_recently_used(tmp_path: Path, cache: Path) -> None:
+    first, second = tmp_path / "one.csv", tmp_path / "two.csv"
+    write_csv(first, 2000)
+    write_csv(second, 2000)
+    run(first)
+    run(first)
+    [copy] = entries(cache)
+    bound = copy.stat().st_size * 3 // 2  # room for one copy, not two
+    run(second, conf=config(max_size=bound))
+    run(second, conf=config(max_size=bound))
+    sources = [entry.source for entry in CacheStore(cache, max_size=bound, min_size=0).entries()]
+    assert sources == [str(second)]
+
+
+def test_persistent_false_reads_the_text(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 10)
+    for _ in range(3):
+        assert run(data, conf=config(persistent=False)) == ([(10, 10)], 0)
+    assert not cache.exists()
+
+
+def test_remote_sources_are_not_cached(cache: Path) -> None:
+    remote = build_source("https://example.com/data.csv", "r", {})
+    with Session(config=config(), restore=False) as session:
+        for _ in range(3):
+            session.hybrid.file_read(remote, "read_csv('https://example.com/data.csv')")
+    assert not cache.exists()
+
+
+def test_identity_fingerprint_covers_the_end_of_big_files(tmp_path: Path) -> None:
+    data = tmp_path / "big.csv"
+    data.write_bytes(b"x" * 300_000)
+    before = identify(str(data))
+    data.write_bytes(b"x" * 299_999 + b"y")
+    assert identify(str(data)).fingerprint != before.fingerprint
+
+
+def test_two_processes_racing_on_one_entry_both_read_correct_rows(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 5000, value=2)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg-cache"), NOCTRA_CACHE_MIN_SIZE="0")
+    env.pop("NOCTRA_CONFIG", None)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    code = (
+        "import sys; from noctra import Session\n"
+        "with Session(restore=False) as s:\n"
+        f"    s.use({str(data)!r}, alias='t')\n"
+        "    print(s.sql('SELECT count(*), sum(b) FROM t').rows(100))\n"
+    )
+    for _ in range(3):  # marker, then two racing builds, then two racing readers
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", code],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [proc.communicate(timeout=60) for proc in procs]
+        assert outputs == [("[(5000, 10000)]\n", "")] * 2
+    assert len(entries(tmp_path / "xdg-cache" / "noctra")) == 1
+    assert not list((tmp_path / "xdg-cache" / "noctra").glob(".*.tmp"))
+
+
+def test_a_type_parquet_would_change_is_never_copied(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 10)
+    sql = "SELECT typeof(a), count(*) FROM t GROUP BY ALL"
+    for _ in range(3):
+        with Session(config=config(), restore=False) as session:
+            session.use(str(data), alias="t", options={"types": {"a": "HUGEINT"}})
+            assert session.sql(sql).rows(10) == [("HUGEINT", 10)]
+    assert entries(cache) == []
+    assert len(list(cache.glob("*.unfit"))) == 1  # tried once, then never again
+
+
+def test_cli_stats_count_hits_and_no_cache_reads_the_text(tmp_path: Path, run_noctra: RunNoctra) -> None:
+    write_csv(tmp_path / "d.csv", 100)
+    (tmp_path / "c.toml").write_text("[cache]\nmin_size = 0\n")
+    query = ("query", "SELECT count(*) AS n, sum(b) AS s FROM d", "d.csv", "--config", "c.toml")
+    hits = []
+    for extra in ([], [], [], ["--no-cache"]):
+        proc = run_noctra(*query, "--format", "csv", "--stats", "--fresh", *extra, cwd=tmp_path)
+        assert (proc.returncode, proc.stdout) == (0, "n,s\n100,100\n")
+        hits.append(json.loads(proc.stderr.splitlines()[-1])["cache_hits"])
+    assert hits == [0, 0, 1, 0]
