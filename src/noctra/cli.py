@@ -188,7 +188,7 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
-SUBCOMMANDS = ("query", "batch", "repl", "tui", "info", "config")
+SUBCOMMANDS = ("query", "batch", "repl", "tui", "info", "config", "cache")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -248,6 +248,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         config.add_argument("action", choices=("show", "path", "init"), help="what to do")
         config.add_argument("--force", action="store_true", help="init: overwrite an existing file")
         _add_common(config, suppress=True)
+    if "cache" in wanted:
+        cache = sub.add_parser(
+            "cache",
+            help="list or delete the persistent Parquet copies of CSV/JSON files",
+            description="show: each copy's source file, size, hits and last use, most recent first; "
+            "clear: delete them all (files are then read as text until copied again).",
+        )
+        cache.add_argument("action", choices=("show", "clear"), help="what to do")
+        _add_common(cache, suppress=True)
     return parser
 
 
@@ -358,6 +367,25 @@ def _config_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache_command(args: argparse.Namespace) -> int:
+    """`noctra cache show|clear`."""
+    from noctra.session import cached_copies, clear_cached_copies
+
+    config = _load_config(args)
+    if args.action == "clear":
+        count, directory = clear_cached_copies(config)
+        print(
+            f"deleted {count} cached {'copy' if count == 1 else 'copies'} from {directory}", file=sys.stderr
+        )
+        return 0
+    rows = cached_copies(config)
+    header = ("source", "size", "hits", "last use")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.max_rows is not None and args.max_rows < 0:
         raise UsageError("--max-rows must be 0 or more", hint="e.g. --max-rows 100")
@@ -367,6 +395,8 @@ def _run(args: argparse.Namespace) -> int:
         return _info(args)
     if args.subcommand == "config":
         return _config_command(args)
+    if args.subcommand == "cache":
+        return _cache_command(args)
     if args.subcommand == "repl":
         from noctra.repl import run_repl
 

@@ -17,7 +17,7 @@ from noctra import state
 from noctra.config import Config, engine_choice
 from noctra.engine import open_engine
 from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
-from noctra.engine.cache import cache_store
+from noctra.engine.cache import CacheStore, cache_dir, cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.sources import Source, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
@@ -810,6 +810,26 @@ class Session:
                     reason = f"{blocker} is a file, not a directory (move it, or set XDG_STATE_HOME)"
                 self.warnings.append(f"could not save the session to {self.state_path}: {reason}")
             self._saved = text
+
+
+def cached_copies(config: Config) -> list[tuple[str, str, int, str]]:
+    """``noctra cache show``: each persistent copy's source file, size, hits and last use."""
+    store = CacheStore(cache_dir(), max_size=config.cache.max_size, min_size=config.cache.min_size)
+    return [
+        (
+            entry.source,
+            format_size(entry.copy_size),
+            entry.hits,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.last_use)),
+        )
+        for entry in store.entries()
+    ]
+
+
+def clear_cached_copies(config: Config) -> tuple[int, str]:
+    """``noctra cache clear``: delete every persistent copy; how many, and from where."""
+    store = CacheStore(cache_dir(), max_size=config.cache.max_size, min_size=config.cache.min_size)
+    return store.clear(), str(store.directory)
 
 
 def _statement_of(text: str) -> Statement:
