@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from noctra.errors import CancelledQueryError, NoctraError
@@ -85,6 +85,9 @@ class NoctraApp(App[int]):
         self.notices = list(notices or [])
         self.running_since: float | None = None
         self._result_count = 0
+        self._titles: dict[str, str] = {}  # result tab id -> its title, to mark it as earlier
+        self._run_results = 0  # results of the run under way (or last run)
+        self._run_messages: list[tuple[int, str]] = []
         self._editor_serial = 1
         self._asking = False  # a worker waits for a :name value typed in a dialog
         self._warned = len(session.warnings)
@@ -176,12 +179,19 @@ class NoctraApp(App[int]):
 
     @property
     def grid(self) -> ResultsGrid:
-        """The grid of the result tab in view."""
+        """The grid of the result tab in view (the first when the message tab is)."""
         results = self.query_one("#results", TabbedContent)
         pane = results.active_pane
-        if pane is None:
-            return self.query(ResultsGrid).first()
-        return pane.query_one(ResultsGrid)
+        grids = pane.query(ResultsGrid) if pane is not None else None
+        return grids.first() if grids else self.query(ResultsGrid).first()
+
+    @property
+    def results_message(self) -> str | None:
+        """The text of the message tab when it is the tab in view."""
+        results = self.query_one("#results", TabbedContent)
+        if results.active != "message-pane":
+            return None
+        return str(self.query_one("#message-text", Static).content)
 
     @property
     def status_bar(self) -> StatusBar:
@@ -258,7 +268,9 @@ class NoctraApp(App[int]):
         history.append(self.history_file, "; ".join(s.text.strip() for s in statements) + ";")
         self.running_since = time.perf_counter()
         self._tick()
-        self._clear_results()
+        # Earlier result tabs stay until this run gives a result of its own (_show_result).
+        self._run_results = 0
+        self._run_messages = []
         self.say("")
         self.run_statements(statements, base)
 
@@ -267,6 +279,7 @@ class NoctraApp(App[int]):
         for pane in list(results.query(TabPane))[1:]:
             results.remove_pane(str(pane.id))
         self._result_count = 0
+        self._titles = {}
 
     @work(thread=True, exclusive=True, group="query")
     def run_statements(self, statements: list[Statement], base: tuple[int, int]) -> None:
@@ -297,7 +310,7 @@ class NoctraApp(App[int]):
                             outcome,
                         )
                     else:
-                        self.call_from_thread(self._show_message, outcome)
+                        self.call_from_thread(self._show_message, statement, outcome)
                 except NoctraError as exc:
                     self.call_from_thread(self._report, exc, base)
                     return
@@ -314,7 +327,7 @@ class NoctraApp(App[int]):
                         changed or first in _CHANGES_CATALOG or before != [s.alias for s in session.sources]
                     )
         finally:
-            self.call_from_thread(self._finished, changed)
+            self.call_from_thread(self._finished, changed)  # type: ignore[arg-type]
 
     def _ask(self, name: str) -> tuple[object] | None:
         """From the worker: (value,) for :name typed in a dialog (bound, never pasted); None on Esc.
@@ -350,8 +363,10 @@ class NoctraApp(App[int]):
             self._asking = False
         return None if text is None else (typed_param(text),)
 
-    def _finished(self, catalog_changed: bool) -> None:
+    async def _finished(self, catalog_changed: bool) -> None:
         self.running_since = None
+        if self._run_results == 0:
+            await self._results_are_earlier()
         if catalog_changed:
             self.query_one(CatalogTree).reload()
             self.editor.catalog_changed()
@@ -363,6 +378,9 @@ class NoctraApp(App[int]):
     ) -> bool:
         results = self.query_one("#results", TabbedContent)
         title = f"{statement.number}: " + " ".join(statement.text.split())[:24]
+        if self._run_results == 0:
+            self._clear_results()
+        self._run_results += 1
         if self._result_count == 0:
             grid = self.query_one("#grid-0", ResultsGrid)
             pane = results.get_pane("result-0")
@@ -372,6 +390,7 @@ class NoctraApp(App[int]):
             pane = TabPane(title, grid, id=f"result-{self._result_count}")
             await results.add_pane(pane)
         self._result_count += 1
+        self._titles[str(pane.id)] = title
         grid.load(columns, table)
         results.active = str(pane.id)
         rows = table.num_rows
@@ -379,9 +398,26 @@ class NoctraApp(App[int]):
         self.say(f"{notes}{rows:,} row{'' if rows == 1 else 's'} · {outcome.elapsed * 1000:.0f} ms")
         return True
 
-    def _show_message(self, outcome: Message) -> None:
+    def _show_message(self, statement: Statement, outcome: Message) -> None:
         notes = "".join(f"note: {n}\n" for n in outcome.notes)
         self.say(f"{notes}{outcome.text}")
+        self._run_messages.append((statement.number, f"{notes}{outcome.text}"))
+
+    async def _results_are_earlier(self) -> None:
+        """A run with no result: its messages get the results area, earlier tabs say so and stay."""
+        results = self.query_one("#results", TabbedContent)
+        for pane_id, title in self._titles.items():
+            results.get_tab(pane_id).label = f"earlier · {title}"
+        if not self._run_messages:
+            return
+        many = len(self._run_messages) > 1
+        text = "\n".join(f"{number}: {said}" if many else said for number, said in self._run_messages)
+        if results.query("#message-pane"):
+            self.query_one("#message-text", Static).update(text)
+        else:
+            body = VerticalScroll(Static(text, id="message-text", markup=False), id="message-scroll")
+            await results.add_pane(TabPane("Message", body, id="message-pane"))
+        results.active = "message-pane"
 
     def _report(self, exc: NoctraError, base: tuple[int, int]) -> None:
         """An error under the results, the editor cursor on its position when it has one."""
@@ -471,7 +507,10 @@ class NoctraApp(App[int]):
     # --- focus and tabs -----------------------------------------------------------------------
 
     def action_focus_results(self) -> None:
-        self.grid.focus()
+        if self.results_message is not None:
+            self.query_one("#message-scroll").focus()
+        else:
+            self.grid.focus()
 
     def action_focus_editor(self) -> None:
         self.editor.focus()
