@@ -17,9 +17,10 @@ async def start(app: NoctraApp, pilot: Pilot[int], text: str, key: str = "f5") -
     app.editor.text = text
     app.editor.move_cursor(app.editor.document.end)
     await pilot.press(key)
-    for _ in range(50):
+    # The worker asks from its thread: wait for the dialog (or the end of the run), up to 10 s.
+    for _ in range(500):
         await pilot.pause(0.02)
-        if isinstance(app.screen, ParameterScreen):
+        if isinstance(app.screen, ParameterScreen) or app.running_since is None:
             return
 
 
