@@ -233,10 +233,27 @@ async def test_copy_cell_and_row(app: NoctraApp) -> None:
         assert app.clipboard == "2\t\t20.0"
 
 
-async def test_files_open_after_the_first_frame_and_show_the_first_ones_rows(
+async def test_files_open_after_the_first_frame_and_show_the_current_ones_rows(
     session: Session, tmp_path: Path
 ) -> None:
+    # As in `noctra query` and the REPL, each FILE is USE'd in order: the last is current,
+    # and its rows (a database's first table) are the ones shown.
     app = NoctraApp(session, files=["t.csv", "people.db"], history_file=tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.editor.text == 'SELECT * FROM "people"."users";\n'
+        assert [c.name for c in app.grid.columns][:2] == ["id", "name"]
+        assert "Source: people" in app.status_bar.text
+        children = app.query_one(CatalogTree).root.children
+        assert [str(n.label).split()[0] for n in children] == ["t", "people"]
+        assert str(children[1].label).endswith("●")
+
+
+async def test_a_file_last_on_the_command_line_is_the_one_shown(session: Session, tmp_path: Path) -> None:
+    app = NoctraApp(session, files=["people.db", "t.csv"], history_file=tmp_path / "history")
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -244,7 +261,7 @@ async def test_files_open_after_the_first_frame_and_show_the_first_ones_rows(
         await pilot.pause()
         assert app.editor.text == 'SELECT * FROM "t";\n'
         assert app.grid.row_count == 3
-        assert [str(n.label).split()[0] for n in app.query_one(CatalogTree).root.children] == ["t", "people"]
+        assert "Source: t " in app.status_bar.text
 
 
 async def test_a_missing_file_is_an_error_on_screen(session: Session, tmp_path: Path) -> None:

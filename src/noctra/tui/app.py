@@ -124,11 +124,17 @@ class NoctraApp(App[int]):
 
     @work(thread=True, group="files")
     def open_files(self, files: list[str]) -> None:
-        """FILE arguments: each registered (after the first frame), then the first one's rows shown."""
+        """FILE arguments: each USE'd in order (after the first frame), then the current one's rows shown.
+
+        As in `noctra query` and the REPL the last FILE is the current source; its rows are
+        what the app shows first (a database's: its first table's), so the rows, the status
+        bar's Source and the catalog's ● all name the same source.
+        """
 
         from noctra.lifecycle import default_alias
+        from noctra.quoting import quote_ident
 
-        first: str | None = None
+        current: str | None = None
         said: list[str] = []
         error: NoctraError | None = None
         taken: set[str] = set()
@@ -140,14 +146,23 @@ class NoctraApp(App[int]):
                     alias = self.session.sources.free_alias(alias)
                 taken.add(alias.lower())
                 said.append(self.session.use(path, alias).text)
-                first = first or alias
+                current = alias
         except NoctraError as exc:
             error = exc
-        self.call_from_thread(self._files_opened, first, said, error)
+        query: str | None = None
+        if current is not None:
+            query = f"SELECT * FROM {quote_ident(current)};\n"
+            try:
+                entry = next(s for s in self.session.catalog().sources() if s.alias == current)
+                if entry.is_database:
+                    tables = self.session.catalog().tables(current)
+                    table = quote_ident(tables[0].name) if tables else None
+                    query = f"SELECT * FROM {quote_ident(current)}.{table};\n" if table else "SHOW TABLES;\n"
+            except (NoctraError, StopIteration):
+                pass
+        self.call_from_thread(self._files_opened, query, said, error)
 
-    def _files_opened(self, first: str | None, said: list[str], error: NoctraError | None) -> None:
-        from noctra.quoting import quote_ident
-
+    def _files_opened(self, query: str | None, said: list[str], error: NoctraError | None) -> None:
         self.running_since = None
         self.query_one(CatalogTree).reload()
         self.editor.catalog_changed()
@@ -155,8 +170,8 @@ class NoctraApp(App[int]):
             self._report(error, (0, 0))
         else:
             self.say("\n".join(said))
-        if first is not None:
-            self.editor.text = f"SELECT * FROM {quote_ident(first)};\n"
+        if query is not None:
+            self.editor.text = query
             self.editor.move_cursor(self.editor.document.end)
             self.action_run_all()
         else:
