@@ -73,7 +73,7 @@ async def test_use_shows_the_source_in_the_catalog(app: NoctraApp) -> None:
         assert "Source: sales" in app.status_bar.text
 
 
-async def test_enter_in_the_catalog_inserts_the_name(app: NoctraApp) -> None:
+async def test_i_in_the_catalog_inserts_the_qualified_name(app: NoctraApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await run(app, pilot, "USE 'people.db'; USE 't.csv'", key="f6")
         app.editor.text = "SELECT * FROM "
@@ -83,10 +83,44 @@ async def test_enter_in_the_catalog_inserts_the_name(app: NoctraApp) -> None:
         tree.root.children[0].expand()
         await pilot.pause()
         tree.move_cursor(tree.root.children[0].children[0])
-        await pilot.press("enter")
+        await pilot.press("i")
         await pilot.pause()
         assert app.editor.text == "SELECT * FROM people.users"
         assert isinstance(app.focused, Editor)
+
+
+async def test_enter_in_the_catalog_opens_a_node_and_inserts_a_column(app: NoctraApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, "USE 'people.db'; USE 't.csv' AS sales", key="f6")
+        app.editor.text = "SELECT "
+        app.editor.move_cursor(app.editor.document.end)
+        await pilot.press("f4")
+        tree = app.query_one(CatalogTree)
+        assert app.focused is tree
+        people = tree.root.children[0]
+        tree.move_cursor(people)
+        await pilot.press("enter")  # a source opens: its tables
+        await pilot.pause()
+        assert people.is_expanded and str(people.children[0].label).startswith("users")
+        await pilot.press("down", "enter")  # a table opens: its columns
+        await pilot.pause()
+        users = people.children[0]
+        assert users.is_expanded and str(users.children[0].label).startswith("id ")
+        assert app.editor.text == "SELECT "  # nothing inserted yet
+        await pilot.press("down", "down", "enter")  # a column: Enter inserts table.column
+        await pilot.pause()
+        assert app.editor.text == f"SELECT users.{str(users.children[1].label).split()[0]}"
+        assert isinstance(app.focused, Editor)
+        await pilot.press(*", ", "f4")
+        tree.move_cursor(tree.root.children[1])
+        await pilot.press("enter", "down", "i")  # a file source's column: alias.column
+        await pilot.pause()
+        assert app.editor.text.endswith(", sales.id")
+        await pilot.press("f4")
+        tree.move_cursor(people)
+        await pilot.press("enter")  # Enter again closes it
+        await pilot.pause()
+        assert not people.is_expanded
 
 
 async def test_a_million_rows_open_as_arrow_and_scroll_to_the_end(app: NoctraApp) -> None:

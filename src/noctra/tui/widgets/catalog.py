@@ -29,18 +29,20 @@ class Entry:
 
 
 class CatalogTree(Tree[Entry]):
-    """The session's sources; Enter inserts a name into the editor, Space opens a node."""
+    """The session's sources; Enter opens a node (inserts a column's name), i inserts the name."""
 
     DEFAULT_CSS = """
     CatalogTree { width: 32; border-right: solid $panel; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "insert_name", "Insert name"),
+        Binding("enter", "open_or_insert", "Open", show=False),
         Binding("space", "toggle_node", "Open", show=False),
+        # A letter: Ctrl+Enter does not reach the app in tmux and many terminals.
+        Binding("i", "insert_name", "Insert name"),
     ]
 
     class NameChosen(Message):
-        """Enter on a node: its name goes into the editor."""
+        """i on a node (Enter on a column): its qualified name goes into the editor."""
 
         def __init__(self, name: str) -> None:
             super().__init__()
@@ -109,10 +111,22 @@ class CatalogTree(Tree[Entry]):
         except NoctraError as exc:
             node.add_leaf(Text(f"error: {exc.message}", style="red"))
             return
+        # A column inserts as table.column: a file source's table is its alias.
+        qualifier = entry.table if entry.table is not None else entry.alias
         for column in columns:
             label = Text(column.name)
             label.append(f" {column.type.lower()}", style="dim")
-            node.add_leaf(label, Entry(column.name, "column"))
+            node.add_leaf(label, Entry(f"{qualifier}.{column.name}", "column"))
+
+    def action_open_or_insert(self) -> None:
+        """Enter: a node with children opens (or closes), as in any tree; a column inserts its name."""
+        node: TreeNode[Entry] | None = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand:
+            node.toggle()
+        else:
+            self.action_insert_name()
 
     def action_insert_name(self) -> None:
         node: TreeNode[Entry] | None = self.cursor_node
