@@ -47,3 +47,35 @@ def test_export_dialog(
     app: NoctraApp, monkeypatch: pytest.MonkeyPatch, snap_compare: Callable[..., bool]
 ) -> None:
     assert snap_compare(app, press=["ctrl+s"], terminal_size=SIZE, run_before=with_result(app, monkeypatch))
+
+
+def test_editor_tabs_and_a_message_tab(
+    app: NoctraApp, monkeypatch: pytest.MonkeyPatch, snap_compare: Callable[..., bool]
+) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await with_result(app, monkeypatch)(pilot)
+        await pilot.press("ctrl+t", *"SET threads = 2", "f5")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("f3")  # the focus off the editor: no blinking cursor in the picture
+        await pilot.wait_for_animation()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_parameter_dialog(
+    app: NoctraApp, monkeypatch: pytest.MonkeyPatch, snap_compare: Callable[..., bool]
+) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await with_result(app, monkeypatch)(pilot)
+        app.editor.text = "SELECT * FROM t WHERE id = :id"
+        await pilot.press("f5")
+        for _ in range(500):
+            await pilot.pause(0.02)
+            if len(app.screen_stack) > 1:
+                break
+        await pilot.wait_for_animation()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
