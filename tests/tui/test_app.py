@@ -305,3 +305,14 @@ async def test_a_missing_file_is_an_error_on_screen(session: Session, tmp_path: 
         await pilot.pause()
         assert "error:" in app.messages and "nope.csv" in app.messages
         assert app.is_running
+
+
+async def test_text_typed_while_the_files_open_is_kept(session: Session, tmp_path: Path) -> None:
+    app = NoctraApp(session, history_file=tmp_path / "history")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"select 1")
+        app._files_opened("SELECT * FROM 't.csv';\n", ["t: CSV"], None)  # as open_files ends
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.editor.text == "select 1"
+        assert app.grid.row_count == 3

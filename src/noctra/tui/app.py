@@ -170,7 +170,10 @@ class NoctraApp(App[int]):
             self._report(error, (0, 0))
         else:
             self.say("\n".join(said))
-        if query is not None:
+        if query is not None and self.editor.text != self.initial_text:
+            # Typed while the files opened: the text stays, the rows are shown all the same.
+            self._run(query, None, (0, 0))
+        elif query is not None:
             self.editor.text = query
             self.editor.move_cursor(self.editor.document.end)
             self.action_run_all()
