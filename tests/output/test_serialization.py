@@ -357,3 +357,9 @@ def test_iterate_reports_a_failed_query_once_and_runs_the_rest() -> None:
             except NoctraError as exc:
                 seen.append(exc.message)
         assert rows == [[(2,)], [(3,)]] and len(seen) == 1
+
+
+def test_kept_results_keep_both_columns_of_a_duplicate_name() -> None:
+    with Session() as s:
+        kept, _ = s.execute("SELECT 1 AS id, 2 AS id; SELECT 3")
+        assert isinstance(kept, Result) and kept.rows(1) == [(1, 2)]

@@ -37,6 +37,7 @@ from noctra.engine.base import (
 from noctra.engine.export import ExportReport
 from noctra.engine.sources import Source, SourceKind, is_remote
 from noctra.errors import CancelledQueryError, ConfigError, ExportError, OptionError, QueryError, SourceError
+from noctra.output.model import ArrowRows
 from noctra.quoting import quote_ident, quote_string
 
 if TYPE_CHECKING:
@@ -89,43 +90,20 @@ def is_endpoint(text: str) -> bool:
     return text.lower().startswith("sc://")
 
 
-class SparkResult:
+class SparkResult(ArrowRows):
     """Rows of one Spark statement, already fetched as one Arrow table."""
 
     engine = "spark"
-    plain_values = False
 
     def __init__(self, table: pa.Table, has_rows: bool) -> None:
         from noctra.output.arrow_types import sql_type_of
 
-        self._table = table
-        self._pos = 0
+        super().__init__([Column(f.name, sql_type_of(f.type), f.nullable) for f in table.schema], table)
         self._has_rows = has_rows
-        self.columns = [Column(f.name, sql_type_of(f.type), f.nullable) for f in table.schema]
 
     @property
     def has_rows(self) -> bool:
         return self._has_rows
-
-    def fetch(self, n: int) -> list[tuple[object, ...]]:
-        part = self._table.slice(self._pos, n)
-        self._pos += part.num_rows
-        columns = [column.to_pylist() for column in part.columns]
-        return list(zip(*columns, strict=True)) if columns else [() for _ in range(part.num_rows)]
-
-    def arrow_table(self) -> pa.Table:
-        rest = self._table.slice(self._pos)
-        self._pos = self._table.num_rows
-        return rest
-
-    def arrow_reader(self, batch_rows: int = 1_000_000) -> pa.RecordBatchReader:
-        import pyarrow as pa
-
-        table = self.arrow_table()
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(batch_rows))
-
-    def close(self) -> None:
-        self._pos = self._table.num_rows
 
 
 class SparkExportReport(ExportReport):

@@ -79,8 +79,9 @@ class ArrowRows:
     def fetch(self, n: int) -> list[tuple[object, ...]]:
         part = self._table.slice(self._pos, n)
         self._pos += part.num_rows
-        names = part.column_names
-        return [tuple(row[name] for name in names) for row in part.to_pylist()]
+        # By column, not by name: two columns named id both keep their values.
+        columns = [column.to_pylist() for column in part.columns]
+        return list(zip(*columns, strict=True)) if columns else [() for _ in range(part.num_rows)]
 
     def arrow_table(self) -> pa.Table:
         rest = self._table.slice(self._pos)
