@@ -348,6 +348,23 @@ def _load_config(args: argparse.Namespace) -> Config:
     return config
 
 
+def open_session(args: argparse.Namespace) -> Session:
+    """The session of the command line's options: config, --db, --read-only, --fresh.
+
+    Every front end (one-shot runs, the REPL, the TUI) opens its session here.
+    """
+    from noctra.session import Session
+    from noctra.state import default_state_path
+
+    return Session(
+        config=_load_config(args),
+        db=args.db,
+        read_only=args.read_only,
+        state_path=default_state_path(args.db),
+        restore=not args.fresh,
+    )
+
+
 def _config_command(args: argparse.Namespace) -> int:
     """`noctra config show|path|init`."""
     from noctra.config import config_path, effective_toml, write_default_config
@@ -473,9 +490,10 @@ def _read_script(path: str) -> str:
         raise UsageError(f"cannot read script {path!r}: {exc.strerror}") from None
 
 
-def _params(values: Sequence[str]) -> dict[str, object] | None:
+def params_of(args: argparse.Namespace) -> dict[str, object] | None:
+    """The --param values, typed like literals."""
     params: dict[str, object] = {}
-    for item in values:
+    for item in args.param:
         _check_text(item, "--param values")
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -510,7 +528,7 @@ def typed_param(text: str) -> object:
     return text
 
 
-def _use_files(session: Session, files: list[str]) -> None:
+def use_files(session: Session, files: list[str]) -> None:
     """FILE arguments: each registered as a source, its message on stderr.
 
     Two files with the same stem (a/sales.csv b/sales.csv) both stay: the second is sales_2.
@@ -541,9 +559,8 @@ def _use_file(session: Session, path: str, alias: str) -> None:
 
 
 def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
-    from noctra.session import Session
 
-    params = _params(args.param)
+    params = params_of(args)
     fmt = args.format or "table"
     out = sys.stdout
     is_tty = out.isatty()
@@ -555,16 +572,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     width = _terminal_width() if is_tty else 0
     started = time.perf_counter()
     stats = RunStats()
-    from noctra.state import default_state_path
-
-    config = _load_config(args)
-    session = Session(
-        config=config,
-        db=args.db,
-        read_only=args.read_only,
-        state_path=default_state_path(args.db),
-        restore=not args.fresh,
-    )
+    session = open_session(args)
     warned = _print_warnings(session.warnings, 0)
     timed_out = threading.Event()
     timer = _start_timer(session, args.timeout, timed_out)
@@ -584,7 +592,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         exit_code = 1
 
     try:
-        _use_files(session, files)
+        use_files(session, files)
         outcomes = session.iterate(script, params, on_error=failed if args.continue_on_error else None)
         while True:
             if stop_signals:

@@ -6,10 +6,13 @@ dotcommands.py the ``.help``-style commands.
 
 from __future__ import annotations
 
-import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from noctra import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def run_repl(args: argparse.Namespace) -> int:
@@ -18,18 +21,9 @@ def run_repl(args: argparse.Namespace) -> int:
     from noctra.errors import NoctraError
     from noctra.repl.app import Repl, ask_line, history_path, is_terminal, run_lines
     from noctra.repl.shell import Shell, Terminal
-    from noctra.session import Session
-    from noctra.state import default_state_path
 
-    params = cli._params(args.param)
-    session = Session(
-        config=cli._load_config(args),
-        db=args.db,
-        read_only=args.read_only,
-        state_path=default_state_path(args.db),
-        restore=not args.fresh,
-    )
-    with session:
+    params = cli.params_of(args)
+    with cli.open_session(args) as session:
         terminal = Terminal.of_process()
         interactive = is_terminal()
         shell = Shell(session, terminal, ask=ask_line(sys.stdin), params=params)
@@ -38,7 +32,7 @@ def run_repl(args: argparse.Namespace) -> int:
         if args.max_rows is not None:
             shell.max_rows = args.max_rows
         try:
-            cli._use_files(session, list(args.files))
+            cli.use_files(session, list(args.files))
         except NoctraError as exc:
             shell.report(exc)
         shell.show_warnings()
