@@ -598,7 +598,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             if stop_signals:
                 # The signal came as a statement finished: nothing was left to cancel.
                 raise _Stopped(stop_signals[0])
-            with _Progress(session) as progress:
+            with Progress(session) as progress:
                 try:
                     outcome = next(outcomes)
                 except StopIteration:
@@ -713,17 +713,20 @@ def _emit(
     return outcome.row_count if outcome.row_count is not None else shown
 
 
-class _Progress:
-    """A progress bar on stderr (a terminal only) for statements that run past 0.5 s.
+class Progress:
+    """A progress line on a terminal for statements that run past 0.5 s: DuckDB's progress,
+    the elapsed time and an estimate of what is left (the CLI and the REPL draw the same).
 
     ``stop()`` clears it; output calls it before writing, so the bar never mixes with it.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, err: TextIO | None = None, *, draw: bool | None = None) -> None:
         self._session = session
+        self._err = err or sys.stderr
         self._done = threading.Event()
+        self._started = time.monotonic()
         self._thread: threading.Thread | None = None
-        if sys.stderr.isatty():
+        if self._err.isatty() if draw is None else draw:
             session.enable_progress()
             self._thread = threading.Thread(target=self._show, name="noctra-progress", daemon=True)
             self._thread.start()
@@ -733,28 +736,34 @@ class _Progress:
             return
         drawn = False
         while not self._done.wait(0.1):
-            fraction = self._session.progress()
-            if fraction is None:
-                continue
-            filled = int(fraction * 30)
-            bar = "█" * filled + "░" * (30 - filled)
-            sys.stderr.write(f"\r{bar} {fraction * 100:5.1f}%  Ctrl-C cancels")
-            sys.stderr.flush()
+            line = progress_line(self._session.progress(), time.monotonic() - self._started)
+            self._err.write(f"\r{line}\033[K")
+            self._err.flush()
             drawn = True
         if drawn:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+            self._err.write("\r\033[K")
+            self._err.flush()
 
     def stop(self) -> None:
         self._done.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
 
-    def __enter__(self) -> _Progress:
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def progress_line(fraction: float | None, elapsed: float) -> str:
+    """``███░░ 42.0%  3.1 s, ~4 s left  Ctrl-C cancels``; without a fraction, the time only."""
+    if fraction is None or fraction <= 0:
+        return f"running… {elapsed:5.1f} s  Ctrl-C cancels"
+    filled = int(fraction * 30)
+    left = elapsed * (1 - fraction) / fraction
+    bar = "█" * filled + "░" * (30 - filled)
+    return f"{bar} {fraction * 100:5.1f}%  {elapsed:5.1f} s, ~{left:.0f} s left  Ctrl-C cancels"
 
 
 def _terminal_width() -> int:

@@ -13,8 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
@@ -248,50 +246,13 @@ class Shell:
         if not self.terminal.is_tty:
             yield lambda: None
             return
-        bar = _Progress(self.session, self.terminal.err)
+        from noctra.cli import Progress
+
+        bar = Progress(self.session, self.terminal.err, draw=True)
         try:
             yield bar.stop
         finally:
             bar.stop()
-
-
-class _Progress:
-    """DuckDB's progress, the elapsed time and an estimate of what is left, on one line."""
-
-    def __init__(self, session: Session, err: TextIO) -> None:
-        self._session = session
-        self._err = err
-        self._done = threading.Event()
-        self._started = time.monotonic()
-        session.enable_progress()
-        self._thread = threading.Thread(target=self._show, name="noctra-repl-progress", daemon=True)
-        self._thread.start()
-
-    def _show(self) -> None:
-        if self._done.wait(0.5):
-            return
-        drawn = False
-        while not self._done.wait(0.1):
-            fraction = self._session.progress()
-            elapsed = time.monotonic() - self._started
-            if fraction is None or fraction <= 0:
-                text = f"running… {elapsed:5.1f} s  Ctrl-C cancels"
-            else:
-                filled = int(fraction * 30)
-                left = elapsed * (1 - fraction) / fraction
-                bar = "█" * filled + "░" * (30 - filled)
-                text = f"{bar} {fraction * 100:5.1f}%  {elapsed:5.1f} s, ~{left:.0f} s left  Ctrl-C cancels"
-            self._err.write(f"\r{text}\033[K")
-            self._err.flush()
-            drawn = True
-        if drawn:
-            self._err.write("\r\033[K")
-            self._err.flush()
-
-    def stop(self) -> None:
-        self._done.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join()
 
 
 def _page(text: str) -> bool:
