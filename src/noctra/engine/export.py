@@ -7,6 +7,8 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -199,23 +201,11 @@ def export(
     stem = path.name[: len(path.name) - len(suffixes)] if suffixes else path.name
     temp = path.with_name(_temp_name(stem, suffixes))
     copy_options = _copy_options(fmt, target, options)
-    try:
+    with _cleaned_up(lambda: _remove_file(temp), target, path):
         rows = _run_copy(
             engine, query, params, target=str(temp), options=copy_options, ordered=ordered, shown=str(path)
         )
         os.replace(temp, path)
-    except CancelledQueryError as exc:
-        _remove_file(temp)
-        kept = "left as it was" if path.exists() else "not written"
-        raise CancelledQueryError(f"export cancelled: {target!r} {kept}") from exc
-    except OSError as exc:
-        _remove_file(temp)
-        raise ExportError(
-            f"cannot export to {target!r}: {exc.strerror or exc}", hint="check that its folder is writable"
-        ) from exc
-    except BaseException:
-        _remove_file(temp)
-        raise
     return ExportReport(rows, path.stat().st_size, (str(path),), time.perf_counter() - started, target)
 
 
@@ -257,7 +247,7 @@ def _export_directory(
     staging = path / _temp_name("", "") if is_empty_dir else path.with_name(_temp_name(path.name, ""))
     copy_options = _copy_options(fmt, target, options)
     old: Path | None = None
-    try:
+    with _cleaned_up(lambda: _remove_tree(staging), target, path):
         rows = _run_copy(
             engine, query, params, target=str(staging), options=copy_options, ordered=ordered, shown=str(path)
         )
@@ -267,24 +257,30 @@ def _export_directory(
             staging.rmdir()
         else:
             old = _swap_in(staging, path)
-    except CancelledQueryError as exc:
-        _remove_tree(staging)
-        kept = "left as it was" if path.exists() else "not written"
-        raise CancelledQueryError(f"export cancelled: {target!r} {kept}") from exc
-    except OSError as exc:
-        _remove_tree(staging)
-        raise ExportError(
-            f"cannot export to {target!r}: {exc.strerror or exc}",
-            hint="check that its folder is writable",
-        ) from exc
-    except BaseException:
-        _remove_tree(staging)
-        raise
     if old is not None:
         _remove_output(old, earlier)
     files = sorted(str(p) for p in path.rglob("*") if p.is_file())
     size = sum(os.path.getsize(f) for f in files)
     return ExportReport(rows, size, tuple(files), time.perf_counter() - started, target)
+
+
+@contextmanager
+def _cleaned_up(remove: Callable[[], None], target: str, path: Path) -> Iterator[None]:
+    """On any failure (a cancel, an OSError, a signal) remove what the export wrote so far."""
+    try:
+        yield
+    except CancelledQueryError as exc:
+        remove()
+        kept = "left as it was" if path.exists() else "not written"
+        raise CancelledQueryError(f"export cancelled: {target!r} {kept}") from exc
+    except OSError as exc:
+        remove()
+        raise ExportError(
+            f"cannot export to {target!r}: {exc.strerror or exc}", hint="check that its folder is writable"
+        ) from exc
+    except BaseException:
+        remove()
+        raise
 
 
 # The longest file name most file systems take (bytes): a temp name must fit wherever the
