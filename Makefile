@@ -30,7 +30,12 @@ lint: $(VENV)/.dev-installed
 test: lint
 	$(BIN)/pytest
 
-bench: $(VENV)/.run-installed
+# The peer tools (DuckDB CLI, chDB, DataFusion, Polars, sqlite-utils, csvkit) for the peer table.
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(VENV)/.run-installed $@
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python benchmarks/run.py
 
 clean:
