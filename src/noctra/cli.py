@@ -836,8 +836,10 @@ def _info(args: argparse.Namespace) -> int:
     with Session(db=args.db, read_only=args.read_only, config=config) as session:
         lines = [f"noctra {__version__}", session.engine_version(), f"python {sys.version.split()[0]}"]
         for name, location, package in session.extensions():
-            found = location if location is not None else f"not installed (pip install {package})"
-            lines.append(f"extension {name}: {found}")
+            if location is None:
+                lines.append(f"extension {name}: not installed (pip install {package})")
+            else:
+                lines.append(f"extension {name} {package.rpartition('==')[2]}: {location}")
         status = session.status()
     if config.loaded:
         lines.append(f"config file: {config.path}")

@@ -15,7 +15,17 @@ from noctra.errors import ConfigError, NoctraError, SourceError
 from noctra.quoting import quote_string, sql_literal
 from noctra.redact import redact_text
 
-WHEEL_OF_EXTENSION = {"sqlite_scanner": "sqlite-scanner", "httpfs": "httpfs", "excel": "excel"}
+WHEEL_OF_EXTENSION = {
+    "sqlite_scanner": "sqlite-scanner",
+    "httpfs": "httpfs",
+    "excel": "excel",
+    "postgres_scanner": "postgres-scanner",
+    "mysql_scanner": "mysql-scanner",
+    "delta": "delta",
+    "iceberg": "iceberg",
+    "avro": "avro",
+    "encodings": "encodings",
+}
 # DuckDB names the extension a setting belongs to when it is not loaded yet.
 _SETTING_OF_EXTENSION = r"but it exists in the (\w+) extension"
 
