@@ -29,6 +29,7 @@ class SourceEntry:
     status: str  # ok / missing / changed
     is_current: bool
     is_database: bool
+    cache: str = ""  # read from a copy: 'persistent' (SPEC 4.5), 'memory', or '' (the source itself)
 
 
 class Catalog:
@@ -54,6 +55,7 @@ class Catalog:
                     status=source_status(source, now),
                     is_current=source.alias.lower() == current,
                     is_database=source.kind.is_database,
+                    cache=self._hybrid.cache_state(source),
                 )
             )
         return entries

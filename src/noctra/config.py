@@ -66,6 +66,8 @@ class CacheConfig:
     max_size: int = 2 * 1024 * 1024 * 1024
     # Below 1 MB a CSV parses in a few ms of a ~120 ms process: no copy is worth its file.
     min_size: int = 1024 * 1024
+    # http(s)/S3 files too: their identity is a HEAD request's size and Last-Modified.
+    remote: bool = False
 
 
 @record
@@ -191,6 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache", "persistent", "cache", "bool", ("NOCTRA_CACHE_PERSISTENT",)),
     Setting("cache", "max_size", "cache", "count", ("NOCTRA_CACHE_MAX_SIZE",)),
     Setting("cache", "min_size", "cache", "count", ("NOCTRA_CACHE_MIN_SIZE",)),
+    Setting("cache", "remote", "cache", "bool", ("NOCTRA_CACHE_REMOTE",)),
     Setting("s3", "endpoint", "s3", "text", ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")),
     Setting("s3", "region", "s3", "text", ("AWS_REGION", "AWS_DEFAULT_REGION")),
     Setting("s3", "url_style", "s3", "url_style"),
@@ -588,11 +591,14 @@ DEFAULT_CONFIG_TOML = """\
 # CSV/JSON files of at least min_size bytes read a second time (in any process) are
 # kept as Parquet copies under $XDG_CACHE_HOME/noctra and read from them until the file
 # changes; the copies are bounded by max_size bytes (least recently used go first).
-# --no-cache turns it off for one run. See docs/PERFORMANCE_TUNING.md.
-# Environment: NOCTRA_CACHE_PERSISTENT, NOCTRA_CACHE_MAX_SIZE, NOCTRA_CACHE_MIN_SIZE.
+# --no-cache turns it off for one run. remote = true copies http(s)/S3 files too (a
+# HEAD request per read checks their size and Last-Modified). See docs/PERFORMANCE_TUNING.md.
+# Environment: NOCTRA_CACHE_PERSISTENT, NOCTRA_CACHE_MAX_SIZE, NOCTRA_CACHE_MIN_SIZE,
+# NOCTRA_CACHE_REMOTE.
 # persistent = true
 # max_size = 2147483648
 # min_size = 1048576
+# remote = false
 
 [s3]
 # S3 and S3-compatible servers. Keep credentials in the environment

@@ -233,6 +233,8 @@ class SourceLifecycle:
         if kind is None or kind.is_database:
             return None
         reader = self.engine.quoted_file_reader(path, kind)
+        if is_remote(path) and not is_glob(path):
+            return self._cached_quoted(path, kind, reader)
         if is_remote(path) or is_glob(path):
             return reader
         location = resolve_location(path, Path.cwd())
@@ -244,7 +246,21 @@ class SourceLifecycle:
             raise SourceError(
                 f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
             )
-        return reader
+        return self._cached_quoted(location, kind, reader)
+
+    def _cached_quoted(self, location: str, kind: SourceKind, reader: str | None) -> str | None:
+        """A quoted file read again (in any process) is served by its persistent copy (SPEC 4.5)."""
+        if self.engine is not self.hybrid.duck or self.hybrid.store is None:
+            return reader
+        if kind not in (SourceKind.CSV, SourceKind.JSON):
+            return reader
+        absolute = self.engine.quoted_file_reader(location, kind)
+        if absolute is None and kind is SourceKind.JSON:
+            absolute = f"read_json_auto({quote_string(location)})"
+        if absolute is None:
+            return reader
+        read_from = self.hybrid.quoted_file(location, kind, absolute)
+        return reader if read_from == absolute else read_from
 
     # --- following files ------------------------------------------------------------
 

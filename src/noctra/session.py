@@ -394,7 +394,7 @@ class Session:
         return self.hybrid.cache_hits
 
     def show_sources(self) -> Result:
-        """SHOW SOURCES: alias, kind, path, size, status, current."""
+        """SHOW SOURCES: alias, kind, path, size, status, current, cache."""
         columns = [
             Column("alias", "VARCHAR"),
             Column("kind", "VARCHAR"),
@@ -402,6 +402,7 @@ class Session:
             Column("size", "VARCHAR"),
             Column("status", "VARCHAR"),
             Column("current", "VARCHAR"),
+            Column("cache", "VARCHAR"),
         ]
         rows = [_source_row(entry) for entry in self.catalog().sources()]
         return Result.of_rows(columns, rows)
@@ -846,7 +847,8 @@ def _describe_source(source: Source) -> str:
 
 def _source_row(entry: SourceEntry) -> tuple[object, ...]:
     size = format_size(entry.size) if entry.size is not None else None
-    return (entry.alias, entry.kind, entry.path, size, entry.status, "*" if entry.is_current else "")
+    current = "*" if entry.is_current else ""
+    return (entry.alias, entry.kind, entry.path, size, entry.status, current, entry.cache)
 
 
 def _table_name(table: TableInfo) -> str:

@@ -14,7 +14,7 @@ from noctra import Session
 from noctra.config import Config
 from noctra.engine.cache import CacheStore, cache_dir, identify
 from noctra.lifecycle import build_source
-from tests.conftest import RunNoctra
+from tests.conftest import HttpServer, RunNoctra
 
 QUERY = "SELECT count(*), sum(b) FROM t"
 
@@ -239,3 +239,116 @@ def test_cache_show_lists_copies_and_clear_deletes_them(tmp_path: Path, run_noct
     assert (cleared.returncode, cleared.stdout) == (0, "")
     assert cleared.stderr.startswith("deleted 1 cached copy from ")
     assert run_noctra("cache", "show", cwd=tmp_path).stdout.splitlines() == ["source  size  hits  last use"]
+
+
+# --- every road a text file is read by: registered or quoted in FROM, CSV or NDJSON ---------
+
+
+def write_text(path: Path, rows: int, value: int = 1) -> None:
+    """The file in its format (by suffix): columns a, b; b is `value` on every row."""
+    if path.suffix == ".ndjson":
+        path.write_text("".join(json.dumps({"a": i, "b": value}) + "\n" for i in range(rows)))
+    else:
+        write_csv(path, rows, value)
+
+
+def read_road(road: str, path: Path, conf: Config | None = None) -> tuple[list[tuple[object, ...]], int]:
+    """One process reading the file by `road`: its rows and persistent-cache hits."""
+    with Session(config=conf or config(), restore=False) as session:
+        if road == "alias":
+            session.use(str(path), alias="t")
+            sql = QUERY
+        else:
+            sql = f"SELECT count(*), sum(b) FROM '{path}'"
+        return session.sql(sql).rows(100), session.hybrid.cache_hits
+
+
+ROADS = [(road, suffix) for road in ("alias", "quoted") for suffix in (".csv", ".ndjson")]
+
+
+@pytest.mark.parametrize(("road", "suffix"), ROADS, ids=[f"{r}{s}" for r, s in ROADS])
+def test_every_road_is_served_never_stale_and_survives_a_corrupt_copy(
+    tmp_path: Path, cache: Path, road: str, suffix: str
+) -> None:
+    data = tmp_path / f"d{suffix}"
+    write_text(data, 100)
+    assert read_road(road, data) == ([(100, 100)], 0)
+    assert read_road(road, data) == ([(100, 100)], 0)  # the second read builds the copy
+    assert read_road(road, data) == ([(100, 100)], 1)
+    # Rewritten in place, same size and mtime: the content check catches it.
+    before = data.stat()
+    write_text(data, 100, value=2)
+    os.utime(data, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert data.stat().st_size == before.st_size
+    assert read_road(road, data) == ([(100, 200)], 0)
+    read_road(road, data)  # the copy of the new content
+    [copy] = [c for c in entries(cache) if c.stat().st_mtime_ns >= before.st_mtime_ns]
+    copy.write_bytes(b"PAR1 this is not parquet PAR1")
+    assert read_road(road, data) == ([(100, 200)], 0)  # the text, never the broken copy
+    assert read_road(road, data) == ([(100, 200)], 0)  # builds it again
+    assert read_road(road, data) == ([(100, 200)], 1)
+    assert read_road(road, data, conf=config(persistent=False)) == ([(100, 200)], 0)
+
+
+def test_a_quoted_relative_path_and_its_absolute_path_share_one_copy(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 30)
+    monkeypatch.chdir(tmp_path)
+    for sql in ("SELECT sum(b) FROM 'd.csv'", f"SELECT sum(b) FROM '{data}'", "SELECT sum(b) FROM 'd.csv'"):
+        with Session(config=config(), restore=False) as session:
+            assert session.sql(sql).rows(10) == [(30,)]
+            hits = session.hybrid.cache_hits
+    assert (len(entries(cache)), hits) == (1, 1)
+
+
+def test_show_sources_says_which_copy_a_source_is_read_from(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 10)
+    run(data)
+    run(data)
+    with Session(config=config(), restore=False) as session:
+        session.use(str(data), alias="t")
+        assert session.show_sources().arrow().column("cache").to_pylist() == [""]
+        session.sql(QUERY).rows(10)
+        assert session.show_sources().arrow().column("cache").to_pylist() == ["persistent"]
+        write_csv(data, 11)  # changed: read from the text again
+        assert session.sql(QUERY).rows(10) == [(11, 11)]
+        assert session.show_sources().arrow().column("cache").to_pylist() == [""]
+
+
+def remote_config(*, remote: bool) -> Config:
+    made = config()
+    made.cache.remote = remote
+    return made
+
+
+@pytest.mark.parametrize("road", ["alias", "quoted"])
+def test_remote_files_are_cached_only_when_asked_and_never_stale(
+    cache: Path, http_server: HttpServer, road: str
+) -> None:
+    name = f"cache-{road}-{os.getpid()}.csv"
+    path = http_server.root / name
+    write_csv(path, 40)
+    url = http_server.url(name)
+
+    def read(remote: bool) -> tuple[list[tuple[object, ...]], int]:
+        with Session(config=remote_config(remote=remote), restore=False) as session:
+            if road == "alias":
+                session.use(url, alias="t")
+                sql = QUERY
+            else:
+                sql = f"SELECT count(*), sum(b) FROM '{url}'"
+            return session.sql(sql).rows(10), session.hybrid.cache_hits
+
+    for _ in range(3):
+        assert read(remote=False) == ([(40, 40)], 0)
+    assert entries(cache) == []
+    assert read(remote=True) == ([(40, 40)], 0)
+    assert read(remote=True) == ([(40, 40)], 0)
+    assert read(remote=True) == ([(40, 40)], 1)
+    [entry] = CacheStore(cache, max_size=1 << 30, min_size=0).entries()
+    assert entry.source == url
+    write_csv(path, 41)  # a new size (and Last-Modified) on the server
+    assert read(remote=True) == ([(41, 41)], 0)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from noctra.config import CacheConfig
@@ -40,7 +41,7 @@ def cache_store(config: CacheConfig) -> CacheStore | None:
     """The store ``[cache]`` asks for; None when ``persistent = false`` (or --no-cache)."""
     if not config.persistent:
         return None
-    return CacheStore(cache_dir(), max_size=config.max_size, min_size=config.min_size)
+    return CacheStore(cache_dir(), max_size=config.max_size, min_size=config.min_size, remote=config.remote)
 
 
 @record(frozen=True)
@@ -84,10 +85,11 @@ class CacheEntry:
 class CacheStore:
     """The directory of persistent copies: lookup, build bookkeeping, hits, LRU bound."""
 
-    def __init__(self, directory: Path, *, max_size: int, min_size: int) -> None:
+    def __init__(self, directory: Path, *, max_size: int, min_size: int, remote: bool = False) -> None:
         self.directory = directory
         self.max_size = max_size
         self.min_size = min_size
+        self.remote = remote  # copies of http(s)/S3 files too ([cache] remote = true)
 
     @staticmethod
     def key_of(identity: FileIdentity, reader: str) -> str:
@@ -176,14 +178,22 @@ class CacheStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix}.tmp"
 
-    def commit(self, identity: FileIdentity, reader: str, temporary: Path) -> CacheEntry | None:
+    def commit(
+        self,
+        identity: FileIdentity,
+        reader: str,
+        temporary: Path,
+        *,
+        now: Callable[[str], FileIdentity | None] = identify,
+    ) -> CacheEntry | None:
         """Publish a copy written to ``temporary`` from a file that had ``identity``.
 
-        None (and nothing kept) when the file changed while it was copied.
+        None (and nothing kept) when the file changed while it was copied (``now`` says
+        what a path is now).
         """
         key = self.key_of(identity, reader)
         try:
-            if identify(identity.path) != identity:
+            if now(identity.path) != identity:
                 temporary.unlink(missing_ok=True)
                 return None
             copy_size = temporary.stat().st_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
@@ -154,6 +155,7 @@ class Hybrid:
         # Alias -> the persistent copy its view reads now, and reads served by such copies.
         self.served: dict[str, CacheEntry] = {}
         self.cache_hits = 0
+        self._checked: set[str] = set()  # copies of quoted files whose footer was read
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
@@ -250,6 +252,17 @@ class Hybrid:
         state = self.copies.get(self._key(source, None))
         return state is not None and state.copy is not None
 
+    def cache_state(self, source: Source) -> str:
+        """What SHOW SOURCES says a source is read from: 'persistent', 'memory' or '' (itself)."""
+        prefix = source.alias.lower()
+        state = self.copies.get(prefix)
+        if state is not None and state.copy is not None:
+            return "memory"
+        if prefix in self.served:
+            return "persistent"
+        tables = [s for k, s in self.copies.items() if k.startswith(prefix + ".") and s.copy is not None]
+        return f"memory ({len(tables)} table{'s' if len(tables) != 1 else ''})" if tables else ""
+
     def invalidate(self, source: Source) -> None:
         """Drop every copy made from a source (it changed, or Noctra wrote to it)."""
         prefix = source.alias.lower()
@@ -302,7 +315,11 @@ class Hybrid:
 
     def file_read(self, source: Source, reader: str) -> None:
         """Count a read of a local CSV/JSON source: serve it from a persistent or in-memory copy."""
-        if source.kind not in (SourceKind.CSV, SourceKind.JSON) or source.is_remote or not reader:
+        if source.kind not in (SourceKind.CSV, SourceKind.JSON) or not reader:
+            return
+        if source.is_remote:
+            if self.store is not None and self.store.remote:
+                self._persistent(source, reader)  # [cache] remote = true
             return
         key = self._key(source, None)
         state = self.copies.setdefault(key, CopyState())
@@ -328,62 +345,126 @@ class Hybrid:
 
     def _persistent(self, source: Source, reader: str) -> str:
         """What reads the file now: its persistent copy if one matches it (made on the second read)."""
-        from noctra.engine.cache import identify
-
-        store = self.store
         alias = source.alias.lower()
-        if store is None or not os.path.isfile(source.location):
+        if self.store is None or not self._one_file(source.location):
             return reader  # a glob or a directory of files has no single identity
+        served = self.served.get(alias)
+
+        def point(copy_reader: str, entry: CacheEntry) -> None:
+            if served is None or served.key != entry.key:
+                self._point(source, copy_reader)  # binding it reads the Parquet footer
+            self.served[alias] = entry
+
+        read_from = self._from_store(source.location, reader, list(source.schema), point)
+        if read_from == reader and self.served.pop(alias, None) is not None:
+            self._point(source, reader)  # never a copy of another state of the file
+        return read_from
+
+    def quoted_file(self, location: str, kind: SourceKind, reader: str) -> str:
+        """What reads a local CSV/JSON file quoted in FROM: its persistent copy when one matches."""
+        if self.store is None or kind not in (SourceKind.CSV, SourceKind.JSON):
+            return reader
+        if not self._one_file(location):
+            return reader
+
+        def check(copy_reader: str, entry: CacheEntry) -> None:
+            if entry.key not in self._checked:
+                self.duck.describe(f"SELECT * FROM {copy_reader}")  # reads the Parquet footer
+                self._checked.add(entry.key)
+
+        return self._from_store(location, reader, None, check)
+
+    def _from_store(
+        self,
+        location: str,
+        reader: str,
+        schema: list[Column] | None,
+        use: Callable[[str, CacheEntry], None],
+    ) -> str:
+        """The persistent copy of a file read by ``reader``, built on its second read; else the text.
+
+        ``use`` points the query at a copy (QueryError when the copy is corrupt: it is dropped
+        and the text is read). ``schema`` is what the text gives (None: asked of the engine).
+        """
+        store = self.store
+        assert store is not None
         try:
-            identity = identify(source.location)
+            identity = self._identity(location)
+            if identity is None:
+                return reader
             entry = store.lookup(identity, reader)
             if entry is not None:
-                served = self.served.get(alias)
                 copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
-                if served is None or served.key != entry.key:
-                    try:
-                        self._point(source, copy_reader)  # binding it reads the Parquet footer
-                    except QueryError:
-                        store.drop(entry.key)  # a corrupt copy: read the text, build it again
-                        entry = None
-                if entry is not None:
-                    self.served[alias] = entry
+                try:
+                    use(copy_reader, entry)
+                except QueryError:
+                    store.drop(entry.key)  # a corrupt copy: read the text, build it again
+                else:
                     store.hit(entry)
                     self.cache_hits += 1
                     return copy_reader
-            if self.served.pop(alias, None) is not None:
-                self._point(source, reader)  # never a copy of another state of the file
             if not store.is_due(identity, reader):
                 return reader
-            return self._build(source, reader, identity)
+            entry = self._build(identity, reader, schema)
+            if entry is None:
+                return reader
+            copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
+            try:
+                use(copy_reader, entry)
+            except QueryError:
+                store.drop(entry.key)
+                return reader
+            return copy_reader
         except OSError:
             return reader  # an unreadable file or cache directory: the text is read as before
 
-    def _build(self, source: Source, reader: str, identity: FileIdentity) -> str:
-        """Write the file's Parquet copy (it then serves this query); the text reader if it fails."""
+    def _build(self, identity: FileIdentity, reader: str, schema: list[Column] | None) -> CacheEntry | None:
+        """Write the file's Parquet copy; None (the text is read) if it fails or would change types."""
         store = self.store
         assert store is not None
         temporary = store.temporary(store.key_of(identity, reader))
         try:
+            if schema is None:
+                schema = self.duck.describe(f"SELECT * FROM {reader}")
             self.duck.execute(
                 f"COPY (SELECT * FROM {reader}) TO {quote_string(str(temporary))} (FORMAT parquet)"
             )
             copied = self.duck.describe(f"SELECT * FROM read_parquet({quote_string(str(temporary))})")
         except QueryError:
             temporary.unlink(missing_ok=True)
-            return reader  # the query reports the file's own error
-        if [(c.name, c.type) for c in copied] != [(c.name, c.type) for c in source.schema]:
+            return None  # the query reports the file's own error
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # cancelled (Ctrl-C, timeout): no half copy is left
+            raise
+        if [(c.name, c.type) for c in copied] != [(c.name, c.type) for c in schema]:
             # A type Parquet does not keep (HUGEINT is written as DOUBLE): the text stays the truth.
             temporary.unlink(missing_ok=True)
             store.refuse(identity, reader)
-            return reader
-        entry = store.commit(identity, reader, temporary)
-        if entry is None:
-            return reader
-        copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
-        self._point(source, copy_reader)
-        self.served[source.alias.lower()] = entry
-        return copy_reader
+            return None
+        return store.commit(identity, reader, temporary, now=self._identity)
+
+    def _one_file(self, location: str) -> bool:
+        """A location with one identity: a local file, or (with ``remote = true``) one URL."""
+        if is_remote(location):
+            return self.store is not None and self.store.remote and not is_glob(location)
+        return os.path.isfile(location)
+
+    def _identity(self, location: str) -> FileIdentity | None:
+        """What a file is now. A URL's size and Last-Modified come from one HEAD request."""
+        from noctra.engine.cache import FileIdentity, identify
+
+        if not is_remote(location):
+            return identify(location)
+        try:
+            rows = self.duck.run(
+                f"SELECT size, epoch_ns(last_modified) FROM read_blob({quote_string(location)})"
+            ).fetch(1)
+        except QueryError:
+            return None  # unreachable now: the query itself reports it
+        if not rows or rows[0][0] is None or rows[0][1] is None:
+            return None  # no Last-Modified: nothing tells a change, so nothing is cached
+        size, mtime_ns = rows[0]
+        return FileIdentity(location, int(str(size)), int(str(mtime_ns)), "")
 
     def _fits(self, estimate: int) -> bool:
         """Never copy past half of DuckDB's memory_limit."""
