@@ -275,13 +275,17 @@ class SourceLifecycle:
                 continue
             if source.kind.is_database or source.is_remote:
                 continue
-            if source.kind is not SourceKind.CSV and not self.hybrid.has_copy(source):
+            followed = source.kind is SourceKind.CSV or source.kind.is_lake
+            if not followed and not self.hybrid.has_copy(source):
                 continue  # Parquet/JSON views read the files as they are: nothing to redo
             now = signature_of(source.location)
             if now is None or now == source.signature:
                 continue
-            # CSV dialects are sniffed again; other views only lose their DuckDB copy.
-            apply(source, self.engine.register(source, reuse_reader=source.kind is not SourceKind.CSV))
+            # CSV dialects are sniffed again; other views only lose their DuckDB copy. A lake
+            # table's new commit may change its columns (and Iceberg's newest metadata file).
+            again = source.kind in (SourceKind.CSV, SourceKind.ICEBERG)
+            apply(source, self.engine.register(source, reuse_reader=not again))
+
             self.hybrid.invalidate(source)
             source.signature = now
 

@@ -24,10 +24,17 @@ class SourceKind(Enum):
     JSON = "JSON"
     SQLITE = "SQLite"
     DUCKDB = "DuckDB"
+    DELTA = "Delta"
+    ICEBERG = "Iceberg"
 
     @property
     def is_database(self) -> bool:
         return self in (SourceKind.SQLITE, SourceKind.DUCKDB)
+
+    @property
+    def is_lake(self) -> bool:
+        """A table format over a directory of files and a log of its versions (Delta, Iceberg)."""
+        return self in (SourceKind.DELTA, SourceKind.ICEBERG)
 
 
 _EXTENSIONS = {
@@ -56,6 +63,8 @@ _FORMAT_NAMES = {
     "jsonl": SourceKind.JSON,
     "sqlite": SourceKind.SQLITE,
     "duckdb": SourceKind.DUCKDB,
+    "delta": SourceKind.DELTA,
+    "iceberg": SourceKind.ICEBERG,
 }
 
 # Option name -> what it takes, per kind. ``format`` is valid everywhere.
@@ -93,6 +102,11 @@ JSON_OPTIONS = {
     "timestampformat": "a strftime format",
 }
 DATABASE_OPTIONS = {"readonly": "true or false", "create": "true or false"}
+DELTA_OPTIONS = {"version": "a whole number: the table version to read (time travel)"}
+ICEBERG_OPTIONS = {
+    "snapshot_id": "a whole number: the snapshot to read (time travel)",
+    "allow_moved_paths": "true or false: read a table copied away from where it was written",
+}
 
 
 def valid_options(kind: SourceKind) -> dict[str, str]:
@@ -103,6 +117,10 @@ def valid_options(kind: SourceKind) -> dict[str, str]:
         return PARQUET_OPTIONS
     if kind is SourceKind.JSON:
         return JSON_OPTIONS
+    if kind is SourceKind.DELTA:
+        return DELTA_OPTIONS
+    if kind is SourceKind.ICEBERG:
+        return ICEBERG_OPTIONS
     return DATABASE_OPTIONS
 
 
@@ -257,6 +275,37 @@ def resolve_location(path: str, base: Path) -> str:
 MAX_DIRECTORY_FILES = 10_000
 
 
+_LAKE_MARK = {SourceKind.DELTA: "_delta_log/ folder", SourceKind.ICEBERG: "metadata/*.metadata.json file"}
+
+
+def _a(kind: SourceKind) -> str:
+    """'a Delta', 'an Iceberg'."""
+    return ("an " if kind.value[0] in "AEIOU" else "a ") + kind.value
+
+
+def lake_kind(path: str, location: str) -> SourceKind | None:
+    """Delta (``_delta_log/``) or Iceberg (``metadata/*.metadata.json``) for a local folder, else None.
+
+    Checked before the folder is read as plain data files: a lake table's Parquet files
+    hold deleted and replaced rows that only its log leaves out.
+    """
+    if os.path.isdir(os.path.join(location, "_delta_log")):
+        return SourceKind.DELTA
+    metadata = os.path.join(location, "metadata")
+    if not os.path.isdir(metadata):
+        return None
+    names = os.listdir(metadata)
+    if any(name.endswith(".metadata.json") for name in names):
+        return SourceKind.ICEBERG
+    if any(name.endswith(".avro") or name == "version-hint.text" for name in names):
+        raise SourceError(
+            f"{path!r} looks like an Iceberg table but metadata/ has no *.metadata.json file",
+            hint="the table's metadata is missing: copy the whole table folder, "
+            "or read its data files with a glob, e.g. USE 'dir/data/*.parquet'",
+        )
+    return None
+
+
 def files_of_directory(location: str) -> tuple[SourceKind, str]:
     """The kind of the files in a directory and a glob that reads them all (hive dirs too)."""
     counts: dict[SourceKind, int] = {}
@@ -301,10 +350,28 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
         if kind is None:
             raise SourceError(
                 f"cannot tell the format of {path!r} from its name",
-                hint="add OPTIONS (format = 'csv'|'parquet'|'json')",
+                hint="add OPTIONS (format = 'csv'|'parquet'|'json'), or 'delta'|'iceberg' for a table folder",
             )
-        return kind, location
+        return kind, location.rstrip("/") if kind.is_lake else location
+    if forced is SourceKind.ICEBERG and location.endswith(".metadata.json") and os.path.isfile(location):
+        return forced, location  # one version of the table, named by its metadata file
+    if forced is not None and forced.is_lake and not os.path.isdir(location):
+        raise SourceError(
+            f"{path!r} is not {_a(forced)} table: "
+            + ("there is no such folder" if not os.path.exists(location) else "it is a file, not a folder"),
+            hint=f"point USE at the table's folder (the one holding its {_LAKE_MARK[forced]})",
+        )
     if os.path.isdir(location):
+        lake = lake_kind(path, location)
+        if forced is not None and forced.is_lake and lake is not forced:
+            hint = f"point USE at the table's folder (the one holding its {_LAKE_MARK[forced]})"
+            if lake is not None:
+                hint += f"; it looks like {_a(lake)} table: OPTIONS (format = '{lake.name.lower()}')"
+            raise SourceError(
+                f"{path!r} is not {_a(forced)} table: it has no {_LAKE_MARK[forced]}", hint=hint
+            )
+        if lake is not None and (forced is None or forced is lake):
+            return lake, location
         kind, pattern = files_of_directory(location)
         return forced or kind, pattern
     if is_glob(location):

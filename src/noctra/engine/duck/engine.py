@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 _URL_HINT = r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://"
 # sqlite_scan(...), sqlite_attach(...), ATTACH ... (TYPE sqlite): what needs the sqlite extension.
 _SQLITE_HINT = r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b"
+# delta_scan(...), iceberg_scan(...), iceberg_snapshots(...): what needs the lake extensions.
+_LAKE_HINT = r"(?i)\b(delta|iceberg)_\w+\s*\("
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
@@ -147,6 +149,10 @@ class DuckEngine:
             self.load_extension("httpfs")
         if "sqlite" in sql.lower() and re.search(_SQLITE_HINT, sql):
             self.load_extension("sqlite_scanner")
+        lowered = sql.lower()
+        if "delta_" in lowered or "iceberg_" in lowered:
+            for name in {found.lower() for found in re.findall(_LAKE_HINT, sql)}:
+                self.load_extension(name)
         if not self._pending:
             return
         named = {
@@ -441,7 +447,10 @@ class DuckEngine:
             return Registration()
         if source.kind.is_database:
             return self._attach(source, replacing)
-        if reuse_reader and source.reader:
+        # A remote Iceberg table's reader names the metadata file that was newest then: an S3
+        # prefix has no signature to tell a later commit by, so it is looked up again.
+        stale = source.kind is SourceKind.ICEBERG and source.is_remote
+        if reuse_reader and source.reader and not stale:
             # A restored source whose files did not change keeps its pinned reader: no sniff.
             registration = Registration(
                 columns=self._columns_of(source, source.reader),

@@ -122,6 +122,8 @@ def translate_error(
             "DuckDB reads a SQLite column by its declared type: SET sqlite_all_varchar = true "
             "reads every SQLite column as text (cast what you need), or fix the value"
         )
+    if lake := _lake_error(message):
+        error.message, hint = lake
     if re.match(_CSV_LINE, message):
         error.message, hint = _csv_error(message, lines)
     elif message.endswith("Schema mismatch between globbed files."):
@@ -148,6 +150,54 @@ def _remote_hint(message: str) -> str | None:
         return "the server refused access: check the credentials ([s3] in the config or AWS_*) or the URL"
     if code >= 500:
         return f"the server failed (HTTP {code}): try again later"
+    return None
+
+
+# "IO Error: DeltaKernel GenericError (5): Generic delta kernel error: No files in log segment"
+_DELTA_KERNEL = r"^IO Error: DeltaKernel (\w+) \(\d+\): (?:Generic delta kernel error: )?(.*)$"
+_DELTA_VERSION = r"end version (\d+) not the same as the specified end version (\d+)"
+
+
+def _lake_error(message: str) -> tuple[str, str] | None:
+    """A Delta or Iceberg failure in a user's words, and what to do (None for other errors)."""
+    if found := re.match(_DELTA_KERNEL, message):
+        kind, detail = found.groups()
+        if version := re.search(_DELTA_VERSION, detail):
+            latest, wanted = version.groups()
+            return (
+                f"the Delta table has no version {wanted} (its latest is {latest})",
+                f"OPTIONS (version = n) takes 0 to {latest}; without it the latest version is read",
+            )
+        if "No files in log segment" in detail:
+            return (
+                "the Delta log (_delta_log/) holds no commit",
+                "the table was never written, or its log was removed: copy the whole table folder",
+            )
+        if kind == "ObjectStoreError":
+            detail = detail.removeprefix("Error interacting with object store: ")
+            reached = "error sending request" not in detail and "connect" not in detail.lower()
+            if reached:
+                hint = "check the credentials ([s3] in the config or AWS_*) and the path"
+            else:
+                hint = "nothing answered at the S3 endpoint: check [s3] endpoint (or AWS_ENDPOINT_URL)"
+            return f"cannot read the Delta table from object storage: {detail}", hint
+        if kind in ("ArrowError", "JsonError") or "Json error" in detail:
+            return (
+                f"the Delta log (_delta_log/) is corrupt: {detail}",
+                "a commit file in _delta_log/ cannot be read: copy the table again from where it was written",
+            )
+        return f"Delta: {detail}", "check the table folder and its _delta_log/"
+    if found := re.search(r"Fails to parse iceberg metadata from (.+)$", message):
+        return (
+            f"the Iceberg metadata file {_shown_path(found.group(1))} is corrupt",
+            "copy the table again, or read one version: USE 'table/metadata/<file>.metadata.json' "
+            "OPTIONS (format = 'iceberg')",
+        )
+    if message.startswith("Could not find snapshot with id"):
+        return (
+            f"the Iceberg table has no snapshot with that id ({message.rsplit(' ', 1)[-1]})",
+            "SELECT snapshot_id, timestamp_ms FROM iceberg_snapshots('table folder') lists them",
+        )
     return None
 
 

@@ -26,6 +26,9 @@ WHEEL_OF_EXTENSION = {
     "avro": "avro",
     "encodings": "encodings",
 }
+# Extensions another one loads first: iceberg reads its manifests with avro, and would
+# otherwise try to install it from the web.
+_LOADED_FIRST = {"iceberg": ("avro",)}
 # DuckDB names the extension a setting belongs to when it is not loaded yet.
 _SETTING_OF_EXTENSION = r"but it exists in the (\w+) extension"
 
@@ -45,6 +48,8 @@ class Extensions:
         """Load an extension from its pinned PyPI wheel, never from the web."""
         if name in self.loaded:
             return
+        for first in _LOADED_FIRST.get(name, ()):
+            self.load(first)
         with self._translating():
             self._connection.execute(f"LOAD {quote_string(extension_path(name))}")
         self.loaded.add(name)

@@ -23,12 +23,53 @@ def reader_of(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         return pinned_csv(source, rows)
     if source.kind is SourceKind.PARQUET:
         return f"read_parquet({quote_string(source.read_pattern)}{_args(source.options)})", {}
+    if source.kind is SourceKind.DELTA:
+        return f"delta_scan({quote_string(source.read_pattern)}{_args(_lake_args(source))})", {}
+    if source.kind is SourceKind.ICEBERG:
+        return iceberg_reader(source, rows), {}
     options = dict(source.options)
     if "json_format" in options:
         options["format"] = options.pop("json_format")
     else:
         options.pop("format", None)
     return f"read_json_auto({quote_string(source.read_pattern)}{_args(options)})", {}
+
+
+def _lake_args(source: Source) -> dict[str, object]:
+    """A lake table's options as its scan function names them."""
+    args = {key: value for key, value in source.options.items() if key != "format"}
+    if "snapshot_id" in args:
+        args["snapshot_from_id"] = args.pop("snapshot_id")
+    return args
+
+
+def iceberg_reader(source: Source, rows: Rows) -> str:
+    """``iceberg_scan`` of the table's newest metadata file, found now (local folder or S3 prefix).
+
+    A table written through a catalog (pyiceberg's SQL catalog, most others) has no
+    version-hint.text, and iceberg_scan only guesses the latest version with the
+    connection-wide ``unsafe_enable_version_guessing``: the file is chosen here instead,
+    the one of the highest version number (00003-<uuid>.metadata.json, v3.metadata.json).
+    """
+    metadata = source.read_pattern
+    if not metadata.endswith(".metadata.json"):
+        pattern = metadata.rstrip("/") + "/metadata/*.metadata.json"
+        try:
+            newest = rows(
+                "SELECT file FROM glob(?) ORDER BY try_cast(regexp_extract("
+                r"parse_filename(file), '^v?(\d+)[-.]', 1) AS BIGINT) DESC NULLS LAST, file DESC LIMIT 1",
+                [pattern],
+            )
+        except QueryError as exc:
+            message = f"cannot read {source.path!r} as Iceberg: {exc.message}"
+            raise SourceError(message, hint=exc.hint) from exc
+        if not newest:
+            raise SourceError(
+                f"{source.path!r} is not an Iceberg table: no metadata/*.metadata.json there",
+                hint="point USE at the table's folder (the one holding metadata/ and data/)",
+            )
+        metadata = str(newest[0][0])
+    return f"iceberg_scan({quote_string(metadata)}{_args(_lake_args(source))})"
 
 
 def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
