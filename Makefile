@@ -35,8 +35,11 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $(VENV)/.run-installed $@
 
+# The default groups and the peer table (about 12 minutes; the 1 GB CSV is kept in
+# benchmarks/.data). More: make bench BENCH_ARGS="--markdown docs/BENCHMARKS.md" (or --all).
+BENCH_ARGS ?=
 bench: $(VENV)/.bench-installed
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --peers $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -127,3 +127,34 @@ def write_sqlite_data(tmp: Path) -> SqliteData:
     write_orders(data.orders_csv, ORDERS_ROWS, SQLITE_ROWS)
     write_countries(data.countries_csv)
     return data
+
+
+def cached_sized(
+    data_dir: Path, name: str, target_bytes: int, copy_options: str, guess: float
+) -> tuple[Path, int]:
+    """A file of ~target_bytes (write_sized) kept in data_dir between runs; rows in it.
+
+    The name holds the target size and a digest of what makes the rows (the generating
+    SQL, the COPY options, DuckDB's version: its hash() may change): a missing or
+    different file is written again, to a temporary name renamed when complete.
+    """
+    import hashlib
+    import json
+
+    import duckdb
+
+    recipe = f"{select_rows(0)}|{copy_options}|{duckdb.__version__}|{target_bytes}"
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:10]
+    suffix = ".parquet" if "parquet" in copy_options.lower() else ".csv"
+    path = data_dir / f"{name}_{target_bytes // 1_000_000}mb_{digest}{suffix}"
+    meta = path.with_suffix(".json")
+    if path.exists() and meta.exists():
+        known = json.loads(meta.read_text(encoding="utf-8"))
+        if known.get("bytes") == path.stat().st_size:
+            return path, int(known["rows"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    rows = write_sized(partial, target_bytes, copy_options, guess)
+    partial.replace(path)
+    meta.write_text(json.dumps({"rows": rows, "bytes": path.stat().st_size}), encoding="utf-8")
+    return path, rows

@@ -412,15 +412,18 @@ def render_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str
     return "\n".join([line(header), "|" + "---|" * len(header), *(line(r) for r in rows)])
 
 
-def write_markdown(path: Path, generated: str) -> None:
-    """Replace the generated block between the marks, keeping the prose around it."""
+def write_markdown(path: Path, generated: str, begin: str = BEGIN_MARK, end: str = END_MARK) -> None:
+    """Replace the generated block between the marks, keeping the prose around it (and any other
+    block); a file without these marks gets the block at its end."""
     if path.exists():
         current = path.read_text(encoding="utf-8")
-        if BEGIN_MARK in current and END_MARK in current:
-            head, rest = current.split(BEGIN_MARK, 1)
-            _, tail = rest.split(END_MARK, 1)
+        if begin in current and end in current:
+            head, rest = current.split(begin, 1)
+            _, tail = rest.split(end, 1)
             path.write_text(head + generated.rstrip("\n") + tail, encoding="utf-8")
             return
+        path.write_text(current.rstrip("\n") + "\n\n" + generated, encoding="utf-8")
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     intro = (
         "# Benchmarks\n\nReproduce with `make bench` (`.venv/bin/python benchmarks/run.py`); "

@@ -34,6 +34,10 @@ Data is generated into a temporary directory with DuckDB ``COPY`` (SQLite tables
 * TUI start (issue 13): on a pseudo-terminal, ``noctra --fresh data.csv`` until its first
   screen (the status bar) is drawn; the target is under 1 s. The "raw" column is
   ``noctra query "select 1"`` until it exits.
+* peers (only with ``--peers`` or ``--all``; ``make bench`` adds it): the same workloads through
+  Noctra and the tools a user would pick instead (DuckDB CLI and Python API, chDB, DataFusion,
+  Polars, sqlite-utils, csvsql), interleaved, with their answers checked equal; see peers.py.
+  Its ~1 GB CSV is kept in ``benchmarks/.data`` (``--data-dir``) between runs.
 * export (only with ``--export`` or ``--all``: it writes a ~1 GB CSV and takes a few
   minutes): ``noctra query "EXPORT ..."`` against ``python -c`` with DuckDB ``COPY``
   and the same settings, whole process, wall time and peak RSS of each run, output
@@ -69,7 +73,8 @@ from measure import (
     timed_with_rss,
     worker,
 )
-from report import Report, load_average, machine_info, write_markdown
+from peers import PEER_BEGIN, PEER_END, run_peers
+from report import BEGIN_MARK, END_MARK, Report, load_average, machine_info, write_markdown
 from workloads import (
     EXPORT_VARIANTS,
     REPL_PROMPT,
@@ -218,7 +223,41 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="also run the export group: a ~1 GB CSV to Parquet, and peak RSS aggregating it (minutes)",
     )
     parser.add_argument(
-        "--all", action="store_true", help="every group (today: the default ones and --export)"
+        "--peers",
+        action="store_true",
+        help="also run the peer group: Noctra against DuckDB CLI/Python, chDB, DataFusion, Polars, "
+        "sqlite-utils and csvsql on the same workloads, 10 MB to 1 GB (about 10 minutes)",
+    )
+    parser.add_argument("--peer-runs", type=int, default=5, help="timed rounds of the peer group (default 5)")
+    parser.add_argument(
+        "--peer-rss-runs", type=int, default=1, help="untimed peak-RSS rounds of the peer group (default 1)"
+    )
+    parser.add_argument(
+        "--peer-big-mb",
+        type=int,
+        default=1000,
+        help="size of the peer group's big CSV in MB (default 1000; smaller for a quick try)",
+    )
+    parser.add_argument(
+        "--peer-slow",
+        type=float,
+        default=20.0,
+        help="a peer whose first run takes longer is timed on that run alone (default 20 s)",
+    )
+    parser.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=120.0,
+        help="a peer run still going after this is stopped (default 120 s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(__file__).resolve().parent / ".data",
+        help="where generated data kept between runs lives (default benchmarks/.data)",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="every group (the default ones, --peers and --export)"
     )
     parser.add_argument("--export-runs", type=int, default=3, help="rounds of the export group (default 3)")
     parser.add_argument(
@@ -249,11 +288,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.runs, args.session_runs, args.rss_runs = 3, 6, 1
         args.lookups, args.duckdb_lookups, args.export_runs = 50, 5, 1
+        args.peer_runs, args.peer_rss_runs = 2, 1
     if args.runs < 1 or args.session_runs < 2 or args.rss_runs < 0:
         parser.error("--runs must be ≥ 1, --session-runs ≥ 2, --rss-runs ≥ 0")
     if args.lookups < 2 or args.duckdb_lookups < 2 or args.export_runs < 1:
         parser.error("--lookups and --duckdb-lookups must be ≥ 2, --export-runs ≥ 1")
+    if args.peer_runs < 1 or args.peer_rss_runs < 0 or args.peer_big_mb < 1 or args.peer_timeout <= 0:
+        parser.error("--peer-runs must be ≥ 1, --peer-rss-runs ≥ 0, --peer-big-mb ≥ 1, --peer-timeout > 0")
     args.export = args.export or args.all
+    args.peers = args.peers or args.all
     return args
 
 
@@ -340,12 +383,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Export group (EXPORT of a ~1 GB CSV to Parquet, peak RSS aggregating it) not run: "
                 "it needs --export or --all."
             )
+        peers = None
+        if args.peers:
+            peers = run_peers(
+                args, tmp=tmp, env=env, csv_path=csv, parquet=parquet, lite=lite, selected=selected, log=log
+            )
         report.scrub(tmp)
 
     report.finish(load_start)
-    print(report.text(), end="")
+    if report.rows or not peers:
+        print(report.text(), end="")
+    if peers is not None:
+        peers.machine.append(("load average (1 min)", f"{load_start} at start, {load_average()} at end"))
+        print(("\n" if report.rows else "") + peers.text(), end="")
     if args.markdown:
-        write_markdown(args.markdown, report.markdown())
+        if report.rows:  # an --only run of another group leaves this block as it was
+            write_markdown(args.markdown, report.markdown(), BEGIN_MARK, END_MARK)
+        if peers is not None:
+            write_markdown(args.markdown, peers.markdown(), PEER_BEGIN, PEER_END)
         log(f"wrote {args.markdown}")
     return 0
 
