@@ -69,11 +69,20 @@ class Catalog:
             return self._hybrid.table_infos(source)
         if source.kind.is_database:
             return self._engine.tables(source.alias)
+        if source.kind is SourceKind.EXCEL:
+            # Each worksheet is a view alias.sheet, made when the workbook was registered.
+            sheets = [TableInfo(t.name, "sheet", t.columns) for t in self._engine.tables(source.alias)]
+            if sheets:
+                return sheets
         return [TableInfo(source.alias, source.kind.value, source.columns)]
 
     def columns(self, alias: str, table: str | None = None) -> list[Column]:
         """Columns of a file source, or of one table of a database source."""
         source = self._require(alias)
+        if source.kind is SourceKind.EXCEL and table is not None:
+            from noctra.quoting import quote_ident
+
+            return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
         if not source.kind.is_database:
             return list(source.schema)
         if table is None:

@@ -19,6 +19,7 @@ from noctra.engine.sources import (
     is_glob,
     is_remote,
     kind_from_name,
+    refuse_legacy_excel,
     resolve_location,
     signature_of,
 )
@@ -229,6 +230,7 @@ class SourceLifecycle:
 
         Returns what the engine reads the file with instead of the bare path, if anything.
         """
+        refuse_legacy_excel(path)
         kind = kind_from_name(path)
         if kind is None or kind.is_database:
             return None

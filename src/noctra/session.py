@@ -19,7 +19,7 @@ from noctra.engine import open_engine
 from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
 from noctra.engine.cache import CacheStore, cache_dir, cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
-from noctra.engine.sources import Source, SourceRegistry
+from noctra.engine.sources import Source, SourceKind, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
 from noctra.lifecycle import SourceLifecycle, build_source
 from noctra.output.model import Message, Outcome, Result
@@ -418,9 +418,8 @@ class Session:
         for source in self.sources:
             for table in self.catalog().tables(source.alias):
                 name = _table_name(table)
-                rows.append(
-                    (f"{source.alias}.{name}" if source.kind.is_database else name, table.type, table.columns)
-                )
+                qualified = source.kind.is_database or table.type == "sheet"
+                rows.append((f"{source.alias}.{name}" if qualified else name, table.type, table.columns))
         rows.extend(_table_row(t) for t in self.engine.tables("memory") if t.type == "table")
         return Result.of_rows(columns, rows)
 
@@ -464,7 +463,7 @@ class Session:
             name = quote_ident(target) if table is None else f"{quote_ident(target)}.{quote_ident(table)}"
             return _columns_result(engine.describe(name))
         if table is not None:
-            if not source.kind.is_database:
+            if not source.kind.is_database and source.kind is not SourceKind.EXCEL:
                 raise SourceError(
                     f"{source.alias!r} is a {source.kind.value} file, it has no table {table!r}",
                     hint=f"write DESCRIBE {source.alias}",

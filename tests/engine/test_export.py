@@ -117,7 +117,7 @@ def test_directory_outputs_and_read_back(session: Session, tmp_path: Path) -> No
 
 def test_bad_exports(session: Session, tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="cannot tell the export format") as info:
-        session.execute("EXPORT (SELECT 1) TO 'x.xlsx'")
+        session.execute("EXPORT (SELECT 1) TO 'x.ods'")
     assert info.value.hint is not None and "FORMAT PARQUET" in info.value.hint
     with pytest.raises(OptionError, match="unknown PARQUET export option 'delimiter'"):
         session.execute("EXPORT (SELECT 1) TO 'x.parquet' OPTIONS (delimiter = ';')")

@@ -30,6 +30,7 @@ FORMAT_OF_SUFFIX = {
     ".json": "json",
     ".jsonl": "json",
     ".ndjson": "json",
+    ".xlsx": "xlsx",
 }
 COMPRESSION_OF_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 # Every format can write a directory of files.
@@ -60,6 +61,12 @@ EXPORT_OPTIONS = {
         **_DIRECTORY_OPTIONS,
     },
     "json": {"array": "true or false", **_TEXT_OPTIONS, **_DIRECTORY_OPTIONS},
+    # The excel extension's COPY writes one workbook (no directories, no compression).
+    "xlsx": {
+        "header": "true or false",
+        "sheet": "the sheet's name (default: Sheet1)",
+        "sheet_row_limit": "a whole number of rows per sheet (Excel's own limit is 1,048,576)",
+    },
 }
 # Decided by measurement (docs/PERFORMANCE_TUNING.md): zstd, one file.
 PARQUET_DEFAULTS: dict[str, object] = {"compression": "zstd"}
@@ -111,7 +118,7 @@ def format_for(path: str, explicit: str | None, *, directory: bool = False) -> s
     if found is None:
         raise OptionError(
             f"cannot tell the export format of {path!r} from its extension",
-            hint="add FORMAT PARQUET, FORMAT CSV or FORMAT JSON (or use .parquet/.csv/.json)",
+            hint="add FORMAT PARQUET, CSV, JSON or XLSX (or use .parquet/.csv/.json/.xlsx)",
         )
     return found
 
@@ -130,7 +137,7 @@ def check_export_options(fmt: str, options: dict[str, object]) -> None:
 def _copy_options(fmt: str, target: str, options: dict[str, object]) -> str:
     parts = [f"FORMAT {fmt}"]
     merged: dict[str, object] = dict(PARQUET_DEFAULTS) if fmt == "parquet" else {}
-    if fmt == "csv":
+    if fmt in ("csv", "xlsx"):
         merged["header"] = True
         if target.lower().endswith(".tsv") or target.lower().endswith(".tsv.gz"):
             merged["delimiter"] = "\t"
@@ -165,6 +172,8 @@ def export(
 ) -> ExportReport:
     """Run COPY for query into target; single files are written atomically."""
     check_export_options(fmt, options)
+    if fmt == "xlsx":
+        engine.load_extension("excel")
     started = time.perf_counter()
     if is_remote(target):
         raise ExportError(

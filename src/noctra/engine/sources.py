@@ -26,6 +26,8 @@ class SourceKind(Enum):
     DUCKDB = "DuckDB"
     DELTA = "Delta"
     ICEBERG = "Iceberg"
+    EXCEL = "Excel"
+    AVRO = "Avro"
 
     @property
     def is_database(self) -> bool:
@@ -53,6 +55,8 @@ _EXTENSIONS = {
     ".sqlite3": SourceKind.SQLITE,
     ".duckdb": SourceKind.DUCKDB,
     ".ddb": SourceKind.DUCKDB,
+    ".xlsx": SourceKind.EXCEL,
+    ".avro": SourceKind.AVRO,
 }
 _FORMAT_NAMES = {
     "csv": SourceKind.CSV,
@@ -65,6 +69,9 @@ _FORMAT_NAMES = {
     "duckdb": SourceKind.DUCKDB,
     "delta": SourceKind.DELTA,
     "iceberg": SourceKind.ICEBERG,
+    "xlsx": SourceKind.EXCEL,
+    "excel": SourceKind.EXCEL,
+    "avro": SourceKind.AVRO,
 }
 
 # Option name -> what it takes, per kind. ``format`` is valid everywhere.
@@ -74,7 +81,7 @@ CSV_OPTIONS = {
     "quote": "a one-character string",
     "escape": "a one-character string",
     "skip": "a whole number of lines",
-    "encoding": "'utf-8', 'utf-16' or 'latin-1'",
+    "encoding": "an encoding name: 'utf-8', 'utf-16', 'latin-1', 'windows-1252', 'shift_jis'...",
     "nullstr": "a string (or a list of strings) read as NULL",
     "dateformat": "a strftime format such as '%d/%m/%Y'",
     "timestampformat": "a strftime format",
@@ -102,6 +109,22 @@ JSON_OPTIONS = {
     "timestampformat": "a strftime format",
 }
 DATABASE_OPTIONS = {"readonly": "true or false", "create": "true or false"}
+# What read_xlsx (excel extension 1.5.5) takes.
+EXCEL_OPTIONS = {
+    "sheet": "a sheet name (default: the first sheet)",
+    "range": "a cell range such as 'A1:F200'",
+    "header": "true or false",
+    "all_varchar": "true or false",
+    "ignore_errors": "true or false",
+    "stop_at_empty": "true or false",
+    "empty_as_varchar": "true or false",
+    "normalize_names": "true or false",
+}
+# What read_avro (avro extension 1.5.5) takes; its union_by_name is 'not implemented yet'.
+AVRO_OPTIONS = {
+    "filename": "true or false",
+    "hive_partitioning": "true or false",
+}
 DELTA_OPTIONS = {"version": "a whole number: the table version to read (time travel)"}
 ICEBERG_OPTIONS = {
     "snapshot_id": "a whole number: the snapshot to read (time travel)",
@@ -121,6 +144,10 @@ def valid_options(kind: SourceKind) -> dict[str, str]:
         return DELTA_OPTIONS
     if kind is SourceKind.ICEBERG:
         return ICEBERG_OPTIONS
+    if kind is SourceKind.EXCEL:
+        return EXCEL_OPTIONS
+    if kind is SourceKind.AVRO:
+        return AVRO_OPTIONS
     return DATABASE_OPTIONS
 
 
@@ -345,6 +372,8 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
     if not path.strip():
         raise SourceError("the path is empty", hint="write USE 'file.csv' AS name")
     forced = kind_from_format(options["format"]) if "format" in options else None
+    if forced in (None, SourceKind.EXCEL):
+        refuse_legacy_excel(path)
     if is_remote(location):
         kind = forced or kind_from_name(location)
         if kind is None:
@@ -373,6 +402,8 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
         if lake is not None and (forced is None or forced is lake):
             return lake, location
         kind, pattern = files_of_directory(location)
+        if (forced or kind) is SourceKind.EXCEL:
+            raise one_workbook_error(path)
         return forced or kind, pattern
     if is_glob(location):
         import glob
@@ -389,6 +420,8 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
                 f"cannot tell the format of {path!r} from its name",
                 hint="add OPTIONS (format = 'csv'|'parquet'|'json')",
             )
+        if kind is SourceKind.EXCEL:
+            raise one_workbook_error(path)
         return kind, location
     if not os.path.exists(location):
         wanted = forced or kind_from_name(location)
@@ -415,6 +448,25 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
             hint="a source needs at least a header line or one record",
         )
     return kind, location
+
+
+def refuse_legacy_excel(path: str) -> None:
+    """An Excel 97-2003 workbook (.xls): DuckDB's excel extension reads .xlsx only."""
+    if path.lower().split("?", 1)[0].endswith(".xls"):
+        raise SourceError(
+            f"cannot read {path!r}: Excel 97-2003 workbooks (.xls) are not supported, only .xlsx",
+            hint="open it in Excel or LibreOffice and save it as .xlsx "
+            "(or: libreoffice --headless --convert-to xlsx FILE.xls)",
+        )
+
+
+def one_workbook_error(path: str) -> SourceError:
+    """Globs and directories of workbooks: read_xlsx reads one workbook at a time."""
+    return SourceError(
+        f"cannot read {path!r} as one source: Excel workbooks are read one at a time",
+        hint="USE each workbook on its own (USE 'a.xlsx' AS a; USE 'b.xlsx' AS b), "
+        "then SELECT * FROM a UNION ALL BY NAME SELECT * FROM b",
+    )
 
 
 class SourceRegistry:

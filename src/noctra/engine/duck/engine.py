@@ -39,6 +39,12 @@ _URL_HINT = r"(?i)\b(?:https?|s3a?|gcs?|az|r2|hf)://"
 _SQLITE_HINT = r"(?i)\bsqlite_\w+\s*\(|\bTYPE\s*=?\s*'?sqlite\b"
 # delta_scan(...), iceberg_scan(...), iceberg_snapshots(...): what needs the lake extensions.
 _LAKE_HINT = r"(?i)\b(delta|iceberg)_\w+\s*\("
+# read_xlsx(...), COPY ... (FORMAT xlsx), read_avro(...): what needs the excel or avro extension.
+_FILE_EXTENSION_HINT = r"(?i)\bread_(xlsx|avro)\s*\(|\bformat\s+'?(xlsx)\b"
+# encoding = 'cp1252' in a read_csv call: a name only the encodings extension knows.
+_ENCODING_HINT = r"(?i)\bencoding\s*:?=\s*'([^']*)'"
+# DuckDB's own catalogs: an Excel source with such an alias gets no catalog of sheets.
+_BUILT_IN_CATALOGS = ("memory", "system", "temp")
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
@@ -153,6 +159,7 @@ class DuckEngine:
         if "delta_" in lowered or "iceberg_" in lowered:
             for name in {found.lower() for found in re.findall(_LAKE_HINT, sql)}:
                 self.load_extension(name)
+        self._load_reader_extensions(sql)
         if not self._pending:
             return
         named = {
@@ -162,6 +169,19 @@ class DuckEngine:
         wanted = self._wanted_catalog.lower() if self._wanted_catalog and statement else None
         for key in [k for k in self._pending if k in named or k == wanted]:
             self._attach_pending(key)
+
+    def _load_reader_extensions(self, sql: str) -> None:
+        """Excel, Avro and legacy encodings: their extension is loaded when a statement reads one."""
+        lowered = sql.lower()
+        if "xlsx" in lowered or "avro" in lowered:
+            for found in re.findall(_FILE_EXTENSION_HINT, sql):
+                self.load_extension("excel" if "xlsx" in (found[0] + found[1]).lower() else "avro")
+        if "encoding" in lowered:
+            from noctra.engine.duck.readers import needs_encodings_extension
+
+            for name in re.findall(_ENCODING_HINT, sql):
+                if needs_encodings_extension({"encoding": name}):
+                    self.load_extension("encodings")
 
     def _attach_pending(self, key: str) -> None:
         source = self._pending.pop(key)
@@ -423,6 +443,12 @@ class DuckEngine:
             self.load_extension("httpfs")
         from noctra.engine.duck import readers
 
+        if source.kind is SourceKind.EXCEL:
+            self.load_extension("excel")
+        elif source.kind is SourceKind.AVRO:
+            self.load_extension("avro")
+        elif source.kind is SourceKind.CSV and readers.needs_encodings_extension(source.options):
+            self.load_extension("encodings")
         return readers.reader_of(source, self._rows)
 
     def inspect(self, source: Source) -> Registration:
@@ -465,7 +491,37 @@ class DuckEngine:
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS "
             f"SELECT * FROM {registration.reader}"
         )
+        if replacing is not None and replacing.kind is SourceKind.EXCEL:
+            self._drop_sheets(replacing)
+        if source.kind is SourceKind.EXCEL:
+            self._make_sheets(source)
         return registration
+
+    def _make_sheets(self, source: Source) -> None:
+        """Each worksheet of a workbook as a view ``alias.sheet``, in a catalog named after the alias.
+
+        Like a database source's tables: ``book.Q1``, ``book."Sheet 2"``; SHOW TABLES FROM
+        book lists them. A sheet with no rows has no columns, so no view.
+        """
+        from noctra.engine.duck import readers
+
+        if source.alias.lower() in _BUILT_IN_CATALOGS:
+            return
+        self._drop_sheets(source)
+        alias = quote_ident(source.alias)
+        self._execute(f"ATTACH ':memory:' AS {alias}")
+        for sheet in readers.workbook_sheets(source, self._rows):
+            try:
+                self._execute(
+                    f"CREATE VIEW {alias}.main.{quote_ident(sheet)} AS "
+                    f"SELECT * FROM {readers.sheet_reader(source, sheet)}"
+                )
+            except QueryError:
+                continue
+
+    def _drop_sheets(self, source: Source) -> None:
+        if source.alias.lower() not in _BUILT_IN_CATALOGS:
+            self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
 
     def _columns_of(self, source: Source, reader: str) -> tuple[Column, ...]:
         """The columns a file source's reader gives; a SourceError naming the file if it cannot."""
@@ -545,11 +601,23 @@ class DuckEngine:
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
         else:
             self._execute(f"DROP VIEW IF EXISTS memory.main.{quote_ident(source.alias)}")
+            if source.kind is SourceKind.EXCEL:
+                self._drop_sheets(source)
 
     def quoted_file_reader(self, path: str, kind: SourceKind) -> str | None:
-        """A CSV quoted in FROM is read with the same small buffer as registered sources."""
-        from noctra.engine.duck import readers
+        """A CSV quoted in FROM is read with the same small buffer as registered sources.
 
+        Excel and Avro files are read by their extension's function, loaded now.
+        """
+        from noctra.engine.duck import readers
+        from noctra.engine.sources import is_glob, one_workbook_error
+
+        if kind is SourceKind.EXCEL:
+            if is_glob(path):
+                raise one_workbook_error(path)
+            self.load_extension("excel")
+        elif kind is SourceKind.AVRO:
+            self.load_extension("avro")
         return readers.quoted_file_reader(path, kind)
 
     def tables(self, alias: str) -> list[TableInfo]:

@@ -128,8 +128,55 @@ def translate_error(
         error.message, hint = _csv_error(message, lines)
     elif message.endswith("Schema mismatch between globbed files."):
         error.message, hint = _glob_mismatch(lines)
+    elif reading := _reading_error(message, lines):
+        error.message, hint = reading
     error.hint = hint
     return error
+
+
+def _reading_error(message: str, lines: list[str]) -> tuple[str, str] | None:
+    """Encodings and workbooks: DuckDB's message made one line with what to write instead."""
+    if unknown := re.search(r'does not support the encoding: "(.*?)"', message):
+        import difflib
+
+        from noctra.engine.duck.readers import COMMON_ENCODINGS, ENCODING_ALIASES
+
+        known = [line.strip()[1:].strip() for line in lines if line.strip().startswith("*")]
+        # Suggested from the names Noctra checked, not all of the extension's (some decode wrongly).
+        close = difflib.get_close_matches(unknown.group(1).lower(), ENCODING_ALIASES, n=3, cutoff=0.6)
+        guess = f"; did you mean {', '.join(close)}?" if close else ""
+        return (
+            f"unknown encoding {unknown.group(1)!r}",
+            f"common encodings: {COMMON_ENCODINGS}{guess} (the encodings extension knows {len(known)} names)"
+            if known
+            else f"common encodings: {COMMON_ENCODINGS}{guess}",
+        )
+    if message.endswith("File is not latin-1 encoded"):
+        return (
+            "the file is not latin-1 (ISO-8859-1) text: it holds bytes latin-1 leaves undefined",
+            "Windows files put €, “ ” and – there: OPTIONS (encoding = 'windows-1252')",
+        )
+    if message.endswith("Failed to open zip for reading"):
+        return (
+            "cannot read the workbook: it is not an .xlsx file (not a zip file)",
+            "an .xls or password-protected workbook must be saved as .xlsx (without a password) first",
+        )
+    return None
+
+
+def guess_encoding(path: str) -> str:
+    """The legacy encoding a non-UTF-8 text file most likely has: utf-16, windows-1252 or latin-1."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return "latin-1"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[1:2] == b"\x00":
+        return "utf-16"
+    # Bytes 0x80-0x9F are control codes in latin-1 and letters and signs (€ “ ” –) in windows-1252.
+    if any(0x80 <= byte <= 0x9F for byte in head):
+        return "windows-1252"
+    return "latin-1"
 
 
 def _remote_hint(message: str) -> str | None:
@@ -245,7 +292,20 @@ def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
         if needle in reason.lower():
             hint = advice
             break
+    if "not utf-8" in reason.lower():
+        hint = _encoding_hint(lines)
     return (f"{where}: {reason}" if reason else where), hint
+
+
+def _encoding_hint(lines: list[str]) -> str:
+    """What to write for a CSV that is not UTF-8, with the encoding its bytes suggest."""
+    path = next((m.group(1).strip() for line in lines if (m := re.match(_FILE_LINE, line))), "")
+    guess = guess_encoding(path) if path else "latin-1"
+    others = ", ".join(repr(e) for e in ("latin-1", "windows-1252", "utf-16") if e != guess)
+    return (
+        f"the file is not UTF-8 (it looks like {guess}): add OPTIONS (encoding = '{guess}') "
+        f"(or {others}; in FROM: read_csv('file', encoding = '{guess}'))"
+    )
 
 
 def _glob_mismatch(lines: list[str]) -> tuple[str, str]:

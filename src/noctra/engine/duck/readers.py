@@ -27,6 +27,11 @@ def reader_of(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         return f"delta_scan({quote_string(source.read_pattern)}{_args(_lake_args(source))})", {}
     if source.kind is SourceKind.ICEBERG:
         return iceberg_reader(source, rows), {}
+    if source.kind is SourceKind.EXCEL:
+        return excel_reader(source, rows)
+    if source.kind is SourceKind.AVRO:
+        args = {key: value for key, value in source.options.items() if key != "format"}
+        return f"read_avro({quote_string(source.read_pattern)}{_args(args)})", {}
     options = dict(source.options)
     if "json_format" in options:
         options["format"] = options.pop("json_format")
@@ -76,6 +81,10 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     """Sniff once (dialect from the first file of a glob) and fix dialect and column types in the view."""
     user = dict(source.options)
     user.pop("format", None)
+    if "encoding" in user:
+        user["encoding"] = duckdb_encoding(user["encoding"])
+        if user["encoding"] == "utf-16" and not source.is_remote:
+            refuse_big_endian(source)
     if "delimiter" in user:
         user["delim"] = user.pop("delimiter")
     sniff_target = source.read_pattern
@@ -190,11 +199,153 @@ def unreadable_csv(source: Source, exc: QueryError) -> SourceError:
     )
 
 
+# Encoding names people write -> the name DuckDB's CSV reader (or the encodings extension)
+# knows it by. Each extension name here was checked to decode text written by Python's codec.
+_ENCODING_NAMES = {
+    "utf-8": ("utf8", "utf-8", "utf_8", "u8"),
+    "utf-16": ("utf16", "utf-16", "utf_16", "utf-16le", "utf16le", "utf_16_le", "utf-16-le"),
+    "latin-1": ("latin-1", "latin1", "latin_1", "iso-8859-1", "iso8859-1", "iso_8859_1", "iso88591", "l1"),
+    "CP1252": ("windows-1252", "cp1252", "cp-1252", "win-1252", "win1252", "windows1252"),
+    "CP1250": ("windows-1250", "cp1250", "win1250"),
+    "CP1251": ("windows-1251", "cp1251", "win1251"),
+    "CP1253": ("windows-1253", "cp1253"),
+    "CP1254": ("windows-1254", "cp1254"),
+    "CP1255": ("windows-1255", "cp1255"),
+    "CP1256": ("windows-1256", "cp1256"),
+    "CP1257": ("windows-1257", "cp1257"),
+    "CP1258": ("windows-1258", "cp1258"),
+    "ISO_8859_2": ("iso-8859-2", "iso8859-2", "latin-2", "latin2"),
+    "ISO_8859_5": ("iso-8859-5", "iso8859-5"),
+    "ISO_8859_7": ("iso-8859-7", "iso8859-7"),
+    "ISO_8859_15": ("iso-8859-15", "iso8859-15", "latin-9", "latin9"),
+    "shift_jis": ("shift_jis", "shift-jis", "sjis", "s-jis"),
+    "EUC_JP": ("euc-jp", "eucjp", "euc_jp"),
+    "EUC_KR": ("euc-kr", "euckr", "euc_kr"),
+    "zh_CN.gbk": ("gbk", "cp936", "gb2312"),
+    "gb18030": ("gb18030",),
+    "java-Big5-1.3_P": ("big5", "big-5"),
+    "KOI8_R": ("koi8-r", "koi8_r"),
+    "KOI8_U": ("koi8-u", "koi8_u"),
+    "cp437": ("cp437", "ibm437"),
+    "cp850": ("cp850", "ibm850"),
+    "mac_roman": ("mac_roman", "macroman", "mac-roman", "macintosh"),
+    "ascii": ("ascii", "us-ascii"),
+}
+_ENCODING_OF = {alias: name for name, aliases in _ENCODING_NAMES.items() for alias in aliases}
+ENCODING_ALIASES = list(_ENCODING_OF)
+# What DuckDB's CSV reader decodes itself; any other name needs the encodings extension.
+CORE_ENCODINGS = ("utf-8", "utf-16", "latin-1")
+COMMON_ENCODINGS = "utf-8, utf-16, latin-1, windows-1252, iso-8859-15, windows-1251, shift_jis, gbk, big5"
+
+
+def duckdb_encoding(value: object) -> str:
+    """The name DuckDB knows an encoding by ('latin1' -> 'latin-1', 'cp1252' -> 'CP1252')."""
+    text = str(value).strip()
+    lowered = text.lower()
+    if lowered in ("utf-16be", "utf16be", "utf-16-be", "utf_16_be"):
+        raise SourceError(
+            "DuckDB reads UTF-16 little-endian only, not big-endian (UTF-16BE)",
+            hint="convert the file first, e.g. iconv -f UTF-16BE -t UTF-8 in.csv > out.csv",
+        )
+    return _ENCODING_OF.get(lowered, text)
+
+
+def needs_encodings_extension(options: dict[str, object]) -> bool:
+    """True when a CSV's encoding is one DuckDB decodes only with the encodings extension."""
+    return "encoding" in options and duckdb_encoding(options["encoding"]) not in CORE_ENCODINGS
+
+
+def refuse_big_endian(source: Source) -> None:
+    """UTF-16BE read as utf-16 gives no rows and no error in DuckDB 1.5.5: refused here."""
+    first = sorted(glob.glob(source.read_pattern, recursive=True)) if is_glob(source.read_pattern) else []
+    path = first[0] if first else source.read_pattern
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+    except OSError:
+        return
+    # A BOM FE FF, or ASCII text whose first code unit starts with a zero byte.
+    if head == b"\xfe\xff" or (len(head) == 2 and head[0] == 0 and head[1] != 0):
+        raise SourceError(
+            f"{source.path!r} is UTF-16 big-endian: DuckDB reads UTF-16 little-endian only",
+            hint="convert it first, e.g. iconv -f UTF-16BE -t UTF-8 in.csv > out.csv, "
+            "then USE it without encoding",
+        )
+
+
+def excel_reader(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
+    """read_xlsx of the sheet OPTIONS names, else the first sheet that has rows."""
+    args = {key: value for key, value in source.options.items() if key != "format"}
+    sheets = workbook_sheets(source, rows)
+    wanted = args.get("sheet")
+    if wanted is not None:
+        if str(wanted) not in sheets:
+            raise SourceError(
+                f"workbook {source.path!r} has no sheet {wanted!r}",
+                hint=f"its sheets: {', '.join(repr(s) for s in sheets) or 'none'}",
+            )
+        candidates = [str(wanted)]
+    else:
+        candidates = sheets or [""]
+    for sheet in candidates:
+        call = dict(args)
+        if sheet:
+            call["sheet"] = sheet
+        reader = f"read_xlsx({quote_string(source.read_pattern)}{_args(call)})"
+        try:
+            rows(f"DESCRIBE SELECT * FROM {reader}", None)
+        except QueryError as exc:
+            # An empty cover sheet: the first sheet with rows is the source.
+            if "No rows found" in exc.message and wanted is None:
+                continue
+            raise excel_error(source, exc, sheet) from exc
+        return reader, ({"sheet": sheet} if sheet else {})
+    raise SourceError(f"workbook {source.path!r} has no rows in any sheet", hint="check the workbook")
+
+
+def sheet_reader(source: Source, sheet: str) -> str:
+    """read_xlsx of one sheet with the source's options (its range belongs to its own sheet)."""
+    args = {key: value for key, value in source.options.items() if key not in ("format", "sheet", "range")}
+    return f"read_xlsx({quote_string(source.read_pattern)}{_args({'sheet': sheet, **args})})"
+
+
+def excel_error(source: Source, exc: QueryError, sheet: str) -> SourceError:
+    """A read_xlsx failure as one line naming the workbook (and the sheet)."""
+    message = exc.message.split(": ", 1)[-1]
+    where = f"sheet {sheet!r} of {source.path!r}" if sheet else repr(source.path)
+    if message.startswith("Invalid range"):
+        return SourceError(
+            f"cannot read {where}: {message}",
+            hint="write range as cells, e.g. OPTIONS (range = 'A1:F200')",
+        )
+    if message.startswith("No rows found"):
+        return SourceError(f"cannot read {where}: it has no rows", hint="choose another sheet")
+    return SourceError(f"cannot read {where} as Excel: {message}", hint=exc.hint or "check the workbook")
+
+
+def workbook_sheets(source: Source, rows: Rows) -> list[str]:
+    """The worksheets of an Excel source (a remote workbook is fetched once through httpfs)."""
+    from noctra.engine.workbook import sheet_names
+
+    if not source.is_remote:
+        return sheet_names(source.path, source.read_pattern)
+    import io
+
+    found = rows("SELECT content FROM read_blob(?)", [source.read_pattern])
+    content = found[0][0] if found else b""
+    return sheet_names(source.path, io.BytesIO(content if isinstance(content, bytes) else b""))
+
+
 def quoted_file_reader(path: str, kind: SourceKind) -> str | None:
     """A CSV quoted in FROM is read with the same small buffer as registered sources.
 
     DuckDB's default buffer took a 1 GB CSV aggregation to 199 MiB peak instead of 112 MiB.
     """
+    if kind is SourceKind.EXCEL:
+        return f"read_xlsx({quote_string(path)})"
+    if kind is SourceKind.AVRO:
+        # The avro extension has no replacement scan: FROM 'x.avro' would find no table.
+        return f"read_avro({quote_string(path)})"
     if kind is not SourceKind.CSV:
         return None
     return f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE})"
