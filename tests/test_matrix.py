@@ -10,7 +10,10 @@ of the CLI, EXPORT to Parquet/CSV/JSON read back by DuckDB, `LET x = (SELECT ...
 `DESCRIBE (SELECT ...)` — in the session that registered the source and in a later
 session restored from the saved state — with the engine chosen automatically, forced to
 DuckDB (`SET engine = duckdb`) and, for SQLite sources, forced to native SQLite. The same
-rows must come back every way.
+rows must come back every way. An Excel workbook (written by openpyxl, read by alias, as
+`alias."sheet"` and quoted in FROM; Excel has no integers, so its id is cast), an Avro file
+(fastavro) and a UTF-16 CSV are kinds too; latin-1 and windows-1252 CSVs, which cannot hold
+"Ωmega", are read in tests/engine/test_fabric_files.py.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, http_server: HttpServer, s3_
     (master / "pqdir").mkdir()
     write_parquet(master / "pqdir" / "part-1.parquet", ROWS[:2])
     write_parquet(master / "pqdir" / "part-2.parquet", ROWS[2:])
+    write_fabric_files(master)
     conn = sqlite3.connect(master / "people.db")
     with conn:
         conn.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, amount REAL)")
@@ -107,6 +111,40 @@ def world(tmp_path_factory: pytest.TempPathFactory, http_server: HttpServer, s3_
     bucket = s3_server.bucket(f"noctra-matrix-{uuid.uuid4().hex[:8]}")
     s3_url = s3_server.put(bucket, "people/data.parquet", (master / "data.parquet").read_bytes())
     return World(master, http_server.url(name), s3_url, dict(s3_server.environ))
+
+
+AVRO_SCHEMA = {
+    "type": "record",
+    "name": "Person",
+    "fields": [
+        {"name": "id", "type": "int"},
+        {"name": "name", "type": "string"},
+        {"name": "amount", "type": ["null", "double"]},
+    ],
+}
+
+
+def write_fabric_files(master: Path) -> None:
+    """The dataset as a workbook (a second sheet after it), an Avro file and a UTF-16 CSV (BOM)."""
+    import fastavro
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    people = workbook.active
+    assert people is not None
+    people.title = "People 2024"
+    people.append(COLUMNS)
+    for row in ROWS:
+        people.append(list(row))
+    workbook.create_sheet("Notes").append(["note"])
+    workbook.save(master / "data.xlsx")
+    with (master / "data.avro").open("wb") as handle:
+        fastavro.writer(handle, AVRO_SCHEMA, [dict(zip(COLUMNS, row, strict=True)) for row in ROWS])
+    (master / "data-utf16.csv").write_bytes(CSV_TEXT.encode("utf-16"))
+
+
+# Excel stores every number as a double: the workbook's id is cast back to the dataset's INTEGER.
+EXCEL_ROWS = "(SELECT CAST(id AS INTEGER) AS id, name, amount FROM {})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +178,12 @@ def kinds(world: World) -> dict[str, Kind]:
         "http-quoted-url": Kind("", sql_string(world.http_url)),
         "s3-alias": Kind(f"USE {sql_string(world.s3_url)} AS lake", "lake"),
         "s3-quoted-url": Kind("", sql_string(world.s3_url)),
+        "xlsx": Kind("USE 'data.xlsx' AS src", EXCEL_ROWS.format("src")),
+        "xlsx-sheet": Kind("USE 'data.xlsx' AS book", EXCEL_ROWS.format('book."People 2024"')),
+        "xlsx-quoted": Kind("", EXCEL_ROWS.format("'data.xlsx'")),
+        "avro": Kind("USE 'data.avro' AS src", "src"),
+        "avro-quoted": Kind("", "'data.avro'"),
+        "csv-utf16": Kind("USE 'data-utf16.csv' AS src OPTIONS (encoding = 'utf-16')", "src"),
     }
 
 
@@ -156,6 +200,12 @@ KINDS = [
     "http-quoted-url",
     "s3-alias",
     "s3-quoted-url",
+    "xlsx",
+    "xlsx-sheet",
+    "xlsx-quoted",
+    "avro",
+    "avro-quoted",
+    "csv-utf16",
 ]
 SQLITE_KINDS = [k for k in KINDS if k.startswith("sqlite")]
 # auto everywhere; DuckDB forced everywhere; native SQLite forced where a SQLite source is read.
@@ -396,3 +446,17 @@ def test_every_original_holds_the_dataset(world: World, s3_server: S3Server) -> 
     bucket, key = world.s3_url.removeprefix("s3://").split("/", 1)
     body = s3_server.client.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert body == (master / "data.parquet").read_bytes()
+
+
+def test_every_fabric_original_holds_the_dataset(world: World) -> None:
+    """The workbook, the Avro file and the UTF-16 CSV hold the dataset, read by their own libraries."""
+    import fastavro
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(world.master / "data.xlsx")["People 2024"]
+    cells = [tuple(cell.value for cell in row) for row in sheet.iter_rows()]
+    assert cells[0] == tuple(COLUMNS)
+    assert normalised(cells[1:]) == ROWS
+    with (world.master / "data.avro").open("rb") as handle:
+        assert normalised([tuple(r[c] for c in COLUMNS) for r in fastavro.reader(handle)]) == ROWS
+    assert (world.master / "data-utf16.csv").read_bytes().decode("utf-16") == CSV_TEXT
