@@ -4,7 +4,9 @@ One small dataset (a comma, quotes and non-ASCII in a name, a NULL amount) is wr
 in every kind of source Noctra reads: a CSV file, a Parquet file, an NDJSON file, a glob
 of two CSV files, a directory of two Parquet files, a SQLite table (reached as
 `alias.table`, as `path::table` and as a bare table of the current database), a CSV
-served over HTTP and a Parquet object in S3 (each by alias and as a quoted URL in FROM).
+served over HTTP and a Parquet object in S3 (each by alias and as a quoted URL in FROM),
+and Delta and Iceberg tables, local and in S3 (written by `deltalake` and pyiceberg in
+several commits ending in a delete, so a plain read of their Parquet files would be wrong).
 Each is read back every way a user can: the Python API (`.arrow()`), every `--format`
 of the CLI, EXPORT to Parquet/CSV/JSON read back by DuckDB, `LET x = (SELECT ...)` and
 `DESCRIBE (SELECT ...)` — in the session that registered the source and in a later
@@ -32,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from noctra import Session
 from noctra.config import Config, load_config
 from tests.conftest import HttpServer, RunMain, S3Server
+from tests.lake_tables import delta_options, iceberg_catalog, s3_properties, write_delta, write_iceberg
 
 Row = tuple[int, str, float | None]
 
@@ -82,6 +86,8 @@ class World:
     http_url: str
     s3_url: str
     s3_environ: dict[str, str]
+    delta_s3_url: str
+    iceberg_s3_url: str
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +116,41 @@ def world(tmp_path_factory: pytest.TempPathFactory, http_server: HttpServer, s3_
     (http_server.root / name).write_text(CSV_TEXT, encoding="utf-8")
     bucket = s3_server.bucket(f"noctra-matrix-{uuid.uuid4().hex[:8]}")
     s3_url = s3_server.put(bucket, "people/data.parquet", (master / "data.parquet").read_bytes())
-    return World(master, http_server.url(name), s3_url, dict(s3_server.environ))
+    delta_s3_url, iceberg_s3_url = write_lakes(master, s3_server, bucket)
+    return World(master, http_server.url(name), s3_url, dict(s3_server.environ), delta_s3_url, iceberg_s3_url)
+
+
+def lake_rows(rows: list[Row]) -> pa.Table:
+    """The dataset as an Arrow table (id INTEGER, name VARCHAR, amount DOUBLE)."""
+    schema = pa.schema([("id", pa.int32()), ("name", pa.string()), ("amount", pa.float64())])
+    return pa.Table.from_pylist([dict(zip(COLUMNS, row, strict=True)) for row in rows], schema=schema)
+
+
+def write_lakes(master: Path, s3_server: S3Server, bucket: str) -> tuple[str, str]:
+    """Delta and Iceberg tables of the dataset, local (in master) and in the bucket; their S3 URLs.
+
+    Each gets an extra row in a second commit, deleted in a third.
+    """
+    extra = lake_rows([(99, "deleted later", 1.0)])
+    delete = "id = 99"
+    write_delta(str(master / "lake-delta"), lake_rows(ROWS), extra=extra, delete=delete)
+    delta_s3_url = f"s3://{bucket}/lakes/delta-people"
+    write_delta(
+        delta_s3_url,
+        lake_rows(ROWS),
+        extra=extra,
+        delete=delete,
+        storage_options=delta_options(s3_server.endpoint, s3_server.environ),
+    )
+    local = iceberg_catalog(master / "iceberg-catalog", f"file://{master / 'iceberg'}")
+    write_iceberg(local, "ns.people", lake_rows(ROWS), extra=extra, delete="id == 99")
+    remote = iceberg_catalog(
+        master.parent / f"{master.name}-s3-catalog",
+        f"s3://{bucket}/lakes/iceberg",
+        **s3_properties(s3_server.endpoint, s3_server.environ),
+    )
+    table = write_iceberg(remote, "ns.people", lake_rows(ROWS), extra=extra, delete="id == 99")
+    return delta_s3_url, table.location()
 
 
 AVRO_SCHEMA = {
@@ -184,6 +224,12 @@ def kinds(world: World) -> dict[str, Kind]:
         "avro": Kind("USE 'data.avro' AS src", "src"),
         "avro-quoted": Kind("", "'data.avro'"),
         "csv-utf16": Kind("USE 'data-utf16.csv' AS src OPTIONS (encoding = 'utf-16')", "src"),
+        "delta": Kind("USE 'lake-delta' AS src", "src"),
+        "iceberg": Kind("USE 'iceberg/ns/people' AS src", "src"),
+        "delta-s3": Kind(f"USE {sql_string(world.delta_s3_url)} AS lake OPTIONS (format = 'delta')", "lake"),
+        "iceberg-s3": Kind(
+            f"USE {sql_string(world.iceberg_s3_url)} AS lake OPTIONS (format = 'iceberg')", "lake"
+        ),
     }
 
 
@@ -206,10 +252,21 @@ KINDS = [
     "avro",
     "avro-quoted",
     "csv-utf16",
+    "delta",
+    "iceberg",
+    "delta-s3",
+    "iceberg-s3",
 ]
 SQLITE_KINDS = [k for k in KINDS if k.startswith("sqlite")]
-# auto everywhere; DuckDB forced everywhere; native SQLite forced where a SQLite source is read.
-CASES = [(k, "auto") for k in KINDS] + [(k, "duckdb") for k in KINDS] + [(k, "sqlite") for k in SQLITE_KINDS]
+# Only DuckDB reads a lake table, so auto is DuckDB for them: forcing it again would run
+# the same path twice, at ~1 s a test of loading the delta/iceberg extensions.
+LAKE_KINDS = ["delta", "iceberg", "delta-s3", "iceberg-s3"]
+# auto everywhere; DuckDB forced everywhere but lakes; native SQLite forced where a SQLite source is read.
+CASES = (
+    [(k, "auto") for k in KINDS]
+    + [(k, "duckdb") for k in KINDS if k not in LAKE_KINDS]
+    + [(k, "sqlite") for k in SQLITE_KINDS]
+)
 MODES = ["fresh", "restored"]
 
 
@@ -446,6 +503,28 @@ def test_every_original_holds_the_dataset(world: World, s3_server: S3Server) -> 
     bucket, key = world.s3_url.removeprefix("s3://").split("/", 1)
     body = s3_server.client.get_object(Bucket=bucket, Key=key)["Body"].read()
     assert body == (master / "data.parquet").read_bytes()
+
+
+def test_every_lake_holds_the_dataset_and_a_deleted_row(world: World) -> None:
+    """Read by their own libraries, the lake tables hold the dataset; their Parquet files, one more row."""
+    from deltalake import DeltaTable
+    from pyiceberg.table import StaticTable
+
+    options = delta_options(world.s3_environ["AWS_ENDPOINT_URL"], world.s3_environ)
+    for uri, storage in ((str(world.master / "lake-delta"), None), (world.delta_s3_url, options)):
+        table = DeltaTable(uri, storage_options=storage).to_pyarrow_table()
+        rows = sorted(tuple(r[c] for c in COLUMNS) for r in table.to_pylist())
+        assert normalised(rows) == ROWS, uri
+    metadata = sorted((world.master / "iceberg" / "ns" / "people" / "metadata").glob("*.metadata.json"))
+    rows = sorted(
+        tuple(r[c] for c in COLUMNS)
+        for r in StaticTable.from_metadata(str(metadata[-1])).scan().to_arrow().to_pylist()
+    )
+    assert normalised(rows) == ROWS
+    pattern = str(world.master / "lake-delta" / "*.parquet")
+    with duckdb.connect() as con:
+        ids = [r[0] for r in con.execute("SELECT id FROM read_parquet(?)", [pattern]).fetchall()]
+    assert 99 in ids
 
 
 def test_every_fabric_original_holds_the_dataset(world: World) -> None:
