@@ -277,7 +277,8 @@ class SourceLifecycle:
                 continue
             if source.kind.is_database or source.is_remote:
                 continue
-            followed = source.kind is SourceKind.CSV or source.kind.is_lake
+            # A workbook's sheets may come and go: its catalog of sheets is made again.
+            followed = source.kind in (SourceKind.CSV, SourceKind.EXCEL) or source.kind.is_lake
             if not followed and not self.hybrid.has_copy(source):
                 continue  # Parquet/JSON views read the files as they are: nothing to redo
             now = signature_of(source.location)
@@ -285,7 +286,7 @@ class SourceLifecycle:
                 continue
             # CSV dialects are sniffed again; other views only lose their DuckDB copy. A lake
             # table's new commit may change its columns (and Iceberg's newest metadata file).
-            again = source.kind in (SourceKind.CSV, SourceKind.ICEBERG)
+            again = source.kind in (SourceKind.CSV, SourceKind.ICEBERG, SourceKind.EXCEL)
             apply(source, self.engine.register(source, reuse_reader=not again))
 
             self.hybrid.invalidate(source)

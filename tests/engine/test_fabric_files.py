@@ -121,6 +121,26 @@ def test_a_workbook_quoted_in_from_and_the_query_command(book: Path, run_main: R
     assert (run.code, run.out) == (0, "name\nΩmega café\n"), run.err
 
 
+def test_a_workbook_that_changes_is_followed(tmp_path: Path) -> None:
+    def save(sheets: dict[str, list[list[object]]]) -> None:
+        workbook = openpyxl.Workbook()
+        workbook.remove(workbook.active)
+        for title, rows in sheets.items():
+            sheet = workbook.create_sheet(title)
+            for row in rows:
+                sheet.append(row)
+        workbook.save(tmp_path / "live.xlsx")
+
+    save({"A": [["x"], [1]]})
+    with Session() as s:
+        s.execute("USE 'live.xlsx' AS live")
+        assert s.sql("SELECT * FROM live").rows(10) == [(1.0,)]
+        save({"A": [["x", "y"], [1, 2], [3, 4]], "B": [["z"], [5]]})
+        assert s.sql("SELECT * FROM live ORDER BY x").rows(10) == [(1.0, 2.0), (3.0, 4.0)]
+        assert s.sql("SELECT * FROM live.B").rows(10) == [(5.0,)]
+        assert [r[0] for r in s.sql("SHOW TABLES FROM live").rows(10)] == ["A", "B"]
+
+
 def test_workbook_joins_a_csv_and_a_sqlite_table(book: Path, tmp_path: Path) -> None:
     (tmp_path / "cities.csv").write_text("id,city\n1,Córdoba\n2,Zürich\n3,Oslo\n", encoding="utf-8")
     conn = sqlite3.connect(tmp_path / "crm.db")
