@@ -267,6 +267,7 @@ class Contender:
     error: str = ""
     killed: bool = False
     single: bool = False  # slow: timed on its first run alone
+    warmups: list[float] = field(default_factory=list)  # Noctra "repeated": the two runs that warm it
 
     @property
     def active(self) -> bool:
@@ -399,10 +400,12 @@ def warm_cache(runner: Runner, c: Contender) -> str:
     """Noctra "repeated": empty its cache, then two runs (the second builds the copy); error or ""."""
     assert c.warm is not None
     shutil.rmtree(c.warm, ignore_errors=True)
+    c.warmups = []
     for _ in range(2):
         got = runner.run(c, capture=True)
         if got.code != 0 or got.killed:
             return f"warm-up run failed (exit {got.code}): {_last_line(got.stderr)}"
+        c.warmups.append(got.seconds)
     if not list((c.warm / "noctra").glob("*.parquet")):
         return "two runs left no Parquet copy in the cache"
     return ""
@@ -842,6 +845,15 @@ def run_peers(
         measure_workload(w, runner, runs=runs, rss_runs=rss_runs, slow=slow, log=log)
         report.workloads.append(w)
         report.add_commands(w)
+        for c in w.contenders:
+            if len(c.warmups) == 2 and c.warm is not None:
+                copies = list((c.warm / "noctra").glob("*.parquet"))
+                size = sum(f.stat().st_size for f in copies) / MB
+                report.notes.append(
+                    f"{w.name}: Noctra's two warm-up runs took {fmt_seconds(c.warmups[0])} (first read) "
+                    f"and {fmt_seconds(c.warmups[1])} (second read, which writes the {size:.0f} MB "
+                    "Parquet copy)."
+                )
     big_name = f"CSV {size_text(big)} aggregate"
     report.done_when(big_name, scaled=big_mb != 1000)
     report.notes += [
