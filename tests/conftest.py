@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from noctra.cli import main
+from tests.db_servers import DbServer
 
 SAMPLE_CSV = 'id,name,amount\n1,"Smith, J",10.5\n2,,20\n3,Ann,\n'
 
@@ -233,6 +234,34 @@ class S3Server:
     def put(self, bucket: str, key: str, body: bytes) -> str:
         self.client.put_object(Bucket=bucket, Key=key, Body=body)
         return f"s3://{bucket}/{key}"
+
+
+# Databases every test session's servers hold: the matrix dataset, and test_postgres/test_mysql's.
+SERVER_DATABASES = ["matrix", "shop"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[DbServer]:
+    """A real PostgreSQL server (initdb + postgres) on 127.0.0.1, password auth; one per test run."""
+    from tests.db_servers import POSTGRES_BIN, POSTGRES_MISSING, start_postgres
+
+    if not (POSTGRES_BIN / "initdb").is_file() and shutil.which("initdb") is None:
+        pytest.skip(POSTGRES_MISSING)
+    server = start_postgres(SERVER_DATABASES)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[DbServer]:
+    """A real MariaDB/MySQL server on 127.0.0.1, password auth; skipped when mysqld is absent."""
+    from tests.db_servers import MYSQL_MISSING, mysqld_path, start_mysql
+
+    if mysqld_path() is None:
+        pytest.skip(MYSQL_MISSING)
+    server = start_mysql(SERVER_DATABASES)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -285,7 +285,7 @@ def test_unknown_keys_and_sections_are_warnings(tmp_path: Path) -> None:
         f"{path}: unknown key [engine] foo (ignored; known: mode, materialize_min_rows, "
         "materialize_after_queries, materialize_always_rows, cache_files_under)",
         f"{path}: unknown section [plugins] (ignored; known: [duckdb.performance], [duckdb.tuning], "
-        "[engine], [session], [cache], [s3], [spark])",
+        "[engine], [session], [cache], [s3], [postgres], [mysql], [spark])",
     ]
     assert config.performance.base_threads == PerformanceConfig().base_threads
 

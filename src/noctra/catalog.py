@@ -45,12 +45,13 @@ class Catalog:
         entries = []
         current = (self._sources.current or "").lower()
         for source in self._sources:
-            now = None if source.is_remote else signature_of(source.location)
+            now = None if source.is_remote or source.kind.is_server else signature_of(source.location)
             entries.append(
                 SourceEntry(
                     alias=source.alias,
                     kind=source.kind.value,
-                    path=redact_url(source.path),
+                    # A server's path was stored without its password; its user name stays.
+                    path=source.path if source.kind.is_server else redact_url(source.path),
                     size=None if now is None else now.size,
                     status=source_status(source, now),
                     is_current=source.alias.lower() == current,
@@ -139,7 +140,12 @@ class Catalog:
 
 
 def source_status(source: Source, now: Signature | None) -> str:
-    """ok, missing (the file is gone) or changed (it differs from when it was read)."""
+    """ok, missing (the file is gone) or changed (it differs from when it was read).
+
+    A database server has no file: its status is what attaching it last said.
+    """
+    if source.kind.is_server:
+        return source.status
     if source.is_remote:
         return "ok"
     if now is None:

@@ -99,6 +99,16 @@ class S3Config:
 
 
 @record
+class ServerConfig:
+    """``[postgres]`` / ``[mysql]``: what a server URL leaves out (host, port, user, password)."""
+
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: str | None = None
+
+
+@record
 class Config:
     """Everything config.toml can set; ``origins`` says where each key's value came from."""
 
@@ -109,6 +119,8 @@ class Config:
     s3: S3Config = field(default_factory=S3Config)
     spark: SparkConfig = field(default_factory=SparkConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
+    postgres: ServerConfig = field(default_factory=ServerConfig)
+    mysql: ServerConfig = field(default_factory=ServerConfig)
     path: str | None = None
     origins: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -201,10 +213,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3", "access_key_id", "s3", "text", ("AWS_ACCESS_KEY_ID",), is_secret=True),
     Setting("s3", "secret_access_key", "s3", "text", ("AWS_SECRET_ACCESS_KEY",), is_secret=True),
     Setting("s3", "session_token", "s3", "text", ("AWS_SESSION_TOKEN",), is_secret=True),
+    # The variables libpq itself reads (it also reads ~/.pgpass when no password is given).
+    Setting("postgres", "host", "postgres", "text", ("PGHOST",)),
+    Setting("postgres", "port", "postgres", "count", ("PGPORT",)),
+    Setting("postgres", "user", "postgres", "text", ("PGUSER",)),
+    Setting("postgres", "password", "postgres", "text", ("PGPASSWORD",), is_secret=True),
+    # The variables DuckDB's mysql extension reads.
+    Setting("mysql", "host", "mysql", "text", ("MYSQL_HOST",)),
+    Setting("mysql", "port", "mysql", "count", ("MYSQL_TCP_PORT",)),
+    Setting("mysql", "user", "mysql", "text"),
+    Setting("mysql", "password", "mysql", "text", ("MYSQL_PWD",), is_secret=True),
     Setting("spark", "remote", "spark", "spark_remote", ("NOCTRA_SPARK_REMOTE",)),
     Setting("spark", "sqlite_max_rows", "spark", "count", ("NOCTRA_SPARK_SQLITE_MAX_ROWS",)),
 )
-SECTIONS = ("duckdb.performance", "duckdb.tuning", "engine", "session", "cache", "s3", "spark")
+SECTIONS = (
+    "duckdb.performance",
+    "duckdb.tuning",
+    "engine",
+    "session",
+    "cache",
+    "s3",
+    "postgres",
+    "mysql",
+    "spark",
+)
 # Settings Noctra manages itself: [duckdb.tuning] may not set them.
 MANAGED_DUCKDB_SETTINGS = {"threads": "base_threads", "memory_limit": "memory_limit"}
 
@@ -607,6 +639,22 @@ DEFAULT_CONFIG_TOML = """\
 # region = "us-east-1"                 # AWS_REGION or AWS_DEFAULT_REGION
 # url_style = "path"                   # "path" or "vhost"; "path" when an endpoint is set
 # use_ssl = true                       # default: from the endpoint's scheme, else true
+
+[postgres]
+# What a postgresql:// URL (USE 'postgresql://user@host/db' AS pg) leaves out. The password
+# is better kept in the environment (PGPASSWORD, which wins over this file) or ~/.pgpass;
+# it is never shown nor written to the session file. Environment: PGHOST, PGPORT, PGUSER.
+# host = "127.0.0.1"
+# port = 5432
+# user = "me"
+# password = "..."
+
+[mysql]
+# The same for mysql:// URLs. Environment: MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_PWD.
+# host = "127.0.0.1"
+# port = 3306
+# user = "me"
+# password = "..."
 """
 
 

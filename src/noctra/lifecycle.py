@@ -21,6 +21,7 @@ from noctra.engine.sources import (
     kind_from_name,
     refuse_legacy_excel,
     resolve_location,
+    server_kind,
     signature_of,
 )
 from noctra.errors import NoctraError, SourceError, UsageError
@@ -28,7 +29,14 @@ from noctra.quoting import identifier_from_stem, quote_string
 
 
 def default_alias(path: str) -> str:
-    """The file stem made into an identifier: 'data/ventas-2024.csv.gz' -> 'ventas_2024'."""
+    """The file stem made into an identifier: 'data/ventas-2024.csv.gz' -> 'ventas_2024'.
+
+    A server URL is known by its database's name: 'postgresql://u@h/sales' -> 'sales'.
+    """
+    if server_kind(path) is not None:
+        from noctra.engine.servers import default_alias as server_alias
+
+        return identifier_from_stem(server_alias(path))
     name = path.rstrip("/").split("?", 1)[0]
     base = os.path.basename(name) or name
     for _ in range(2):
@@ -43,7 +51,14 @@ def default_alias(path: str) -> str:
 
 
 def build_source(path: str, alias: str, options: dict[str, object]) -> Source:
-    """Check a path and its options and make a Source (not registered yet)."""
+    """Check a path and its options and make a Source (not registered yet).
+
+    A server URL is kept without its password (see url_password): a Source is shown and saved.
+    """
+    if server_kind(path) is not None:
+        from noctra.engine.servers import parse_url
+
+        path = parse_url(path).public
     location = resolve_location(path, Path.cwd())
     kind, pattern = detect(path, location, options)
     check_options(kind, options)
@@ -101,6 +116,13 @@ class SourceLifecycle:
     def use(self, path: str, alias: str | None, options: dict[str, object]) -> tuple[Source, Source | None]:
         """Register a source and make it current; a failure leaves every source as it was."""
         source = build_source(path, alias or default_alias(path), dict(options))
+        if source.kind.is_server:
+            from noctra.engine.servers import parse_url, url_password
+
+            password = url_password(parse_url(path))
+            if password is not None:
+                # Given to the engine only (a DuckDB secret), never kept on the Source.
+                self.engine.set_credentials("url", {source.location: password})
         self._refuse_shadowed(source)
         replaced = self.sources.peek(source.alias)
         self.register(source, replacing=replaced)

@@ -8,8 +8,10 @@ from collections.abc import Iterable
 MASK = "****"
 MIN_SECRET_LENGTH = 4
 # Patterns are compiled on first use (re caches them): most runs never meet a URL.
-_URL = r"(?i)\b(?:https?|s3[an]?|gcs?|az|abfss?|r2|hf)://[^\s'\"<>`]+"
+_URL = r"(?i)\b(?:https?|s3[an]?|gcs?|az|abfss?|r2|hf|postgres(?:ql)?|mysql)://[^\s'\"<>`]+"
 _USERINFO = r"^([A-Za-z0-9+.-]+://)([^/?#@]*)@"
+# A database server's user name is a name, not a token: only its password is hidden.
+_NAMED_USERS = ("postgres://", "postgresql://", "mysql://")
 # Query parameters of signed URLs and tokens: X-Amz-Signature, X-Amz-Credential,
 # X-Amz-Security-Token, X-Goog-Signature, Azure SAS `sig`, access_token, api_key...
 _SECRET_PARAM = r"(?i)(sig|credential|token|secret|password|passwd|key|auth)"
@@ -20,7 +22,8 @@ def redact_url(url: str) -> str:
     match = re.match(_USERINFO, url)
     if match:
         user, _, password = match.group(2).partition(":")
-        shown = f"{user}:{MASK}" if password else MASK
+        keeps_user = url.lower().startswith(_NAMED_USERS)
+        shown = f"{user}:{MASK}" if password else (user if keeps_user else MASK)
         url = f"{match.group(1)}{shown}@{url[match.end() :]}"
     base, sep, query = url.partition("?")
     if not sep:

@@ -358,7 +358,7 @@ class Session:
         source, replaced = self.lifecycle.use(path, alias, dict(options or {}))
         notes = []
         if deprecated_import:
-            notes.append(f"IMPORT is deprecated: write USE {quote_string(path)} AS {source.alias}")
+            notes.append(f"IMPORT is deprecated: write USE {quote_string(source.path)} AS {source.alias}")
         if replaced is not None:
             notes.append(f"source {source.alias!r} replaced (was {redact_url(replaced.path)})")
         self.save_state()
@@ -473,7 +473,9 @@ class Session:
         if source.kind.is_database:
             rows: list[tuple[object, ...]] = []
             for info in self.catalog().tables(source.alias):
-                relation = f"{quote_ident(source.alias)}.{quote_ident(info.schema)}.{quote_ident(info.name)}"
+                # A server's default schema is listed as "" (its tables go by bare name).
+                schema = f"{quote_ident(info.schema)}." if info.schema else ""
+                relation = f"{quote_ident(source.alias)}.{schema}{quote_ident(info.name)}"
                 name = _table_name(info)
                 for column in engine.describe(relation):
                     rows.append((name, column.name, column.type, column.nullable))

@@ -49,6 +49,8 @@ class Tuner:
         self.overrides: set[str] = set()
         self.is_remote = False
         engine.set_credentials("s3", s3_secret_options(config))
+        engine.set_credentials("postgres", server_options(config, "postgres"))
+        engine.set_credentials("mysql", server_options(config, "mysql"))
         self._apply_memory_limit()
         for name, value in config.tuning.items():
             self._apply_tuning(name, value)
@@ -239,6 +241,13 @@ def reads_remote(text: str, sources: Iterable[Source]) -> bool:
             if token.kind is Kind.QIDENT and token.text[1:-1].replace('""', '"').lower() in remote_aliases:
                 return True
     return False
+
+
+def server_options(config: Config, section: str) -> dict[str, str | bool]:
+    """host, port, user, password of [postgres] or [mysql] (or their variables) that are set."""
+    server = config.postgres if section == "postgres" else config.mysql
+    values = {"host": server.host, "port": server.port, "user": server.user, "password": server.password}
+    return {key: str(value) for key, value in values.items() if value is not None}
 
 
 def s3_secret_options(config: Config) -> dict[str, str | bool]:

@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 
 from noctra.engine.base import Column
+from noctra.engine.servers import scheme_kind
 from noctra.errors import OptionError, SourceError
 from noctra.records import field, record
 
@@ -24,6 +25,8 @@ class SourceKind(Enum):
     JSON = "JSON"
     SQLITE = "SQLite"
     DUCKDB = "DuckDB"
+    POSTGRES = "PostgreSQL"
+    MYSQL = "MySQL"
     DELTA = "Delta"
     ICEBERG = "Iceberg"
     EXCEL = "Excel"
@@ -31,7 +34,12 @@ class SourceKind(Enum):
 
     @property
     def is_database(self) -> bool:
-        return self in (SourceKind.SQLITE, SourceKind.DUCKDB)
+        return self in (SourceKind.SQLITE, SourceKind.DUCKDB, SourceKind.POSTGRES, SourceKind.MYSQL)
+
+    @property
+    def is_server(self) -> bool:
+        """A database server attached in place by URL (postgresql://, mysql://), not a file."""
+        return self in (SourceKind.POSTGRES, SourceKind.MYSQL)
 
     @property
     def is_lake(self) -> bool:
@@ -109,6 +117,8 @@ JSON_OPTIONS = {
     "timestampformat": "a strftime format",
 }
 DATABASE_OPTIONS = {"readonly": "true or false", "create": "true or false"}
+# A server is attached read-only unless OPTIONS (readonly = false).
+SERVER_OPTIONS = {"readonly": "true or false"}
 # What read_xlsx (excel extension 1.5.5) takes.
 EXCEL_OPTIONS = {
     "sheet": "a sheet name (default: the first sheet)",
@@ -140,6 +150,8 @@ def valid_options(kind: SourceKind) -> dict[str, str]:
         return PARQUET_OPTIONS
     if kind is SourceKind.JSON:
         return JSON_OPTIONS
+    if kind.is_server:
+        return SERVER_OPTIONS
     if kind is SourceKind.DELTA:
         return DELTA_OPTIONS
     if kind is SourceKind.ICEBERG:
@@ -154,6 +166,15 @@ def valid_options(kind: SourceKind) -> dict[str, str]:
 def is_remote(path: str) -> bool:
     """True for URLs that are read over the network."""
     return path.lower().startswith(REMOTE_PREFIXES)
+
+
+def server_kind(path: str) -> SourceKind | None:
+    """PostgreSQL or MySQL for a server URL (postgresql://, postgres://, mysql://), else None.
+
+    Not remote files: these are databases attached in place, never read through httpfs.
+    """
+    name = scheme_kind(path)
+    return None if name is None else SourceKind(name)
 
 
 def is_glob(path: str) -> bool:
@@ -232,7 +253,7 @@ class Signature:
 
 def signature_of(location: str) -> Signature | None:
     """Size and mtime of every file behind a local location; None when nothing is there."""
-    if is_remote(location):
+    if is_remote(location) or server_kind(location) is not None:
         return Signature(())
     paths: list[str]
     if os.path.isdir(location):
@@ -284,12 +305,14 @@ class Source:
 
     @property
     def size(self) -> int | None:
-        return None if self.signature is None or self.is_remote else self.signature.size
+        if self.signature is None or self.is_remote or self.kind.is_server:
+            return None
+        return self.signature.size
 
 
 def resolve_location(path: str, base: Path) -> str:
     """An absolute local path (``~`` expanded) or the URL unchanged."""
-    if is_remote(path):
+    if is_remote(path) or server_kind(path) is not None:
         return path
     expanded = os.path.expanduser(path)
     if not os.path.isabs(expanded):
@@ -372,6 +395,14 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
     if not path.strip():
         raise SourceError("the path is empty", hint="write USE 'file.csv' AS name")
     forced = kind_from_format(options["format"]) if "format" in options else None
+    server = server_kind(location)
+    if server is not None:
+        if forced is not None and forced is not server:
+            raise OptionError(
+                f"a {server.value} URL cannot be read as {forced.value}",
+                hint="leave out OPTIONS (format = ...): the URL's scheme says what it is",
+            )
+        return server, location
     if forced in (None, SourceKind.EXCEL):
         refuse_legacy_excel(path)
     if is_remote(location):

@@ -45,6 +45,8 @@ _FILE_EXTENSION_HINT = r"(?i)\bread_(xlsx|avro)\s*\(|\bformat\s+'?(xlsx)\b"
 _ENCODING_HINT = r"(?i)\bencoding\s*:?=\s*'([^']*)'"
 # DuckDB's own catalogs: an Excel source with such an alias gets no catalog of sheets.
 _BUILT_IN_CATALOGS = ("memory", "system", "temp")
+# postgres_query(...), mysql_execute(...): what needs a server extension.
+_SERVER_HINT = r"(?i)\b(postgres|mysql)_\w+\s*\("
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
@@ -142,6 +144,9 @@ class DuckEngine:
         self._pending: dict[str, Source] = {}
         # The catalog USE should switch to once it is attached (a pending current database).
         self._wanted_catalog: str | None = None
+        # Attached PostgreSQL/MySQL databases by lower-cased alias -> their default schema
+        # (public; the URL's database for MySQL) and whether only it is listed.
+        self._server_schemas: dict[str, tuple[str, bool]] = {}
 
     # --- the one preparation step before SQL reaches the connection ----------------
 
@@ -160,6 +165,9 @@ class DuckEngine:
             for name in {found.lower() for found in re.findall(_LAKE_HINT, sql)}:
                 self.load_extension(name)
         self._load_reader_extensions(sql)
+        if ("postgres_" in sql or "mysql_" in sql) and re.search(_SERVER_HINT, sql):
+            for name in {found.lower() for found in re.findall(_SERVER_HINT, sql)}:
+                self.load_extension(f"{name}_scanner")
         if not self._pending:
             return
         named = {
@@ -185,7 +193,15 @@ class DuckEngine:
 
     def _attach_pending(self, key: str) -> None:
         source = self._pending.pop(key)
-        self._attach(source, None)
+        try:
+            if source.kind.is_server:
+                self._attach_server(source, None, count=False)
+            else:
+                self._attach(source, None)
+        except NoctraError:
+            if source.kind.is_server:
+                self._pending[key] = source  # the server may answer next time: tried again then
+            raise
         if self._wanted_catalog is not None and self._wanted_catalog.lower() == key:
             self.use_catalog(source.alias)
 
@@ -471,6 +487,13 @@ class DuckEngine:
                 self.unregister(replacing)
             self._pending[source.alias.lower()] = source
             return Registration()
+        if source.kind.is_server and reuse_reader:
+            # A restored server is attached when a statement first names it, as SQLite is:
+            # start-up neither loads its extension nor waits on the network.
+            if replacing is not None:
+                self.unregister(replacing)
+            self._pending[source.alias.lower()] = source
+            return Registration()
         if source.kind.is_database:
             return self._attach(source, replacing)
         # A remote Iceberg table's reader names the metadata file that was newest then: an S3
@@ -534,6 +557,8 @@ class DuckEngine:
             ) from exc
 
     def _attach(self, source: Source, replacing: Source | None) -> Registration:
+        if source.kind.is_server:
+            return self._attach_server(source, replacing)
         readonly = bool(source.options.get("readonly", False))
         if source.kind is SourceKind.SQLITE:
             self.load_extension("sqlite_scanner")
@@ -573,6 +598,65 @@ class DuckEngine:
             )
         return Registration(tables=int(str(tables[0][0])) if tables else None)
 
+    def _attach_server(self, source: Source, replacing: Source | None, *, count: bool = True) -> Registration:
+        """ATTACH a PostgreSQL or MySQL database in place, read-only unless OPTIONS (readonly = false).
+
+        The password goes in a temporary secret, so no statement text holds it; the
+        connection string DuckDB quotes in its errors has none. ``count``: list its tables
+        for USE's message (a restored source attached by a statement skips it).
+        """
+        from noctra.engine import servers
+
+        kind = "postgres" if source.kind is SourceKind.POSTGRES else "mysql"
+        self.load_extension(f"{kind}_scanner")
+        url = servers.parse_url(source.location)
+        defaults = self._extensions.servers[kind]
+        conninfo = servers.connection_string(url, defaults)
+        options = [f"TYPE {kind}"]
+        secret = self._extensions.server_secret(kind, source.location, source.alias)
+        if secret is not None:
+            options.append(f"SECRET {quote_ident(secret)}")
+        if source.options.get("readonly", True) is not False:
+            options.append("READ_ONLY")
+
+        def attach(name: str) -> None:
+            self._execute(f"ATTACH {quote_string(conninfo)} AS {quote_ident(name)} ({', '.join(options)})")
+
+        target = source.alias if replacing is None else "__noctra_attach_check"
+        try:
+            attach(target)
+        except QueryError as exc:
+            self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(target)}")
+            raise servers.attach_error(source.alias, url, defaults, exc.message) from exc
+        # Bare names resolve in public (PostgreSQL) or the URL's database (MySQL), which alone is
+        # listed: the server's other databases stay reachable as alias.db.table.
+        schema = "public" if kind == "postgres" else (url.database or "")
+        listed = (schema, kind == "mysql" and bool(schema))
+        tables = len(self._server_tables(target, *listed)) if count else None
+        if replacing is not None:
+            self._execute(f"DETACH DATABASE {quote_ident(target)}")
+            self.unregister(replacing)
+            attach(source.alias)
+        self._server_schemas[source.alias.lower()] = listed
+        return Registration(tables=tables)
+
+    def _server_tables(self, alias: str, schema: str, only: bool) -> list[TableInfo]:
+        """User tables of an attached server: its default schema's by bare name, others qualified."""
+        from noctra.engine.servers import SYSTEM_SCHEMAS
+
+        system = ", ".join(quote_string(name) for name in sorted(SYSTEM_SCHEMAS))
+        rows = self._rows(
+            "SELECT table_name, 'table', column_count, schema_name FROM duckdb_tables() "
+            f"WHERE database_name = ? AND NOT internal AND schema_name NOT IN ({system})"
+            + (" AND schema_name = ? " if only else " ")
+            + "ORDER BY schema_name <> ?, schema_name, table_name",
+            [alias, *([schema] if only else []), schema],
+        )
+        return [
+            TableInfo(str(r[0]), str(r[1]), int(str(r[2])), "" if str(r[3]) == schema else str(r[3]))
+            for r in rows
+        ]
+
     def _attach_error(self, source: Source, exc: QueryError) -> SourceError:
         """Why a database file did not attach, and what to do instead."""
         owner = re.search(r'already attached by database "(.*?)"', exc.message)
@@ -598,6 +682,7 @@ class DuckEngine:
         if source.kind.is_database:
             if self.catalog_in_use.lower() == key:
                 self.use_catalog(None)  # DuckDB does not detach the default database
+            self._server_schemas.pop(key, None)
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
         else:
             self._execute(f"DROP VIEW IF EXISTS memory.main.{quote_ident(source.alias)}")
@@ -627,6 +712,8 @@ class DuckEngine:
         """
         if alias.lower() in self._pending:
             self._attach_pending(alias.lower())
+        if alias.lower() in self._server_schemas:
+            return self._server_tables(alias, *self._server_schemas[alias.lower()])
         rows = self._rows(
             "SELECT * FROM (SELECT table_name, 'table', column_count, schema_name FROM duckdb_tables() "
             "WHERE database_name = ? AND NOT internal AND schema_name <> '__noctra_copies' "
@@ -656,7 +743,9 @@ class DuckEngine:
         self._execute(f"USE {quote_ident(alias)}")
         self.catalog_in_use = alias
         if alias != "memory":
-            path = f"{quote_ident(alias)}.main,memory.main"
+            schema = self._server_schemas.get(alias.lower(), ("main", False))[0]
+            where = f"{quote_ident(alias)}.{quote_ident(schema)}" if schema else quote_ident(alias)
+            path = f"{where},memory.main"
             self._execute(f"SET search_path = {quote_string(path)}")
 
     def table_references(self, sql: str) -> list[TableRef] | None:

@@ -103,8 +103,8 @@ def translate_error(
         hint = "the --db workspace was opened with --read-only: run without it to write"
     elif attached:
         hint = (
-            f"{attached.group(1)!r} was registered with OPTIONS (readonly = true): "
-            "register it again without that to write"
+            f"{attached.group(1)!r} is attached read-only (OPTIONS (readonly = true), or a "
+            "PostgreSQL/MySQL server's default): USE it again with OPTIONS (readonly = false) to write"
         )
     elif "attempt to write a readonly database" in message:
         hint = (

@@ -12,7 +12,7 @@ import duckdb
 
 from noctra.engine.duck.errors import first_line
 from noctra.errors import ConfigError, NoctraError, SourceError
-from noctra.quoting import quote_string, sql_literal
+from noctra.quoting import quote_ident, quote_string, sql_literal
 from noctra.redact import redact_text
 
 WHEEL_OF_EXTENSION = {
@@ -43,6 +43,10 @@ class Extensions:
         self._translating = translating
         self.loaded: set[str] = set()
         self._s3_secret: dict[str, str | bool] = {}
+        # [postgres] / [mysql] (host, port, user, password) and passwords written in server URLs,
+        # by the URL without them: given to DuckDB as temporary secrets, never in SQL text shown.
+        self.servers: dict[str, dict[str, str]] = {"postgres": {}, "mysql": {}}
+        self._url_passwords: dict[str, str] = {}
 
     def load(self, name: str) -> None:
         """Load an extension from its pinned PyPI wheel, never from the web."""
@@ -64,7 +68,17 @@ class Extensions:
         return found.group(1)
 
     def set_credentials(self, kind: str, options: Mapping[str, str | bool]) -> None:
-        """S3 credentials and endpoint, made a DuckDB secret when httpfs is loaded."""
+        """S3 credentials and endpoint, made a DuckDB secret when httpfs is loaded.
+
+        Also ``postgres`` / ``mysql`` (what a server URL leaves out) and ``url`` (the
+        password written in a server URL, by that URL without it).
+        """
+        if kind in self.servers:
+            self.servers[kind] = {key: str(value) for key, value in options.items()}
+            return
+        if kind == "url":
+            self._url_passwords.update({key: str(value) for key, value in options.items()})
+            return
         if kind != "s3":
             raise ConfigError(f"unknown kind of credentials {kind!r}", hint="DuckDB takes 's3'")
         self._s3_secret = dict(options)
@@ -75,7 +89,29 @@ class Extensions:
     def secret_values(self) -> list[str]:
         """Credential values this connection was given (for redaction)."""
         keys = ("KEY_ID", "SECRET", "SESSION_TOKEN")
-        return [str(self._s3_secret[k]) for k in keys if self._s3_secret.get(k)]
+        found = [str(self._s3_secret[k]) for k in keys if self._s3_secret.get(k)]
+        found += [server["password"] for server in self.servers.values() if server.get("password")]
+        return found + list(self._url_passwords.values())
+
+    def server_secret(self, kind: str, location: str, alias: str) -> str | None:
+        """A temporary secret holding the password for a server source; its name, or None.
+
+        The URL's own password wins over [postgres] / [mysql] password (or PGPASSWORD,
+        MYSQL_PWD); with neither, the client library looks (~/.pgpass for PostgreSQL).
+        """
+        password = self._url_passwords.get(location) or self.servers[kind].get("password")
+        if not password:
+            return None
+        name = f"__noctra_{kind}_{alias.lower()}"
+        try:
+            self._connection.execute(
+                f"CREATE OR REPLACE TEMPORARY SECRET {quote_ident(name)} "
+                f"(TYPE {kind}, PASSWORD {quote_string(password)})"
+            )
+        except duckdb.Error as exc:
+            message = redact_text(first_line(exc), self.secret_values)
+            raise SourceError(f"cannot pass the password for {alias!r}: {message}") from None
+        return name
 
     def _create_s3_secret(self) -> None:
         # A temporary secret: it lives in this connection only, never on disk.
