@@ -84,6 +84,11 @@ class Catalog:
             from noctra.quoting import quote_ident
 
             return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
+        if not source.kind.is_database and not source.schema and source.status == "ok":
+            from noctra.quoting import quote_ident
+
+            # A restored source whose view waits for its first use (an extension to load): now.
+            return self._engine.describe(quote_ident(source.alias))
         if not source.kind.is_database:
             return list(source.schema)
         if table is None:

@@ -369,6 +369,29 @@ def test_encoding_errors_name_the_encoding_to_use(
             assert quoted.value.hint is not None and hint in quoted.value.hint
 
 
+def test_restored_sources_load_their_extension_only_when_used(book: Path, tmp_path: Path) -> None:
+    write_avro(tmp_path / "people.avro", AVRO_RECORDS)
+    (tmp_path / "old.csv").write_bytes("id,note\n1,5 € “ok”\n".encode("cp1252"))
+    with open_session(tmp_path) as first:
+        first.execute(
+            "USE 'book.xlsx' AS b; USE 'people.avro' AS p; USE 'old.csv' AS o OPTIONS (encoding = 'cp1252')"
+        )
+    with open_session(tmp_path) as later:
+
+        def loaded() -> set[str]:
+            rows = later.sql("SELECT extension_name FROM duckdb_extensions() WHERE loaded").rows(100)
+            return {str(r[0]) for r in rows} & {"excel", "avro", "encodings"}
+
+        assert [r[4] for r in later.sql("SHOW SOURCES").rows(10)] == ["ok", "ok", "ok"]
+        assert loaded() == set()
+        assert later.sql("SELECT note FROM o").rows(1) == [("5 € “ok”",)]
+        assert loaded() == {"encodings"}
+        assert [c.name for c in later.catalog().columns("p")] == ["id", "name", "joined", "seen", "amount"]
+        assert loaded() == {"encodings", "avro"}
+        assert [r[0] for r in later.sql("SHOW TABLES FROM b").rows(10)] == ["People", "Sheet 2"]
+        assert later.sql("SELECT count(*) FROM b").rows(1) == [(3,)]
+
+
 def test_extensions_load_only_when_a_source_of_their_kind_is_used(book: Path, tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("a\n1\n")
     with Session() as s:

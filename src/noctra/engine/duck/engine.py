@@ -193,6 +193,9 @@ class DuckEngine:
 
     def _attach_pending(self, key: str) -> None:
         source = self._pending.pop(key)
+        if not source.kind.is_database:
+            self._make_file_view(source)
+            return
         try:
             if source.kind.is_server:
                 self._attach_server(source, None, count=False)
@@ -496,6 +499,13 @@ class DuckEngine:
             return Registration()
         if source.kind.is_database:
             return self._attach(source, replacing)
+        if reuse_reader and source.reader and _loads_an_extension(source):
+            # A restored workbook, Avro file or legacy-encoding CSV gets its view when a statement
+            # first names it: start-up does not load its extension (encodings alone takes ~2 s).
+            if replacing is not None:
+                self.unregister(replacing)
+            self._pending[source.alias.lower()] = source
+            return Registration(reader=source.reader, dialect=dict(source.dialect))
         # A remote Iceberg table's reader names the metadata file that was newest then: an S3
         # prefix has no signature to tell a later commit by, so it is looked up again.
         stale = source.kind is SourceKind.ICEBERG and source.is_remote
@@ -545,6 +555,17 @@ class DuckEngine:
     def _drop_sheets(self, source: Source) -> None:
         if source.alias.lower() not in _BUILT_IN_CATALOGS:
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
+
+    def _make_file_view(self, source: Source) -> None:
+        """The view of a restored Excel, Avro or legacy-encoding CSV source, made when first named."""
+        columns = self._columns_of(source, source.reader)
+        self._execute(
+            f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {source.reader}"
+        )
+        if source.kind is SourceKind.EXCEL:
+            self._make_sheets(source)
+        # What registering would have kept on the source (lifecycle.apply), for the catalog.
+        source.schema, source.columns = columns, len(columns)
 
     def _columns_of(self, source: Source, reader: str) -> tuple[Column, ...]:
         """The columns a file source's reader gives; a SourceError naming the file if it cannot."""
@@ -803,6 +824,15 @@ class DuckEngine:
         if not statements or any(s.type.name != "CREATE" for s in statements[:-1]):
             raise QueryError("expected one statement", hint="separate statements with ';'")
         return str(statements[-1].type.name)
+
+
+def _loads_an_extension(source: Source) -> bool:
+    """True for a file source whose reader needs an extension: Excel, Avro, a legacy-encoding CSV."""
+    if source.kind in (SourceKind.EXCEL, SourceKind.AVRO):
+        return True
+    from noctra.engine.duck.readers import needs_encodings_extension
+
+    return source.kind is SourceKind.CSV and needs_encodings_extension(source.options)
 
 
 def size_in_bytes(text: str) -> int | None:
