@@ -15,7 +15,9 @@ DuckDB (`SET engine = duckdb`) and, for SQLite sources, forced to native SQLite.
 rows must come back every way. An Excel workbook (written by openpyxl, read by alias, as
 `alias."sheet"` and quoted in FROM; Excel has no integers, so its id is cast), an Avro file
 (fastavro) and a UTF-16 CSV are kinds too; latin-1 and windows-1252 CSVs, which cannot hold
-"Ωmega", are read in tests/engine/test_fabric_files.py.
+"Ωmega", are read in tests/engine/test_fabric_files.py. A PostgreSQL and a MySQL (MariaDB)
+server started by the tests hold the dataset as a table, reached as `alias.people` and as a
+bare table of the current source (tests/db_servers.py; MySQL kinds skip without mysqld).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import pytest
 from noctra import Session
 from noctra.config import Config, load_config
 from tests.conftest import HttpServer, RunMain, S3Server
+from tests.db_servers import PASSWORD, DbServer
 from tests.lake_tables import delta_options, iceberg_catalog, s3_properties, write_delta, write_iceberg
 
 Row = tuple[int, str, float | None]
@@ -257,6 +260,9 @@ KINDS = [
     "delta-s3",
     "iceberg-s3",
 ]
+# PostgreSQL and MySQL databases (not SQLite: the native SQLite engine never reads them).
+SERVER_KINDS = ["postgres-alias.table", "postgres-bare-table", "mysql-alias.table", "mysql-bare-table"]
+KINDS += SERVER_KINDS
 SQLITE_KINDS = [k for k in KINDS if k.startswith("sqlite")]
 # Only DuckDB reads a lake table, so auto is DuckDB for them: forcing it again would run
 # the same path twice, at ~1 s a test of loading the delta/iceberg extensions.
@@ -270,11 +276,50 @@ CASES = (
 MODES = ["fresh", "restored"]
 
 
+def server_people(server: DbServer) -> DbServer:
+    """The dataset as table people (id, name, amount) in the server's matrix database."""
+    amount = "double precision" if server.kind == "postgres" else "double"
+    charset = "" if server.kind == "postgres" else " DEFAULT CHARSET = utf8mb4"
+    values = ", ".join(
+        f"({i}, {sql_string(name)}, {'NULL' if value is None else repr(value)})" for i, name, value in ROWS
+    )
+    server.execute(
+        "matrix",
+        "DROP TABLE IF EXISTS people",
+        f"CREATE TABLE people (id int PRIMARY KEY, name text, amount {amount}){charset}",
+        f"INSERT INTO people VALUES {values}",
+    )
+    return server
+
+
+@pytest.fixture(scope="module")
+def postgres_people(postgres_server: DbServer) -> DbServer:
+    return server_people(postgres_server)
+
+
+@pytest.fixture(scope="module")
+def mysql_people(mysql_server: DbServer) -> DbServer:
+    return server_people(mysql_server)
+
+
+def server_kinds(
+    request: pytest.FixtureRequest, name: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Kind]:
+    """The database-server kinds: the server is started (or the kind skipped) only when asked for."""
+    scheme = name.split("-", 1)[0]
+    server: DbServer = request.getfixturevalue(f"{scheme}_people")
+    # The password comes from the environment, as a user would keep it (the session file never has it).
+    monkeypatch.setenv("PGPASSWORD" if scheme == "postgres" else "MYSQL_PWD", PASSWORD)
+    use = f"USE {sql_string(server.url('matrix'))} AS db"
+    return {f"{scheme}-alias.table": Kind(use, "db.people"), f"{scheme}-bare-table": Kind(use, "people")}
+
+
 @pytest.fixture(params=CASES, ids=[f"{k}-{e}" for k, e in CASES])
-def kind(request: pytest.FixtureRequest, world: World) -> Kind:
+def kind(request: pytest.FixtureRequest, world: World, monkeypatch: pytest.MonkeyPatch) -> Kind:
     """Each source kind in turn, under each engine mode that can read it."""
     name, engine = request.param
-    base = kinds(world)[name]
+    chosen = server_kinds(request, name, monkeypatch) if name in SERVER_KINDS else kinds(world)
+    base = chosen[name]
     return Kind(base.setup, base.from_, engine)
 
 
