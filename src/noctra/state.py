@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from noctra.config import toml_key, toml_value
+from noctra.engine.base import Column
 from noctra.engine.sources import Signature, Source, SourceKind
 from noctra.errors import NoctraError
 from noctra.records import field, record
@@ -66,6 +67,11 @@ def snapshot(sources: list[Source], variables: list[Variable], current: str | No
             lines.append(f"options = {_value(source.options)}")
         if source.dialect:
             lines.append(f"dialect = {_value(source.dialect)}")
+        if source.kind.is_lake and source.schema:
+            # A restored lake table is read only when a statement names it: the catalog
+            # shows its columns meanwhile from here.
+            columns = [[c.name, c.type, c.nullable] for c in source.schema]
+            lines.append(f"columns = {_value(columns)}")
         if source.signature is not None:
             files = [[path, size, mtime] for path, size, mtime in source.signature.files]
             lines.append(f"signature = {_value(files)}")
@@ -361,6 +367,7 @@ def _state_of(data: dict[str, object]) -> SavedState:
                 read_pattern=str(item.get("read_pattern", item["location"])),
                 dialect={str(k): str(v) for k, v in dialect.items()},
                 reader=str(item.get("reader", "")),
+                schema=_columns(item.get("columns", [])),
             )
         )
     for item in _tables(data.get("variables", [])):
@@ -374,6 +381,13 @@ def _state_of(data: dict[str, object]) -> SavedState:
             )
         )
     return state
+
+
+def _columns(value: object) -> tuple[Column, ...]:
+    """Saved columns: [name, type, nullable] each."""
+    if not isinstance(value, list) or not all(isinstance(v, list) and len(v) == 3 for v in value):
+        raise TypeError("columns must be a list of [name, type, nullable]")
+    return tuple(Column(str(name), str(kind), bool(nullable)) for name, kind, nullable in value)
 
 
 def _tables(value: object) -> list[dict[str, object]]:

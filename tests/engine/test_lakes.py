@@ -297,6 +297,26 @@ def test_the_extensions_load_only_when_a_lake_is_used(lake: Lake, opened: Callab
         assert lake.kind in loaded
 
 
+def test_a_restored_lake_loads_its_extension_when_a_statement_names_it(
+    lake: Lake, opened: Callable[..., Session]
+) -> None:
+    with opened() as session:
+        session.execute("USE 'events' AS ev; USE 'events' AS ev2")
+    with opened(restore=True) as restored:
+        assert session_extensions(restored) & {"delta", "iceberg"} == set()
+        # The catalog answers from the session file meanwhile.
+        assert [c.name for c in restored.catalog().columns("ev")] == SCHEMA.names
+        assert restored.sql("SHOW TABLES").rows(10) == [("ev2", KIND_NAMES[lake.kind], 6)]
+        assert rows_of(restored, "SELECT count(*) FROM ev") == [(len(CURRENT),)]
+        assert lake.kind in session_extensions(restored)
+        assert rows_of(restored, "SELECT * FROM ev2 ORDER BY id") == CURRENT
+
+
+def session_extensions(session: Session) -> set[str]:
+    rows = rows_of(session, "SELECT extension_name FROM duckdb_extensions() WHERE loaded")
+    return {str(r[0]) for r in rows}
+
+
 # --- bad lakes: one line each, with the fix ----------------------------------------------------
 
 

@@ -192,10 +192,18 @@ class DuckEngine:
                     self.load_extension("encodings")
 
     def _attach_pending(self, key: str) -> None:
-        source = self._pending.pop(key)
-        if not source.kind.is_database:
-            self._make_file_view(source)
+        pending = self._pending.get(key)
+        if pending is None:
+            return  # attached meanwhile, by the statement that made a lake table's view
+        if pending.kind.is_lake:
+            del self._pending[key]
+            self._make_lake_view(pending)
             return
+        if not pending.kind.is_database:
+            del self._pending[key]
+            self._make_file_view(pending)
+            return
+        source = self._pending.pop(key)
         try:
             if source.kind.is_server:
                 self._attach_server(source, None, count=False)
@@ -499,6 +507,13 @@ class DuckEngine:
             return Registration()
         if source.kind.is_database:
             return self._attach(source, replacing)
+        if source.kind.is_lake and source.reader and not self._has_view(source.alias):
+            # A restored lake table becomes a view when a statement first names it (ready()):
+            # start-up does not load the delta/iceberg extension (~0.5 s) for a table not read.
+            if replacing is not None:
+                self.unregister(replacing)
+            self._pending[source.alias.lower()] = source
+            return Registration(columns=source.schema, reader=source.reader)
         if reuse_reader and source.reader and _loads_an_extension(source):
             # A restored workbook, Avro file or legacy-encoding CSV gets its view when a statement
             # first names it: start-up does not load its extension (encodings alone takes ~2 s).
@@ -555,6 +570,37 @@ class DuckEngine:
     def _drop_sheets(self, source: Source) -> None:
         if source.alias.lower() not in _BUILT_IN_CATALOGS:
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
+
+    def _has_view(self, alias: str) -> bool:
+        rows = self._rows(
+            "SELECT count(*) FROM duckdb_views() WHERE database_name = 'memory' AND schema_name = 'main' "
+            "AND lower(view_name) = lower(?)",
+            [alias],
+        )
+        return bool(rows and rows[0][0])
+
+    def _make_lake_view(self, source: Source) -> None:
+        """The view of a restored lake table, made when first needed (see register).
+
+        A Delta reader reads the newest version as it is; an Iceberg table's newest
+        metadata file is looked for again.
+        """
+        if source.kind is SourceKind.DELTA:
+            columns, reader = self._columns_of(source, source.reader), source.reader
+        else:
+            registration = self.inspect(source)
+            columns, reader = registration.columns, registration.reader
+        self._execute(
+            f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {reader}"
+        )
+        # What registering would have kept on the source (lifecycle.apply), for the catalog.
+        source.schema, source.columns, source.reader = columns, len(columns), reader
+
+    def forget_pending_view(self, alias: str) -> None:
+        """A restored file source's view is made by the caller (a cached copy): it waits no more."""
+        pending = self._pending.get(alias.lower())
+        if pending is not None and not pending.kind.is_database and not pending.kind.is_lake:
+            del self._pending[alias.lower()]
 
     def _make_file_view(self, source: Source) -> None:
         """The view of a restored Excel, Avro or legacy-encoding CSV source, made when first named."""
