@@ -257,10 +257,10 @@ class SourceLifecycle:
         if kind is None or kind.is_database:
             return None
         reader = self.engine.quoted_file_reader(path, kind)
-        if is_remote(path) and not is_glob(path):
-            return self._cached_quoted(path, kind, reader)
-        if is_remote(path) or is_glob(path):
-            return reader
+        if is_remote(path):
+            return reader if is_glob(path) else self._cached_quoted(path, kind, reader)
+        if is_glob(path):
+            return self._cached_quoted(resolve_location(path, Path.cwd()), kind, reader)
         location = resolve_location(path, Path.cwd())
         if not os.path.exists(location):
             raise SourceError(f"file not found: {path!r}", hint=f"no such file at {location}")

@@ -352,3 +352,46 @@ def test_remote_files_are_cached_only_when_asked_and_never_stale(
     assert entry.source == url
     write_csv(path, 41)  # a new size (and Last-Modified) on the server
     assert read(remote=True) == ([(41, 41)], 0)
+
+
+GLOB_ROADS = ["alias-glob", "alias-directory", "quoted-glob"]
+
+
+@pytest.mark.parametrize("road", GLOB_ROADS)
+def test_globs_and_directories_are_served_and_follow_every_file(
+    tmp_path: Path, cache: Path, road: str
+) -> None:
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write_csv(folder / "p1.csv", 10)
+    write_csv(folder / "p2.csv", 20)
+    pattern = str(folder / "*.csv")
+
+    def read() -> tuple[list[tuple[object, ...]], int]:
+        with Session(config=config(), restore=False) as session:
+            if road == "quoted-glob":
+                sql = f"SELECT count(*), sum(b) FROM '{pattern}'"
+            else:
+                session.use(pattern if road == "alias-glob" else str(folder), alias="t")
+                sql = QUERY
+            return session.sql(sql).rows(10), session.hybrid.cache_hits
+
+    assert read() == ([(30, 30)], 0)
+    assert read() == ([(30, 30)], 0)
+    assert read() == ([(30, 30)], 1)
+    write_csv(folder / "p3.csv", 5)  # a new file
+    assert read() == ([(35, 35)], 0)
+    read()
+    assert read() == ([(35, 35)], 1)
+    (folder / "p1.csv").unlink()  # a file gone
+    assert read() == ([(25, 25)], 0)
+    # One file, last changed an hour ago, rewritten in place: same size, same mtime.
+    stat = (folder / "p2.csv").stat()
+    os.utime(folder / "p2.csv", ns=(stat.st_atime_ns, stat.st_mtime_ns - 3600 * 10**9))
+    before = (folder / "p2.csv").stat()
+    assert read() == ([(25, 25)], 0)  # its mtime changed
+    read()
+    assert read() == ([(25, 25)], 1)
+    write_csv(folder / "p2.csv", 20, value=3)
+    os.utime(folder / "p2.csv", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert read() == ([(25, 65)], 0)

@@ -67,6 +67,38 @@ def identify(path: str) -> FileIdentity:
     return FileIdentity(location, stat.st_size, stat.st_mtime_ns, digest.hexdigest())
 
 
+# A file changed this recently may still change within its mtime's resolution.
+RACY_NS = 2_000_000_000
+# Up to this many files a glob's identity holds every file's fingerprint (~13 MB read at
+# most); past it, only files changed in the last RACY_NS.
+FINGERPRINTED_FILES = 100
+
+
+def identify_glob(pattern: str) -> FileIdentity:
+    """The identity of every file a glob matches now: their paths, sizes and mtimes.
+
+    Up to FINGERPRINTED_FILES files each also gives its content fingerprint (a same-size
+    rewrite within one mtime tick); past that, only files modified in the last two seconds.
+    OSError when nothing matches.
+    """
+    import glob
+
+    paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if not paths:
+        raise FileNotFoundError(pattern)
+    digest = hashlib.sha256()
+    total = newest = 0
+    now = time.time_ns()
+    for path in paths:
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        total += stat.st_size
+        newest = max(newest, stat.st_mtime_ns)
+        if len(paths) <= FINGERPRINTED_FILES or now - stat.st_mtime_ns < RACY_NS:
+            digest.update(identify(path).fingerprint.encode())
+    return FileIdentity(pattern, total, newest, digest.hexdigest())
+
+
 @record
 class CacheEntry:
     """One copy in the store and what it is a copy of."""

@@ -346,8 +346,10 @@ class Hybrid:
     def _persistent(self, source: Source, reader: str) -> str:
         """What reads the file now: its persistent copy if one matches it (made on the second read)."""
         alias = source.alias.lower()
-        if self.store is None or not self._one_file(source.location):
-            return reader  # a glob or a directory of files has no single identity
+        # A directory source reads the glob of its files of one format.
+        location = source.read_pattern if os.path.isdir(source.location) else source.location
+        if self.store is None or not self._cacheable(location):
+            return reader
         served = self.served.get(alias)
 
         def point(copy_reader: str, entry: CacheEntry) -> None:
@@ -355,7 +357,7 @@ class Hybrid:
                 self._point(source, copy_reader)  # binding it reads the Parquet footer
             self.served[alias] = entry
 
-        read_from = self._from_store(source.location, reader, list(source.schema), point)
+        read_from = self._from_store(location, reader, list(source.schema), point)
         if read_from == reader and self.served.pop(alias, None) is not None:
             self._point(source, reader)  # never a copy of another state of the file
         return read_from
@@ -364,7 +366,7 @@ class Hybrid:
         """What reads a local CSV/JSON file quoted in FROM: its persistent copy when one matches."""
         if self.store is None or kind not in (SourceKind.CSV, SourceKind.JSON):
             return reader
-        if not self._one_file(location):
+        if not self._cacheable(location):
             return reader
 
         def check(copy_reader: str, entry: CacheEntry) -> None:
@@ -443,18 +445,21 @@ class Hybrid:
             return None
         return store.commit(identity, reader, temporary, now=self._identity)
 
-    def _one_file(self, location: str) -> bool:
-        """A location with one identity: a local file, or (with ``remote = true``) one URL."""
+    def _cacheable(self, location: str) -> bool:
+        """A local file or glob, or (with ``remote = true``) one URL: what has an identity."""
         if is_remote(location):
             return self.store is not None and self.store.remote and not is_glob(location)
-        return os.path.isfile(location)
+        return is_glob(location) or os.path.isfile(location)
 
     def _identity(self, location: str) -> FileIdentity | None:
-        """What a file is now. A URL's size and Last-Modified come from one HEAD request."""
-        from noctra.engine.cache import FileIdentity, identify
+        """What a file (or every file of a glob) is now; None when that cannot be known.
+
+        A URL's size and Last-Modified come from one HEAD request.
+        """
+        from noctra.engine.cache import FileIdentity, identify, identify_glob
 
         if not is_remote(location):
-            return identify(location)
+            return identify_glob(location) if is_glob(location) else identify(location)
         try:
             rows = self.duck.run(
                 f"SELECT size, epoch_ns(last_modified) FROM read_blob({quote_string(location)})"
