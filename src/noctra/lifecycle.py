@@ -115,7 +115,7 @@ class SourceLifecycle:
 
     def use(self, path: str, alias: str | None, options: dict[str, object]) -> tuple[Source, Source | None]:
         """Register a source and make it current; a failure leaves every source as it was."""
-        source = build_source(path, alias or default_alias(path), dict(options))
+        source = build_source(path, alias or default_alias(path), self._lake_format(path, options))
         if source.kind.is_server:
             from noctra.engine.servers import parse_url, url_password
 
@@ -131,6 +131,26 @@ class SourceLifecycle:
         self.sources.add(source)
         self.make_current(source.alias)
         return source, replaced
+
+    def _lake_format(self, path: str, options: dict[str, object]) -> dict[str, object]:
+        """Options, with the format of an object-store folder that holds a Delta or Iceberg log.
+
+        A prefix such as s3://bucket/tables/events has no extension to tell its kind by: two
+        listings (glob) look for ``_delta_log/`` and ``metadata/*.metadata.json`` in it.
+        """
+        listed = path.lower().startswith(("s3://", "s3a://", "gs://", "gcs://", "r2://"))
+        if not listed or "format" in options or kind_from_name(path) is not None or is_glob(path):
+            return dict(options)
+        base = path.rstrip("/")
+        for fmt, log in (("delta", "/_delta_log/*.json"), ("iceberg", "/metadata/*.metadata.json")):
+            try:
+                listing = self.hybrid.duck.run(f"SELECT file FROM glob({quote_string(base + log)}) LIMIT 1")
+                found = listing.fetch(1)
+            except NoctraError as exc:
+                raise SourceError(f"cannot list {path!r}: {exc.message}", hint=exc.hint) from exc
+            if found:
+                return {**options, "format": fmt}
+        return dict(options)
 
     def _workspace_table(self, alias: str) -> str | None:
         """The --db workspace's table (or view) a bare ``alias`` would find first, if any."""

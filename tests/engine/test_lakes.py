@@ -20,6 +20,7 @@ import pytest
 
 from noctra import Session
 from noctra.config import Config, load_config
+from noctra.errors import NoctraError
 from noctra.output.model import Message
 from noctra.quoting import quote_string
 from tests.conftest import RunMain, S3Server
@@ -399,7 +400,11 @@ def s3_session(s3_server: S3Server, workdir: Path) -> Iterator[Callable[..., Ses
     yield make
 
 
-def test_delta_on_s3(s3_server: S3Server, s3_session: Callable[..., Session]) -> None:
+S3_WAYS = {"forced": " OPTIONS (format = '{kind}')", "found": ""}
+
+
+@pytest.mark.parametrize("how", S3_WAYS)
+def test_delta_on_s3(s3_server: S3Server, s3_session: Callable[..., Session], how: str) -> None:
     bucket = s3_server.bucket(f"noctra-lake-{uuid.uuid4().hex[:8]}")
     uri = f"s3://{bucket}/tables/events"
     options = delta_options(s3_server.endpoint, s3_server.environ)
@@ -407,7 +412,7 @@ def test_delta_on_s3(s3_server: S3Server, s3_session: Callable[..., Session]) ->
         uri, arrow_of(FIRST), extra=arrow_of(APPENDED), delete=f"id = {DELETED_ID}", storage_options=options
     )
     with s3_session() as session:
-        shown = messages(session, f"USE {quote_string(uri)} AS ev OPTIONS (format = 'delta')")
+        shown = messages(session, f"USE {quote_string(uri)} AS ev{S3_WAYS[how].format(kind='delta')}")
         assert shown == ["ev: Delta, 6 columns"]
         assert rows_of(session, "SELECT * FROM ev ORDER BY id") == CURRENT
         from deltalake import write_deltalake
@@ -419,7 +424,10 @@ def test_delta_on_s3(s3_server: S3Server, s3_session: Callable[..., Session]) ->
         assert restored.sql("SHOW SOURCES").rows(1)[0][1:3] == ("Delta", uri)
 
 
-def test_iceberg_on_s3(s3_server: S3Server, s3_session: Callable[..., Session], workdir: Path) -> None:
+@pytest.mark.parametrize("how", S3_WAYS)
+def test_iceberg_on_s3(
+    s3_server: S3Server, s3_session: Callable[..., Session], workdir: Path, how: str
+) -> None:
     bucket = s3_server.bucket(f"noctra-lake-{uuid.uuid4().hex[:8]}")
     catalog = iceberg_catalog(
         workdir / "catalog",
@@ -432,13 +440,24 @@ def test_iceberg_on_s3(s3_server: S3Server, s3_session: Callable[..., Session], 
     uri = table.location()
     assert uri.startswith("s3://")
     with s3_session() as session:
-        shown = messages(session, f"USE {quote_string(uri)} AS ev OPTIONS (format = 'iceberg')")
+        shown = messages(session, f"USE {quote_string(uri)} AS ev{S3_WAYS[how].format(kind='iceberg')}")
         assert shown == ["ev: Iceberg, 6 columns"]
         assert rows_of(session, "SELECT * FROM ev ORDER BY id") == CURRENT
     catalog.load_table("ns.events").append(arrow_of(APPENDED[:1]))
     with s3_session(restore=True) as restored:
         # A restored session looks for the newest metadata file again.
         assert rows_of(restored, "SELECT count(*) FROM ev") == [(len(CURRENT) + 1,)]
+
+
+def test_an_s3_prefix_with_no_table_says_which_formats(
+    s3_server: S3Server, s3_session: Callable[..., Session]
+) -> None:
+    bucket = s3_server.bucket(f"noctra-lake-{uuid.uuid4().hex[:8]}")
+    s3_server.put(bucket, "tables/plain/part-0.parquet", b"PAR1")
+    with s3_session() as session, pytest.raises(NoctraError) as caught:
+        session.execute(f"USE 's3://{bucket}/tables/plain' AS p")
+    assert caught.value.message == f"cannot tell the format of 's3://{bucket}/tables/plain' from its name"
+    assert caught.value.hint is not None and "'delta'|'iceberg'" in caught.value.hint
 
 
 def test_s3_not_reachable(run_main: RunMain, monkeypatch: pytest.MonkeyPatch) -> None:
