@@ -95,6 +95,18 @@ def test_join_export_and_listing(session: Session, home: Path) -> None:
     assert (source["kind"], source["status"]) == ("MySQL", "ok")
 
 
+def test_default_alias_is_the_database(my: DbServer, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # shop is then both the catalog and its schema: shop.people must still resolve (not "ambiguous").
+    monkeypatch.setenv("MYSQL_PWD", PASSWORD)
+    with Session(config=load_config()) as session:
+        [message] = session.execute(f"USE '{my.url('shop')}'")
+        assert getattr(message, "text", None) == "shop: MySQL, 3 tables"
+        assert session.sql("SELECT count(*) FROM shop.people").rows(1) == [(3,)]
+        session.execute("EXPORT shop.people TO 'people.csv'")
+        assert (home / "people.csv").read_text(encoding="utf-8").startswith("id,name,city_code\n")
+        assert [row[0] for row in session.sql("SHOW TABLES").rows(10)] == ["people", "scratch", "typed"]
+
+
 def test_read_only_unless_asked(session: Session, my: DbServer) -> None:
     with pytest.raises(NoctraError) as caught:
         session.execute("INSERT INTO my.scratch VALUES (1)")

@@ -724,6 +724,14 @@ class DuckEngine:
             for r in rows
         ]
 
+    def _has_schema_named_like(self, alias: str) -> bool:
+        """True when an attached server has a schema (a MySQL database) named as its alias."""
+        rows = self._rows(
+            "SELECT count(*) FROM duckdb_schemas() WHERE database_name = ? AND lower(schema_name) = lower(?)",
+            [alias, alias],
+        )
+        return bool(rows) and int(str(rows[0][0])) > 0
+
     def _attach_error(self, source: Source, exc: QueryError) -> SourceError:
         """Why a database file did not attach, and what to do instead."""
         owner = re.search(r'already attached by database "(.*?)"', exc.message)
@@ -807,6 +815,10 @@ class DuckEngine:
             self._wanted_catalog = alias  # switched to when it is attached
             return
         self._wanted_catalog = None
+        if alias.lower() in self._server_schemas and self._has_schema_named_like(alias):
+            # MySQL's shop attached as shop: with shop the default catalog, DuckDB refuses
+            # shop.people as ambiguous (catalog or schema?), so it stays a qualified-only source.
+            alias = self.home
         self._execute(f"USE {quote_ident(alias)}")
         self.catalog_in_use = alias
         if alias != "memory":
