@@ -324,6 +324,9 @@ def session_extensions(session: Session) -> set[str]:
 def damage(workdir: Path, how: str) -> str:
     """A broken or odd table folder at workdir/bad; returns the USE statement that reads it."""
     bad = workdir / "bad"
+    if how.startswith("parent-of"):
+        (make_delta if how == "parent-of-delta" else make_iceberg)(bad / "inner")
+        return "USE 'bad'"
     if how.startswith("delta"):
         make_delta(bad)
     elif how.startswith("iceberg"):
@@ -360,6 +363,8 @@ def damage(workdir: Path, how: str) -> str:
 
 BAD = [
     ("neither", "holds no CSV, Parquet or JSON files", "point USE at a file"),
+    ("parent-of-delta", "holds a Delta table in 'inner'", "reads that table"),
+    ("parent-of-iceberg", "holds an Iceberg table in 'inner'", "reads that table"),
     ("neither-forced-delta", "'bad' is not a Delta table: it has no _delta_log/ folder", "table's folder"),
     ("iceberg-forced-on-delta", "is not an Iceberg table", "OPTIONS (format = 'delta')"),
     ("delta-empty-log", "the Delta log (_delta_log/) holds no commit", "copy the whole table folder"),

@@ -361,7 +361,15 @@ def files_of_directory(location: str) -> tuple[SourceKind, str]:
     counts: dict[SourceKind, int] = {}
     suffix_of: dict[SourceKind, str] = {}
     seen = 0
-    for _, _, names in os.walk(location):
+    for root, dirs, names in os.walk(location):
+        nested = lake_kind(root, root) if "_delta_log" in dirs or "metadata" in dirs else None
+        if nested is not None:
+            inner = os.path.relpath(root, location)
+            raise SourceError(
+                f"directory {location!r} holds {_a(nested)} table in {inner!r}",
+                hint=f"USE {os.path.join(location, inner)!r} reads that table; its Parquet files read "
+                "as plain files would bring back rows its log deleted",
+            )
         seen += len(names)
         if seen > MAX_DIRECTORY_FILES:
             raise SourceError(
