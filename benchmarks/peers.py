@@ -437,6 +437,8 @@ def measure_workload(
                 continue
         log(f"  {w.name}: {c.label}: first run (checked) ...")
         got = runner.run(c, capture=True, rss=True)
+        if c.output is not None and (got.killed or got.code != 0):
+            remove_output(c.output)  # what a stopped or failed export left
         if got.killed:
             c.killed, c.times = True, [got.seconds]
             log(f"    stopped after {got.seconds:.0f} s")
@@ -465,12 +467,12 @@ def measure_workload(
         log(f"  {w.name}: round {rep + 1} of {runs} ({len(active)} tools) ...")
         for c in active:
             got = runner.run(c)
+            if c.output is not None:
+                remove_output(c.output)
             if got.killed or got.code != 0:
                 c.error = f"failed when timed (exit {got.code}{', stopped' if got.killed else ''})"
                 continue
             c.times.append(got.seconds)
-            if c.output is not None:
-                remove_output(c.output)
         active = [c for c in active if not c.error]
     for _ in range(rss_runs):
         for c in active:
