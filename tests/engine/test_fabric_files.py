@@ -338,6 +338,26 @@ def test_a_latin1_csv_reads_the_same_text_in_a_later_process(tmp_path: Path, run
         assert (again.code, again.out) == (0, "name\nZoë\nÅngström\n"), again.err
 
 
+def test_a_windows_1252_csv_served_from_its_cached_copy_needs_no_extension(
+    tmp_path: Path, run_main: RunMain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NOCTRA_CACHE_MIN_SIZE", "0")
+    (tmp_path / "old.csv").write_bytes("id,note\n1,5 € “ok”\n2,Zoë\n".encode("cp1252"))
+    assert run_main("-c", "USE 'old.csv' AS o OPTIONS (encoding = 'windows-1252')").code == 0
+    loaded = "SELECT count(*) AS n FROM duckdb_extensions() WHERE loaded AND extension_name = 'encodings'"
+    runs = [
+        run_main("-c", f"SELECT note FROM o ORDER BY id; {loaded}", "--format", "csv", "--stats")
+        for _ in range(3)
+    ]
+    for run in runs:
+        assert run.code == 0, run.err
+        assert run.out.startswith("note\n5 € “ok”\nZoë\n"), run.out
+    # Read twice, the file has a Parquet copy: the third process reads it, without the extension.
+    assert '"cache_hits": 1' in runs[2].err
+    assert runs[2].out.endswith("n\n0\n"), runs[2].out
+    assert runs[0].out.endswith("n\n1\n"), runs[0].out
+
+
 @pytest.mark.parametrize(
     ("content", "options", "message", "hint"),
     [

@@ -339,6 +339,12 @@ class Hybrid:
         state.copy = copy
 
     def _point(self, source: Source, relation: str) -> None:
+        # A restored source whose view waits for its first use (its reader loads an extension,
+        # see DuckEngine.register; its schema is not known yet) gets this view instead.
+        from noctra.engine.duck.engine import DuckEngine
+
+        if isinstance(self.duck, DuckEngine):
+            self.duck.forget_pending_view(source.alias)
         self.duck.execute(
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {relation}"
         )
@@ -357,7 +363,7 @@ class Hybrid:
                 self._point(source, copy_reader)  # binding it reads the Parquet footer
             self.served[alias] = entry
 
-        read_from = self._from_store(location, reader, list(source.schema), point)
+        read_from = self._from_store(location, reader, list(source.schema) or None, point)
         if read_from == reader and self.served.pop(alias, None) is not None:
             self._point(source, reader)  # never a copy of another state of the file
         return read_from
