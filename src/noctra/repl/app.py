@@ -23,6 +23,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from prompt_toolkit.styles import Style
 
 from noctra.errors import UsageError
+from noctra.redact import redact_text
 from noctra.repl.completer import Completer
 from noctra.repl.highlight import RqlLexer
 from noctra.rql.splitter import is_complete
@@ -41,6 +42,13 @@ STYLE = Style.from_dict(
         "completion-menu.meta.completion.current": "bg:#888888 #000000",
     }
 )
+
+
+class RedactedHistory(FileHistory):
+    """The history file, passwords and tokens of URLs typed in it (USE 'mysql://u:pw@...') masked."""
+
+    def store_string(self, string: str) -> None:
+        super().store_string(redact_text(string))
 
 
 def history_path() -> Path:
@@ -87,7 +95,7 @@ class Repl:
     ) -> None:
         self.shell = shell
         history.parent.mkdir(parents=True, exist_ok=True)
-        self._history = FileHistory(str(history))
+        self._history = RedactedHistory(str(history))
         shell.history = self._history_entries
         shell.ask = self.ask
         self._status = ""

@@ -33,8 +33,13 @@ def load(path: Path) -> list[str]:
 
 
 def append(path: Path, text: str) -> None:
-    """Add one entry (what prompt_toolkit's FileHistory.store_string writes); a failure is quiet."""
-    body = "".join(f"+{line}\n" for line in text.split("\n"))
+    """Add one entry (what prompt_toolkit's FileHistory.store_string writes); a failure is quiet.
+
+    Passwords and tokens in URLs (USE 'postgresql://u:pw@...') are masked: the file is kept.
+    """
+    from noctra.redact import redact_text
+
+    body = "".join(f"+{line}\n" for line in redact_text(text).split("\n"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
