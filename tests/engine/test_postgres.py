@@ -299,3 +299,23 @@ def test_json_output_of_a_server_table(
         {"id": 2, "name": "Ann"},
         {"id": 3, "name": "Li"},
     ]
+
+
+def test_a_restored_server_loads_nothing_until_used(
+    pg: DbServer, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    (home / "t.csv").write_text("a\n1\n", encoding="utf-8")
+    state = home / "session.toml"
+    with Session(config=load_config(), state_path=state) as first:
+        first.execute(f"USE '{pg.url('shop')}' AS pg; USE 't.csv' AS t")
+
+    def loaded(session: Session) -> list[str]:
+        rows = session.sql("SELECT extension_name FROM duckdb_extensions() WHERE loaded ORDER BY 1").rows(50)
+        return [str(row[0]) for row in rows]
+
+    with Session(config=load_config(), state_path=state) as second:
+        assert second.sql("SELECT count(*) FROM t").rows(1) == [(1,)]
+        assert "postgres_scanner" not in loaded(second)
+        assert second.sql("SELECT count(*) FROM pg.people").rows(1) == [(3,)]
+        assert "postgres_scanner" in loaded(second)
