@@ -215,6 +215,20 @@ def test_missing_table_and_extension_errors(session: Session, monkeypatch: pytes
     with pytest.raises(NoctraError) as caught:
         session.sql("SELECT * FROM pg.nope").rows(1)
     assert "nope does not exist" in caught.value.message and "people" in str(caught.value.hint)
+    # The mysql extension's wheel uninstalled: the error names the package to install.
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "duckdb_extension_mysql_scanner" else real(name, *args),
+    )
+    with pytest.raises(NoctraError) as caught:
+        session.execute("USE 'mysql://noctra@127.0.0.1:1/shop' AS my")
+    assert caught.value.message == "the DuckDB extension 'mysql_scanner' is not installed"
+    assert caught.value.hint == f"pip install duckdb-extension-mysql-scanner=={duckdb.__version__}"
+    assert [s.alias for s in session.sources] == ["pg"]
 
 
 @pytest.mark.parametrize("way", ["PGPASSWORD", "pgpass", "config", "url"])
