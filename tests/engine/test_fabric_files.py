@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import fastavro
@@ -139,6 +141,27 @@ def test_a_workbook_that_changes_is_followed(tmp_path: Path) -> None:
         assert s.sql("SELECT * FROM live ORDER BY x").rows(10) == [(1.0, 2.0), (3.0, 4.0)]
         assert s.sql("SELECT * FROM live.B").rows(10) == [(5.0,)]
         assert [r[0] for r in s.sql("SHOW TABLES FROM live").rows(10)] == ["A", "B"]
+
+
+def test_a_workbook_shown_and_exported_by_the_cli_imports_neither_pandas_nor_pyarrow(
+    book: Path, tmp_path: Path, isolated_env: dict[str, str]
+) -> None:
+    # DuckDB's Python client imports both (~0.7 s) the first time it binds a parameter.
+    script = "USE 'book.xlsx' AS b; SHOW TABLES FROM b; EXPORT (SELECT * FROM b) TO 'o.xlsx'"
+    code = (
+        "import sys; from noctra.cli import main; code = main(['-c', " + repr(script) + "]); "
+        "print(code, [m for m in ('pandas', 'pyarrow') if m in sys.modules])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.stdout.splitlines()[-1] == "0 []", run.stdout + run.stderr
+    assert (tmp_path / "o.xlsx").is_file()
 
 
 def test_workbook_joins_a_csv_and_a_sqlite_table(book: Path, tmp_path: Path) -> None:

@@ -429,7 +429,9 @@ class DuckEngine:
         """
         self._close_running()
         with self.translating():
-            row = self.connection.execute("SELECT current_setting(?)", [name]).fetchone()
+            # A literal, not a bound parameter: DuckDB 1.5.5's Python client imports pandas and
+            # pyarrow (~0.7 s) the first time it binds one, and every EXPORT asks a setting.
+            row = self.connection.execute(f"SELECT current_setting({quote_string(name)})").fetchone()
         return None if row is None else row[0]
 
     def set_option(self, name: str, literal: str) -> None:
@@ -789,13 +791,14 @@ class DuckEngine:
             self._attach_pending(alias.lower())
         if alias.lower() in self._server_schemas:
             return self._server_tables(alias, *self._server_schemas[alias.lower()])
+        # Literals, not bound parameters (see get_option): SHOW TABLES stays quick.
+        name = quote_string(alias)
         rows = self._rows(
             "SELECT * FROM (SELECT table_name, 'table', column_count, schema_name FROM duckdb_tables() "
-            "WHERE database_name = ? AND NOT internal AND schema_name <> '__noctra_copies' "
+            f"WHERE database_name = {name} AND NOT internal AND schema_name <> '__noctra_copies' "
             "UNION ALL SELECT view_name, 'view', column_count, schema_name FROM duckdb_views() "
-            "WHERE database_name = ? AND NOT internal) AS t(name, type, columns, schema) "
-            "ORDER BY schema <> 'main', schema, name",
-            [alias, alias],
+            f"WHERE database_name = {name} AND NOT internal) AS t(name, type, columns, schema) "
+            "ORDER BY schema <> 'main', schema, name"
         )
         return [TableInfo(str(r[0]), str(r[1]), int(str(r[2])), str(r[3])) for r in rows]
 
