@@ -868,6 +868,8 @@ def _columns_result(columns: list[Column]) -> Result:
 def _dialect_notes(source: Source, dialect: Mapping[str, str]) -> list[str]:
     if not dialect:
         return []
+    if source.kind is SourceKind.EXCEL and "sheet" in dialect:
+        return [f"{redact_url(source.path)}: Excel, sheet {dialect['sheet']!r}"]
     parts = ", ".join(f"{key}={value!r}" for key, value in dialect.items())
     return [f"{redact_url(source.path)}: {source.kind.value} dialect: {parts}"]
 

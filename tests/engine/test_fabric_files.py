@@ -77,6 +77,7 @@ def test_workbook_reads_its_first_sheet_with_rows_and_every_sheet_by_name(book: 
             ("joined", "DATE"),
         ]
         assert [r[0] for r in s.sql('DESCRIBE b."Sheet 2"').rows(10)] == ["code", "label"]
+        assert s.sql("DESCRIBE b").notes == ["book.xlsx: Excel, sheet 'People'"]
         sources = s.sql("SHOW SOURCES").rows(10)
         assert [(r[0], r[1], r[4]) for r in sources] == [("b", "Excel", "ok")]
 
