@@ -95,7 +95,8 @@ class CatalogTree(Tree[Entry]):
         try:
             if entry.level == "source":
                 source = next((s for s in catalog.sources() if s.alias == entry.alias), None)
-                if source is not None and source.is_database:
+                # A workbook opens like a database: its sheets, each with its columns.
+                if source is not None and (source.is_database or source.kind == "Excel"):
                     for table in catalog.tables(entry.alias):
                         name = table.name
                         label = Text(name)
