@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import fastavro
@@ -14,7 +16,7 @@ import pytest
 
 from noctra import Session
 from noctra.errors import NoctraError
-from tests.conftest import RunMain
+from tests.conftest import HttpServer, RunMain
 
 PEOPLE = [
     ("id", "name", "amount", "joined"),
@@ -163,6 +165,21 @@ def test_a_workbook_shown_and_exported_by_the_cli_imports_neither_pandas_nor_pya
     )
     assert run.stdout.splitlines()[-1] == "0 []", run.stdout + run.stderr
     assert (tmp_path / "o.xlsx").is_file()
+
+
+def test_a_remote_workbook_and_avro_file_over_http(
+    book: Path, tmp_path: Path, http_server: HttpServer
+) -> None:
+    name = f"book-{uuid.uuid4().hex[:8]}"
+    shutil.copy(book, http_server.root / f"{name}.xlsx")
+    write_avro(http_server.root / f"{name}.avro", AVRO_RECORDS)
+    with open_session(tmp_path) as s:
+        s.execute(f"USE '{http_server.url(name + '.xlsx')}' AS web")
+        assert [r[0] for r in s.sql("SHOW TABLES FROM web").rows(10)] == ["People", "Sheet 2"]
+        assert s.sql('SELECT count(*) FROM web."Sheet 2"').rows(1) == [(2,)]
+        assert s.sql(f"SELECT count(*) FROM '{http_server.url(name + '.avro')}'").rows(1) == [(3,)]
+    with open_session(tmp_path) as later:
+        assert later.sql("SELECT name FROM web ORDER BY id LIMIT 1").rows(1) == [("Zoë",)]
 
 
 def test_workbook_joins_a_csv_and_a_sqlite_table(book: Path, tmp_path: Path) -> None:

@@ -331,7 +331,7 @@ def workbook_sheets(source: Source, rows: Rows) -> list[str]:
         return sheet_names(source.path, source.read_pattern)
     import io
 
-    found = rows("SELECT content FROM read_blob(?)", [source.read_pattern])
+    found = rows(f"SELECT content FROM read_blob({quote_string(source.read_pattern)})", None)
     content = found[0][0] if found else b""
     return sheet_names(source.path, io.BytesIO(content if isinstance(content, bytes) else b""))
 
