@@ -15,6 +15,8 @@ _NAMED_USERS = ("postgres://", "postgresql://", "mysql://")
 # Query parameters of signed URLs and tokens: X-Amz-Signature, X-Amz-Credential,
 # X-Amz-Security-Token, X-Goog-Signature, Azure SAS `sig`, access_token, api_key...
 _SECRET_PARAM = r"(?i)(sig|credential|token|secret|password|passwd|key|auth)"
+# password=... in a libpq or MySQL key=value connection string (an ATTACH typed by hand).
+_CONNINFO_PASSWORD = r"(?i)\b(password|passwd|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s\"']+)"
 
 
 def redact_url(url: str) -> str:
@@ -45,6 +47,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Text with every URL redacted and every known secret value replaced by ``****``."""
     if "://" in text:
         text = re.sub(_URL, lambda m: redact_url(m.group(0)), text)
+    if "=" in text and re.search(r"(?i)passw|pwd", text):
+        text = re.sub(_CONNINFO_PASSWORD, lambda m: f"{m.group(1)}={MASK}", text)
     for secret in secrets:
         if secret and len(secret) >= MIN_SECRET_LENGTH:
             text = text.replace(secret, MASK)

@@ -333,3 +333,13 @@ def test_a_restored_server_loads_nothing_until_used(
         assert "postgres_scanner" not in loaded(second)
         assert second.sql("SELECT count(*) FROM pg.people").rows(1) == [(3,)]
         assert "postgres_scanner" in loaded(second)
+
+
+def test_an_attach_typed_by_hand(session: Session, pg: DbServer) -> None:
+    # DuckDB's own ATTACH works too (the extension is loaded for it); its password stays hidden.
+    where = f"host=127.0.0.1 port={pg.port} user={USER} dbname=shop"
+    with pytest.raises(NoctraError) as caught:
+        session.execute(f"ATTACH '{where} password=wrong-secret-1' AS raw (TYPE postgres)")
+    assert "wrong-secret-1" not in str(caught.value) and "password=****" in caught.value.message
+    session.execute(f"ATTACH '{where} password={PASSWORD}' AS raw (TYPE postgres, READ_ONLY)")
+    assert session.sql("SELECT count(*) FROM raw.people").rows(1) == [(3,)]

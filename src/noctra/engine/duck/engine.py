@@ -46,7 +46,7 @@ _ENCODING_HINT = r"(?i)\bencoding\s*:?=\s*'([^']*)'"
 # DuckDB's own catalogs: an Excel source with such an alias gets no catalog of sheets.
 _BUILT_IN_CATALOGS = ("memory", "system", "temp")
 # postgres_query(...), mysql_execute(...): what needs a server extension.
-_SERVER_HINT = r"(?i)\b(postgres|mysql)_\w+\s*\("
+_SERVER_HINT = r"(?i)\b(postgres|mysql)_\w+\s*\(|\bTYPE\s*=?\s*'?(postgres|mysql)\b"
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
@@ -165,9 +165,9 @@ class DuckEngine:
             for name in {found.lower() for found in re.findall(_LAKE_HINT, sql)}:
                 self.load_extension(name)
         self._load_reader_extensions(sql)
-        if ("postgres_" in sql or "mysql_" in sql) and re.search(_SERVER_HINT, sql):
-            for name in {found.lower() for found in re.findall(_SERVER_HINT, sql)}:
-                self.load_extension(f"{name}_scanner")
+        if ("postgres" in lowered or "mysql" in lowered) and re.search(_SERVER_HINT, sql):
+            for function, attach in re.findall(_SERVER_HINT, sql):
+                self.load_extension(f"{(function or attach).lower()}_scanner")
         if not self._pending:
             return
         named = {
