@@ -243,9 +243,9 @@ SERVER_DATABASES = ["matrix", "shop"]
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[DbServer]:
     """A real PostgreSQL server (initdb + postgres) on 127.0.0.1, password auth; one per test run."""
-    from tests.db_servers import POSTGRES_BIN, POSTGRES_MISSING, start_postgres
+    from tests.db_servers import POSTGRES_MISSING, postgres_bin, start_postgres
 
-    if not (POSTGRES_BIN / "initdb").is_file() and shutil.which("initdb") is None:
+    if postgres_bin() is None:
         pytest.skip(POSTGRES_MISSING)
     server = start_postgres(SERVER_DATABASES)
     yield server

@@ -23,7 +23,7 @@ from noctra.engine.duck.extensions import extension_path
 
 PASSWORD = "Pw-7q!zX-noctra"  # distinctive: tests assert it never shows up anywhere
 USER = "noctra"
-POSTGRES_BIN = Path("/usr/local/bin")
+POSTGRES_BIN = Path("/usr/local/bin")  # where these machines have initdb; else found on PATH
 POSTGRES_MISSING = "initdb not found: install postgresql (apt-get install postgresql) to run these tests"
 MYSQL_MISSING = "mysqld not found: apt-get install mariadb-server"
 
@@ -96,8 +96,18 @@ class DbServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def postgres_bin() -> Path | None:
+    """The directory holding initdb, pg_ctl and postgres, or None."""
+    if (POSTGRES_BIN / "initdb").is_file():
+        return POSTGRES_BIN
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
 def start_postgres(databases: list[str]) -> DbServer:
     """initdb + postgres on a free port (scram passwords); the databases created empty."""
+    bin_dir = postgres_bin()
+    assert bin_dir is not None
     owner = _owner()
     root = _private_dir(owner, "noctra-pg-")
     data = root / "data"
@@ -107,7 +117,7 @@ def start_postgres(databases: list[str]) -> DbServer:
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)
     _run(
         [
-            str(POSTGRES_BIN / "initdb"),
+            str(bin_dir / "initdb"),
             "-D",
             str(data),
             "-U",
@@ -123,13 +133,13 @@ def start_postgres(databases: list[str]) -> DbServer:
     )
     script = "".join(f"CREATE DATABASE {name};\n" for name in databases)
     _run(
-        [str(POSTGRES_BIN / "postgres"), "--single", "-D", str(data), "postgres"],
+        [str(bin_dir / "postgres"), "--single", "-D", str(data), "postgres"],
         owner,
         input=script.encode(),
     )
     port = free_port()
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    pg_ctl = str(POSTGRES_BIN / "pg_ctl")
+    pg_ctl = str(bin_dir / "pg_ctl")
     _run([pg_ctl, "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"], owner)
     stop = [pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
     if owner is not None:
