@@ -213,6 +213,10 @@ def test_export_to_xlsx_is_read_back_by_openpyxl_and_noctra(book: Path, tmp_path
     assert cells[0] == ("id", "name", "joined")
     assert [(c[0], c[1]) for c in cells[1:]] == [(1, "Zoë"), (2, "Ωmega café"), (3, "Ann")]
     assert openpyxl.load_workbook(tmp_path / "named.xlsx").sheetnames == ["Data"]
+    with Session() as s, pytest.raises(NoctraError) as caught:
+        s.execute("EXPORT (SELECT range AS i FROM range(3)) TO 'named.xlsx' OPTIONS (sheet_row_limit = 2)")
+    assert "row limit" in caught.value.message and "1,048,576" in str(caught.value.hint)
+    assert openpyxl.load_workbook(tmp_path / "named.xlsx").sheetnames == ["Data"]  # left as it was
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

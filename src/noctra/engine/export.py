@@ -65,7 +65,7 @@ EXPORT_OPTIONS = {
     "xlsx": {
         "header": "true or false",
         "sheet": "the sheet's name (default: Sheet1)",
-        "sheet_row_limit": "a whole number of rows per sheet (Excel's own limit is 1,048,576)",
+        "sheet_row_limit": "a whole number: the most rows the sheet may hold (default 1,048,576, Excel's)",
     },
 }
 # Decided by measurement (docs/PERFORMANCE_TUNING.md): zstd, one file.
@@ -410,6 +410,8 @@ def _run_copy(
             hint = "the disk is full: free some space or export elsewhere (an earlier file is left as it was)"
         elif "Permission denied" in message or "Operation not permitted" in message:
             hint = "check that the target's folder is writable"
+        elif "Sheet row limit" in message:
+            hint = "an Excel sheet holds at most 1,048,576 rows: filter or aggregate, or export to .parquet"
         raise ExportError(f"export failed: {message}", hint=hint) from exc
     finally:
         if previous is not None:
