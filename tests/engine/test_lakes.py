@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from noctra.config import Config, load_config
 from noctra.errors import NoctraError
 from noctra.output.model import Message
 from noctra.quoting import quote_string
-from tests.conftest import RunMain, S3Server
+from tests.conftest import RunMain, RunNoctra, S3Server
 from tests.lake_tables import (
     delta_options,
     iceberg_catalog,
@@ -311,6 +313,30 @@ def test_a_restored_lake_loads_its_extension_when_a_statement_names_it(
         assert rows_of(restored, "SELECT count(*) FROM ev") == [(len(CURRENT),)]
         assert lake.kind in session_extensions(restored)
         assert rows_of(restored, "SELECT * FROM ev2 ORDER BY id") == CURRENT
+
+
+def test_a_restored_lake_costs_start_up_nothing(
+    lake: Lake, workdir: Path, run_noctra: RunNoctra, isolated_env: dict[str, str]
+) -> None:
+    """Restoring it neither loads its extension nor binds a parameter (which imports pandas/pyarrow)."""
+    saved = run_noctra("-c", "USE 'events' AS ev", cwd=workdir)
+    assert saved.returncode == 0, saved.stderr
+    code = (
+        "import sys; from noctra.cli import main; main(['-c', 'SELECT 1']); "
+        "print(sorted(m for m in ('pandas', 'pyarrow', 'deltalake', 'pyiceberg') if m in sys.modules))"
+    )
+    restored = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=isolated_env,
+        timeout=60,
+        check=False,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.splitlines()[-1] == "[]"
 
 
 def session_extensions(session: Session) -> set[str]:

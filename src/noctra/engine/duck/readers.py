@@ -60,10 +60,11 @@ def iceberg_reader(source: Source, rows: Rows) -> str:
     if not metadata.endswith(".metadata.json"):
         pattern = metadata.rstrip("/") + "/metadata/*.metadata.json"
         try:
+            # A literal, not a bound parameter: DuckDB's first bind imports pandas and pyarrow.
             newest = rows(
-                "SELECT file FROM glob(?) ORDER BY try_cast(regexp_extract("
+                f"SELECT file FROM glob({quote_string(pattern)}) ORDER BY try_cast(regexp_extract("
                 r"parse_filename(file), '^v?(\d+)[-.]', 1) AS BIGINT) DESC NULLS LAST, file DESC LIMIT 1",
-                [pattern],
+                None,
             )
         except QueryError as exc:
             message = f"cannot read {source.path!r} as Iceberg: {exc.message}"
