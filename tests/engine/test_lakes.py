@@ -347,9 +347,28 @@ def session_extensions(session: Session) -> set[str]:
 # --- bad lakes: one line each, with the fix ----------------------------------------------------
 
 
+def move_iceberg(workdir: Path, target: Path) -> None:
+    """An Iceberg table copied away from the paths its metadata holds (which are then gone)."""
+    make_iceberg(workdir / "written")
+    (workdir / "written").rename(target)
+    (workdir / "warehouse" / "ns" / "written").unlink()
+
+
+def test_a_moved_iceberg_table_with_allow_moved_paths(workdir: Path, opened: Callable[..., Session]) -> None:
+    move_iceberg(workdir, workdir / "moved")
+    with opened() as session:
+        session.execute("USE 'moved' AS m OPTIONS (allow_moved_paths = true)")
+        assert rows_of(session, "SELECT * FROM m ORDER BY id") == CURRENT
+    with opened(restore=True) as restored:
+        assert rows_of(restored, "SELECT * FROM m ORDER BY id") == CURRENT
+
+
 def damage(workdir: Path, how: str) -> str:
     """A broken or odd table folder at workdir/bad; returns the USE statement that reads it."""
     bad = workdir / "bad"
+    if how == "iceberg-moved":
+        move_iceberg(workdir, bad)
+        return "USE 'bad'"
     if how.startswith("parent-of"):
         (make_delta if how == "parent-of-delta" else make_iceberg)(bad / "inner")
         return "USE 'bad'"
@@ -400,6 +419,7 @@ BAD = [
     ("iceberg-no-metadata-json", "metadata/ has no *.metadata.json file", "copy the whole table folder"),
     ("iceberg-corrupt-metadata", "is corrupt", "read one version"),
     ("iceberg-no-such-snapshot", "no snapshot with that id (1)", "iceberg_snapshots"),
+    ("iceberg-moved", "files are not where its metadata says", "OPTIONS (allow_moved_paths = true)"),
 ]
 
 

@@ -240,6 +240,11 @@ def _lake_error(message: str) -> tuple[str, str] | None:
             "copy the table again, or read one version: USE 'table/metadata/<file>.metadata.json' "
             "OPTIONS (format = 'iceberg')",
         )
+    if moved := re.search(r'Cannot open file "([^"]*/metadata/snap-[^"]*\.avro)"', message):
+        return (
+            f"the Iceberg table's files are not where its metadata says ({_shown_path(moved.group(1))})",
+            "a table copied or moved away from where it was written: OPTIONS (allow_moved_paths = true)",
+        )
     if message.startswith("Could not find snapshot with id"):
         return (
             f"the Iceberg table has no snapshot with that id ({message.rsplit(' ', 1)[-1]})",

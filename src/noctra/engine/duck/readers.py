@@ -75,7 +75,13 @@ def iceberg_reader(source: Source, rows: Rows) -> str:
                 hint="point USE at the table's folder (the one holding metadata/ and data/)",
             )
         metadata = str(newest[0][0])
-    return f"iceberg_scan({quote_string(metadata)}{_args(_lake_args(source))})"
+    if "/metadata/" not in metadata.replace("\\", "/"):
+        return f"iceberg_scan({quote_string(metadata)}{_args(_lake_args(source))})"
+    # The table folder and the metadata file's name as ``version``: the form allow_moved_paths
+    # takes (a table copied away from the paths its metadata holds).
+    table, name = metadata.replace("\\", "/").rsplit("/metadata/", 1)
+    args = {"version": name.removesuffix(".metadata.json"), **_lake_args(source)}
+    return f"iceberg_scan({quote_string(table)}{_args(args)})"
 
 
 def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
