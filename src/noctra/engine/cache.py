@@ -12,8 +12,6 @@ both leave a whole one.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable
@@ -56,6 +54,8 @@ class FileIdentity:
 
 def identify(path: str) -> FileIdentity:
     """The identity of a regular file (OSError when it cannot be read)."""
+    import hashlib
+
     location = os.path.abspath(path)
     with open(location, "rb") as handle:
         stat = os.fstat(handle.fileno())
@@ -82,6 +82,7 @@ def identify_glob(pattern: str) -> FileIdentity:
     OSError when nothing matches.
     """
     import glob
+    import hashlib
 
     paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
     if not paths:
@@ -126,6 +127,9 @@ class CacheStore:
     @staticmethod
     def key_of(identity: FileIdentity, reader: str) -> str:
         """The entry name of a file in this state read by this reader."""
+        import hashlib
+        import json
+
         parts = [identity.path, identity.size, identity.mtime_ns, reader]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
@@ -152,6 +156,8 @@ class CacheStore:
         return entry
 
     def _read_meta(self, key: str) -> CacheEntry | None:
+        import json
+
         try:
             raw = json.loads(self._meta(key).read_text(encoding="utf-8"))
             return CacheEntry(
@@ -172,6 +178,8 @@ class CacheStore:
             return None
 
     def _write_meta(self, entry: CacheEntry) -> None:
+        import json
+
         data = {
             "source": entry.source,
             "size": entry.size,
