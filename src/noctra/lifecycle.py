@@ -19,6 +19,7 @@ from noctra.engine.sources import (
     is_glob,
     is_remote,
     kind_from_name,
+    lake_kind,
     refuse_legacy_excel,
     resolve_location,
     server_kind,
@@ -267,6 +268,13 @@ class SourceLifecycle:
         kind = kind_from_name(path)
         return kind is not None and not kind.is_database and os.path.isfile(path)
 
+    def _quoted_lake(self, path: str) -> str | None:
+        """``FROM 'warehouse/events'``: a Delta or Iceberg folder quoted in FROM reads as that table."""
+        location = resolve_location(path, Path.cwd())
+        if not os.path.isdir(location) or lake_kind(path, location) is None:
+            return None
+        return self.engine.inspect(build_source(path, "__noctra_quoted", {})).reader
+
     def check_queried_file(self, path: str) -> str | None:
         """``FROM 'x.csv'``: a clear error for a missing or empty local file before it is read.
 
@@ -274,6 +282,8 @@ class SourceLifecycle:
         """
         refuse_legacy_excel(path)
         kind = kind_from_name(path)
+        if kind is None and not is_remote(path) and not is_glob(path):
+            return self._quoted_lake(path)
         if kind is None or kind.is_database:
             return None
         reader = self.engine.quoted_file_reader(path, kind)

@@ -224,6 +224,15 @@ def test_a_new_commit_is_seen_in_the_session_and_after_restore(
         assert restored.sql("SHOW SOURCES").rows(1)[0][1] == KIND_NAMES[lake.kind]
 
 
+def test_a_lake_folder_quoted_in_from_reads_the_table(lake: Lake, opened: Callable[..., Session]) -> None:
+    with opened() as session:
+        assert rows_of(session, "SELECT * FROM 'events' ORDER BY id") == CURRENT
+        assert rows_of(session, "SELECT count(*) FROM 'events' a JOIN 'events' b USING (id)") == [
+            (len(CURRENT),)
+        ]
+        assert session.sql("SHOW SOURCES").rows(10) == []
+
+
 def test_join_with_a_csv_and_a_sqlite_table(
     lake: Lake, opened: Callable[..., Session], workdir: Path
 ) -> None:
