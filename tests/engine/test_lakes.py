@@ -295,6 +295,21 @@ def test_one_iceberg_version_by_its_metadata_file(opened: Callable[..., Session]
         assert rows_of(session, "SELECT * FROM v1 ORDER BY id") == FIRST
 
 
+def test_iceberg_metadata_named_v1_v2_is_read_at_the_highest_number(
+    workdir: Path, opened: Callable[..., Session]
+) -> None:
+    """Hadoop-style names (v9, v10: not in text order) and a version-hint.text, as Spark writes them."""
+    lake = make_iceberg(workdir / "events")
+    written = sorted((lake.path / "metadata").glob("*.metadata.json"))
+    assert [p.name[:5] for p in written] == ["00000", "00001", "00002", "00003"]
+    for number, path in enumerate(written, start=7):
+        path.rename(path.with_name(f"v{number}.metadata.json"))
+    (lake.path / "metadata" / "version-hint.text").write_text("10", encoding="utf-8")
+    with opened() as session:
+        session.execute("USE 'events' AS ev")
+        assert rows_of(session, "SELECT * FROM ev ORDER BY id") == CURRENT
+
+
 def test_the_extensions_load_only_when_a_lake_is_used(lake: Lake, opened: Callable[..., Session]) -> None:
     with opened() as session:
         session.sql("SELECT 1").rows(1)
