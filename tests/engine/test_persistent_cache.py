@@ -395,3 +395,18 @@ def test_globs_and_directories_are_served_and_follow_every_file(
     write_csv(folder / "p2.csv", 20, value=3)
     os.utime(folder / "p2.csv", ns=(before.st_atime_ns, before.st_mtime_ns))
     assert read() == ([(25, 65)], 0)
+
+
+def test_a_copy_left_without_its_description_is_deleted_once_old(tmp_path: Path, cache: Path) -> None:
+    data = tmp_path / "d.csv"
+    write_csv(data, 10)
+    run(data)
+    run(data)
+    [copy] = entries(cache)
+    copy.with_suffix(".meta").unlink()  # a crash between the copy and its description
+    store = CacheStore(cache, max_size=1 << 30, min_size=0)
+    assert store.entries() == [] and copy.exists()  # maybe being written right now: kept
+    os.utime(copy, (0, 0))
+    assert store.entries() == [] and not copy.exists()
+    assert run(data) == ([(10, 10)], 0)  # the text is read, and copied again
+    assert run(data) == ([(10, 10)], 1)

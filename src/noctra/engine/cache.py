@@ -1,13 +1,13 @@
 """Persistent columnar copies of text sources under $XDG_CACHE_HOME/noctra (SPEC 4.5).
 
 The store knows files, keys and entries only; the engine writes and reads the copies.
-An entry is ``<key>.parquet`` (the copy) beside ``<key>.json`` (what it is a copy of,
-its hits and last use). The key hashes the file's absolute path, size, mtime_ns and the
-reader call (dialect, types, OPTIONS), so a changed file never finds an old entry; a
-content fingerprint (first and last 64 KB) catches a same-size rewrite within the
-file system's mtime resolution. Writes go to a temporary name and ``os.replace``: a
-reader only ever opens a complete file, and two processes building one entry at once
-both leave a whole one.
+An entry is ``<key>.parquet`` (the copy) beside ``<key>.meta`` (what it is a copy of,
+its hits and last use; plain lines, so a cache hit needs neither json nor OpenSSL). The
+key hashes the file's absolute path, size, mtime_ns and the reader call (dialect, types,
+OPTIONS), so a changed file never finds an old entry; a content fingerprint (first and
+last 64 KB) catches a same-size rewrite within the file system's mtime resolution.
+Writes go to a temporary name and ``os.replace``: a reader only ever opens a complete
+file, and two processes building one entry at once both leave a whole one.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from noctra.config import CacheConfig
 from noctra.records import record
@@ -27,6 +28,20 @@ SEEN_SUFFIX = ".seen"
 # Markers of files whose copy would not give the text's column types: never copied.
 UNFIT_SUFFIX = ".unfit"
 SEEN_DAYS = 30
+META_SUFFIX = ".meta"
+META_VERSION = "noctra-cache 1"
+# A copy without its description this old is a leftover (a crash between the two writes).
+ORPHAN_SECONDS = 600
+
+
+def _blake2b(data: bytes = b"") -> Any:
+    """BLAKE2b, 32 bytes: from CPython's own module, without hashlib's OpenSSL set-up (~10 M
+    instructions at every start)."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # another Python: hashlib has it too
+        from hashlib import blake2b
+    return blake2b(data, digest_size=32)
 
 
 def cache_dir() -> Path:
@@ -54,12 +69,10 @@ class FileIdentity:
 
 def identify(path: str) -> FileIdentity:
     """The identity of a regular file (OSError when it cannot be read)."""
-    import hashlib
-
     location = os.path.abspath(path)
     with open(location, "rb") as handle:
         stat = os.fstat(handle.fileno())
-        digest = hashlib.sha256(str(stat.st_size).encode())
+        digest = _blake2b(str(stat.st_size).encode())
         digest.update(handle.read(FINGERPRINT_BYTES))
         if stat.st_size > FINGERPRINT_BYTES:
             handle.seek(max(FINGERPRINT_BYTES, stat.st_size - FINGERPRINT_BYTES))
@@ -82,12 +95,11 @@ def identify_glob(pattern: str) -> FileIdentity:
     OSError when nothing matches.
     """
     import glob
-    import hashlib
 
     paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
     if not paths:
         raise FileNotFoundError(pattern)
-    digest = hashlib.sha256()
+    digest = _blake2b()
     total = newest = 0
     now = time.time_ns()
     for path in paths:
@@ -127,14 +139,11 @@ class CacheStore:
     @staticmethod
     def key_of(identity: FileIdentity, reader: str) -> str:
         """The entry name of a file in this state read by this reader."""
-        import hashlib
-        import json
-
-        parts = [identity.path, identity.size, identity.mtime_ns, reader]
-        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        parts = [identity.path, str(identity.size), str(identity.mtime_ns), reader]
+        return str(_blake2b("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest())
 
     def _meta(self, key: str) -> Path:
-        return self.directory / f"{key}.json"
+        return self.directory / f"{key}{META_SUFFIX}"
 
     def copy_path(self, key: str) -> Path:
         return self.directory / f"{key}{COPY_SUFFIX}"
@@ -156,41 +165,33 @@ class CacheStore:
         return entry
 
     def _read_meta(self, key: str) -> CacheEntry | None:
-        import json
-
         try:
-            raw = json.loads(self._meta(key).read_text(encoding="utf-8"))
+            text = self._meta(key).read_text(encoding="utf-8", errors="surrogateescape")
+            version, size, mtime_ns, fingerprint, copy_size, hits, last_use, source = text.split("\n", 7)
+            if version != META_VERSION:
+                raise ValueError(version)
             return CacheEntry(
                 key=key,
                 copy=self.copy_path(key),
-                source=str(raw["source"]),
-                size=int(raw["size"]),
-                mtime_ns=int(raw["mtime_ns"]),
-                fingerprint=str(raw["fingerprint"]),
-                copy_size=int(raw.get("copy_size", 0)),
-                hits=int(raw.get("hits", 0)),
-                last_use=float(raw.get("last_use", 0.0)),
+                source=source,
+                size=int(size),
+                mtime_ns=int(mtime_ns),
+                fingerprint=fingerprint,
+                copy_size=int(copy_size),
+                hits=int(hits),
+                last_use=float(last_use),
             )
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError):
             self.drop(key)  # an unreadable description: the entry cannot be trusted
             return None
 
     def _write_meta(self, entry: CacheEntry) -> None:
-        import json
-
-        data = {
-            "source": entry.source,
-            "size": entry.size,
-            "mtime_ns": entry.mtime_ns,
-            "fingerprint": entry.fingerprint,
-            "copy_size": entry.copy_size,
-            "hits": entry.hits,
-            "last_use": entry.last_use,
-        }
-        temporary = self.temporary(entry.key, ".json")
-        temporary.write_text(json.dumps(data), encoding="utf-8")
+        fields = [META_VERSION, entry.size, entry.mtime_ns, entry.fingerprint, entry.copy_size]
+        fields += [entry.hits, repr(entry.last_use), entry.source]  # the source last: any text
+        temporary = self.temporary(entry.key, META_SUFFIX)
+        temporary.write_text("\n".join(map(str, fields)), encoding="utf-8", errors="surrogateescape")
         os.replace(temporary, self._meta(entry.key))
 
     def is_due(self, identity: FileIdentity, reader: str) -> bool:
@@ -274,8 +275,17 @@ class CacheStore:
         """Every complete entry, most recently used first."""
         if not self.directory.is_dir():
             return []
-        found = [self._read_meta(path.stem) for path in self.directory.glob(f"*{COPY_SUFFIX}")]
-        entries = [e for e in found if e is not None]
+        entries = []
+        for path in self.directory.glob(f"*{COPY_SUFFIX}"):
+            entry = self._read_meta(path.stem)
+            if entry is not None:
+                entries.append(entry)
+                continue
+            try:  # a copy nobody describes (older format, or a crash between the two writes)
+                if time.time() - path.stat().st_mtime > ORPHAN_SECONDS:
+                    path.unlink()
+            except OSError:
+                continue
         return sorted(entries, key=lambda e: e.last_use, reverse=True)
 
     def clear(self) -> int:
