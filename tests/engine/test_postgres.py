@@ -175,6 +175,13 @@ def test_restore_reattaches_without_the_password(
             second.sql("SELECT count(*) FROM people").rows(1)
         assert caught.value.message == f"'pg' needs a password for user 'noctra' at 127.0.0.1:{pg.port}"
         assert "PGPASSWORD" in str(caught.value.hint)
+        # pg is current, but a statement that does not need it still runs.
+        (home / "t.csv").write_text("a\n1\n", encoding="utf-8")
+        assert second.sql("SELECT 40 + 2 AS n").rows(1) == [(42,)]
+        assert second.sql("SELECT count(*) FROM 't.csv'").rows(1) == [(1,)]
+        with pytest.raises(NoctraError) as caught:
+            second.sql("SELECT count(*) FROM pg.people").rows(1)
+        assert "needs a password" in caught.value.message
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     with Session(config=load_config(), state_path=state) as third:
         assert third.sql("SELECT count(*) FROM people").rows(1) == [(3,)]

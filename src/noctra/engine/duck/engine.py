@@ -147,6 +147,9 @@ class DuckEngine:
         # Attached PostgreSQL/MySQL databases by lower-cased alias -> their default schema
         # (public; the URL's database for MySQL) and whether only it is listed.
         self._server_schemas: dict[str, tuple[str, bool]] = {}
+        # Why the current server could not be attached for this statement (it does not name it):
+        # the answer to "table not found" there, instead of DuckDB's (see errors.Translate).
+        self.unattached: SourceError | None = None
 
     # --- the one preparation step before SQL reaches the connection ----------------
 
@@ -175,8 +178,17 @@ class DuckEngine:
             for quoted, word in re.findall(_NAMES, sql)
         }
         wanted = self._wanted_catalog.lower() if self._wanted_catalog and statement else None
+        self.unattached = None
         for key in [k for k in self._pending if k in named or k == wanted]:
-            self._attach_pending(key)
+            try:
+                self._attach_pending(key)
+            except SourceError as exc:
+                left = self._pending.get(key)
+                if key in named or left is None or not left.kind.is_server:
+                    raise
+                # The current server is down or wants a password: SELECT 1 or a file's query still
+                # runs; a bare table name that only it has gets this error (errors.Translate).
+                self.unattached = exc
 
     def _load_reader_extensions(self, sql: str) -> None:
         """Excel, Avro and legacy encodings: their extension is loaded when a statement reads one."""

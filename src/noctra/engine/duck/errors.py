@@ -53,6 +53,8 @@ class Translate:
                 "DuckDB stopped the query without saying why (an error in one of its threads)",
                 hint="run it again: DuckDB usually reports the error; SET threads = 1 always does",
             ) from exc
+        if isinstance(exc, duckdb.CatalogException) and self.engine.unattached is not None:
+            raise self.engine.unattached from exc  # why the current server's tables are not there
         if isinstance(exc, duckdb.Error):
             raise translate_error(exc, self.engine.secret_values, workspace=self.engine.home) from exc
         return False
