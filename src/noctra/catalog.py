@@ -127,7 +127,7 @@ class Catalog:
             if fmt in EXPORT_OPTIONS:
                 return dict(EXPORT_OPTIONS[fmt])
             return {k: v for table in EXPORT_OPTIONS.values() for k, v in table.items()}
-        found: dict[str, str] = {"format": "csv, parquet, json, sqlite or duckdb"}
+        found: dict[str, str] = {"format": "csv, parquet, json, xlsx, avro, sqlite, duckdb, delta or iceberg"}
         kinds = [kind] if kind is not None else list(SourceKind)
         for each in kinds:
             found.update(valid_options(each))

@@ -479,7 +479,7 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
     if kind is None:
         raise SourceError(
             f"cannot tell the format of {path!r} from its extension",
-            hint="add OPTIONS (format = 'csv'|'parquet'|'json'|'sqlite'|'duckdb')",
+            hint="add OPTIONS (format = 'csv'|'parquet'|'json'|'xlsx'|'avro'|'sqlite'|'duckdb')",
         )
     if os.path.getsize(location) == 0 and not kind.is_database:
         raise SourceError(
