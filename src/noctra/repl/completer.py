@@ -228,14 +228,17 @@ def _relations(cache: CatalogCache) -> list[tuple[str, str]]:
 
 
 def _after_dot(qualifier: str, statement: str, cache: CatalogCache) -> list[tuple[str, str]]:
-    """After ``alias.``: that database's tables, or the columns of the table it names."""
+    """After ``alias.``: a database's tables (a workbook's sheets), or the columns of what it names."""
     parts = [p.strip('"') for p in qualifier.split(".")]
     source = cache.source(parts[0])
     if source is not None and len(parts) == 1:
         if source.is_database:
             return [(_table_name(t), t.type.lower()) for t in cache.tables(source.alias)]
-        return [(_name(c.name), f"column {c.type}") for c in cache.columns(source.alias)]
-    if source is not None and source.is_database and len(parts) == 2:
+        columns = [(_name(c.name), f"column {c.type}") for c in cache.columns(source.alias)]
+        if source.kind == "Excel":
+            return [*columns, *((_name(t.name), "sheet") for t in cache.tables(source.alias))]
+        return columns
+    if source is not None and (source.is_database or source.kind == "Excel") and len(parts) == 2:
         return [(_name(c.name), f"column {c.type}") for c in cache.columns(source.alias, parts[1])]
     aliases = _table_aliases(statement)
     target = aliases.get(qualifier.lower())
@@ -251,7 +254,7 @@ def _columns_of(name: str, cache: CatalogCache) -> list[Column]:
     if source is not None:
         if len(parts) == 1 and not source.is_database:
             return cache.columns(source.alias)
-        if len(parts) == 2 and source.is_database:
+        if len(parts) == 2 and (source.is_database or source.kind == "Excel"):
             return cache.columns(source.alias, parts[1])
         return []
     if len(parts) != 1:
