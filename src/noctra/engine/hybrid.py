@@ -341,10 +341,9 @@ class Hybrid:
     def _point(self, source: Source, relation: str) -> None:
         # A restored source whose view waits for its first use (its reader loads an extension,
         # see DuckEngine.register; its schema is not known yet) gets this view instead.
-        from noctra.engine.duck.engine import DuckEngine
-
-        if isinstance(self.duck, DuckEngine):
-            self.duck.forget_pending_view(source.alias)
+        forget = getattr(self.duck, "forget_pending_view", None)  # DuckEngine's; not in the protocol
+        if forget is not None:
+            forget(source.alias)
         self.duck.execute(
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {relation}"
         )
