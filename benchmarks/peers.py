@@ -29,6 +29,7 @@ says so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib.metadata
 import importlib.util
@@ -42,6 +43,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -321,14 +323,23 @@ class Runner:
             text=True,
             start_new_session=True,
         )
-        killed = False
+        # Not communicate(timeout=...): its wait polls every 50 ms, which would round every
+        # time up to the next poll. A timer stops the group this Popen started, and nothing else.
+        stopped = threading.Event()
+
+        def stop() -> None:
+            stopped.set()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(self.timeout, stop)
+        timer.start()
         try:
-            out, err = proc.communicate(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group this Popen started, and nothing else
             out, err = proc.communicate()
-            killed = True
+        finally:
+            timer.cancel()
         seconds = time.perf_counter() - start
+        killed = stopped.is_set()
         peak = None
         if rss_file is not None:
             lines = Path(rss_file).read_text().strip().splitlines()
