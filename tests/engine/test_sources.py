@@ -217,3 +217,19 @@ def test_empty_paths_and_huge_directories_are_refused(
         assert info.value.hint is not None and "glob" in info.value.hint
         s.execute("USE 'many/*.csv' AS m")
         assert s.sql("SELECT count(*) FROM m").rows(1) == [(6,)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "expected"),
+    [
+        ("SELECT ?", ["a'b"], "SELECT 'a''b'"),
+        ("SELECT '?', ?, \"c?\"", [2], "SELECT '?', 2, \"c?\""),
+        ("x = ? AND y IN (?, ?)", [None, 1.5, True], "x = NULL AND y IN (1.5, true)"),
+    ],
+)
+def test_catalog_query_values_are_written_as_literals_not_bound(
+    sql: str, params: list[object], expected: str
+) -> None:
+    from noctra.engine.duck.engine import _inline
+
+    assert _inline(sql, params) == expected

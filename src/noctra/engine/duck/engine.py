@@ -26,7 +26,7 @@ from noctra.engine.duck.extensions import Extensions, installed
 from noctra.engine.sources import Source, SourceKind, check_sqlite_file
 from noctra.errors import NoctraError, QueryError, SourceError
 from noctra.output.text import unique_names
-from noctra.quoting import quote_ident, quote_string
+from noctra.quoting import quote_ident, quote_string, sql_literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -259,11 +259,16 @@ class DuckEngine:
         """A bounded number of rows of a catalog query, run on its own cursor.
 
         A cursor never closes the result the session is streaming (SPEC 3, STYLE 3).
+        Positional ``?`` values are written into the SQL as literals, never bound: DuckDB
+        1.5.5's Python client imports pandas and pyarrow (~0.7 s) the first time a process
+        binds a parameter, and Noctra's own catalog queries must not pay that.
         """
+        if params:
+            sql = _inline(sql, params)
         with self.translating():
             cursor = self.connection.cursor()
             try:
-                result = cursor.execute(sql, params) if params else cursor.execute(sql)
+                result = cursor.execute(sql)
                 return result.fetchmany(limit)
             finally:
                 cursor.close()
@@ -906,6 +911,18 @@ def _loads_an_extension(source: Source) -> bool:
     from noctra.engine.duck.readers import needs_encodings_extension
 
     return source.kind is SourceKind.CSV and needs_encodings_extension(source.options)
+
+
+def _inline(sql: str, params: Params) -> str:
+    """``?`` placeholders (outside quotes) replaced by the values as SQL literals, in order."""
+    if isinstance(params, Mapping):
+        raise TypeError("catalog queries take positional parameters")
+    values = iter(params or ())
+    parts = re.split(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")""", sql)
+    for i in range(0, len(parts), 2):  # even parts are outside quotes
+        if "?" in parts[i]:
+            parts[i] = re.sub(r"\?", lambda _: sql_literal(next(values)), parts[i])
+    return "".join(parts)
 
 
 def size_in_bytes(text: str) -> int | None:
