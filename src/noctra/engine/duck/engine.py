@@ -207,13 +207,9 @@ class DuckEngine:
         pending = self._pending.get(key)
         if pending is None:
             return  # attached meanwhile, by the statement that made a lake table's view
-        if pending.kind.is_lake:
-            del self._pending[key]
-            self._make_lake_view(pending)
-            return
         if not pending.kind.is_database:
             del self._pending[key]
-            self._make_file_view(pending)
+            self._make_pending_view(pending)
             return
         source = self._pending.pop(key)
         try:
@@ -598,20 +594,22 @@ class DuckEngine:
         )
         return bool(rows and rows[0][0])
 
-    def _make_lake_view(self, source: Source) -> None:
-        """The view of a restored lake table, made when first needed (see register).
+    def _make_pending_view(self, source: Source) -> None:
+        """The view of a restored file or lake source, made when a statement first names it.
 
-        A Delta reader reads the newest version as it is; an Iceberg table's newest
-        metadata file is looked for again.
+        A Delta reader reads the newest version as it is; an Iceberg table's newest metadata
+        file is looked for again; a workbook also gets its sheets.
         """
-        if source.kind is SourceKind.DELTA:
-            columns, reader = self._columns_of(source, source.reader), source.reader
-        else:
+        if source.kind is SourceKind.ICEBERG:
             registration = self.inspect(source)
             columns, reader = registration.columns, registration.reader
+        else:
+            columns, reader = self._columns_of(source, source.reader), source.reader
         self._execute(
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {reader}"
         )
+        if source.kind is SourceKind.EXCEL:
+            self._make_sheets(source)
         # What registering would have kept on the source (lifecycle.apply), for the catalog.
         source.schema, source.columns, source.reader = columns, len(columns), reader
 
@@ -620,17 +618,6 @@ class DuckEngine:
         pending = self._pending.get(alias.lower())
         if pending is not None and not pending.kind.is_database and not pending.kind.is_lake:
             del self._pending[alias.lower()]
-
-    def _make_file_view(self, source: Source) -> None:
-        """The view of a restored Excel, Avro or legacy-encoding CSV source, made when first named."""
-        columns = self._columns_of(source, source.reader)
-        self._execute(
-            f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS SELECT * FROM {source.reader}"
-        )
-        if source.kind is SourceKind.EXCEL:
-            self._make_sheets(source)
-        # What registering would have kept on the source (lifecycle.apply), for the catalog.
-        source.schema, source.columns = columns, len(columns)
 
     def _columns_of(self, source: Source, reader: str) -> tuple[Column, ...]:
         """The columns a file source's reader gives; a SourceError naming the file if it cannot."""
