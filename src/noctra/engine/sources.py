@@ -144,23 +144,20 @@ ICEBERG_OPTIONS = {
 
 def valid_options(kind: SourceKind) -> dict[str, str]:
     """The options a kind of source accepts (besides ``format``)."""
-    if kind is SourceKind.CSV:
-        return CSV_OPTIONS
-    if kind is SourceKind.PARQUET:
-        return PARQUET_OPTIONS
-    if kind is SourceKind.JSON:
-        return JSON_OPTIONS
-    if kind.is_server:
-        return SERVER_OPTIONS
-    if kind is SourceKind.DELTA:
-        return DELTA_OPTIONS
-    if kind is SourceKind.ICEBERG:
-        return ICEBERG_OPTIONS
-    if kind is SourceKind.EXCEL:
-        return EXCEL_OPTIONS
-    if kind is SourceKind.AVRO:
-        return AVRO_OPTIONS
-    return DATABASE_OPTIONS
+    return _OPTIONS_OF_KIND.get(kind, DATABASE_OPTIONS)
+
+
+_OPTIONS_OF_KIND = {
+    SourceKind.CSV: CSV_OPTIONS,
+    SourceKind.PARQUET: PARQUET_OPTIONS,
+    SourceKind.JSON: JSON_OPTIONS,
+    SourceKind.POSTGRES: SERVER_OPTIONS,
+    SourceKind.MYSQL: SERVER_OPTIONS,
+    SourceKind.DELTA: DELTA_OPTIONS,
+    SourceKind.ICEBERG: ICEBERG_OPTIONS,
+    SourceKind.EXCEL: EXCEL_OPTIONS,
+    SourceKind.AVRO: AVRO_OPTIONS,
+}
 
 
 def is_remote(path: str) -> bool:
