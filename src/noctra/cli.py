@@ -54,6 +54,7 @@ class RunStats:
     engine: str = "duckdb"
     errors: int = 0
     cache_hits: int = 0  # reads served by persistent copies of text files (SPEC 4.5)
+    result_hits: int = 0  # queries answered from stored results (SPEC 4.5)
 
 
 def _parser_type() -> type[argparse.ArgumentParser]:
@@ -390,13 +391,15 @@ def _cache_command(args: argparse.Namespace) -> int:
 
     config = _load_config(args)
     if args.action == "clear":
-        count, directory = clear_cached_copies(config)
+        copies, results, directory = clear_cached_copies(config)
         print(
-            f"deleted {count} cached {'copy' if count == 1 else 'copies'} from {directory}", file=sys.stderr
+            f"deleted {copies} cached {'copy' if copies == 1 else 'copies'} and {results} stored "
+            f"{'result' if results == 1 else 'results'} from {directory}",
+            file=sys.stderr,
         )
         return 0
     rows = cached_copies(config)
-    header = ("source", "size", "hits", "last use")
+    header = ("kind", "of", "size", "hits", "last use")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
@@ -658,6 +661,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         if args.stats:
             stats.seconds = round(time.perf_counter() - started, 6)
             stats.cache_hits = session.cache_hits
+            stats.result_hits = session.result_hits
             import json
 
             summary = asdict(stats)

@@ -68,6 +68,11 @@ class CacheConfig:
     min_size: int = 1024 * 1024
     # http(s)/S3 files too: their identity is a HEAD request's size and Last-Modified.
     remote: bool = False
+    # Results of deterministic queries over local files, kept from their second run when
+    # their first returned at most result_max_rows rows and took result_min_ms or more.
+    results: bool = True
+    result_max_rows: int = 100_000
+    result_min_ms: int = 50
 
 
 @record
@@ -206,6 +211,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cache", "max_size", "cache", "count", ("NOCTRA_CACHE_MAX_SIZE",)),
     Setting("cache", "min_size", "cache", "count", ("NOCTRA_CACHE_MIN_SIZE",)),
     Setting("cache", "remote", "cache", "bool", ("NOCTRA_CACHE_REMOTE",)),
+    Setting("cache", "results", "cache", "bool", ("NOCTRA_CACHE_RESULTS",)),
+    Setting("cache", "result_max_rows", "cache", "count", ("NOCTRA_CACHE_RESULT_MAX_ROWS",)),
+    Setting("cache", "result_min_ms", "cache", "count", ("NOCTRA_CACHE_RESULT_MIN_MS",)),
     Setting("s3", "endpoint", "s3", "text", ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")),
     Setting("s3", "region", "s3", "text", ("AWS_REGION", "AWS_DEFAULT_REGION")),
     Setting("s3", "url_style", "s3", "url_style"),
@@ -624,13 +632,21 @@ DEFAULT_CONFIG_TOML = """\
 # kept as Parquet copies under $XDG_CACHE_HOME/noctra and read from them until the file
 # changes; the copies are bounded by max_size bytes (least recently used go first).
 # --no-cache turns it off for one run. remote = true copies http(s)/S3 files too (a
-# HEAD request per read checks their size and Last-Modified). See docs/PERFORMANCE_TUNING.md.
+# HEAD request per read checks their size and Last-Modified).
+# results: a deterministic query over local files run a second time, whose first run
+# returned at most result_max_rows rows and took at least result_min_ms, keeps its
+# result; later runs read it while every file it reads is unchanged (a tenth of
+# max_size at most). See docs/PERFORMANCE_TUNING.md.
 # Environment: NOCTRA_CACHE_PERSISTENT, NOCTRA_CACHE_MAX_SIZE, NOCTRA_CACHE_MIN_SIZE,
-# NOCTRA_CACHE_REMOTE.
+# NOCTRA_CACHE_REMOTE, NOCTRA_CACHE_RESULTS, NOCTRA_CACHE_RESULT_MAX_ROWS,
+# NOCTRA_CACHE_RESULT_MIN_MS.
 # persistent = true
 # max_size = 2147483648
 # min_size = 1048576
 # remote = false
+# results = true
+# result_max_rows = 100000
+# result_min_ms = 50
 
 [s3]
 # S3 and S3-compatible servers. Keep credentials in the environment

@@ -8,13 +8,14 @@ chosen (native SQLite or DuckDB, SPEC 4.3), hot copies used, parameters bound.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from noctra import records
-from noctra.engine.base import ATTACH_SQLITE, Engine, Params
-from noctra.engine.hybrid import Hybrid, Route, route, table_references
-from noctra.engine.sources import Source, SourceKind, SourceRegistry, kind_from_name
+from noctra.engine.base import ATTACH_SQLITE, Engine, Params, ReadSet
+from noctra.engine.hybrid import Hybrid, Route, is_file_name, route, table_references
+from noctra.engine.sources import Source, SourceKind, SourceRegistry, is_remote, kind_from_name
 from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError
 from noctra.records import record
 from noctra.rql import ast
@@ -25,11 +26,14 @@ from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_reference
 from noctra.rql.splitter import Statement
 
 if TYPE_CHECKING:
+    from noctra.engine.results import StoredLookup, StoredResults
     from noctra.lifecycle import SourceLifecycle
     from noctra.variables import Variable
 
 # Statements that read rows and start like a plain query: run lazily, streamable.
 _QUERY_STARTS = ("SELECT", "FROM", "VALUES", "TABLE", "WITH")
+# Sources whose files a stored result can follow (lake tables keep their own logs).
+_TRACKED_KINDS = (SourceKind.CSV, SourceKind.JSON, SourceKind.PARQUET, SourceKind.AVRO, SourceKind.EXCEL)
 
 
 @record
@@ -45,6 +49,7 @@ class Plan:
     route: Route | None = None  # for SQL: where it runs, the sources and SQLite tables it reads
     is_plain_query: bool = False  # a SELECT-like statement that can stream (COPY, Arrow)
     returning: bool = False  # a write with RETURNING
+    stored: StoredLookup | None = None  # a stored result serves it, or its run is to be noted
 
 
 class Planner:
@@ -59,6 +64,8 @@ class Planner:
         variables: Mapping[str, Variable],
         lifecycle: SourceLifecycle,
         engine_mode: Callable[[], str],
+        results: StoredResults | None = None,
+        result_context: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.hybrid = hybrid
@@ -67,6 +74,9 @@ class Planner:
         self.lifecycle = lifecycle
         self._engine_mode = engine_mode
         self._routes: dict[tuple[object, ...], Route] = {}
+        self.results = results  # stored results of repeated queries; None when off
+        # What else a result depends on (settings, sources, directory); None: store nothing now.
+        self._result_context = result_context
 
     # --- statements -----------------------------------------------------------------
 
@@ -130,9 +140,14 @@ class Planner:
         sql = self._interpolate(sql, statement, sqlite=False)
         sql, bound = self.bind(sql, params, statement)
         kind = self.engine.statement_kind(sql)
+        stored: StoredLookup | None = None
         if kind == "SELECT" and self.engine is self.hybrid.duck:
-            # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
-            sql = self._use_copies(sql, decided)
+            stored = self._stored(sql, bound, decided)
+            if stored is not None:
+                sql = stored.sql
+            if stored is None or not stored.served:
+                # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
+                sql = self._use_copies(sql, decided)
         meaningful = significant(tokens)
         first_token = meaningful[0]
         plain = kind == "SELECT" and (
@@ -148,11 +163,13 @@ class Planner:
             route=decided,
             is_plain_query=plain,
             returning=any(t.is_word("RETURNING") for t in meaningful),
+            stored=stored,
         )
 
     def prepare(self, text: str) -> str:
         """SQL as an engine gets it: shorthands rewritten, changed files re-read."""
         lifecycle = self.lifecycle
+        lifecycle.copy_readers.clear()
         rewritten = rewrite_table_references(
             text, lifecycle.attach_on_the_fly, lifecycle.is_local_file, lifecycle.check_queried_file
         )
@@ -301,6 +318,58 @@ class Planner:
             self._routes.pop(next(iter(self._routes)))
         self._routes[key] = decided
         return records.replace(decided)
+
+    def _stored(self, sql: str, bound: Params, decided: Route) -> StoredLookup | None:
+        """A stored result for a query over files (SPEC 4.5), when one may serve it.
+
+        Only queries that name files or file sources get this far (a quote or a source in
+        the route), never ones with bound parameters or SQLite tables.
+        """
+        if self.results is None or bound or decided.sqlite_tables:
+            return None
+        if not decided.file_sources and "'" not in sql:
+            return None
+        context = self._result_context()
+        if context is None:
+            return None
+        # Keyed and followed by the text files, not the copies that stand in for them now.
+        keyed = sql
+        for copy, text in self.lifecycle.copy_readers.items():
+            keyed = keyed.replace(copy, text)
+        return self.results.lookup(sql, context, self._tracked_inputs, keyed=keyed)
+
+    def _tracked_inputs(self, reads: ReadSet) -> list[str] | None:
+        """The local files and globs a query reads; None when it reads anything else."""
+        by_alias = {s.alias.lower(): s for s in self.sources}
+        current = self.sources.peek(self.sources.current) if self.sources.current else None
+        # Bare names could mean a table of the current database rather than a file source.
+        bare_names_ok = current is None or not current.kind.is_database
+        locations: list[str] = []
+        for table in reads.tables:
+            name = table.name.lower()
+            if not table.catalog and not table.db:
+                if name in reads.ctes:
+                    if name in by_alias:
+                        return None  # a WITH name that is also a source's: ambiguous
+                    continue
+                if is_file_name(table.name):
+                    if is_remote(table.name) or kind_from_name(table.name) not in _TRACKED_KINDS:
+                        return None
+                    locations.append(os.path.abspath(table.name))  # FROM 'x.parquet'
+                    continue
+                if not bare_names_ok:
+                    return None
+            elif (table.catalog.lower() or "memory", table.db.lower() or "main") != ("memory", "main"):
+                return None
+            source = by_alias.get(name)
+            if source is None or source.kind not in _TRACKED_KINDS or source.is_remote:
+                return None
+            locations.append(source.read_pattern or source.location)
+        for path in reads.files:
+            if is_remote(path):
+                return None
+            locations.append(os.path.abspath(path))
+        return locations
 
     def _use_copies(self, sql: str, decided: Route) -> str:
         """Count reads of hot files and SQLite tables; point the statement at DuckDB copies."""

@@ -19,6 +19,7 @@ from noctra.engine import open_engine
 from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
 from noctra.engine.cache import CacheStore, cache_dir, cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
+from noctra.engine.results import stored_results
 from noctra.engine.sources import Source, SourceKind, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
 from noctra.lifecycle import SourceLifecycle, build_source
@@ -91,6 +92,10 @@ class Session:
             statement_cache=self.config.performance.stmt_cache_capacity,
             store=cache_store(self.config.cache),
         )
+        self.results = stored_results(self.config.cache, self._duck)
+        # Set by the first SQL statement that changes the engine (CREATE, SET, ATTACH...):
+        # from then on nothing is stored, since a name may no longer mean what it meant.
+        self._engine_changed = False
         self.engine_mode = mode
         self.sources = SourceRegistry()
         self.settings: dict[str, str] = {}
@@ -105,6 +110,8 @@ class Session:
             lifecycle=self.lifecycle,
             # On Spark every statement runs there, SQLite tables shipped (no native SQLite road).
             engine_mode=lambda: "duckdb" if self.engine_mode == "spark" else self.engine_mode,
+            results=self.results,
+            result_context=self._result_context,
         )
         self._catalog: Catalog | None = None
         self._last: Outcome | None = None
@@ -259,6 +266,8 @@ class Session:
         # Rows that cannot be COPYed as a query (SHOW, PRAGMA, RETURNING...) are still
         # serialized by the engine's COPY, from Arrow: one text form for every result.
         copy_rows = engine.copy_result if STREAM_COPY in engine.capabilities else None
+        if plan.kind not in ("SELECT", "EXPLAIN"):
+            self._engine_changed = True
         if plan.is_plain_query:
             # A plain query: run when read, so csv/json output can stream through COPY.
             def located(run: Callable[[], T]) -> T:
@@ -275,6 +284,13 @@ class Session:
                         lambda: self._track(lambda: engine.copy_to(f"{sql}\n", target, fmt, params))
                     )
 
+            stored, results = plan.stored, self.results
+            on_read: Callable[[int, float], None] | None = None
+            if stored is not None and stored.inputs is not None and results is not None:
+
+                def on_read(rows: int, seconds: float) -> None:
+                    results.note(stored, rows, seconds)
+
             return Result(
                 statement=statement.number,
                 engine=engine.name,
@@ -282,6 +298,7 @@ class Session:
                 copy=copy,
                 copy_rows=copy_rows,
                 count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
+                on_read=on_read,
             )
         result = self._track(lambda: engine.run(sql, params))
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or plan.returning):
@@ -392,6 +409,31 @@ class Session:
     def cache_hits(self) -> int:
         """Reads of text files this session served from their persistent copies (SPEC 4.5)."""
         return self.hybrid.cache_hits
+
+    @property
+    def result_hits(self) -> int:
+        """Queries this session answered from stored results (SPEC 4.5)."""
+        return 0 if self.results is None else self.results.hits
+
+    def _result_context(self) -> str | None:
+        """All a query's result depends on besides its text and files; None: store nothing.
+
+        Nothing is stored over a --db workspace (its tables change in place), on Spark, or
+        once a statement changed the engine (a view or macro may shadow a source's name).
+        """
+        if self.workspace is not None or self.engine is not self._duck or self._engine_changed:
+            return None
+        import noctra
+
+        parts = [noctra.__version__, self._duck.version, os.getcwd(), self.sources.current or ""]
+        parts.append(repr(sorted(self.settings.items())))
+        for source in self.sources:
+            options = sorted((str(k), repr(v)) for k, v in source.options.items())
+            parts.append(
+                repr((source.alias.lower(), source.kind.value, source.location, source.read_pattern))
+                + f"{source.reader}\0{options!r}"
+            )
+        return "\0".join(parts)
 
     def show_sources(self) -> Result:
         """SHOW SOURCES: alias, kind, path, size, status, current, cache."""
@@ -814,24 +856,40 @@ class Session:
             self._saved = text
 
 
-def cached_copies(config: Config) -> list[tuple[str, str, int, str]]:
-    """``noctra cache show``: each persistent copy's source file, size, hits and last use."""
+def cached_copies(config: Config) -> list[tuple[str, str, str, int, str]]:
+    """``noctra cache show``: each persistent copy and stored result: what it is, of what,
+    its size, hits and last use."""
+    from noctra.engine.results import ResultStore
+
+    def when(stamp: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
     store = CacheStore(cache_dir(), max_size=config.cache.max_size, min_size=config.cache.min_size)
-    return [
-        (
-            entry.source,
-            format_size(entry.copy_size),
-            entry.hits,
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.last_use)),
-        )
+    rows = [
+        ("copy", entry.source, format_size(entry.copy_size), entry.hits, when(entry.last_use))
         for entry in store.entries()
     ]
+    results = ResultStore(cache_dir() / "results", max_size=0, max_rows=0, min_seconds=0)
+    rows += [
+        (
+            "result",
+            _short(" ".join(entry.query.split()), 80),
+            format_size(entry.size),
+            entry.hits,
+            when(entry.last_use),
+        )
+        for entry in results.entries()
+    ]
+    return rows
 
 
-def clear_cached_copies(config: Config) -> tuple[int, str]:
-    """``noctra cache clear``: delete every persistent copy; how many, and from where."""
+def clear_cached_copies(config: Config) -> tuple[int, int, str]:
+    """``noctra cache clear``: delete every copy and stored result; how many, and from where."""
+    from noctra.engine.results import ResultStore
+
     store = CacheStore(cache_dir(), max_size=config.cache.max_size, min_size=config.cache.min_size)
-    return store.clear(), str(store.directory)
+    results = ResultStore(cache_dir() / "results", max_size=0, max_rows=0, min_seconds=0)
+    return store.clear(), results.clear(), str(store.directory)
 
 
 def _statement_of(text: str) -> Statement:

@@ -387,6 +387,7 @@ def test_a_windows_1252_csv_served_from_its_cached_copy_needs_no_extension(
     tmp_path: Path, run_main: RunMain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NOCTRA_CACHE_MIN_SIZE", "0")
+    monkeypatch.setenv("NOCTRA_CACHE_RESULTS", "false")  # the copy, not a stored result, serves it
     (tmp_path / "old.csv").write_bytes("id,note\n1,5 € “ok”\n2,Zoë\n".encode("cp1252"))
     assert run_main("-c", "USE 'old.csv' AS o OPTIONS (encoding = 'windows-1252')").code == 0
     loaded = "SELECT count(*) AS n FROM duckdb_extensions() WHERE loaded AND extension_name = 'encodings'"

@@ -226,19 +226,19 @@ def test_cli_stats_count_hits_and_no_cache_reads_the_text(tmp_path: Path, run_no
 
 def test_cache_show_lists_copies_and_clear_deletes_them(tmp_path: Path, run_noctra: RunNoctra) -> None:
     write_csv(tmp_path / "d.csv", 100)
-    (tmp_path / "c.toml").write_text("[cache]\nmin_size = 0\n")
+    (tmp_path / "c.toml").write_text("[cache]\nmin_size = 0\nresults = false\n")
     for _ in range(3):
         run_noctra("query", "SELECT count(*) FROM d", "d.csv", "--config", "c.toml", "--fresh", cwd=tmp_path)
     shown = run_noctra("cache", "show", "--config", "c.toml", cwd=tmp_path)
     assert shown.returncode == 0
     header, row = shown.stdout.splitlines()
-    assert header.split() == ["source", "size", "hits", "last", "use"]
-    assert row.split()[0] == str(tmp_path / "d.csv")
-    assert row.split()[3] == "1"  # size is "N.N KB"
+    assert header.split() == ["kind", "of", "size", "hits", "last", "use"]
+    assert row.split()[:2] == ["copy", str(tmp_path / "d.csv")]
+    assert row.split()[4] == "1"  # size is "N.N KB"
     cleared = run_noctra("cache", "clear", "--config", "c.toml", cwd=tmp_path)
     assert (cleared.returncode, cleared.stdout) == (0, "")
-    assert cleared.stderr.startswith("deleted 1 cached copy from ")
-    assert run_noctra("cache", "show", cwd=tmp_path).stdout.splitlines() == ["source  size  hits  last use"]
+    assert cleared.stderr.startswith("deleted 1 cached copy and 0 stored results from ")
+    assert run_noctra("cache", "show", cwd=tmp_path).stdout.splitlines() == ["kind  of  size  hits  last use"]
 
 
 # --- every road a text file is read by: registered or quoted in FROM, CSV or NDJSON ---------

@@ -25,6 +25,7 @@ Params = Sequence[object] | Mapping[str, object] | None
 # Optional capabilities an engine may declare.
 STREAM_COPY = "stream_copy"  # copy_to(): write csv/json bytes of a query to a path or pipe
 PROGRESS = "progress"  # progress() answers while a statement runs
+STORED_RESULTS = "stored_results"  # read_set() and settings_digest() answer (stored results)
 ATTACH_SQLITE = "attach_sqlite"  # SQLite tables can be read by this engine (not only natively)
 
 
@@ -45,6 +46,18 @@ class TableRef:
     db: str
     name: str
     is_function: bool = False
+
+
+@record(frozen=True)
+class ReadSet:
+    """What a deterministic SELECT reads: the tables it names, the files its readers open.
+
+    ``ctes`` are the names its WITH clauses define: a table named like one may be either.
+    """
+
+    tables: tuple[TableRef, ...]
+    files: tuple[str, ...]
+    ctes: frozenset[str] = frozenset()
 
 
 @record(frozen=True)
@@ -146,6 +159,15 @@ class Engine(Runner, Protocol):
 
     def table_references(self, sql: str) -> list[TableRef] | None:
         """Tables a query names, from the engine's own parser; None when it cannot tell."""
+
+    def read_set(self, sql: str) -> ReadSet | None:
+        """Capability STORED_RESULTS: the tables and files a deterministic SELECT reads.
+
+        None when the engine cannot vouch that the same inputs give the same rows.
+        """
+
+    def settings_digest(self) -> str:
+        """Capability STORED_RESULTS: one text naming every setting that can change a result."""
 
     def copy_to(self, sql: str, target: str, fmt: str, params: Params = None) -> int:
         """Capability STREAM_COPY: write a query's rows as fmt (csv, tsv, json, jsonl) to target."""

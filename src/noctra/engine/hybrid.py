@@ -63,7 +63,8 @@ class Route:
     reason: str = ""
 
 
-def _is_file_name(name: str) -> bool:
+def is_file_name(name: str) -> bool:
+    """A name DuckDB would read as a file (an extension, a glob, a URL or a path)."""
     return kind_from_name(name) is not None or is_glob(name) or is_remote(name) or "/" in name
 
 
@@ -97,7 +98,7 @@ def route(
             else:
                 other = True
             continue
-        if _is_file_name(ref.name):
+        if is_file_name(ref.name):
             other = True
             continue
         source = by_alias.get(ref.name.lower())

@@ -30,6 +30,7 @@ from noctra.engine.base import (
     EngineResult,
     EngineStatus,
     Params,
+    ReadSet,
     Registration,
     TableInfo,
     TableRef,
@@ -447,6 +448,12 @@ class SparkEngine:
             frame = self.spark.sql(spark_sql, args=args) if args else self.spark.sql(spark_sql)
             schema = frame.limit(0).toArrow().schema
         return [Column(f.name, sql_type_of(f.type), f.nullable) for f in schema]
+
+    def read_set(self, sql: str) -> ReadSet | None:
+        return None  # no stored results on Spark: its files may live on the cluster
+
+    def settings_digest(self) -> str:
+        return ""
 
     def table_references(self, sql: str) -> list[TableRef] | None:
         return None  # the planner asks sqlglot

@@ -127,6 +127,7 @@ class Result:
         copy_rows: CopyRows | None = None,
         count: Callable[[], int] | None = None,
         notes: list[str] | None = None,
+        on_read: Callable[[int, float], None] | None = None,
     ) -> None:
         self.statement = statement
         self.engine = engine
@@ -139,6 +140,8 @@ class Result:
         self._count = count
         self._result: EngineResult | None = None
         self._consumed = False
+        # Told the row count and time once the whole result was read (a stored result's note).
+        self._on_read = on_read
 
     @classmethod
     def of_rows(
@@ -219,7 +222,7 @@ class Result:
         table = self._engine_result().arrow_table()
         self.elapsed += time.perf_counter() - start
         self._consumed = True
-        self.row_count = table.num_rows
+        self._read_whole(table.num_rows)
         return table
 
     def df(self) -> Any:
@@ -285,7 +288,7 @@ class Result:
                 written = copy_through_pipe(lambda target, f: copy_rows(result, target, f), fmt, stream, once)
         self.elapsed += time.perf_counter() - start
         self._consumed = True
-        self.row_count = written
+        self._read_whole(written)
         return written
 
     def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
@@ -302,14 +305,14 @@ class Result:
                 shown += len(chunk)
             self.elapsed += time.perf_counter() - start
             self._consumed = True
-            self.row_count = shown
+            self._read_whole(shown)
             return shown
         if max_rows is None:
             # No limit: stream in chunks, widths fixed by the first chunk.
             shown = self._stream_display(stream, fmt, result, width, once)
             self.elapsed += time.perf_counter() - start
             self._consumed = True
-            self.row_count = shown
+            self._read_whole(shown)
             return shown
         rows = result.fetch(max_rows + 1)
         if len(rows) > max_rows:
@@ -324,7 +327,7 @@ class Result:
         if more:
             stream.write(f"… {more:,} more rows\n")
         self._consumed = True
-        self.row_count = len(rows) + more
+        self._read_whole(len(rows) + more)
         return len(rows)
 
     def _stream_display(self, stream: TextIO, fmt: str, result: EngineResult, width: int, once: _Once) -> int:
@@ -350,6 +353,12 @@ class Result:
             chunk = result.fetch(_CHUNK)
         stream.write(layout.footer())
         return shown
+
+    def _read_whole(self, rows: int) -> None:
+        self.row_count = rows
+        if self._on_read is not None:
+            on_read, self._on_read = self._on_read, None
+            on_read(rows, self.elapsed)
 
     def _count_rest(self, result: EngineResult, shown: int) -> int:
         """Rows past the shown ones: read on (cheap for small results), or counted by the engine."""

@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from noctra.engine.base import (
     ATTACH_SQLITE,
     PROGRESS,
+    STORED_RESULTS,
     STREAM_COPY,
     Column,
     EngineResult,
     EngineStatus,
     Params,
+    ReadSet,
     Registration,
     TableInfo,
     TableRef,
@@ -49,6 +51,21 @@ _BUILT_IN_CATALOGS = ("memory", "system", "temp")
 _SERVER_HINT = r"(?i)\b(postgres|mysql)_\w+\s*\(|\bTYPE\s*=?\s*'?(postgres|mysql)\b"
 # Words and quoted names of a statement: which pending databases it may name.
 _NAMES = r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)'
+# Settings that change how a statement runs, never the rows it returns.
+_RESULT_NEUTRAL_SETTINGS = frozenset(
+    {
+        "threads",
+        "worker_threads",
+        "external_threads",
+        "memory_limit",
+        "max_memory",
+        "temp_directory",
+        "max_temp_directory_size",
+        "enable_progress_bar",
+        "enable_progress_bar_print",
+        "progress_bar_time",
+    }
+)
 # csv/json bytes of a result, as COPY writes them (SPEC 1: byte-clean for pipes).
 COPY_FORMATS = {
     "csv": "FORMAT csv, HEADER true",
@@ -114,7 +131,7 @@ class DuckEngine:
     name = "duckdb"
     version = duckdb.__version__
     dialect = "duckdb"
-    capabilities = frozenset({STREAM_COPY, PROGRESS, ATTACH_SQLITE})
+    capabilities = frozenset({STREAM_COPY, PROGRESS, ATTACH_SQLITE, STORED_RESULTS})
 
     def __init__(self, database: str = ":memory:", *, read_only: bool = False) -> None:
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -138,6 +155,7 @@ class DuckEngine:
         # Where new tables go when no database source is current: memory, or a --db workspace.
         self.home = "memory"
         self.catalog_in_use = "memory"  # DuckDB's default database, set by use_catalog
+        self._deterministic: frozenset[str] | None = None  # functions a stored result may call
         # SQLite databases registered but not attached yet, by lower-cased alias: attaching
         # loads the sqlite extension (~85 ms with its signature check), so it waits until a
         # statement that reaches DuckDB names the database (ready()).
@@ -834,8 +852,8 @@ class DuckEngine:
             path = f"{where},memory.main"
             self._execute(f"SET search_path = {quote_string(path)}")
 
-    def table_references(self, sql: str) -> list[TableRef] | None:
-        """Tables a SELECT names, from DuckDB's own parser; None for other statements."""
+    def _parse_tree(self, sql: str) -> dict[str, Any] | None:
+        """DuckDB's parse tree of a SELECT (``json_serialize_sql``); None for other statements."""
         import json
 
         try:
@@ -850,7 +868,34 @@ class DuckEngine:
         finally:
             cursor.close()
         tree = json.loads(str(row[0])) if row else {"error": True}
-        if tree.get("error"):
+        return None if tree.get("error") else dict(tree)
+
+    def read_set(self, sql: str) -> ReadSet | None:
+        """The tables and files a deterministic SELECT reads; None when DuckDB's tree shows
+        anything that could change between runs over the same files (see determinism.py)."""
+        from noctra.engine.duck import determinism
+
+        tree = self._parse_tree(sql)
+        if tree is None:
+            return None
+        if self._deterministic is None:
+            self._deterministic = determinism.known_functions(duckdb.__version__)
+        if self._deterministic is None:  # another DuckDB than the pinned one: ask its catalog
+            self._deterministic = determinism.deterministic_functions(
+                self._rows(determinism.DETERMINISTIC_FUNCTIONS_SQL, limit=1_000_000)
+            )
+        return determinism.read_set(tree, self._deterministic)
+
+    def settings_digest(self) -> str:
+        """Every DuckDB setting but those that cannot change rows (threads, memory, progress)."""
+        rows = self._rows("SELECT name, value FROM duckdb_settings() ORDER BY name", limit=100_000)
+        kept = (f"{name}={value}" for name, value in rows if str(name) not in _RESULT_NEUTRAL_SETTINGS)
+        return "\n".join(kept)
+
+    def table_references(self, sql: str) -> list[TableRef] | None:
+        """Tables a SELECT names, from DuckDB's own parser; None for other statements."""
+        tree = self._parse_tree(sql)
+        if tree is None:
             return None
         refs: list[TableRef] = []
         ctes: set[str] = set()

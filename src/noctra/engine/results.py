@@ -1,0 +1,419 @@
+"""Stored results of repeated deterministic queries over files (SPEC 4.5).
+
+A query that reads only local files (registered sources or files named in FROM), calls
+only functions DuckDB knows to be deterministic, and runs with the same settings and
+session gives the same rows while those files stay the same. When such a query is run
+again (in any process) and its earlier run returned few rows but took a while, its
+result is kept in a small DuckDB database file under ``$XDG_CACHE_HOME/noctra/results``;
+later runs read that file instead, after checking that every input file still has the
+identity it had (size, mtime, content fingerprint: the columnar copies' check).
+
+An entry is ``<key>.duckdb`` (one table, ``result``: DuckDB keeps every type exactly,
+HUGEINT sums included, which Parquet would turn into DOUBLE) beside ``<key>.meta``
+(the input files' identities, hits, last use, the query). The key hashes the query
+text, the working directory, every registered source's definition, the session's
+settings and every DuckDB setting that can change rows, and both versions. A first run
+leaves ``<key>.seen`` (its row count and time); the second builds the entry; every
+later one is served from it. Entries take at most a tenth of ``[cache] max_size``
+(least recently used go first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from noctra.config import CacheConfig
+from noctra.engine.base import STORED_RESULTS, Engine, ReadSet
+from noctra.engine.cache import (
+    ORPHAN_SECONDS,
+    SEEN_DAYS,
+    FileIdentity,
+    _blake2b,
+    cache_dir,
+    identify,
+    identify_glob,
+)
+from noctra.engine.sources import is_glob
+from noctra.errors import QueryError
+from noctra.quoting import quote_ident, quote_string
+from noctra.records import record
+
+RESULT_SUFFIX = ".duckdb"
+META_SUFFIX = ".meta"
+SEEN_SUFFIX = ".seen"
+META_VERSION = "noctra-result 1"
+# Stored results may take this fraction of [cache] max_size (1/10: 200 MiB by default).
+RESULT_SHARE = 10
+# Where served results are read into (the file is detached again at once).
+SCHEMA = "memory.__noctra_results"
+
+
+@record
+class ResultEntry:
+    """One stored result and the files it was computed from."""
+
+    key: str
+    path: Path
+    inputs: list[FileIdentity]
+    size: int = 0
+    hits: int = 0
+    last_use: float = 0.0
+    query: str = ""
+
+
+@record
+class StoredLookup:
+    """What the planner learnt about a query: served from a stored result, or to be noted."""
+
+    sql: str  # what to run: the query, or a read of its stored result
+    key: str = ""
+    inputs: list[FileIdentity] | None = None  # identities before the run (to note it)
+    served: bool = False
+
+
+def identity_of(location: str) -> FileIdentity:
+    """A file's or a glob's identity now (OSError when it cannot be read)."""
+    return identify_glob(location) if is_glob(location) else identify(location)
+
+
+class ResultStore:
+    """The directory of stored results: lookup, notes of first runs, builds, hits, LRU bound."""
+
+    def __init__(self, directory: Path, *, max_size: int, max_rows: int, min_seconds: float) -> None:
+        self.directory = directory
+        self.max_size = max_size
+        self.max_rows = max_rows
+        self.min_seconds = min_seconds
+
+    @staticmethod
+    def key_of(context: str, sql: str) -> str:
+        text = f"{META_VERSION}\0{context}\0{sql}"
+        return str(_blake2b(text.encode("utf-8", "surrogateescape")).hexdigest())
+
+    def path_of(self, key: str) -> Path:
+        return self.directory / f"{key}{RESULT_SUFFIX}"
+
+    def _meta(self, key: str) -> Path:
+        return self.directory / f"{key}{META_SUFFIX}"
+
+    def lookup(self, key: str, now: Callable[[str], FileIdentity] = identity_of) -> ResultEntry | None:
+        """The entry for this key if every input file is still what it was."""
+        entry = self._read_meta(key)
+        if entry is None:
+            return None
+        try:
+            unchanged = all(now(i.path) == i for i in entry.inputs) and entry.path.is_file()
+        except OSError:
+            unchanged = False  # an input went away: the query reports it
+        if not unchanged:
+            self.drop(key)
+            return None
+        return entry
+
+    def _read_meta(self, key: str) -> ResultEntry | None:
+        try:
+            text = self._meta(key).read_text(encoding="utf-8", errors="surrogateescape")
+            version, size, hits, last_use, count, rest = text.split("\n", 5)
+            if version != META_VERSION:
+                raise ValueError(version)
+            lines = rest.split("\n", int(count))
+            inputs = []
+            for line in lines[: int(count)]:
+                file_size, mtime_ns, fingerprint, path = line.split(" ")
+                location = bytes.fromhex(path).decode("utf-8", "surrogateescape")
+                inputs.append(FileIdentity(location, int(file_size), int(mtime_ns), fingerprint))
+            return ResultEntry(
+                key=key,
+                path=self.path_of(key),
+                inputs=inputs,
+                size=int(size),
+                hits=int(hits),
+                last_use=float(last_use),
+                query=lines[int(count)] if len(lines) > int(count) else "",
+            )
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            self.drop(key)  # an unreadable description: the entry cannot be trusted
+            return None
+
+    def _write_meta(self, entry: ResultEntry) -> None:
+        lines = [META_VERSION, str(entry.size), str(entry.hits), repr(entry.last_use), str(len(entry.inputs))]
+        for i in entry.inputs:
+            path = i.path.encode("utf-8", "surrogateescape").hex()
+            lines.append(f"{i.size} {i.mtime_ns} {i.fingerprint or '-'} {path}")
+        lines.append(entry.query)  # last: any text
+        temporary = self.temporary(entry.key, META_SUFFIX)
+        temporary.write_text("\n".join(lines), encoding="utf-8", errors="surrogateescape")
+        os.replace(temporary, self._meta(entry.key))
+
+    @staticmethod
+    def state_of(inputs: list[FileIdentity]) -> str:
+        """One word for the state of a query's input files."""
+        text = "\n".join(f"{i.path}\0{i.size}\0{i.mtime_ns}\0{i.fingerprint}" for i in inputs)
+        return str(_blake2b(text.encode("utf-8", "surrogateescape")).hexdigest())
+
+    def note(self, key: str, rows: int, seconds: float, inputs: list[FileIdentity]) -> None:
+        """A first run's row count and time over these files: the next run over the same files
+        stores the result if it is worth it."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            text = f"{rows} {seconds!r} {self.state_of(inputs)}"
+            (self.directory / f"{key}{SEEN_SUFFIX}").write_text(text, encoding="ascii")
+        except OSError:
+            return  # a read-only cache directory: nothing is stored, nothing is lost
+
+    def is_due(self, key: str, inputs: list[FileIdentity]) -> bool:
+        """True when an earlier run over the same files returned few enough rows and took long
+        enough (so a result is never stored from files it was not measured on)."""
+        try:
+            rows, seconds, state = (
+                (self.directory / f"{key}{SEEN_SUFFIX}").read_text(encoding="ascii").split()
+            )
+            return (
+                int(rows) <= self.max_rows
+                and float(seconds) >= self.min_seconds
+                and state == self.state_of(inputs)
+            )
+        except (OSError, ValueError):
+            return False
+
+    def temporary(self, key: str, suffix: str = RESULT_SUFFIX) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix}.tmp"
+
+    def commit(
+        self,
+        key: str,
+        temporary: Path,
+        inputs: list[FileIdentity],
+        query: str,
+        now: Callable[[str], FileIdentity] = identity_of,
+    ) -> ResultEntry | None:
+        """Publish a result written to ``temporary`` from inputs that had these identities.
+
+        None (nothing kept) when an input changed while the query ran.
+        """
+        try:
+            if any(now(i.path) != i for i in inputs):
+                temporary.unlink(missing_ok=True)
+                return None
+            size = temporary.stat().st_size
+            os.replace(temporary, self.path_of(key))
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            return None
+        entry = ResultEntry(
+            key=key, path=self.path_of(key), inputs=inputs, size=size, last_use=time.time(), query=query
+        )
+        try:
+            self._write_meta(entry)
+        except OSError:
+            self.drop(key)
+            return None
+        (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
+        return entry
+
+    def hit(self, entry: ResultEntry) -> None:
+        entry.hits += 1
+        entry.last_use = time.time()
+        try:
+            self._write_meta(entry)
+        except OSError:
+            return
+
+    def drop(self, key: str) -> None:
+        for path in (self._meta(key), self.path_of(key), self.directory / f"{key}{SEEN_SUFFIX}"):
+            path.unlink(missing_ok=True)
+
+    def entries(self) -> list[ResultEntry]:
+        """Every complete entry, most recently used first (leftovers of crashes removed)."""
+        if not self.directory.is_dir():
+            return []
+        entries = []
+        for path in self.directory.glob(f"*{RESULT_SUFFIX}"):
+            entry = self._read_meta(path.stem)
+            if entry is not None:
+                entries.append(entry)
+                continue
+            try:
+                if time.time() - path.stat().st_mtime > ORPHAN_SECONDS:
+                    path.unlink()
+            except OSError:
+                continue
+        return sorted(entries, key=lambda e: e.last_use, reverse=True)
+
+    def clear(self) -> int:
+        """Delete every entry, note and leftover; the number of results deleted."""
+        if not self.directory.is_dir():
+            return 0
+        count = 0
+        for path in self.directory.iterdir():
+            if path.name.endswith(RESULT_SUFFIX):
+                count += 1
+            if path.is_file():
+                path.unlink(missing_ok=True)
+        return count
+
+    def evict(self, budget: int) -> None:
+        """Delete the least recently used results until they fit in ``budget`` bytes."""
+        entries = self.entries()
+        total = sum(e.size for e in entries)
+        for entry in reversed(entries):
+            if total <= budget:
+                break
+            self.drop(entry.key)
+            total -= entry.size
+        stale = time.time() - SEEN_DAYS * 86400
+        for marker in self.directory.glob(f"*{SEEN_SUFFIX}"):
+            try:
+                if marker.stat().st_mtime < stale:
+                    marker.unlink()
+            except OSError:
+                continue
+
+    def total_size(self) -> int:
+        return sum(e.size for e in self.entries())
+
+
+def result_store(config: CacheConfig) -> ResultStore | None:
+    """The store ``[cache]`` asks for; None when persistent or results are off."""
+    if not config.persistent or not config.results:
+        return None
+    return ResultStore(
+        cache_dir() / "results",
+        max_size=config.max_size // RESULT_SHARE,
+        max_rows=config.result_max_rows,
+        min_seconds=config.result_min_ms / 1000,
+    )
+
+
+def stored_results(config: CacheConfig, duck: Engine) -> StoredResults | None:
+    """Stored results over ``duck`` as ``[cache]`` asks; None when off or the engine cannot vouch."""
+    store = result_store(config)
+    if store is None or STORED_RESULTS not in duck.capabilities:
+        return None
+    return StoredResults(store, duck)
+
+
+class StoredResults:
+    """Serves, notes and builds stored results for one DuckDB engine."""
+
+    def __init__(self, store: ResultStore, duck: Engine) -> None:
+        self.store = store
+        self.duck = duck
+        self.hits = 0
+        self._loaded: set[str] = set()  # keys read into SCHEMA by this process
+
+    def lookup(
+        self,
+        sql: str,
+        context: str,
+        resolve: Callable[[ReadSet], list[str] | None],
+        *,
+        keyed: str | None = None,
+    ) -> StoredLookup:
+        """What runs for ``sql``: its stored result, or the query itself (noted or built).
+
+        ``keyed`` is the same query reading the files themselves where ``sql`` reads their
+        persistent copies: the key and the inputs come from it. ``resolve`` maps what it
+        reads to the input locations to identify (files and globs); None when something
+        it reads is not a file Noctra tracks.
+        """
+        keyed = sql if keyed is None else keyed
+        key = self.store.key_of(f"{context}\0{self.duck.settings_digest()}", keyed)
+        try:
+            entry = self.store.lookup(key)
+            if entry is None:
+                self._loaded.discard(key)  # never the rows of an earlier state of the files
+            else:
+                served = self._serve(entry)
+                if served is not None:
+                    self.store.hit(entry)
+                    self.hits += 1
+                    return StoredLookup(served, key=key, served=True)
+            reads = self.duck.read_set(keyed)
+            locations = None if reads is None else resolve(reads)
+            if locations is None:
+                return StoredLookup(sql)
+            inputs = [identity_of(location) for location in sorted(set(locations))]
+        except OSError:
+            return StoredLookup(sql)  # an unreadable input or cache directory: run the query
+        if not self.store.is_due(key, inputs):
+            return StoredLookup(sql, key=key, inputs=inputs)
+        built = self._build(key, sql, keyed, inputs)
+        return StoredLookup(built or sql, key=key, inputs=None if built else inputs, served=built is not None)
+
+    def note(self, lookup: StoredLookup, rows: int, seconds: float) -> None:
+        """A noted query was read whole: remember its size and time for its next run."""
+        if lookup.inputs is None or not lookup.key:
+            return
+        try:
+            if any(identity_of(i.path) != i for i in lookup.inputs):
+                return  # an input changed during the run: this run tells nothing
+        except OSError:
+            return
+        self.store.note(lookup.key, rows, seconds, lookup.inputs)
+
+    def _table(self, key: str) -> str:
+        return f"{SCHEMA}.{quote_ident('r_' + key[:24])}"
+
+    def _serve(self, entry: ResultEntry) -> str | None:
+        """Read a stored result into memory; None (entry dropped) when the file is unreadable."""
+        table = self._table(entry.key)
+        if entry.key in self._loaded:
+            return f"SELECT * FROM {table}"
+        name = quote_ident(f"__noctra_result_{entry.key[:12]}")
+        try:
+            self.duck.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            self.duck.execute(f"ATTACH {quote_string(str(entry.path))} AS {name} (READ_ONLY)")
+            try:
+                self.duck.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {name}.main.result")
+            finally:
+                self.duck.execute(f"DETACH {name}")
+        except QueryError:
+            self.store.drop(entry.key)  # corrupt or from another DuckDB: the query runs
+            return None
+        self._loaded.add(entry.key)
+        return f"SELECT * FROM {table}"
+
+    def _build(self, key: str, sql: str, keyed: str, inputs: list[FileIdentity]) -> str | None:
+        """Run the query into memory and store it; what reads it, or None (the query runs as is)."""
+        table = self._table(key)
+        temporary = self.store.temporary(key)
+        name = quote_ident(f"__noctra_build_{key[:12]}")
+        attached = False
+        try:
+            self.duck.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+            self.duck.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}\n")
+            self.duck.execute(f"ATTACH {quote_string(str(temporary))} AS {name}")
+            attached = True
+            self.duck.execute(f"CREATE TABLE {name}.main.result AS SELECT * FROM {table}")
+            self.duck.execute(f"CHECKPOINT {name}")
+            self.duck.execute(f"DETACH {name}")
+            attached = False
+        except QueryError:
+            self._discard(name if attached else None, temporary)
+            self.duck.execute(f"DROP TABLE IF EXISTS {table}")
+            return None  # the query itself reports its error when it runs
+        except BaseException:
+            self._discard(name if attached else None, temporary)  # cancelled: no half file is left
+            raise
+        entry = self.store.commit(key, temporary, inputs, keyed[:500])
+        if entry is None:
+            self.duck.execute(f"DROP TABLE IF EXISTS {table}")
+            return None  # an input changed while the query ran: run it again on what is there now
+        self._loaded.add(key)
+        self.store.evict(self.store.max_size)
+        return f"SELECT * FROM {table}"
+
+    def _discard(self, attached: str | None, temporary: Path) -> None:
+        if attached is not None:
+            with contextlib.suppress(QueryError):
+                self.duck.execute(f"DETACH {attached}")
+        temporary.unlink(missing_ok=True)
+        Path(f"{temporary}.wal").unlink(missing_ok=True)
