@@ -31,6 +31,7 @@ def config(*, persistent: bool = True, max_size: int = 1 << 30) -> Config:
     made.cache.persistent = persistent
     made.cache.max_size = max_size
     made.cache.min_size = 0  # small test files are cached too
+    made.cache.results = False  # the copies, not stored results (test_stored_results.py), serve
     return made
 
 
@@ -174,6 +175,7 @@ def test_two_processes_racing_on_one_entry_both_read_correct_rows(tmp_path: Path
     data = tmp_path / "d.csv"
     write_csv(data, 5000, value=2)
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg-cache"), NOCTRA_CACHE_MIN_SIZE="0")
+    env["NOCTRA_CACHE_RESULTS"] = "false"
     env.pop("NOCTRA_CONFIG", None)
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_STATE_HOME"] = str(tmp_path / "state")
@@ -214,7 +216,7 @@ def test_a_type_parquet_would_change_is_never_copied(tmp_path: Path, cache: Path
 
 def test_cli_stats_count_hits_and_no_cache_reads_the_text(tmp_path: Path, run_noctra: RunNoctra) -> None:
     write_csv(tmp_path / "d.csv", 100)
-    (tmp_path / "c.toml").write_text("[cache]\nmin_size = 0\n")
+    (tmp_path / "c.toml").write_text("[cache]\nmin_size = 0\nresults = false\n")
     query = ("query", "SELECT count(*) AS n, sum(b) AS s FROM d", "d.csv", "--config", "c.toml")
     hits = []
     for extra in ([], [], [], ["--no-cache"]):

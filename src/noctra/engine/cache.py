@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from noctra.config import CacheConfig
 from noctra.records import record
@@ -112,6 +112,113 @@ def identify_glob(pattern: str) -> FileIdentity:
     return FileIdentity(pattern, total, newest, digest.hexdigest())
 
 
+class _Entry(Protocol):
+    key: str
+    hits: int
+    last_use: float
+
+
+E = TypeVar("E", bound=_Entry)
+
+
+class EntryStore(Generic[E]):
+    """A directory of entries: ``<key><suffix>`` described by ``<key>.meta``, plus marker
+    files; least recently used entries go first past ``max_size``. Subclasses read and
+    write the description and say what an entry weighs."""
+
+    suffix = ""
+    markers: tuple[str, ...] = ()  # marker suffixes, forgotten after SEEN_DAYS
+    meta_suffix = META_SUFFIX
+
+    def __init__(self, directory: Path, max_size: int) -> None:
+        self.directory = directory
+        self.max_size = max_size
+
+    def _read_meta(self, key: str) -> E | None:
+        raise NotImplementedError
+
+    def _write_meta(self, entry: E) -> None:
+        raise NotImplementedError
+
+    def weight(self, entry: E) -> int:
+        raise NotImplementedError
+
+    def _meta(self, key: str) -> Path:
+        return self.directory / f"{key}{self.meta_suffix}"
+
+    def path_of(self, key: str) -> Path:
+        return self.directory / f"{key}{self.suffix}"
+
+    def temporary(self, key: str, suffix: str | None = None) -> Path:
+        """A fresh temporary name in the store, unique to this process and call."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix or self.suffix}.tmp"
+
+    def hit(self, entry: E) -> None:
+        """A query read the entry: count it and make it the most recently used."""
+        entry.hits += 1
+        entry.last_use = time.time()
+        try:
+            self._write_meta(entry)
+        except OSError:
+            return  # a read-only or full cache directory: the entry still served the query
+
+    def drop(self, key: str) -> None:
+        """Forget an entry (stale, corrupt or evicted) and its markers."""
+        for path in (
+            self._meta(key),
+            self.path_of(key),
+            *(self.directory / f"{key}{m}" for m in self.markers),
+        ):
+            path.unlink(missing_ok=True)
+
+    def entries(self) -> list[E]:
+        """Every complete entry, most recently used first."""
+        if not self.directory.is_dir():
+            return []
+        entries = []
+        for path in self.directory.glob(f"*{self.suffix}"):
+            entry = self._read_meta(path.name[: -len(self.suffix)])
+            if entry is not None:
+                entries.append(entry)
+                continue
+            try:  # an entry nobody describes (older format, or a crash between the two writes)
+                if time.time() - path.stat().st_mtime > ORPHAN_SECONDS:
+                    path.unlink()
+            except OSError:
+                continue
+        return sorted(entries, key=lambda e: e.last_use, reverse=True)
+
+    def clear(self) -> int:
+        """Delete every entry, marker and leftover temporary file; the number of entries deleted."""
+        if not self.directory.is_dir():
+            return 0
+        count = 0
+        for path in self.directory.iterdir():
+            if path.name.endswith(self.suffix):
+                count += 1
+            if path.is_file():
+                path.unlink(missing_ok=True)
+        return count
+
+    def evict(self) -> None:
+        """Delete the least recently used entries until they fit in max_size; old markers too."""
+        entries = self.entries()
+        total = sum(self.weight(e) for e in entries)
+        for entry in reversed(entries):
+            if total <= self.max_size:
+                break
+            self.drop(entry.key)
+            total -= self.weight(entry)
+        stale = time.time() - SEEN_DAYS * 86400
+        for marker in [p for m in self.markers for p in self.directory.glob(f"*{m}")]:
+            try:
+                if marker.stat().st_mtime < stale:
+                    marker.unlink()
+            except OSError:
+                continue
+
+
 @record
 class CacheEntry:
     """One copy in the store and what it is a copy of."""
@@ -127,12 +234,14 @@ class CacheEntry:
     last_use: float = 0.0
 
 
-class CacheStore:
+class CacheStore(EntryStore[CacheEntry]):
     """The directory of persistent copies: lookup, build bookkeeping, hits, LRU bound."""
 
+    suffix = COPY_SUFFIX
+    markers = (SEEN_SUFFIX, UNFIT_SUFFIX)
+
     def __init__(self, directory: Path, *, max_size: int, min_size: int, remote: bool = False) -> None:
-        self.directory = directory
-        self.max_size = max_size
+        super().__init__(directory, max_size)
         self.min_size = min_size
         self.remote = remote  # copies of http(s)/S3 files too ([cache] remote = true)
 
@@ -142,11 +251,11 @@ class CacheStore:
         parts = [identity.path, str(identity.size), str(identity.mtime_ns), reader]
         return str(_blake2b("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest())
 
-    def _meta(self, key: str) -> Path:
-        return self.directory / f"{key}{META_SUFFIX}"
-
     def copy_path(self, key: str) -> Path:
-        return self.directory / f"{key}{COPY_SUFFIX}"
+        return self.path_of(key)
+
+    def weight(self, entry: CacheEntry) -> int:
+        return entry.copy_size
 
     def lookup(self, identity: FileIdentity, reader: str) -> CacheEntry | None:
         """The entry for this file state and reader, if complete and made from the same bytes."""
@@ -214,11 +323,6 @@ class CacheStore:
         (self.directory / f"{key}{UNFIT_SUFFIX}").touch()
         (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
 
-    def temporary(self, key: str, suffix: str = COPY_SUFFIX) -> Path:
-        """A fresh temporary name in the store, unique to this process and call."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix}.tmp"
-
     def commit(
         self,
         identity: FileIdentity,
@@ -256,64 +360,3 @@ class CacheStore:
         (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
         self.evict()
         return entry
-
-    def hit(self, entry: CacheEntry) -> None:
-        """A query read the copy: count it and make it the most recently used."""
-        entry.hits += 1
-        entry.last_use = time.time()
-        try:
-            self._write_meta(entry)
-        except OSError:
-            return  # a read-only or full cache directory: the copy still served the query
-
-    def drop(self, key: str) -> None:
-        """Forget an entry (stale, corrupt or evicted)."""
-        for path in (self._meta(key), self.copy_path(key), self.directory / f"{key}{SEEN_SUFFIX}"):
-            path.unlink(missing_ok=True)
-
-    def entries(self) -> list[CacheEntry]:
-        """Every complete entry, most recently used first."""
-        if not self.directory.is_dir():
-            return []
-        entries = []
-        for path in self.directory.glob(f"*{COPY_SUFFIX}"):
-            entry = self._read_meta(path.stem)
-            if entry is not None:
-                entries.append(entry)
-                continue
-            try:  # a copy nobody describes (older format, or a crash between the two writes)
-                if time.time() - path.stat().st_mtime > ORPHAN_SECONDS:
-                    path.unlink()
-            except OSError:
-                continue
-        return sorted(entries, key=lambda e: e.last_use, reverse=True)
-
-    def clear(self) -> int:
-        """Delete every entry, marker and leftover temporary file; the number of entries deleted."""
-        if not self.directory.is_dir():
-            return 0
-        count = 0
-        for path in self.directory.iterdir():
-            if path.name.endswith(COPY_SUFFIX):
-                count += 1
-            if path.is_file():
-                path.unlink(missing_ok=True)
-        return count
-
-    def evict(self) -> None:
-        """Delete the least recently used entries until the copies fit in max_size."""
-        entries = self.entries()
-        total = sum(e.copy_size for e in entries)
-        for entry in reversed(entries):
-            if total <= self.max_size:
-                break
-            self.drop(entry.key)
-            total -= entry.copy_size
-        stale = time.time() - SEEN_DAYS * 86400
-        markers = [*self.directory.glob(f"*{SEEN_SUFFIX}"), *self.directory.glob(f"*{UNFIT_SUFFIX}")]
-        for marker in markers:
-            try:
-                if marker.stat().st_mtime < stale:
-                    marker.unlink()
-            except OSError:
-                continue

@@ -29,8 +29,7 @@ from pathlib import Path
 from noctra.config import CacheConfig
 from noctra.engine.base import STORED_RESULTS, Engine, ReadSet
 from noctra.engine.cache import (
-    ORPHAN_SECONDS,
-    SEEN_DAYS,
+    EntryStore,
     FileIdentity,
     _blake2b,
     cache_dir,
@@ -43,7 +42,6 @@ from noctra.quoting import quote_ident, quote_string
 from noctra.records import record
 
 RESULT_SUFFIX = ".duckdb"
-META_SUFFIX = ".meta"
 SEEN_SUFFIX = ".seen"
 META_VERSION = "noctra-result 1"
 # Stored results may take this fraction of [cache] max_size (1/10: 200 MiB by default).
@@ -80,12 +78,14 @@ def identity_of(location: str) -> FileIdentity:
     return identify_glob(location) if is_glob(location) else identify(location)
 
 
-class ResultStore:
+class ResultStore(EntryStore[ResultEntry]):
     """The directory of stored results: lookup, notes of first runs, builds, hits, LRU bound."""
 
+    suffix = RESULT_SUFFIX
+    markers = (SEEN_SUFFIX,)
+
     def __init__(self, directory: Path, *, max_size: int, max_rows: int, min_seconds: float) -> None:
-        self.directory = directory
-        self.max_size = max_size
+        super().__init__(directory, max_size)
         self.max_rows = max_rows
         self.min_seconds = min_seconds
 
@@ -94,11 +94,8 @@ class ResultStore:
         text = f"{META_VERSION}\0{context}\0{sql}"
         return str(_blake2b(text.encode("utf-8", "surrogateescape")).hexdigest())
 
-    def path_of(self, key: str) -> Path:
-        return self.directory / f"{key}{RESULT_SUFFIX}"
-
-    def _meta(self, key: str) -> Path:
-        return self.directory / f"{key}{META_SUFFIX}"
+    def weight(self, entry: ResultEntry) -> int:
+        return entry.size
 
     def lookup(self, key: str, now: Callable[[str], FileIdentity] = identity_of) -> ResultEntry | None:
         """The entry for this key if every input file is still what it was."""
@@ -147,7 +144,7 @@ class ResultStore:
             path = i.path.encode("utf-8", "surrogateescape").hex()
             lines.append(f"{i.size} {i.mtime_ns} {i.fingerprint or '-'} {path}")
         lines.append(entry.query)  # last: any text
-        temporary = self.temporary(entry.key, META_SUFFIX)
+        temporary = self.temporary(entry.key, self.meta_suffix)
         temporary.write_text("\n".join(lines), encoding="utf-8", errors="surrogateescape")
         os.replace(temporary, self._meta(entry.key))
 
@@ -182,10 +179,6 @@ class ResultStore:
         except (OSError, ValueError):
             return False
 
-    def temporary(self, key: str, suffix: str = RESULT_SUFFIX) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix}.tmp"
-
     def commit(
         self,
         key: str,
@@ -217,67 +210,6 @@ class ResultStore:
             return None
         (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
         return entry
-
-    def hit(self, entry: ResultEntry) -> None:
-        entry.hits += 1
-        entry.last_use = time.time()
-        try:
-            self._write_meta(entry)
-        except OSError:
-            return
-
-    def drop(self, key: str) -> None:
-        for path in (self._meta(key), self.path_of(key), self.directory / f"{key}{SEEN_SUFFIX}"):
-            path.unlink(missing_ok=True)
-
-    def entries(self) -> list[ResultEntry]:
-        """Every complete entry, most recently used first (leftovers of crashes removed)."""
-        if not self.directory.is_dir():
-            return []
-        entries = []
-        for path in self.directory.glob(f"*{RESULT_SUFFIX}"):
-            entry = self._read_meta(path.stem)
-            if entry is not None:
-                entries.append(entry)
-                continue
-            try:
-                if time.time() - path.stat().st_mtime > ORPHAN_SECONDS:
-                    path.unlink()
-            except OSError:
-                continue
-        return sorted(entries, key=lambda e: e.last_use, reverse=True)
-
-    def clear(self) -> int:
-        """Delete every entry, note and leftover; the number of results deleted."""
-        if not self.directory.is_dir():
-            return 0
-        count = 0
-        for path in self.directory.iterdir():
-            if path.name.endswith(RESULT_SUFFIX):
-                count += 1
-            if path.is_file():
-                path.unlink(missing_ok=True)
-        return count
-
-    def evict(self, budget: int) -> None:
-        """Delete the least recently used results until they fit in ``budget`` bytes."""
-        entries = self.entries()
-        total = sum(e.size for e in entries)
-        for entry in reversed(entries):
-            if total <= budget:
-                break
-            self.drop(entry.key)
-            total -= entry.size
-        stale = time.time() - SEEN_DAYS * 86400
-        for marker in self.directory.glob(f"*{SEEN_SUFFIX}"):
-            try:
-                if marker.stat().st_mtime < stale:
-                    marker.unlink()
-            except OSError:
-                continue
-
-    def total_size(self) -> int:
-        return sum(e.size for e in self.entries())
 
 
 def result_store(config: CacheConfig) -> ResultStore | None:
@@ -408,7 +340,7 @@ class StoredResults:
             self.duck.execute(f"DROP TABLE IF EXISTS {table}")
             return None  # an input changed while the query ran: run it again on what is there now
         self._loaded.add(key)
-        self.store.evict(self.store.max_size)
+        self.store.evict()
         return f"SELECT * FROM {table}"
 
     def _discard(self, attached: str | None, temporary: Path) -> None:

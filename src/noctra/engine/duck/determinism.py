@@ -10,6 +10,7 @@ Everything not known to be safe is refused: an unknown node costs a cache miss, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from noctra.engine.base import ReadSet, TableRef
@@ -124,6 +125,48 @@ def deterministic_functions(rows: list[tuple[object, ...]]) -> frozenset[str]:
     return frozenset(allowed - unsafe)
 
 
+def _table_ref(node: dict[str, Any]) -> TableRef:
+    """A BASE_TABLE node's catalog.schema.name."""
+    return TableRef(
+        str(node.get("catalog_name") or ""),
+        str(node.get("schema_name") or ""),
+        str(node.get("table_name") or ""),
+    )
+
+
+def _cte_names(node: dict[str, Any]) -> set[str]:
+    """The names a node's WITH clause defines (lower-cased)."""
+    cte_map = node.get("cte_map")
+    if not isinstance(cte_map, dict):
+        return set()
+    return {str(item.get("key", "")).lower() for item in cte_map.get("map") or []}
+
+
+def _dicts(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a parse tree, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _dicts(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _dicts(value)
+
+
+def referenced_tables(tree: dict[str, Any]) -> list[TableRef]:
+    """The tables a parsed statement names (a table function as one ``is_function`` ref),
+    WITH names left out: what routing needs, deterministic or not."""
+    refs: list[TableRef] = []
+    ctes: set[str] = set()
+    for node in _dicts(tree):
+        ctes |= _cte_names(node)
+        if node.get("type") == "BASE_TABLE":
+            refs.append(_table_ref(node))
+        elif node.get("type") == "TABLE_FUNCTION":
+            refs.append(TableRef("", "", "", is_function=True))
+    return [r for r in refs if r.catalog or r.db or r.name.lower() not in ctes]
+
+
 class _Refused(Exception):
     """The statement does something a stored result cannot stand in for."""
 
@@ -157,20 +200,12 @@ def read_set(tree: dict[str, Any], deterministic: frozenset[str]) -> ReadSet | N
             return
         if node.get("sample") is not None:
             raise _Refused("USING SAMPLE / TABLESAMPLE")
-        cte_map = node.get("cte_map")
-        if isinstance(cte_map, dict):
-            ctes.update(str(item.get("key", "")).lower() for item in cte_map.get("map") or [])
+        ctes.update(_cte_names(node))
         kind, klass = node.get("type"), node.get("class")
         if kind == "BASE_TABLE":
             if node.get("at_clause") is not None:
                 raise _Refused("AT (time travel)")
-            tables.append(
-                TableRef(
-                    str(node.get("catalog_name") or ""),
-                    str(node.get("schema_name") or ""),
-                    str(node.get("table_name") or ""),
-                )
-            )
+            tables.append(_table_ref(node))
         elif kind == "TABLE_FUNCTION":
             function = node.get("function") or {}
             name = str(function.get("function_name") or "").lower()
@@ -191,11 +226,8 @@ def read_set(tree: dict[str, Any], deterministic: frozenset[str]) -> ReadSet | N
             names = node.get("column_names") or []
             if len(names) == 1 and str(names[0]).lower() in SPECIAL_COLUMNS:
                 raise _Refused(f"{names[0]}")
-        for key, value in node.items():
-            if key != "cte_map":
-                walk(value)
-        if isinstance(cte_map, dict):
-            walk(cte_map)
+        for value in node.values():
+            walk(value)
 
     try:
         walk(tree["statements"][0])

@@ -897,33 +897,9 @@ class DuckEngine:
         tree = self._parse_tree(sql)
         if tree is None:
             return None
-        refs: list[TableRef] = []
-        ctes: set[str] = set()
+        from noctra.engine.duck.determinism import referenced_tables
 
-        def walk(node: object) -> None:
-            if isinstance(node, dict):
-                kind = node.get("type")
-                if kind == "BASE_TABLE":
-                    refs.append(
-                        TableRef(
-                            str(node.get("catalog_name") or ""),
-                            str(node.get("schema_name") or ""),
-                            str(node.get("table_name") or ""),
-                        )
-                    )
-                elif kind == "TABLE_FUNCTION":
-                    refs.append(TableRef("", "", "", is_function=True))
-                cte_map = node.get("cte_map")
-                if isinstance(cte_map, dict):
-                    ctes.update(str(item.get("key", "")).lower() for item in cte_map.get("map", []))
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-
-        walk(tree)
-        return [r for r in refs if r.catalog or r.db or r.name.lower() not in ctes]
+        return referenced_tables(tree)
 
     def statement_kind(self, sql: str) -> str:
         """DuckDB's statement type name (SELECT, INSERT, CREATE...); parse errors raise."""
