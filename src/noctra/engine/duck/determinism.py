@@ -10,7 +10,9 @@ Everything not known to be safe is refused: an unknown node costs a cache miss, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import stat
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from noctra.engine.base import ReadSet, TableRef
@@ -171,6 +173,68 @@ class _Refused(Exception):
     """The statement does something a stored result cannot stand in for."""
 
 
+# Where a "file" is a stream or the kernel's view of the system: identifying it would read
+# a pipe's bytes before the query does (``read_csv('/dev/stdin')``), and its rows change
+# while its size and mtime stay the same.
+_SPECIAL_PREFIXES = ("/dev/", "/proc/", "/sys/")
+
+
+def _plain_files(paths: Iterable[str]) -> bool:
+    """True when every path is a regular file, a glob or not there (the query reports that).
+
+    ``~`` is refused: DuckDB expands it, while the file Noctra would follow is the path as
+    written, under the working directory.
+    """
+    for path in paths:
+        if path.startswith("~"):
+            return False
+        location = os.path.abspath(path)
+        if any(p.startswith(_SPECIAL_PREFIXES) for p in (location, os.path.realpath(location))):
+            return False
+        if any(c in path for c in "*?["):
+            continue  # a glob: its files are followed one by one
+        try:
+            mode = os.stat(location).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISREG(mode):
+            return False  # a pipe, a device, a directory: nothing to identify
+    return True
+
+
+def _check_cte_scopes(node: Any, ctes: frozenset[str], scope: frozenset[str] = frozenset()) -> None:
+    """Refuse a table named like a WITH name outside that WITH's scope.
+
+    The read set lists WITH names once for the whole statement, and a table with one of
+    those names is taken for the WITH query: ``FROM 'a.parquet' UNION ALL (WITH "a.parquet"
+    AS (...) FROM "a.parquet")`` reads the file in its first half, which would then not be
+    followed. A WITH name is in scope in its own statement and in the WITH queries after
+    it (a recursive one also in itself); anywhere else such a table is refused.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _check_cte_scopes(item, ctes, scope)
+        return
+    if not isinstance(node, dict):
+        return
+    inner = scope
+    cte_map = node.get("cte_map")
+    for item in (cte_map.get("map") or []) if isinstance(cte_map, dict) else []:
+        name = str(item.get("key", "")).lower()
+        value = item.get("value") if isinstance(item.get("value"), dict) else {}
+        query = (value.get("query") or {}).get("node") or {}
+        recursive = query.get("type") == "RECURSIVE_CTE_NODE"
+        _check_cte_scopes(value, ctes, inner | {name} if recursive else inner)
+        inner = inner | {name}
+    if node.get("type") == "BASE_TABLE" and not node.get("catalog_name") and not node.get("schema_name"):
+        name = str(node.get("table_name") or "").lower()
+        if name in ctes and name not in scope:
+            raise _Refused(f"{name} is a WITH name and, out of its scope, a table")
+    for key, value in node.items():
+        if key != "cte_map":
+            _check_cte_scopes(value, ctes, inner)
+
+
 def read_set(tree: dict[str, Any], deterministic: frozenset[str]) -> ReadSet | None:
     """The tables and files one parsed SELECT reads; None unless every part is known safe."""
     if tree.get("error") or len(tree.get("statements") or []) != 1:
@@ -231,7 +295,12 @@ def read_set(tree: dict[str, Any], deterministic: frozenset[str]) -> ReadSet | N
 
     try:
         walk(tree["statements"][0])
+        _check_cte_scopes(tree["statements"][0], frozenset(ctes))
     except _Refused:
+        return None
+    # Files named in FROM or given to a reader must be files that can be identified.
+    named = [t.name for t in tables if not t.catalog and not t.db and ("." in t.name or "/" in t.name)]
+    if not _plain_files([*files, *named]):
         return None
     return ReadSet(tables=tuple(tables), files=tuple(files), ctes=frozenset(ctes))
 
