@@ -717,7 +717,8 @@ class Session:
             target=path,
             fmt=fmt,
             options=written,
-            ordered=has_top_level_order_by(plan.sql),
+            # A stored result keeps the query's order: its text (a read of it) has no ORDER BY.
+            ordered=(plan.stored is not None and plan.stored.served) or has_top_level_order_by(plan.sql),
         )
         return Message(report.describe())
 

@@ -3,7 +3,6 @@
 Each "process" is a fresh Session over the same $XDG_CACHE_HOME (the first run of a query
 notes it, the second stores it, later ones are served), or a real `noctra` process. Every
 test compares what a user gets with what the query gives over the files as they are now.
-Tests marked xfail name the fix, in a file these tests cannot change.
 """
 
 from __future__ import annotations
@@ -126,11 +125,6 @@ def test_with_queries_in_scope_are_still_stored(tmp_path: Path, results: Path) -
     assert run(sql) == ([{"total": 6, "c": 3}], 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.identify_glob lists files with glob.glob(pattern, recursive=True), which skips "
-    "names starting with '.', while DuckDB's glob matches them (fix: include_hidden=True)",
-)
 def test_hidden_files_a_glob_reads_are_followed(tmp_path: Path, results: Path) -> None:
     (tmp_path / "g").mkdir()
     (tmp_path / "g" / "a.csv").write_text("n\n1\n")
@@ -140,11 +134,6 @@ def test_hidden_files_a_glob_reads_are_followed(tmp_path: Path, results: Path) -
     assert run(sql)[0] == fresh(sql) == [{"s": 101, "c": 2}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.identify_glob: glob.glob(..., recursive=True) skips hidden files DuckDB reads "
-    "(fix: include_hidden=True)",
-)
 def test_a_hidden_file_added_to_a_directory_source_is_followed(tmp_path: Path, results: Path) -> None:
     (tmp_path / "dd").mkdir()
     (tmp_path / "dd" / "a.csv").write_text("n\n1\n")
@@ -155,11 +144,6 @@ def test_a_hidden_file_added_to_a_directory_source_is_followed(tmp_path: Path, r
     assert run(sql, before=before)[0] == fresh(sql, before=before) == [{"s": 101, "c": 2}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="results.StoredResults._build stores into a table, which renames duplicate column names "
-    "(a, a -> a, a_1): refuse to store (or keep the names and alias them back when served)",
-)
 def test_duplicate_column_names_are_kept(tmp_path: Path, results: Path) -> None:
     (tmp_path / "d.csv").write_text("n\n1\n")
     sql = "SELECT n AS a, n * 2 AS a, n AS A FROM 'd.csv'"
@@ -168,12 +152,6 @@ def test_duplicate_column_names_are_kept(tmp_path: Path, results: Path) -> None:
     assert [names(sql) for _ in range(3)] == [expected] * 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session.export computes ordered=has_top_level_order_by(plan.sql) on the served read "
-    "('SELECT * FROM memory.__noctra_results...'), so preserve_insertion_order is turned off "
-    "and a served ORDER BY result past one row group is written out of order",
-)
 def test_export_of_a_served_ordered_query_keeps_its_order(tmp_path: Path, results: Path) -> None:
     values = list(range(300_000))
     random.Random(7).shuffle(values)
@@ -189,12 +167,6 @@ def test_export_of_a_served_ordered_query_keeps_its_order(tmp_path: Path, result
     assert [int(v) for v in lines[1:]] == sorted(values)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="results: with preserve_insertion_order = false the stored table is built and read "
-    "back without ORDER BY, so a result past one row group loses the query's ORDER BY "
-    "(fix: do not store while preserve_insertion_order is false)",
-)
 def test_an_ordered_result_keeps_its_order_without_preserve_insertion_order(
     tmp_path: Path, results: Path
 ) -> None:
@@ -209,12 +181,6 @@ def test_an_ordered_result_keeps_its_order_without_preserve_insertion_order(
         assert [r["n"] for r in rows] == sorted(values)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.identify: size, mtime and the first/last 64 KB miss a same-size change in the "
-    "middle of a file whose mtime was put back (os.utime, cp -p, rsync -t); st_ctime_ns cannot "
-    "be put back: add it to the identity",
-)
 def test_a_same_size_change_in_the_middle_with_the_mtime_put_back(tmp_path: Path, results: Path) -> None:
     data = tmp_path / "d.csv"
     lines = ["n"] + [str(1_000_000 + i) for i in range(100_000)]

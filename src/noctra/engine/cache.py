@@ -59,7 +59,7 @@ def cache_store(config: CacheConfig) -> CacheStore | None:
 
 @record(frozen=True)
 class FileIdentity:
-    """What a file is now: its size, mtime and a fingerprint of its first and last bytes."""
+    """What a file is now: its size, mtime and a fingerprint of its inode, ctime, first and last bytes."""
 
     path: str
     size: int
@@ -72,7 +72,9 @@ def identify(path: str) -> FileIdentity:
     location = os.path.abspath(path)
     with open(location, "rb") as handle:
         stat = os.fstat(handle.fileno())
-        digest = _blake2b(str(stat.st_size).encode())
+        # The inode and ctime too: a same-size edit in the middle with its mtime put back
+        # (cp -p, rsync -t, os.utime) changes ctime, which no user can set.
+        digest = _blake2b(f"{stat.st_size}:{stat.st_ino}:{stat.st_ctime_ns}".encode())
         digest.update(handle.read(FINGERPRINT_BYTES))
         if stat.st_size > FINGERPRINT_BYTES:
             handle.seek(max(FINGERPRINT_BYTES, stat.st_size - FINGERPRINT_BYTES))
@@ -96,7 +98,7 @@ def identify_glob(pattern: str) -> FileIdentity:
     """
     import glob
 
-    paths = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    paths = sorted(p for p in glob.glob(pattern, recursive=True, include_hidden=True) if os.path.isfile(p))
     if not paths:
         raise FileNotFoundError(pattern)
     digest = _blake2b()

@@ -257,7 +257,10 @@ class StoredResults:
         it reads is not a file Noctra tracks.
         """
         keyed = sql if keyed is None else keyed
-        key = self.store.key_of(f"{context}\0{self.duck.settings_digest()}", keyed)
+        settings = self.duck.settings_digest()
+        if "\npreserve_insertion_order=false\n" in f"\n{settings}\n":
+            return StoredLookup(sql)  # neither storing nor reading it back would keep ORDER BY's order
+        key = self.store.key_of(f"{context}\0{settings}", keyed)
         try:
             entry = self.store.lookup(key)
             if entry is None:
@@ -320,6 +323,9 @@ class StoredResults:
         name = quote_ident(f"__noctra_build_{key[:12]}")
         attached = False
         try:
+            names = [c.name.lower() for c in self.duck.describe(f"({sql}\n)")]
+            if len(set(names)) != len(names):
+                return None  # a table would rename duplicate columns (a, a -> a, a_1): run the query
             self.duck.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             self.duck.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}\n")
             self.duck.execute(f"ATTACH {quote_string(str(temporary))} AS {name}")

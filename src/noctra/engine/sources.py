@@ -263,7 +263,7 @@ def signature_of(location: str) -> Signature | None:
     elif is_glob(location):
         import glob
 
-        paths = glob.glob(location, recursive=True)
+        paths = glob.glob(location, recursive=True, include_hidden=True)  # DuckDB's * matches .files
     else:
         paths = [location]
     files = []
@@ -444,7 +444,7 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
     if is_glob(location):
         import glob
 
-        matches = [m for m in glob.glob(location, recursive=True) if os.path.isfile(m)]
+        matches = [m for m in glob.glob(location, recursive=True, include_hidden=True) if os.path.isfile(m)]
         if not matches:
             raise SourceError(
                 f"no files match {path!r}",

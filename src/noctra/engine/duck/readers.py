@@ -101,7 +101,7 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
             first = rows("SELECT file FROM glob(?) ORDER BY file LIMIT 1", [sniff_target])
             matches = [str(first[0][0])] if first else []
         else:
-            matches = sorted(glob.glob(sniff_target, recursive=True))
+            matches = sorted(glob.glob(sniff_target, recursive=True, include_hidden=True))
         sniff_target = matches[0] if matches else sniff_target
     # Types of a glob come from DuckDB's multi-file read (_glob_columns), not sniff_csv.
     sniff_args = {key: value for key, value in user.items() if key != "files_to_sniff"}
@@ -264,7 +264,11 @@ def needs_encodings_extension(options: dict[str, object]) -> bool:
 
 def refuse_big_endian(source: Source) -> None:
     """UTF-16BE read as utf-16 gives no rows and no error in DuckDB 1.5.5: refused here."""
-    first = sorted(glob.glob(source.read_pattern, recursive=True)) if is_glob(source.read_pattern) else []
+    first = (
+        sorted(glob.glob(source.read_pattern, recursive=True, include_hidden=True))
+        if is_glob(source.read_pattern)
+        else []
+    )
     path = first[0] if first else source.read_pattern
     try:
         with open(path, "rb") as handle:
