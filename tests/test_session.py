@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -137,3 +139,22 @@ def test_timestamps_with_time_zone_are_shown(data: Path) -> None:
         out = io.StringIO()
         s.sql("SET TimeZone = 'UTC'; SELECT TIMESTAMPTZ '2024-01-01 10:00:00+03' AS t").write(out, "table")
         assert "2024-01-01 07:00:00+00 " in out.getvalue()
+
+
+def test_a_long_query_through_the_python_api_prints_nothing_of_its_own(tmp_path: Path) -> None:
+    """DuckDB prints its progress bar to stdout once a query runs past progress_bar_time:
+    into the output of a script piped to a file. Noctra's library never does."""
+    data = tmp_path / "d.csv"
+    data.write_text("a,b\n" + "".join(f"{i},{i % 97}\n" for i in range(20_000)))
+    expected = sum(len(range(b, 20_000, 97)) ** 2 for b in range(97))
+    script = (
+        "from noctra import Session\n"
+        "s = Session(restore=False)\n"
+        "s.engine.set_option('progress_bar_time', '0')\n"  # the bar would show at once
+        f"t = s.sql(\"SELECT count(*) AS n FROM '{data}' x JOIN '{data}' y USING (b)\").arrow()\n"
+        "print(t.column('n')[0].as_py())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path
+    )
+    assert done.stdout == f"{expected}\n"

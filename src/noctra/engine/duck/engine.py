@@ -146,6 +146,9 @@ class DuckEngine:
                 f"cannot open database {database!r}: {first_line(exc)}",
                 hint="check that it is a DuckDB database and not opened by another process",
             ) from exc
+        # DuckDB's own bar is printed to stdout after 2 s: into a script's piped output
+        # (python script.py > out.csv). Front ends that show progress turn tracking on.
+        self.connection.execute("SET enable_progress_bar_print = false")
         self._running: DuckResult | None = None
         self.interrupted = False
         self._progress_enabled = False
