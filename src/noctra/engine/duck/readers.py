@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Callable
 
 from noctra.engine.base import Params
@@ -101,6 +100,8 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
             first = rows("SELECT file FROM glob(?) ORDER BY file LIMIT 1", [sniff_target])
             matches = [str(first[0][0])] if first else []
         else:
+            import glob
+
             matches = sorted(glob.glob(sniff_target, recursive=True, include_hidden=True))
         sniff_target = matches[0] if matches else sniff_target
     # Types of a glob come from DuckDB's multi-file read (_glob_columns), not sniff_csv.
@@ -264,6 +265,8 @@ def needs_encodings_extension(options: dict[str, object]) -> bool:
 
 def refuse_big_endian(source: Source) -> None:
     """UTF-16BE read as utf-16 gives no rows and no error in DuckDB 1.5.5: refused here."""
+    import glob
+
     first = (
         sorted(glob.glob(source.read_pattern, recursive=True, include_hidden=True))
         if is_glob(source.read_pattern)
