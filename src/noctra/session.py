@@ -284,14 +284,9 @@ class Session:
                         lambda: self._track(lambda: engine.copy_to(f"{sql}\n", target, fmt, params))
                     )
 
-            stored, results = plan.stored, self.results
-            on_read: Callable[[int, float], None] | None = None
-            if stored is not None and stored.inputs is not None and results is not None:
-
-                def on_read(rows: int, seconds: float) -> None:
-                    results.note(stored, rows, seconds)
-
-            return Result(
+            stored = plan.stored
+            on_read = stored.note if stored is not None else None
+            rows = Result(
                 statement=statement.number,
                 engine=engine.name,
                 run=lambda: located(lambda: self._track(lambda: engine.run(sql, params))),
@@ -300,6 +295,8 @@ class Session:
                 count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
                 on_read=on_read,
             )
+            rows.stored = stored is not None and stored.hit
+            return rows
         result = self._track(lambda: engine.run(sql, params))
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or plan.returning):
             if plan.kind != "SELECT":

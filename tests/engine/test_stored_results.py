@@ -57,7 +57,9 @@ def run(
             session.use(str(path), alias=alias)
         if before:
             session.execute(before)
-        table = session.sql(sql).arrow()
+        result = session.sql(sql)
+        table = result.arrow()
+        assert result.stored == (session.result_hits == 1)  # what the REPL and TUI footers show
         return table.to_pylist(), session.result_hits
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from noctra.session import Session
 from tests.repl.conftest import CTRL_C, ENTER, TAB, UP, drive
 
@@ -177,3 +179,17 @@ def test_two_repls_on_one_session_file_keep_both_sources(repl_dir: Path) -> None
     with Session(state_path=state) as third:
         assert [s.alias for s in third.catalog().sources()] == ["from_first", "from_second", "again_first"]
         assert sorted(third.variables) == ["a", "b"]
+
+
+def test_the_footer_says_when_a_stored_result_answered(
+    repl_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run 1 notes the query, run 2 stores its result, run 3 is answered from it (SPEC 4.5)."""
+    monkeypatch.setenv("NOCTRA_CACHE_RESULT_MIN_MS", "0")
+    query = "SELECT count(*) AS n FROM 't.csv';" + ENTER
+    run = drive([query, query, query], home=repl_dir)
+    footers = [line for line in run.err.splitlines() if " row" in line]
+    assert len(footers) == 3, run.err
+    assert ["stored result" in f for f in footers] == [False, False, True]
+    box = "┌───┐\n│ n │\n├───┤\n│ 3 │\n└───┘\n"
+    assert run.out == box * 3  # the stored answer is the computed one

@@ -43,7 +43,7 @@ from noctra.records import record
 
 RESULT_SUFFIX = ".duckdb"
 SEEN_SUFFIX = ".seen"
-META_VERSION = "noctra-result 1"
+META_VERSION = "noctra-result 2"
 # Stored results may take this fraction of [cache] max_size (1/10: 200 MiB by default).
 RESULT_SHARE = 10
 # Where served results are read into (the file is detached again at once).
@@ -61,6 +61,7 @@ class ResultEntry:
     hits: int = 0
     last_use: float = 0.0
     query: str = ""
+    settings: str = ""  # hash of the DuckDB settings it was computed under
 
 
 @record
@@ -69,8 +70,11 @@ class StoredLookup:
 
     sql: str  # what to run: the query, or a read of its stored result
     key: str = ""
-    inputs: list[FileIdentity] | None = None  # identities before the run (to note it)
-    served: bool = False
+    served: bool = False  # ``sql`` reads a stored (or just stored) result, not the files
+    hit: bool = False  # the result was stored by an earlier run: the query did not run now
+    # Told the row count and time once the result was read whole: notes the query for its
+    # next run if it is worth storing (only then is the statement analysed).
+    note: Callable[[int, float], None] | None = None
 
 
 def identity_of(location: str) -> FileIdentity:
@@ -114,7 +118,7 @@ class ResultStore(EntryStore[ResultEntry]):
     def _read_meta(self, key: str) -> ResultEntry | None:
         try:
             text = self._meta(key).read_text(encoding="utf-8", errors="surrogateescape")
-            version, size, hits, last_use, count, rest = text.split("\n", 5)
+            version, size, hits, last_use, settings, count, rest = text.split("\n", 6)
             if version != META_VERSION:
                 raise ValueError(version)
             lines = rest.split("\n", int(count))
@@ -131,6 +135,7 @@ class ResultStore(EntryStore[ResultEntry]):
                 hits=int(hits),
                 last_use=float(last_use),
                 query=lines[int(count)] if len(lines) > int(count) else "",
+                settings=settings,
             )
         except FileNotFoundError:
             return None
@@ -139,7 +144,8 @@ class ResultStore(EntryStore[ResultEntry]):
             return None
 
     def _write_meta(self, entry: ResultEntry) -> None:
-        lines = [META_VERSION, str(entry.size), str(entry.hits), repr(entry.last_use), str(len(entry.inputs))]
+        lines = [META_VERSION, str(entry.size), str(entry.hits), repr(entry.last_use), entry.settings]
+        lines.append(str(len(entry.inputs)))
         for i in entry.inputs:
             path = i.path.encode("utf-8", "surrogateescape").hex()
             lines.append(f"{i.size} {i.mtime_ns} {i.fingerprint or '-'} {path}")
@@ -155,7 +161,7 @@ class ResultStore(EntryStore[ResultEntry]):
         return str(_blake2b(text.encode("utf-8", "surrogateescape")).hexdigest())
 
     def note(self, key: str, rows: int, seconds: float, inputs: list[FileIdentity]) -> None:
-        """A first run's row count and time over these files: the next run over the same files
+        """A run's row count and time over these files: the next run over the same files
         stores the result if it is worth it."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -164,9 +170,12 @@ class ResultStore(EntryStore[ResultEntry]):
         except OSError:
             return  # a read-only cache directory: nothing is stored, nothing is lost
 
+    def noted(self, key: str) -> bool:
+        return (self.directory / f"{key}{SEEN_SUFFIX}").is_file()
+
     def is_due(self, key: str, inputs: list[FileIdentity]) -> bool:
-        """True when an earlier run over the same files returned few enough rows and took long
-        enough (so a result is never stored from files it was not measured on)."""
+        """True when an earlier run over the same files returned few enough rows and took
+        long enough (a result is never stored from files it was not measured on)."""
         try:
             rows, seconds, state = (
                 (self.directory / f"{key}{SEEN_SUFFIX}").read_text(encoding="ascii").split()
@@ -185,6 +194,8 @@ class ResultStore(EntryStore[ResultEntry]):
         temporary: Path,
         inputs: list[FileIdentity],
         query: str,
+        *,
+        settings: str,
         now: Callable[[str], FileIdentity] = identity_of,
     ) -> ResultEntry | None:
         """Publish a result written to ``temporary`` from inputs that had these identities.
@@ -201,7 +212,13 @@ class ResultStore(EntryStore[ResultEntry]):
             temporary.unlink(missing_ok=True)
             return None
         entry = ResultEntry(
-            key=key, path=self.path_of(key), inputs=inputs, size=size, last_use=time.time(), query=query
+            key=key,
+            path=self.path_of(key),
+            inputs=inputs,
+            size=size,
+            last_use=time.time(),
+            query=query,
+            settings=settings,
         )
         try:
             self._write_meta(entry)
@@ -254,45 +271,76 @@ class StoredResults:
         ``keyed`` is the same query reading the files themselves where ``sql`` reads their
         persistent copies: the key and the inputs come from it. ``resolve`` maps what it
         reads to the input locations to identify (files and globs); None when something
-        it reads is not a file Noctra tracks.
+        it reads is not a file Noctra tracks. A query seen for the first time costs a hash
+        and two file lookups here: it is analysed only after it ran, if it is worth storing.
         """
         keyed = sql if keyed is None else keyed
-        settings = self.duck.settings_digest()
-        if "\npreserve_insertion_order=false\n" in f"\n{settings}\n":
-            return StoredLookup(sql)  # neither storing nor reading it back would keep ORDER BY's order
-        key = self.store.key_of(f"{context}\0{settings}", keyed)
+        key = self.store.key_of(context, keyed)
+        noter = self._noter(key, keyed, resolve)
+        settings: str | None = None
         try:
             entry = self.store.lookup(key)
             if entry is None:
                 self._loaded.discard(key)  # never the rows of an earlier state of the files
             else:
-                served = self._serve(entry)
+                settings = self._settings()
+                served = self._serve(entry) if settings == entry.settings else None
                 if served is not None:
                     self.store.hit(entry)
                     self.hits += 1
-                    return StoredLookup(served, key=key, served=True)
-            reads = self.duck.read_set(keyed)
-            locations = None if reads is None else resolve(reads)
-            if locations is None:
-                return StoredLookup(sql)
-            inputs = [identity_of(location) for location in sorted(set(locations))]
+                    return StoredLookup(served, key=key, served=True, hit=True)
+            if not self.store.noted(key):
+                return StoredLookup(sql, key=key, note=noter)
+            settings = settings or self._settings()
+            inputs = self._inputs(keyed, resolve)
         except OSError:
             return StoredLookup(sql)  # an unreadable input or cache directory: run the query
+        if not settings or inputs is None:
+            return StoredLookup(sql)
         if not self.store.is_due(key, inputs):
-            return StoredLookup(sql, key=key, inputs=inputs)
-        built = self._build(key, sql, keyed, inputs)
-        return StoredLookup(built or sql, key=key, inputs=None if built else inputs, served=built is not None)
+            return StoredLookup(sql, key=key, note=noter)
+        built = self._build(key, sql, keyed, inputs, settings)
+        if built is None:
+            return StoredLookup(sql, key=key, note=noter)
+        return StoredLookup(built, key=key, served=True)
 
-    def note(self, lookup: StoredLookup, rows: int, seconds: float) -> None:
-        """A noted query was read whole: remember its size and time for its next run."""
-        if lookup.inputs is None or not lookup.key:
-            return
-        try:
-            if any(identity_of(i.path) != i for i in lookup.inputs):
-                return  # an input changed during the run: this run tells nothing
-        except OSError:
-            return
-        self.store.note(lookup.key, rows, seconds, lookup.inputs)
+    def _settings(self) -> str:
+        """A hash of every DuckDB setting that can change rows; "" when results must not be
+        stored now (with preserve_insertion_order off, ORDER BY's order would not be kept)."""
+        digest = self.duck.settings_digest()
+        if "\npreserve_insertion_order=false\n" in f"\n{digest}\n":
+            return ""
+        return str(_blake2b(digest.encode("utf-8", "surrogateescape")).hexdigest())
+
+    def _inputs(
+        self, keyed: str, resolve: Callable[[ReadSet], list[str] | None]
+    ) -> list[FileIdentity] | None:
+        """The identities of the files a deterministic query reads; None when it is not one
+        (OSError when a file cannot be read)."""
+        reads = self.duck.read_set(keyed)
+        locations = None if reads is None else resolve(reads)
+        if locations is None:
+            return None
+        return [identity_of(location) for location in sorted(set(locations))]
+
+    def _noter(
+        self, key: str, keyed: str, resolve: Callable[[ReadSet], list[str] | None]
+    ) -> Callable[[int, float], None]:
+        def note(rows: int, seconds: float) -> None:
+            """The query was read whole: note it for its next run if it is worth storing."""
+            store = self.store
+            if rows > store.max_rows or seconds < store.min_seconds:
+                return  # nothing to gain: not even analysed
+            try:
+                inputs = self._inputs(keyed, resolve)
+            except (OSError, QueryError):
+                return
+            if inputs is not None:
+                # Identities after the run: a note only says "worth storing"; the storing run
+                # takes them (and the settings) again before it runs and checks them after.
+                store.note(key, rows, seconds, inputs)
+
+        return note
 
     def _table(self, key: str) -> str:
         return f"{SCHEMA}.{quote_ident('r_' + key[:24])}"
@@ -316,7 +364,7 @@ class StoredResults:
         self._loaded.add(entry.key)
         return f"SELECT * FROM {table}"
 
-    def _build(self, key: str, sql: str, keyed: str, inputs: list[FileIdentity]) -> str | None:
+    def _build(self, key: str, sql: str, keyed: str, inputs: list[FileIdentity], settings: str) -> str | None:
         """Run the query into memory and store it; what reads it, or None (the query runs as is)."""
         table = self._table(key)
         temporary = self.store.temporary(key)
@@ -341,7 +389,7 @@ class StoredResults:
         except BaseException:
             self._discard(name if attached else None, temporary)  # cancelled: no half file is left
             raise
-        entry = self.store.commit(key, temporary, inputs, keyed[:500])
+        entry = self.store.commit(key, temporary, inputs, keyed[:500], settings=settings)
         if entry is None:
             self.duck.execute(f"DROP TABLE IF EXISTS {table}")
             return None  # an input changed while the query ran: run it again on what is there now

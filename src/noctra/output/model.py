@@ -132,6 +132,7 @@ class Result:
         self.statement = statement
         self.engine = engine
         self.notes = notes or []
+        self.stored = False  # answered from a stored result (SPEC 4.5): the query did not run
         self.elapsed = 0.0
         self.row_count: int | None = None
         self._run = run

@@ -173,6 +173,8 @@ class Shell:
         footer = f"{total:,} row{'' if total == 1 else 's'}"
         if self.timer:
             footer += f" · {_duration(outcome.elapsed)}"
+        if outcome.stored:
+            footer += " · stored result"  # files unchanged since it was computed (SPEC 4.5)
         self.say(footer, dim=True)
 
     def _write(

@@ -413,7 +413,8 @@ class NoctraApp(App[int]):
         results.active = str(pane.id)
         rows = table.num_rows
         notes = "".join(f"note: {n}\n" for n in outcome.notes)
-        self.say(f"{notes}{rows:,} row{'' if rows == 1 else 's'} · {outcome.elapsed * 1000:.0f} ms")
+        stored = " · stored result" if outcome.stored else ""
+        self.say(f"{notes}{rows:,} row{'' if rows == 1 else 's'} · {outcome.elapsed * 1000:.0f} ms{stored}")
         return True
 
     def _show_message(self, statement: Statement, outcome: Message) -> None:
