@@ -482,3 +482,23 @@ def test_a_result_is_stored_only_over_the_files_its_first_run_measured(tmp_path:
         rows, hits = run(sql, {"t": data}, conf=conf)
         assert (len(rows), hits) == (100, 0)
     assert stored(results) == []
+
+
+def test_a_long_session_never_serves_rows_it_read_before_another_process_stored_anew(
+    tmp_path: Path, results: Path
+) -> None:
+    """A REPL keeps a served result in memory; once the file changed and another process
+    stored the query again, the REPL serves the new rows, not the ones it read before."""
+    data = tmp_path / "d.csv"
+    write_csv(data, 70)
+    sql = "SELECT sum(v) AS s FROM t"
+    with Session(config=config(), restore=False) as repl:
+        repl.use(str(data), alias="t")
+        for _ in range(3):
+            assert repl.sql(sql).arrow().to_pylist() == [{"s": 70}]
+        assert repl.result_hits == 1
+        write_csv(data, 70, value=2)  # same size: only the fingerprint tells
+        assert run(sql, {"t": data}) == ([{"s": 140}], 0)  # another process: notes
+        assert run(sql, {"t": data}) == ([{"s": 140}], 0)  # stores anew
+        assert repl.sql(sql).arrow().to_pylist() == [{"s": 140}]
+        assert repl.result_hits == 2

@@ -256,7 +256,9 @@ class StoredResults:
         self.store = store
         self.duck = duck
         self.hits = 0
-        self._loaded: set[str] = set()  # keys read into SCHEMA by this process
+        # Key -> which stored result (files' state, settings) this process read into SCHEMA:
+        # another process may store the same key again over changed files.
+        self._loaded: dict[str, str] = {}
 
     def lookup(
         self,
@@ -281,7 +283,7 @@ class StoredResults:
         try:
             entry = self.store.lookup(key)
             if entry is None:
-                self._loaded.discard(key)  # never the rows of an earlier state of the files
+                self._loaded.pop(key, None)  # never the rows of an earlier state of the files
             else:
                 settings = self._settings()
                 served = self._serve(entry) if settings == entry.settings else None
@@ -348,7 +350,8 @@ class StoredResults:
     def _serve(self, entry: ResultEntry) -> str | None:
         """Read a stored result into memory; None (entry dropped) when the file is unreadable."""
         table = self._table(entry.key)
-        if entry.key in self._loaded:
+        version = f"{self.store.state_of(entry.inputs)}:{entry.settings}"
+        if self._loaded.get(entry.key) == version:
             return f"SELECT * FROM {table}"
         name = quote_ident(f"__noctra_result_{entry.key[:12]}")
         try:
@@ -361,7 +364,7 @@ class StoredResults:
         except QueryError:
             self.store.drop(entry.key)  # corrupt or from another DuckDB: the query runs
             return None
-        self._loaded.add(entry.key)
+        self._loaded[entry.key] = version
         return f"SELECT * FROM {table}"
 
     def _build(self, key: str, sql: str, keyed: str, inputs: list[FileIdentity], settings: str) -> str | None:
@@ -393,7 +396,7 @@ class StoredResults:
         if entry is None:
             self.duck.execute(f"DROP TABLE IF EXISTS {table}")
             return None  # an input changed while the query ran: run it again on what is there now
-        self._loaded.add(key)
+        self._loaded[key] = f"{self.store.state_of(inputs)}:{settings}"
         self.store.evict()
         return f"SELECT * FROM {table}"
 
