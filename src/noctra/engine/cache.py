@@ -156,6 +156,20 @@ class EntryStore(Generic[E]):
         self.directory.mkdir(parents=True, exist_ok=True)
         return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix or self.suffix}.tmp"
 
+    def publish(self, key: str, temporary: Path, unchanged: Callable[[], bool]) -> int | None:
+        """Move a finished temporary file into place if what it was made from is unchanged;
+        its size, or None (and the temporary file deleted)."""
+        try:
+            if not unchanged():
+                temporary.unlink(missing_ok=True)
+                return None
+            size = temporary.stat().st_size
+            os.replace(temporary, self.path_of(key))
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            return None
+        return size
+
     def hit(self, entry: E) -> None:
         """A query read the entry: count it and make it the most recently used."""
         entry.hits += 1
@@ -339,14 +353,8 @@ class CacheStore(EntryStore[CacheEntry]):
         what a path is now).
         """
         key = self.key_of(identity, reader)
-        try:
-            if now(identity.path) != identity:
-                temporary.unlink(missing_ok=True)
-                return None
-            copy_size = temporary.stat().st_size
-            os.replace(temporary, self.copy_path(key))
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        copy_size = self.publish(key, temporary, lambda: now(identity.path) == identity)
+        if copy_size is None:
             return None
         entry = CacheEntry(
             key=key,

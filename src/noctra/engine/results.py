@@ -202,14 +202,8 @@ class ResultStore(EntryStore[ResultEntry]):
 
         None (nothing kept) when an input changed while the query ran.
         """
-        try:
-            if any(now(i.path) != i for i in inputs):
-                temporary.unlink(missing_ok=True)
-                return None
-            size = temporary.stat().st_size
-            os.replace(temporary, self.path_of(key))
-        except OSError:
-            temporary.unlink(missing_ok=True)
+        size = self.publish(key, temporary, lambda: all(now(i.path) == i for i in inputs))
+        if size is None:
             return None
         entry = ResultEntry(
             key=key,
