@@ -82,6 +82,13 @@ def identify(path: str) -> FileIdentity:
     return FileIdentity(location, stat.st_size, stat.st_mtime_ns, digest.hexdigest())
 
 
+def identify_local(location: str) -> FileIdentity:
+    """A local file's or glob's identity now (OSError when it cannot be read)."""
+    from noctra.engine.sources import is_glob
+
+    return identify_glob(location) if is_glob(location) else identify(location)
+
+
 # A file changed this recently may still change within its mtime's resolution.
 RACY_NS = 2_000_000_000
 # Up to this many files a glob's identity holds every file's fingerprint (~13 MB read at

@@ -462,10 +462,10 @@ class Hybrid:
 
         A URL's size and Last-Modified come from one HEAD request.
         """
-        from noctra.engine.cache import FileIdentity, identify, identify_glob
+        from noctra.engine.cache import FileIdentity, identify_local
 
         if not is_remote(location):
-            return identify_glob(location) if is_glob(location) else identify(location)
+            return identify_local(location)
         try:
             rows = self.duck.run(
                 f"SELECT size, epoch_ns(last_modified) FROM read_blob({quote_string(location)})"

@@ -33,10 +33,8 @@ from noctra.engine.cache import (
     FileIdentity,
     _blake2b,
     cache_dir,
-    identify,
-    identify_glob,
+    identify_local,
 )
-from noctra.engine.sources import is_glob
 from noctra.errors import QueryError
 from noctra.quoting import quote_ident, quote_string
 from noctra.records import record
@@ -77,11 +75,6 @@ class StoredLookup:
     note: Callable[[int, float], None] | None = None
 
 
-def identity_of(location: str) -> FileIdentity:
-    """A file's or a glob's identity now (OSError when it cannot be read)."""
-    return identify_glob(location) if is_glob(location) else identify(location)
-
-
 class ResultStore(EntryStore[ResultEntry]):
     """The directory of stored results: lookup, notes of first runs, builds, hits, LRU bound."""
 
@@ -101,7 +94,7 @@ class ResultStore(EntryStore[ResultEntry]):
     def weight(self, entry: ResultEntry) -> int:
         return entry.size
 
-    def lookup(self, key: str, now: Callable[[str], FileIdentity] = identity_of) -> ResultEntry | None:
+    def lookup(self, key: str, now: Callable[[str], FileIdentity] = identify_local) -> ResultEntry | None:
         """The entry for this key if every input file is still what it was."""
         entry = self._read_meta(key)
         if entry is None:
@@ -196,7 +189,7 @@ class ResultStore(EntryStore[ResultEntry]):
         query: str,
         *,
         settings: str,
-        now: Callable[[str], FileIdentity] = identity_of,
+        now: Callable[[str], FileIdentity] = identify_local,
     ) -> ResultEntry | None:
         """Publish a result written to ``temporary`` from inputs that had these identities.
 
@@ -317,7 +310,7 @@ class StoredResults:
         locations = None if reads is None else resolve(reads)
         if locations is None:
             return None
-        return [identity_of(location) for location in sorted(set(locations))]
+        return [identify_local(location) for location in sorted(set(locations))]
 
     def _noter(
         self, key: str, keyed: str, resolve: Callable[[ReadSet], list[str] | None]
