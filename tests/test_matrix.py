@@ -584,3 +584,37 @@ def test_every_fabric_original_holds_the_dataset(world: World) -> None:
     with (world.master / "data.avro").open("rb") as handle:
         assert normalised([tuple(r[c] for c in COLUMNS) for r in fastavro.reader(handle)]) == ROWS
     assert (world.master / "data-utf16.csv").read_bytes().decode("utf-16") == CSV_TEXT
+
+
+# --- stored results (SPEC 4.5): the third run of a query is answered from its stored result --
+
+# Kinds whose every input is a local file Noctra follows: their third run is served.
+STORED_KINDS = {"csv", "parquet", "ndjson", "glob", "directory", "xlsx", "xlsx-quoted", "avro", "avro-quoted"}
+STORED_KINDS |= {"csv-utf16"}
+
+
+def test_stored_results_give_the_same_rows(
+    world: World, workdir: Path, kind: Kind, mode: str, request: pytest.FixtureRequest
+) -> None:
+    """Three processes run the query (noted, stored, served): the same rows every time, and a
+    stored result only for local files (never SQLite, servers, remote files or lakes)."""
+    name, _ = request.node.callspec.params["kind"]
+    environ = {**world.s3_environ, "XDG_CONFIG_HOME": str(workdir / "no-config")}
+    config = load_config(environ={**environ, "NOCTRA_CACHE_RESULT_MIN_MS": "0"})
+    state_path = workdir / "state" / "stored.toml"
+    if mode == "restored" and kind.setup:
+        with Session(state_path=state_path, config=config) as first:
+            first.execute(kind.setup)
+    hits = []
+    for _ in range(3):
+        with Session(state_path=state_path, config=config, restore=mode == "restored") as session:
+            if mode == "fresh" and kind.setup:
+                session.execute(kind.setup)
+            if kind.engine_sql:
+                session.execute(kind.engine_sql)
+            table = session.sql(query_for(kind)).arrow()
+            rows = [tuple(r[c] for c in COLUMNS) for r in table.to_pylist()]
+            assert normalised(rows) == ROWS
+            hits.append(session.result_hits)
+    served = name in STORED_KINDS and kind.engine != "sqlite"
+    assert hits == [0, 0, 1 if served else 0]
