@@ -90,6 +90,39 @@ def test_a_deleted_file_comes_back_as_missing(work: Path) -> None:
         assert second.sources.get("sales").status == "ok"  # type: ignore[union-attr]
 
 
+MISSING_SALES_AND_CRM = [
+    # (statement, whether it reads a missing source)
+    ("SELECT * FROM sales", True),
+    ("SELECT s.amount FROM sales AS s", True),
+    ('SELECT * FROM "SALES"', True),
+    ("WITH q AS (SELECT 1) SELECT * FROM q, sales", True),
+    ("SELECT * FROM crm.users", True),
+    ("SELECT * FROM crm.main.users", True),
+    ("INSERT INTO sales VALUES (1, 2)", True),
+    ("SELECT 42 AS sales", False),
+    ("SELECT 1 AS crm, 2 AS sales", False),
+    ("SELECT sales.a FROM (SELECT 7 AS a) AS sales", False),
+    ("WITH sales AS (SELECT 7 AS a) SELECT a FROM sales", False),
+    ("SELECT 'sales' AS name", False),
+]
+
+
+@pytest.mark.parametrize(("sql", "reads"), MISSING_SALES_AND_CRM)
+def test_only_a_statement_reading_a_missing_source_fails(work: Path, sql: str, reads: bool) -> None:
+    """A word spelled like a missing source (a column alias, a WITH name) is not a read of it."""
+    state = work / "session.toml"
+    with Session(state_path=state) as first:
+        first.execute("USE 'sales.csv' AS sales; USE 'crm.db' AS crm")
+    (work / "sales.csv").rename(work / "away.csv")
+    (work / "crm.db").rename(work / "away.db")
+    with Session(state_path=state) as second:
+        if reads:
+            with pytest.raises(SourceError, match=r"source '(sales|crm)' is missing"):
+                second.execute(sql)
+        else:
+            assert len(second.sql(sql).rows(5)) == 1
+
+
 def test_a_corrupt_session_file_is_set_aside(work: Path) -> None:
     state = work / "session.toml"
     state.write_text("version = 1\n[[sources]\nthis is not toml")

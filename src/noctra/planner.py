@@ -113,7 +113,7 @@ class Planner:
         if tokens is None or sql != text:
             tokens = tokenize(sql)
         words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
-        self._check_missing(words)
+        self._check_missing(sql, words)
         decided = self._route(sql, tokens, words, self._engine_mode() if engine is None else "auto")
         if engine is not None and decided.engine != engine:
             # EXPORT, LET and DESCRIBE (query) need the main engine; SQLite tables are read there.
@@ -236,10 +236,28 @@ class Planner:
 
     # --- routing (SPEC 4.3) ---------------------------------------------------------
 
-    def _check_missing(self, words: set[str]) -> None:
-        """A statement that names a source restored as missing gets an error saying so."""
-        for source in self.sources:
-            if source.status == "missing" and source.alias.lower() in words:
+    def _check_missing(self, sql: str, words: set[str]) -> None:
+        """A statement that reads a source restored as missing gets an error saying so.
+
+        A word equal to the alias is only a candidate: ``SELECT 42 AS x`` or a column named
+        like the source does not read it, so the parser's table references decide (the
+        word alone when neither parser can describe the statement).
+        """
+        missing = [s for s in self.sources if s.status == "missing" and s.alias.lower() in words]
+        if not missing:
+            return
+        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
+        parseable, _ = named_parameters(parseable, lambda name: "NULL")
+        refs = self.engine.table_references(parseable)
+        if refs is None:
+            refs = table_references(parseable)
+        named = (
+            None
+            if refs is None
+            else {part.lower() for r in refs if not r.is_function for part in (r.catalog, r.db, r.name)}
+        )
+        for source in missing:
+            if named is None or source.alias.lower() in named:
                 raise SourceError(
                     f"source {source.alias!r} is missing: {source.path} is not there",
                     hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
