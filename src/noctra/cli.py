@@ -713,7 +713,8 @@ def _emit(
     if fmt in ("table", "markdown"):
         total = outcome.row_count if outcome.row_count is not None else shown
         plural = "row" if total == 1 else "rows"
-        print(f"{total:,} {plural} · {_duration(outcome.elapsed)}", file=sys.stderr)
+        stored = " · stored result" if outcome.stored else ""  # as the REPL and TUI say (SPEC 4.5)
+        print(f"{total:,} {plural} · {_duration(outcome.elapsed)}{stored}", file=sys.stderr)
     return outcome.row_count if outcome.row_count is not None else shown
 
 

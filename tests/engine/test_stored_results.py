@@ -430,11 +430,17 @@ def test_every_output_format_and_road_gives_the_same_answer_served(
             found[fmt] = done.stdout
         return found
 
-    computed = outputs()  # notes the query
-    run_noctra("--fresh", "query", sql, cwd=tmp_path)  # stores it
+    isolated_env["NOCTRA_CACHE_RESULTS"] = "false"
+    computed = outputs()  # every format computed, nothing noted
+    del isolated_env["NOCTRA_CACHE_RESULTS"]
+    for _ in range(2):  # notes the query, then stores it
+        footer = run_noctra("--fresh", "query", sql, cwd=tmp_path).stderr.strip().splitlines()[-1]
+        assert footer.startswith("7 rows · ") and "stored result" not in footer
     served = run_noctra("--fresh", "query", sql, "--stats", "--format", "csv", cwd=tmp_path)
     assert json.loads(served.stderr.strip().splitlines()[-1])["result_hits"] == 1
     assert outputs() == computed
+    footer = run_noctra("--fresh", "query", sql, cwd=tmp_path).stderr.strip().splitlines()[-1]
+    assert footer.startswith("7 rows · ") and footer.endswith(" · stored result")  # as REPL and TUI
     # EXPORT, LET and DESCRIBE read the stored result too, with the same values and types.
     script = (
         f"EXPORT ({sql}) TO 'out.parquet';\n"
