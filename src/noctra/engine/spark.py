@@ -775,7 +775,12 @@ def stop_local_server() -> None:
 
     context = SparkContext._active_spark_context
     if context is not None:
-        with contextlib.suppress(Exception):
+        import warnings
+
+        # A JVM stopped already (Ctrl-C while it started) makes pyspark warn on stderr
+        # ("Unable to cleanly shutdown Spark JVM process"): the user's answer is "interrupted".
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             context.stop()
 
 
