@@ -8,12 +8,12 @@ chosen (native SQLite or DuckDB, SPEC 4.3), hot copies used, parameters bound.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from noctra import records
 from noctra.engine.base import ATTACH_SQLITE, Engine, Params, ReadSet
+from noctra.engine.cache import absolute
 from noctra.engine.hybrid import Hybrid, Route, is_file_name, route, table_references
 from noctra.engine.sources import Source, SourceKind, SourceRegistry, is_remote, kind_from_name
 from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError
@@ -373,7 +373,7 @@ class Planner:
                 if is_file_name(table.name):
                     if is_remote(table.name) or kind_from_name(table.name) not in _TRACKED_KINDS:
                         return None
-                    locations.append(os.path.abspath(table.name))  # FROM 'x.parquet'
+                    locations.append(absolute(table.name))  # FROM 'x.parquet'
                     continue
                 if not bare_names_ok:
                     return None
@@ -386,7 +386,7 @@ class Planner:
         for path in reads.files:
             if is_remote(path):
                 return None
-            locations.append(os.path.abspath(path))
+            locations.append(absolute(path))
         return locations
 
     def _use_copies(self, sql: str, decided: Route) -> str:

@@ -420,10 +420,16 @@ class Session:
         """
         if self.workspace is not None or self.engine is not self._duck or self._engine_changed:
             return None
+        # [duckdb.tuning] and SET values are the connection's own (TimeZone, Calendar...),
+        # which the settings digest, read on a cursor, does not see: they are in the key.
+        tuning = {str(k).lower(): repr(v) for k, v in self.config.tuning.items()}
+        if "file_search_path" in self.settings or tuning.get("file_search_path", "''") != "''":
+            return None  # a relative path may be read from another folder than the one followed
         import noctra
 
         parts = [noctra.__version__, self._duck.version, os.getcwd(), self.sources.current or ""]
         parts.append(repr(sorted(self.settings.items())))
+        parts.append(repr(sorted(tuning.items())))
         for source in self.sources:
             options = sorted((str(k), repr(v)) for k, v in source.options.items())
             parts.append(

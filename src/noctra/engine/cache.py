@@ -67,9 +67,18 @@ class FileIdentity:
     fingerprint: str
 
 
+def absolute(path: str) -> str:
+    """path under the working directory, as the kernel and DuckDB resolve it.
+
+    Not normalised: ``link/../x.csv`` through a symlinked folder is another file than the
+    ``x.csv`` that os.path.abspath makes of it as text.
+    """
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
+
+
 def identify(path: str) -> FileIdentity:
     """The identity of a regular file (OSError when it cannot be read)."""
-    location = os.path.abspath(path)
+    location = absolute(path)
     with open(location, "rb") as handle:
         stat = os.fstat(handle.fileno())
         # The inode and ctime too: a same-size edit in the middle with its mtime put back
@@ -101,22 +110,36 @@ def identify_glob(pattern: str) -> FileIdentity:
 
     Up to FINGERPRINTED_FILES files each also gives its content fingerprint (a same-size
     rewrite within one mtime tick); past that, only files modified in the last two seconds.
-    OSError when nothing matches.
+    OSError when nothing matches, or when a match is a pipe, a device or a kernel file
+    (/proc, /sys, /dev): DuckDB reads those too, and no identity can follow them.
     """
     import glob
+    import stat as kinds
 
-    paths = sorted(p for p in glob.glob(pattern, recursive=True, include_hidden=True) if os.path.isfile(p))
-    if not paths:
+    found = []
+    for path in glob.glob(pattern, recursive=True, include_hidden=True):
+        stat = os.stat(path)
+        if kinds.S_ISDIR(stat.st_mode):
+            continue
+        if not kinds.S_ISREG(stat.st_mode) or (
+            os.path.islink(path) and os.path.realpath(path).startswith(("/proc/", "/sys/", "/dev/"))
+        ):
+            raise OSError(f"{path} is not a regular file")
+        found.append((path, stat))
+    if not found:
         raise FileNotFoundError(pattern)
+    found.sort()
     digest = _blake2b()
     total = newest = 0
     now = time.time_ns()
-    for path in paths:
-        stat = os.stat(path)
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for path, stat in found:
+        # inode and ctime for every file, fingerprinted or not: a same-size edit with its
+        # mtime put back, or a symlink pointed at a same-size same-mtime file, changes them.
+        line = f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}\0{stat.st_ctime_ns}\n"
+        digest.update(line.encode())
         total += stat.st_size
         newest = max(newest, stat.st_mtime_ns)
-        if len(paths) <= FINGERPRINTED_FILES or now - stat.st_mtime_ns < RACY_NS:
+        if len(found) <= FINGERPRINTED_FILES or now - max(stat.st_mtime_ns, stat.st_ctime_ns) < RACY_NS:
             digest.update(identify(path).fingerprint.encode())
     return FileIdentity(pattern, total, newest, digest.hexdigest())
 

@@ -41,11 +41,12 @@ from noctra.records import record
 
 RESULT_SUFFIX = ".duckdb"
 SEEN_SUFFIX = ".seen"
-META_VERSION = "noctra-result 2"
+META_VERSION = "noctra-result 3"
 # Stored results may take this fraction of [cache] max_size (1/10: 200 MiB by default).
 RESULT_SHARE = 10
 # Where served results are read into (the file is detached again at once).
 SCHEMA = "memory.__noctra_results"
+MADE_FROM = "made_from"  # in each stored file: the state of the files and settings it was made from
 
 
 @record
@@ -345,11 +346,17 @@ class StoredResults:
             self.duck.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
             self.duck.execute(f"ATTACH {quote_string(str(entry.path))} AS {name} (READ_ONLY)")
             try:
+                # The file says which files' state it was computed from: two processes storing
+                # the query at once over a file that changed between them cannot leave one's
+                # rows beside the other's description.
+                made_from = self.duck.run(f"SELECT state FROM {name}.main.{MADE_FROM}").fetch(2)
+                if made_from != [(version,)]:
+                    raise QueryError("a stored result made from other files than its description's")
                 self.duck.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {name}.main.result")
             finally:
                 self.duck.execute(f"DETACH {name}")
         except QueryError:
-            self.store.drop(entry.key)  # corrupt or from another DuckDB: the query runs
+            self.store.drop(entry.key)  # corrupt, mismatched or from another DuckDB: the query runs
             return None
         self._loaded[entry.key] = version
         return f"SELECT * FROM {table}"
@@ -369,6 +376,8 @@ class StoredResults:
             self.duck.execute(f"ATTACH {quote_string(str(temporary))} AS {name}")
             attached = True
             self.duck.execute(f"CREATE TABLE {name}.main.result AS SELECT * FROM {table}")
+            made_from = quote_string(f"{self.store.state_of(inputs)}:{settings}")
+            self.duck.execute(f"CREATE TABLE {name}.main.{MADE_FROM} AS SELECT {made_from} AS state")
             self.duck.execute(f"CHECKPOINT {name}")
             self.duck.execute(f"DETACH {name}")
             attached = False

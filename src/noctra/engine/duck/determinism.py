@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from noctra.engine.base import ReadSet, TableRef
+from noctra.engine.cache import absolute
 
 # Table functions that read files named by their first argument (constants only).
 FILE_READERS = frozenset(
@@ -188,7 +189,7 @@ def _plain_files(paths: Iterable[str]) -> bool:
     for path in paths:
         if path.startswith("~"):
             return False
-        location = os.path.abspath(path)
+        location = absolute(path)  # as the kernel resolves it: link/.. is not collapsed
         if any(p.startswith(_SPECIAL_PREFIXES) for p in (location, os.path.realpath(location))):
             return False
         if any(c in path for c in "*?["):
@@ -279,6 +280,10 @@ def read_set(tree: dict[str, Any], deterministic: frozenset[str]) -> ReadSet | N
             files.extend(constant_paths(children[0]))
             walk(children[1:])  # named options: constants and comparisons
             return
+        elif kind == "SHOW_REF" and node.get("query") is None:
+            # SHOW TABLES / SHOW ALL TABLES / SHOW databases read the catalog, which changes
+            # (Noctra's own tables among them); DESCRIBE and SUMMARIZE of a query are walked.
+            raise _Refused("SHOW of the catalog")
         elif klass in ("FUNCTION", "WINDOW"):
             name = str(node.get("function_name") or "").lower()
             qualified = node.get("catalog") or node.get("schema") not in ("", "main", None)
