@@ -109,6 +109,7 @@ class Planner:
 
         ``tokens`` are text's tokens when the caller lexed it already (reused unless rewritten).
         """
+        copy_hits = self.hybrid.cache_hits
         sql = self.prepare(text)
         if tokens is None or sql != text:
             tokens = tokenize(sql)
@@ -142,9 +143,13 @@ class Planner:
         kind = self.engine.statement_kind(sql)
         stored: StoredLookup | None = None
         if kind == "SELECT" and self.engine is self.hybrid.duck:
-            stored = self._stored(sql, bound, decided)
+            stored = self._stored(sql, bound, decided, shown=text)
             if stored is not None:
                 sql = stored.sql
+                if stored.served:
+                    # A quoted file's copy was looked up while the statement was prepared, but
+                    # the stored result answers: no copy is read (--stats cache_hits).
+                    self.hybrid.cache_hits = copy_hits
             if stored is None or not stored.served:
                 # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
                 sql = self._use_copies(sql, decided)
@@ -337,7 +342,7 @@ class Planner:
         self._routes[key] = decided
         return records.replace(decided)
 
-    def _stored(self, sql: str, bound: Params, decided: Route) -> StoredLookup | None:
+    def _stored(self, sql: str, bound: Params, decided: Route, *, shown: str) -> StoredLookup | None:
         """A stored result for a query over files (SPEC 4.5), when one may serve it.
 
         Only queries that name files or file sources get this far (a quote or a source in
@@ -354,7 +359,7 @@ class Planner:
         keyed = sql
         for copy, text in self.lifecycle.copy_readers.items():
             keyed = keyed.replace(copy, text)
-        return self.results.lookup(sql, context, self._tracked_inputs, keyed=keyed)
+        return self.results.lookup(sql, context, self._tracked_inputs, keyed=keyed, shown=shown)
 
     def _tracked_inputs(self, reads: ReadSet) -> list[str] | None:
         """The local files and globs a query reads; None when it reads anything else."""

@@ -241,6 +241,23 @@ def test_a_copy_standing_in_for_the_file_does_not_hide_a_change(tmp_path: Path, 
     assert run(sql, conf=config(copies=True)) == ([{"s": 71}], 0)
 
 
+def test_a_served_result_counts_no_copy_read(tmp_path: Path, results: Path) -> None:
+    """--stats: cache_hits counts reads a copy served; a stored result reads no copy."""
+    data = tmp_path / "d.csv"
+    write_csv(data, 70)
+    sql = "SELECT sum(v) AS s FROM 'd.csv'"
+    counts = []
+    for _ in range(4):
+        with Session(config=config(copies=True), restore=False) as session:
+            assert session.sql(sql).arrow().to_pylist() == [{"s": 70}]
+            counts.append((session.hybrid.cache_hits, session.result_hits))
+    # noted; stored (the copy written); served, no copy read; served
+    assert counts == [(0, 0), (0, 0), (0, 1), (0, 1)]
+    with Session(config=config(copies=True, results=False), restore=False) as session:
+        assert session.sql(sql).arrow().to_pylist() == [{"s": 70}]
+        assert session.hybrid.cache_hits == 1  # without stored results, the copy serves
+
+
 # Queries whose rows may differ between runs over the same files: never stored.
 NEVER_STORED = [
     "SELECT sum(v) + random() * 0 AS s, now() IS NOT NULL AS x FROM t",
@@ -465,7 +482,7 @@ def test_cache_show_lists_results_and_clear_deletes_them(
     for _ in range(2):
         run_noctra("--fresh", "query", "SELECT count(*) FROM 'd.csv'", cwd=tmp_path)
     shown = run_noctra("cache", "show", cwd=tmp_path).stdout
-    assert "result" in shown and "SELECT count(*) FROM" in shown
+    assert "result" in shown and "SELECT count(*) FROM 'd.csv'" in shown  # as the user wrote it
     cleared = run_noctra("cache", "clear", cwd=tmp_path)
     assert "and 1 stored result from" in cleared.stderr
     assert "SELECT count(*)" not in run_noctra("cache", "show", cwd=tmp_path).stdout
