@@ -689,6 +689,13 @@ class PeerReport:
                 f"INFO: {big_name}, repeated with the columnar copy alone (no stored result): Noctra "
                 f"{fmt_seconds(alone)} vs DuckDB CLI {fmt_seconds(duck)}: {duck / alone:.1f}× faster"
             )
+        client = next((c for c in w.contenders if c.tool == "duckdb-py"), None)
+        if client is not None and client.times:
+            own = median(client.times)
+            self.checks.append(
+                f"INFO: {big_name}, first: Noctra {fmt_seconds(fst)} vs DuckDB's own Python client "
+                f"{fmt_seconds(own)} (the same engine, started from Python): {fst / own:.3f}×"
+            )
         ratio = fst / (duck + py)
         self.checks.append(
             f"{'PASS' if ratio <= MAX_FIRST_RATIO else 'MISS'}: {big_name}, first: Noctra {fmt_seconds(fst)} "

@@ -152,3 +152,34 @@ def test_the_peer_block_and_the_spec_block_are_written_apart(tmp_path: Path) -> 
     assert "prose" in text and "more prose" in text
     assert "new spec table" in text and "old spec table" not in text
     assert text.count("peer table") == 1 and "peer table 2" in text
+
+
+def test_the_done_when_lines_judge_the_medians_and_name_the_python_client() -> None:
+    """The printed checks of issue 15: repeated ≥ 10× the CLI, first ≤ 1.05 × (CLI + Python
+    start-up), and an INFO line putting the first run beside DuckDB's own Python client."""
+
+    def contender(tool: str, label: str, times: list[float]) -> peers.Contender:
+        return peers.Contender(tool, label, ["x"], times=times)
+
+    workload = peers.PeerWorkload(
+        "CSV 1.0 GB aggregate",
+        [],
+        [
+            contender("noctra", "Noctra, first (cache empty)", [2.2, 2.0, 2.1]),
+            contender("noctra", "Noctra, repeated (cache warm)", [0.12, 0.1, 0.11]),
+            contender("duckdb-cli", "DuckDB CLI", [1.9, 2.0, 1.95]),
+            contender("duckdb-py", "DuckDB Python API", [2.2, 2.05, 2.3]),
+            contender("python", "Python start-up (python -c pass)", [0.015, 0.016, 0.014]),
+        ],
+    )
+    made = peers.PeerReport(machine=[], workloads=[workload])
+    made.done_when("CSV 1.0 GB aggregate", scaled=False)
+    assert made.checks[0].startswith(
+        "PASS: CSV 1.0 GB aggregate, repeated: Noctra 110 ms vs DuckDB CLI 1.95 s"
+    )
+    assert made.checks[1] == (
+        "INFO: CSV 1.0 GB aggregate, first: Noctra 2.10 s vs DuckDB's own Python client 2.20 s "
+        "(the same engine, started from Python): 0.955×"
+    )
+    assert made.checks[2].startswith("MISS: CSV 1.0 GB aggregate, first: Noctra 2.10 s vs DuckDB CLI 1.95 s")
+    assert "1.069×" in made.checks[2]
