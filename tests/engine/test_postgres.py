@@ -6,10 +6,13 @@ appear in anything Noctra prints, writes or keeps.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import json
+import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -340,6 +343,59 @@ def test_a_restored_server_loads_nothing_until_used(
         assert "postgres_scanner" not in loaded(second)
         assert second.sql("SELECT count(*) FROM pg.people").rows(1) == [(3,)]
         assert "postgres_scanner" in loaded(second)
+
+
+class Forwarder:
+    """A TCP port that, once opened, forwards every connection to the real server."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()  # nothing listens here until open()
+
+    def open(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            client, _ = listener.accept()
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_WR)
+
+
+def test_a_restored_server_that_does_not_answer_says_error_until_it_does(
+    pg: DbServer, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    state = home / "session.toml"
+    with Session(config=load_config(), state_path=state) as first:
+        first.execute(f"USE '{pg.url('shop')}' AS pg")
+    later = Forwarder(pg.port)  # where the server "moves" to: down at first
+    state.write_text(state.read_text().replace(f":{pg.port}/", f":{later.port}/"))
+
+    def status(session: Session) -> str:
+        return str(session.sql("SHOW SOURCES").rows(5)[0][4])
+
+    with Session(config=load_config(), state_path=state) as second:
+        assert second.warnings == [] and status(second) == "ok"  # not tried yet: nothing loaded
+        with pytest.raises(NoctraError, match=r"nothing answered at 127\.0\.0\.1"):
+            second.sql("SELECT count(*) FROM pg.people").rows(1)
+        assert status(second) == "error"
+        later.open()
+        assert second.sql("SELECT count(*) FROM pg.people").rows(1) == [(3,)]  # tried again
+        assert status(second) == "ok"
 
 
 def test_an_attach_typed_by_hand(session: Session, pg: DbServer) -> None:

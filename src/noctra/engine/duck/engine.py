@@ -241,7 +241,10 @@ class DuckEngine:
         except NoctraError:
             if source.kind.is_server:
                 self._pending[key] = source  # the server may answer next time: tried again then
+                source.status = "error"  # SHOW SOURCES: restored, but the last try to attach failed
             raise
+        if source.kind.is_server:
+            source.status = "ok"
         if self._wanted_catalog is not None and self._wanted_catalog.lower() == key:
             self.use_catalog(source.alias)
 
