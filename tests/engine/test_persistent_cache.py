@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from noctra import Session
@@ -62,6 +63,9 @@ def test_second_process_builds_and_third_reads_the_copy(tmp_path: Path, cache: P
     store = CacheStore(cache, max_size=1 << 30, min_size=0)
     [entry] = store.entries()
     assert (entry.source, entry.hits) == (str(data), 1)
+    # LZ4, the codec that reads back fastest (docs/PERFORMANCE_TUNING.md, "Persistent cache")
+    codecs = duckdb.sql(f"SELECT DISTINCT compression FROM parquet_metadata('{entry.copy}')").fetchall()
+    assert codecs == [("LZ4_RAW",)]
 
 
 def test_the_copy_serves_without_the_text_being_parsed(tmp_path: Path, cache: Path) -> None:
