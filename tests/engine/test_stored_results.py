@@ -19,16 +19,7 @@ import pytest
 
 from noctra import Session
 from noctra.config import Config
-from noctra.engine.cache import cache_dir
 from tests.conftest import HttpServer, RunNoctra
-
-
-@pytest.fixture
-def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty $XDG_CACHE_HOME; the stored results' directory inside it. Runs in tmp_path."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.chdir(tmp_path)
-    return cache_dir() / "results"
 
 
 def config(*, copies: bool = False, max_rows: int = 100_000, min_ms: int = 0, results: bool = True) -> Config:

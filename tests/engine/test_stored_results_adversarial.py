@@ -12,59 +12,15 @@ import random
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from noctra import Session
-from noctra.config import Config
-from noctra.engine.cache import cache_dir
 from tests.conftest import RunNoctra
-
-
-@pytest.fixture
-def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty $XDG_CACHE_HOME; the stored results' directory inside it. Runs in tmp_path."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.chdir(tmp_path)
-    return cache_dir() / "results"
-
-
-def config(*, max_rows: int = 100_000, results: bool = True) -> Config:
-    made = Config()
-    made.cache.min_size = 1 << 50  # no columnar copies: only stored results
-    made.cache.result_max_rows = max_rows
-    made.cache.result_min_ms = 0
-    made.cache.results = results
-    return made
-
-
-def run(sql: str, *, before: str = "", conf: Config | None = None) -> tuple[list[dict[str, object]], int]:
-    """One 'process': run ``before`` (statements), read the query whole (Arrow)."""
-    with Session(config=conf or config(), restore=False) as session:
-        if before:
-            session.execute(before)
-        table = session.sql(sql).arrow()
-        return table.to_pylist(), session.result_hits
+from tests.engine.stored import config, fresh, run, served_three_times
 
 
 def names(sql: str, *, results: bool = True) -> list[str]:
     with Session(config=config(results=results), restore=False) as session:
         return list(session.sql(sql).arrow().schema.names)
-
-
-def fresh(sql: str, *, before: str = "") -> list[dict[str, object]]:
-    """What the query gives now, with stored results off."""
-    rows, hits = run(sql, before=before, conf=config(results=False))
-    assert hits == 0
-    return rows
-
-
-def served_three_times(sql: str, *, before: str = "", conf: Config | None = None) -> list[dict[str, object]]:
-    """Run a query as three processes; the third is served from its stored result."""
-    first, _ = run(sql, before=before, conf=conf)
-    run(sql, before=before, conf=conf)
-    _, hits = run(sql, before=before, conf=conf)
-    assert hits == 1, "the query was expected to be stored and served"
-    return first
 
 
 def test_piped_stdin_is_not_read_before_the_query(

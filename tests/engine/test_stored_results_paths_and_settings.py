@@ -14,53 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from noctra import Session
-from noctra.config import Config
-from noctra.engine.cache import cache_dir
 from tests.conftest import RunNoctra
-
-
-@pytest.fixture
-def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty $XDG_CACHE_HOME; the stored results' directory inside it. Runs in tmp_path."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.chdir(tmp_path)
-    return cache_dir() / "results"
-
-
-def config(*, results: bool = True, tuning: dict[str, object] | None = None) -> Config:
-    made = Config()
-    made.cache.min_size = 1 << 50  # no columnar copies: only stored results
-    made.cache.result_min_ms = 0
-    made.cache.results = results
-    made.tuning = dict(tuning or {})
-    return made
-
-
-def run(sql: str, *, before: str = "", conf: Config | None = None) -> tuple[list[dict[str, object]], int]:
-    """One 'process': run ``before`` (statements), read the query whole (Arrow)."""
-    with Session(config=conf or config(), restore=False) as session:
-        if before:
-            session.execute(before)
-        table = session.sql(sql).arrow()
-        return table.to_pylist(), session.result_hits
-
-
-def fresh(sql: str, *, before: str = "", tuning: dict[str, object] | None = None) -> list[dict[str, object]]:
-    """What the query gives now, with stored results off."""
-    rows, hits = run(sql, before=before, conf=config(results=False, tuning=tuning))
-    assert hits == 0
-    return rows
-
-
-def served_three_times(sql: str, *, before: str = "", conf: Config | None = None) -> list[dict[str, object]]:
-    """Run a query as three processes; the third is served from its stored result."""
-    first, _ = run(sql, before=before, conf=conf)
-    run(sql, before=before, conf=conf)
-    _, hits = run(sql, before=before, conf=conf)
-    assert hits == 1, "the query was expected to be stored and served"
-    return first
-
+from tests.engine.stored import config, fresh, run, served_three_times
 
 # --- globs of more than 100 files (identify_glob's FINGERPRINTED_FILES) ----------------
 
