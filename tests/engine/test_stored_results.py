@@ -191,12 +191,18 @@ def change(path: Path, how: str) -> int:
     return 71
 
 
-@pytest.mark.parametrize("how", list(CHANGES))
-@pytest.mark.parametrize("road", list(ROADS))
+# Every road with every change; a Parquet file is rewritten whole (one change case covers it).
+ROAD_CHANGES = [
+    (road, how)
+    for road in ROADS
+    for how in CHANGES
+    if how == "size" or not ROADS[road][0].endswith(".parquet")
+]
+
+
+@pytest.mark.parametrize(("road", "how"), ROAD_CHANGES)
 def test_every_road_is_served_and_never_stale(tmp_path: Path, results: Path, road: str, how: str) -> None:
     name, uses, sql = ROADS[road]
-    if name.endswith(".parquet") and how != "size":
-        pytest.skip("a Parquet file is rewritten whole: one change case covers it")
     data = tmp_path / name
     make_file(data, 70)
     sources = {alias: tmp_path / target for alias, target in uses.items()}
