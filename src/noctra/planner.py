@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from noctra import records
-from noctra.engine.base import ATTACH_SQLITE, Engine, Params, ReadSet
+from noctra.engine.base import ATTACH_SQLITE, Engine, Params, ReadSet, TableRef
 from noctra.engine.cache import absolute
 from noctra.engine.hybrid import Hybrid, Route, is_file_name, route, table_references
 from noctra.engine.sources import Source, SourceKind, SourceRegistry, is_remote, kind_from_name
@@ -251,11 +251,7 @@ class Planner:
         missing = [s for s in self.sources if s.status == "missing" and s.alias.lower() in words]
         if not missing:
             return
-        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
-        parseable, _ = named_parameters(parseable, lambda name: "NULL")
-        refs = self.engine.table_references(parseable)
-        if refs is None:
-            refs = table_references(parseable)
+        refs = self._table_refs(sql)
         named = (
             None
             if refs is None
@@ -267,6 +263,13 @@ class Planner:
                     f"source {source.alias!r} is missing: {source.path} is not there",
                     hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
                 )
+
+    def _table_refs(self, sql: str) -> list[TableRef] | None:
+        """The tables a statement names: DuckDB's parser, else sqlglot's; None if neither can."""
+        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
+        parseable, _ = named_parameters(parseable, lambda name: "NULL")
+        refs = self.engine.table_references(parseable)
+        return table_references(parseable) if refs is None else refs
 
     def _route(self, sql: str, tokens: list[Token], words: set[str], mode: str) -> Route:
         """Where a statement runs: SQLite natively, or DuckDB."""
@@ -331,12 +334,7 @@ class Planner:
         cached = self._routes.get(key)
         if cached is not None:
             return records.replace(cached)
-        parseable = interpolate(sql, {k: "NULL" for k in self.variables})
-        parseable, _ = named_parameters(parseable, lambda name: "NULL")
-        refs = self.engine.table_references(parseable)
-        if refs is None:
-            refs = table_references(parseable)
-        decided = route(refs, list(self.sources), current, tables)
+        decided = route(self._table_refs(sql), list(self.sources), current, tables)
         if len(self._routes) >= 256:
             self._routes.pop(next(iter(self._routes)))
         self._routes[key] = decided

@@ -422,14 +422,14 @@ class Session:
             return None
         # [duckdb.tuning] and SET values are the connection's own (TimeZone, Calendar...),
         # which the settings digest, read on a cursor, does not see: they are in the key.
-        tuning = {str(k).lower(): repr(v) for k, v in self.config.tuning.items()}
-        if "file_search_path" in self.settings or tuning.get("file_search_path", "''") != "''":
+        tuning = {str(k).lower(): v for k, v in self.config.tuning.items()}
+        if "file_search_path" in self.settings or tuning.get("file_search_path"):
             return None  # a relative path may be read from another folder than the one followed
         import noctra
 
         parts = [noctra.__version__, self._duck.version, os.getcwd(), self.sources.current or ""]
         parts.append(repr(sorted(self.settings.items())))
-        parts.append(repr(sorted(tuning.items())))
+        parts.append(repr(sorted((k, repr(v)) for k, v in tuning.items())))
         for source in self.sources:
             options = sorted((str(k), repr(v)) for k, v in source.options.items())
             parts.append(

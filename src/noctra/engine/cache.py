@@ -67,6 +67,12 @@ class FileIdentity:
     fingerprint: str
 
 
+# Where a "file" is a stream or the kernel's view of the system: identifying it would read
+# a pipe's bytes before the query does (``read_csv('/dev/stdin')``), and its rows change
+# while its size and mtime stay the same.
+SPECIAL_PREFIXES = ("/dev/", "/proc/", "/sys/")
+
+
 def absolute(path: str) -> str:
     """path under the working directory, as the kernel and DuckDB resolve it.
 
@@ -122,7 +128,7 @@ def identify_glob(pattern: str) -> FileIdentity:
         if kinds.S_ISDIR(stat.st_mode):
             continue
         if not kinds.S_ISREG(stat.st_mode) or (
-            os.path.islink(path) and os.path.realpath(path).startswith(("/proc/", "/sys/", "/dev/"))
+            os.path.islink(path) and os.path.realpath(path).startswith(SPECIAL_PREFIXES)
         ):
             raise OSError(f"{path} is not a regular file")
         found.append((path, stat))

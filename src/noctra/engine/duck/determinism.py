@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from noctra.engine.base import ReadSet, TableRef
-from noctra.engine.cache import absolute
+from noctra.engine.cache import SPECIAL_PREFIXES, absolute
 
 # Table functions that read files named by their first argument (constants only).
 FILE_READERS = frozenset(
@@ -174,12 +174,6 @@ class _Refused(Exception):
     """The statement does something a stored result cannot stand in for."""
 
 
-# Where a "file" is a stream or the kernel's view of the system: identifying it would read
-# a pipe's bytes before the query does (``read_csv('/dev/stdin')``), and its rows change
-# while its size and mtime stay the same.
-_SPECIAL_PREFIXES = ("/dev/", "/proc/", "/sys/")
-
-
 def _plain_files(paths: Iterable[str]) -> bool:
     """True when every path is a regular file, a glob or not there (the query reports that).
 
@@ -190,7 +184,7 @@ def _plain_files(paths: Iterable[str]) -> bool:
         if path.startswith("~"):
             return False
         location = absolute(path)  # as the kernel resolves it: link/.. is not collapsed
-        if any(p.startswith(_SPECIAL_PREFIXES) for p in (location, os.path.realpath(location))):
+        if any(p.startswith(SPECIAL_PREFIXES) for p in (location, os.path.realpath(location))):
             return False
         if any(c in path for c in "*?["):
             continue  # a glob: its files are followed one by one
