@@ -99,9 +99,11 @@ class SourceLifecycle:
         self._failed: dict[str, Signature | None] = {}
         self.workspace: Source | None = None  # the --db database, once open_workspace ran
         self._hidden: set[str] = set()  # aliases already warned about by shadowed_sources
-        # Persistent copies put in place of quoted files by the last rewrite: copy reader ->
-        # what reads the text (a stored result is keyed and followed by the text's file).
-        self.copy_readers: dict[str, str] = {}
+        # While False, quoted files are read as text and their persistent copies are not
+        # looked up (a stored result may answer the query: no copy is touched then);
+        # ``copy_wanted`` says a quoted file of the last rewrite may have one.
+        self.quoted_copies = True
+        self.copy_wanted = False
 
     # --- registering ----------------------------------------------------------------
 
@@ -291,9 +293,9 @@ class SourceLifecycle:
             return None
         reader = self.engine.quoted_file_reader(path, kind)
         if is_remote(path):
-            return reader if is_glob(path) else self._cached_quoted(path, kind, reader, path)
+            return reader if is_glob(path) else self._cached_quoted(path, kind, reader)
         if is_glob(path):
-            return self._cached_quoted(resolve_location(path, Path.cwd()), kind, reader, path)
+            return self._cached_quoted(resolve_location(path, Path.cwd()), kind, reader)
         location = resolve_location(path, Path.cwd())
         if not os.path.exists(location):
             raise SourceError(f"file not found: {path!r}", hint=f"no such file at {location}")
@@ -303,9 +305,9 @@ class SourceLifecycle:
             raise SourceError(
                 f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
             )
-        return self._cached_quoted(location, kind, reader, path)
+        return self._cached_quoted(location, kind, reader)
 
-    def _cached_quoted(self, location: str, kind: SourceKind, reader: str | None, written: str) -> str | None:
+    def _cached_quoted(self, location: str, kind: SourceKind, reader: str | None) -> str | None:
         """A quoted file read again (in any process) is served by its persistent copy (SPEC 4.5)."""
         if self.engine is not self.hybrid.duck or self.hybrid.store is None:
             return reader
@@ -316,11 +318,11 @@ class SourceLifecycle:
             absolute = f"read_json_auto({quote_string(location)})"
         if absolute is None:
             return reader
-        read_from = self.hybrid.quoted_file(location, kind, absolute)
-        if read_from == absolute:
+        if not self.quoted_copies:
+            self.copy_wanted = True
             return reader
-        self.copy_readers[read_from] = reader if reader is not None else quote_string(written)
-        return read_from
+        read_from = self.hybrid.quoted_file(location, kind, absolute)
+        return reader if read_from == absolute else read_from
 
     # --- following files ------------------------------------------------------------
 

@@ -109,8 +109,9 @@ class Planner:
 
         ``tokens`` are text's tokens when the caller lexed it already (reused unless rewritten).
         """
-        copy_hits = self.hybrid.cache_hits
-        sql = self.prepare(text)
+        # Quoted files' persistent copies are looked up only once no stored result answers.
+        may_store = self.results is not None and self.engine is self.hybrid.duck
+        sql = self.prepare(text, copies=not may_store)
         if tokens is None or sql != text:
             tokens = tokenize(sql)
         words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
@@ -141,18 +142,22 @@ class Planner:
         sql = self._interpolate(sql, statement, sqlite=False)
         sql, bound = self.bind(sql, params, statement)
         kind = self.engine.statement_kind(sql)
+        as_text = sql
+
+        def with_copies() -> str:
+            """The statement reading quoted files' persistent copies, where they have them."""
+            if not self.lifecycle.copy_wanted:
+                return as_text
+            again = self._interpolate(self._rewrite(text, copies=True), statement, sqlite=False)
+            return self.bind(again, params, statement)[0]
+
         stored: StoredLookup | None = None
         if kind == "SELECT" and self.engine is self.hybrid.duck:
-            stored = self._stored(sql, bound, decided, shown=text)
-            if stored is not None:
-                sql = stored.sql
-                if stored.served:
-                    # A quoted file's copy was looked up while the statement was prepared, but
-                    # the stored result answers: no copy is read (--stats cache_hits).
-                    self.hybrid.cache_hits = copy_hits
-            if stored is None or not stored.served:
-                # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
-                sql = self._use_copies(sql, decided)
+            stored = self._stored(sql, bound, decided, shown=text, runs=with_copies)
+        sql = with_copies() if stored is None else stored.sql
+        if stored is None or not stored.served:
+            # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
+            sql = self._use_copies(sql, decided)
         meaningful = significant(tokens)
         first_token = meaningful[0]
         plain = kind == "SELECT" and (
@@ -171,15 +176,26 @@ class Planner:
             stored=stored,
         )
 
-    def prepare(self, text: str) -> str:
-        """SQL as an engine gets it: shorthands rewritten, changed files re-read."""
-        lifecycle = self.lifecycle
-        lifecycle.copy_readers.clear()
-        rewritten = rewrite_table_references(
-            text, lifecycle.attach_on_the_fly, lifecycle.is_local_file, lifecycle.check_queried_file
-        )
-        lifecycle.refresh()
+    def prepare(self, text: str, *, copies: bool = True) -> str:
+        """SQL as an engine gets it: shorthands rewritten, changed files re-read.
+
+        ``copies=False`` reads quoted files as text (``lifecycle.copy_wanted`` says whether
+        one may have a persistent copy, for a second rewrite).
+        """
+        self.lifecycle.copy_wanted = False
+        rewritten = self._rewrite(text, copies=copies)
+        self.lifecycle.refresh()
         return rewritten
+
+    def _rewrite(self, text: str, *, copies: bool) -> str:
+        lifecycle = self.lifecycle
+        lifecycle.quoted_copies = copies
+        try:
+            return rewrite_table_references(
+                text, lifecycle.attach_on_the_fly, lifecycle.is_local_file, lifecycle.check_queried_file
+            )
+        finally:
+            lifecycle.quoted_copies = True
 
     # --- #vars and :params ----------------------------------------------------------
 
@@ -340,11 +356,15 @@ class Planner:
         self._routes[key] = decided
         return records.replace(decided)
 
-    def _stored(self, sql: str, bound: Params, decided: Route, *, shown: str) -> StoredLookup | None:
+    def _stored(
+        self, sql: str, bound: Params, decided: Route, *, shown: str, runs: Callable[[], str]
+    ) -> StoredLookup | None:
         """A stored result for a query over files (SPEC 4.5), when one may serve it.
 
-        Only queries that name files or file sources get this far (a quote or a source in
-        the route), never ones with bound parameters or SQLite tables.
+        ``sql`` reads quoted files as text (the key and the files followed come from it);
+        ``runs`` gives what runs when no stored result answers. Only queries that name files
+        or file sources get this far (a quote or a source in the route), never ones with
+        bound parameters or SQLite tables.
         """
         if self.results is None or bound or decided.sqlite_tables:
             return None
@@ -353,11 +373,7 @@ class Planner:
         context = self._result_context()
         if context is None:
             return None
-        # Keyed and followed by the text files, not the copies that stand in for them now.
-        keyed = sql
-        for copy, text in self.lifecycle.copy_readers.items():
-            keyed = keyed.replace(copy, text)
-        return self.results.lookup(sql, context, self._tracked_inputs, keyed=keyed, shown=shown)
+        return self.results.lookup(sql, context, self._tracked_inputs, runs=runs, shown=shown)
 
     def _tracked_inputs(self, reads: ReadSet) -> list[str] | None:
         """The local files and globs a query reads; None when it reads anything else."""

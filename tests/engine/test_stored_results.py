@@ -19,6 +19,7 @@ import pytest
 
 from noctra import Session
 from noctra.config import Config
+from noctra.engine.cache import cache_dir
 from tests.conftest import HttpServer, RunNoctra
 
 
@@ -244,12 +245,17 @@ def test_a_served_result_counts_no_copy_read(tmp_path: Path, results: Path) -> N
     write_csv(data, 70)
     sql = "SELECT sum(v) AS s FROM 'd.csv'"
     counts = []
+    copy_metas = []
     for _ in range(4):
         with Session(config=config(copies=True), restore=False) as session:
             assert session.sql(sql).arrow().to_pylist() == [{"s": 70}]
             counts.append((session.hybrid.cache_hits, session.result_hits))
+        copy_metas.append(sorted(m.read_bytes() for m in cache_dir().glob("*.meta")))
     # noted; stored (the copy written); served, no copy read; served
     assert counts == [(0, 0), (0, 0), (0, 1), (0, 1)]
+    # The copy's own bookkeeping (hits, last use: its LRU place) is not touched either.
+    assert len(copy_metas[1]) == 1
+    assert copy_metas[1] == copy_metas[2] == copy_metas[3]
     with Session(config=config(copies=True, results=False), restore=False) as session:
         assert session.sql(sql).arrow().to_pylist() == [{"s": 70}]
         assert session.hybrid.cache_hits == 1  # without stored results, the copy serves

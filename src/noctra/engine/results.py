@@ -21,6 +21,7 @@ later one is served from it. Entries take at most a tenth of ``[cache] max_size`
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -253,21 +254,22 @@ class StoredResults:
         context: str,
         resolve: Callable[[ReadSet], list[str] | None],
         *,
-        keyed: str | None = None,
+        runs: Callable[[], str] | None = None,
         shown: str | None = None,
     ) -> StoredLookup:
         """What runs for ``sql``: its stored result, or the query itself (noted or built).
 
-        ``keyed`` is the same query reading the files themselves where ``sql`` reads their
-        persistent copies: the key and the inputs come from it; ``shown`` is the statement as
+        ``sql`` reads the files themselves: the key and the inputs come from it. ``runs``
+        gives what runs the query when no stored result answers (the same query reading
+        persistent copies of its files), asked only then; ``shown`` is the statement as
         the user wrote it, for ``noctra cache show``. ``resolve`` maps what it
         reads to the input locations to identify (files and globs); None when something
         it reads is not a file Noctra tracks. A query seen for the first time costs a hash
         and two file lookups here: it is analysed only after it ran, if it is worth storing.
         """
-        keyed = sql if keyed is None else keyed
-        key = self.store.key_of(context, keyed)
-        noter = self._noter(key, keyed, resolve)
+        key = self.store.key_of(context, sql)
+        noter = self._noter(key, sql, resolve)
+        run = functools.cache((lambda: sql) if runs is None else runs)  # asked at most once
         settings: str | None = None
         try:
             entry = self.store.lookup(key)
@@ -281,18 +283,18 @@ class StoredResults:
                     self.hits += 1
                     return StoredLookup(served, key=key, served=True, hit=True)
             if not self.store.noted(key):
-                return StoredLookup(sql, key=key, note=noter)
+                return StoredLookup(run(), key=key, note=noter)
             settings = settings or self._settings()
-            inputs = self._inputs(keyed, resolve)
+            inputs = self._inputs(sql, resolve)
         except OSError:
-            return StoredLookup(sql)  # an unreadable input or cache directory: run the query
+            return StoredLookup(run())  # an unreadable input or cache directory: run the query
         if not settings or inputs is None:
-            return StoredLookup(sql)
+            return StoredLookup(run())
         if not self.store.is_due(key, inputs):
-            return StoredLookup(sql, key=key, note=noter)
-        built = self._build(key, sql, keyed, inputs, settings, shown=keyed if shown is None else shown)
+            return StoredLookup(run(), key=key, note=noter)
+        built = self._build(key, run(), sql, inputs, settings, shown=sql if shown is None else shown)
         if built is None:
-            return StoredLookup(sql, key=key, note=noter)
+            return StoredLookup(run(), key=key, note=noter)
         return StoredLookup(built, key=key, served=True)
 
     def _settings(self) -> str:
