@@ -219,9 +219,9 @@ class Result:
 
     def arrow(self) -> pa.Table:
         """The rows as one pyarrow Table."""
-        start = time.perf_counter()
+        start, before = time.perf_counter(), self.elapsed
         table = self._engine_result().arrow_table()
-        self.elapsed += time.perf_counter() - start
+        self.elapsed = before + (time.perf_counter() - start)  # running it is inside this read
         self._consumed = True
         self._read_whole(table.num_rows)
         return table
@@ -276,7 +276,7 @@ class Result:
             raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
         from noctra.output.pipe import copy_through_pipe
 
-        start = time.perf_counter()
+        start, before = time.perf_counter(), self.elapsed
         if self._copy is not None and not self.started:
             self._consumed = True  # run once, even when the COPY fails
             written = copy_through_pipe(self._copy, fmt, stream, once)
@@ -287,13 +287,14 @@ class Result:
                 written = _write_plain(result, fmt, stream, once)
             else:
                 written = copy_through_pipe(lambda target, f: copy_rows(result, target, f), fmt, stream, once)
-        self.elapsed += time.perf_counter() - start
+        self.elapsed = before + (time.perf_counter() - start)  # running it is inside this read
         self._consumed = True
         self._read_whole(written)
         return written
 
     def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
-        start = time.perf_counter()
+        # Running the statement (timed by _engine_result) is inside this read: not added twice.
+        start, before = time.perf_counter(), self.elapsed
         result = self._engine_result()
         columns = result.columns
         more = 0
@@ -304,14 +305,14 @@ class Result:
             while chunk := result.fetch(_CHUNK):
                 stream.write("".join(f"{value}\n" for _, value in chunk))
                 shown += len(chunk)
-            self.elapsed += time.perf_counter() - start
+            self.elapsed = before + (time.perf_counter() - start)
             self._consumed = True
             self._read_whole(shown)
             return shown
         if max_rows is None:
             # No limit: stream in chunks, widths fixed by the first chunk.
             shown = self._stream_display(stream, fmt, result, width, once)
-            self.elapsed += time.perf_counter() - start
+            self.elapsed = before + (time.perf_counter() - start)
             self._consumed = True
             self._read_whole(shown)
             return shown
@@ -319,7 +320,7 @@ class Result:
         if len(rows) > max_rows:
             rows = rows[:max_rows]
             more = self._count_rest(result, max_rows)
-        self.elapsed += time.perf_counter() - start
+        self.elapsed = before + (time.perf_counter() - start)
         once()
         if fmt == "markdown":
             stream.write(render_markdown(columns, rows))
