@@ -52,6 +52,7 @@ ROADS = {
     "csv": lambda r: r.write(io.StringIO(), "csv"),
     "json": lambda r: r.write(io.StringIO(), "json"),
     "arrow": lambda r: r.arrow(),
+    "arrow head": lambda r: r.arrow_head(2, 1 << 30, batch_rows=1),  # the TUI's grid
 }
 
 
@@ -95,3 +96,13 @@ def test_the_one_shot_footer_is_not_longer_than_the_whole_run(tmp_path: Path) ->
     assert shown is not None, footer
     whole = json.loads(lines[-1])["seconds"]
     assert int(shown.group(1)) <= whole * 1000 + 1
+
+
+@pytest.mark.parametrize(("max_rows", "complete"), [(2, False), (3, True), (10, True)])
+def test_a_head_says_whether_it_holds_every_row(max_rows: int, complete: bool) -> None:
+    made = Result(
+        statement=1, engine="duckdb", run=lambda: ListRows([Column("n", "INTEGER")], [(1,), (2,), (3,)])
+    )
+    table, whole = made.arrow_head(max_rows, 1 << 30, batch_rows=2)
+    assert (table.column("n").to_pylist(), whole) == ([1, 2, 3][:max_rows], complete)
+    assert made.row_count == min(max_rows, 3)

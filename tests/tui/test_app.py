@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -316,3 +317,40 @@ async def test_text_typed_while_the_files_open_is_kept(session: Session, tmp_pat
         await pilot.pause()
         assert app.editor.text == "select 1"
         assert app.grid.row_count == 3
+
+
+async def test_a_huge_result_holds_only_the_first_million_rows_and_says_so(app: NoctraApp) -> None:
+    """`SELECT *` over billions of rows must not pull them all into memory (SPEC 3, 5)."""
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, "SELECT range AS i FROM range(5000000)")
+        assert app.grid.row_count == 1_000_000
+        assert app.grid.value(999_999, 0) == "999999"
+        assert "first 1,000,000 rows shown, the rest not read (EXPORT writes all)" in app.messages
+        await run(app, pilot, "SELECT 42 AS after")  # the session is free again
+        assert app.grid.value(0, 0) == "42"
+
+
+async def test_a_repeated_query_is_answered_by_its_stored_result(
+    sample_files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grid reads results batch by batch; a whole read still notes the run (SPEC 4.5)."""
+    monkeypatch.chdir(sample_files)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("NOCTRA_CACHE_RESULT_MIN_MS", "0")
+    with Session() as session:
+        app = NoctraApp(session, history_file=tmp_path / "history")
+        async with app.run_test(size=SIZE) as pilot:
+            stored = []
+            for _ in range(3):
+                await run(app, pilot, "SELECT count(*) AS n FROM 't.csv'")
+                assert app.grid.value(0, 0) == "3"
+                stored.append("stored result" in app.messages)
+            assert stored == [False, False, True]
+
+
+async def test_control_characters_in_a_column_name_never_reach_the_terminal(app: NoctraApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, 'SELECT 1 AS "bell\x07", 2 AS "esc\x1b[31mred"')
+        header = app.grid.render_line(0).text
+        assert "\x07" not in header and "\x1b" not in header
+        assert "bell␇" in header and "esc␛[31mred" in header

@@ -226,6 +226,37 @@ class Result:
         self._read_whole(table.num_rows)
         return table
 
+    def arrow_head(self, max_rows: int, max_bytes: int, *, batch_rows: int = 65_536) -> tuple[pa.Table, bool]:
+        """Up to ``max_rows`` rows (and about ``max_bytes``) as one Arrow table, read batch by
+        batch; True when that is all of them. A result cut short is closed: the engine stops
+        making rows nobody will look at, and it does not count as read whole."""
+        import pyarrow as pa
+
+        start, before = time.perf_counter(), self.elapsed
+        reader = self.reader(batch_rows)
+        batches: list[pa.RecordBatch] = []
+        rows = size = 0
+        complete = True
+        for read in reader:
+            if rows >= max_rows or size >= max_bytes:
+                complete = False
+                break
+            batch = read.slice(0, max_rows - rows) if rows + read.num_rows > max_rows else read
+            complete = batch is read
+            batches.append(batch)
+            rows += batch.num_rows
+            size += batch.nbytes
+            if not complete:
+                break
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+        if not complete:
+            self.close()
+        self.elapsed = before + (time.perf_counter() - start)  # running it is inside this read
+        self.row_count = rows
+        if complete:
+            self._read_whole(rows)
+        return table, complete
+
     def df(self) -> Any:
         """The rows as a pandas DataFrame (needs ``pip install 'noctra[pandas]'``)."""
         _require("pandas")

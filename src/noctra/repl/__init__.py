@@ -27,6 +27,7 @@ def run_repl(args: argparse.Namespace) -> int:
         terminal = Terminal.of_process()
         interactive = is_terminal()
         shell = Shell(session, terminal, ask=ask_line(sys.stdin), params=params)
+        shell.debug = bool(getattr(args, "debug", False))
         if args.format is not None:
             shell.mode = args.format
         if args.max_rows is not None:

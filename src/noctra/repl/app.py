@@ -25,6 +25,7 @@ from prompt_toolkit.styles import Style
 from noctra.errors import UsageError
 from noctra.redact import redact_text
 from noctra.repl.completer import Completer
+from noctra.repl.dotcommands import bare_command
 from noctra.repl.highlight import RqlLexer
 from noctra.rql.splitter import is_complete
 
@@ -59,9 +60,14 @@ def history_path() -> Path:
 
 
 def is_ready(text: str) -> bool:
-    """Enter runs the input: a complete statement, a dot-command line, or nothing at all."""
+    """Enter runs the input: a complete statement, a dot-command line (or ``help``, ``quit``), or nothing."""
     stripped = text.strip()
-    return not stripped or (stripped.startswith(".") and "\n" not in stripped) or is_complete(text)
+    return (
+        not stripped
+        or (stripped.startswith(".") and "\n" not in stripped)
+        or bare_command(stripped) is not None
+        or is_complete(text)
+    )
 
 
 def _bindings() -> KeyBindings:
@@ -187,7 +193,7 @@ def run_lines(shell: Shell, stream: TextIO) -> int:
     """Without a terminal (``noctra repl < file``): the same inputs, read line by line."""
     pending = ""
     for line in stream:
-        if not pending.strip() and line.lstrip().startswith("."):
+        if not pending.strip() and (line.lstrip().startswith(".") or bare_command(line) is not None):
             if not shell.handle(line):
                 return 0
             continue

@@ -188,6 +188,16 @@ _ALL = (
     DotCommand(".exit", ".exit", "leave", _quit),
 )
 COMMANDS = {c.name: c for c in _ALL}
+# Typed without the dot by people coming from psql, sqlite3 or litecli; never valid SQL alone.
+_BARE_WORDS = {"help": ".help", "quit": ".quit", "exit": ".exit", "\\q": ".quit", "\\?": ".help"}
+
+
+def bare_command(text: str) -> str | None:
+    """The dot-command an input of one bare word means (``help``, ``quit;``, ``exit``), else None."""
+    word = text.strip().rstrip(";").strip().lower()
+    return _BARE_WORDS.get(word)
+
+
 _FILE_ARGUMENT = {".read", ".output", ".once"}
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
@@ -99,19 +101,32 @@ class Shell:
         self._redirect: TextIO | None = None
         self._redirect_once = False
         self._warned = len(session.warnings)
+        self.debug = False  # --debug: a traceback before an unexpected error's line
 
     # --- one input ------------------------------------------------------------------
 
     def handle(self, text: str) -> bool:
         """Run one input (statements, or a dot-command line); False means leave the REPL."""
+        from noctra.repl.dotcommands import bare_command, run_dot_command
+
         try:
             if text.lstrip().startswith("."):
-                from noctra.repl.dotcommands import run_dot_command
-
                 return run_dot_command(self, text)
+            command = bare_command(text)
+            if command is not None:
+                return run_dot_command(self, command)
             self.run_statements(text)
         except NoctraError as exc:
             self.report(exc)
+        except Exception as exc:  # noqa: BLE001 - the REPL never dies on a statement (SPEC 6)
+            if self.debug:
+                traceback.print_exc(file=self.terminal.err)
+            self.report(
+                NoctraError(
+                    f"{type(exc).__name__}: {exc}",
+                    hint="this is a bug: please report it (--debug shows the traceback)",
+                )
+            )
         finally:
             self.show_warnings()
         return True
@@ -165,9 +180,23 @@ class Shell:
             shown = self._write(outcome, screen, is_tty=self.terminal.is_tty, before_output=before_output)
             self._page_or_print(screen.getvalue())
         else:
-            shown = self._write(
-                outcome, self.terminal.out, is_tty=self.terminal.is_tty, before_output=before_output
-            )
+            started = False
+
+            def first_output() -> None:
+                nonlocal started
+                started = True
+                before_output()
+
+            try:
+                shown = self._write(
+                    outcome, self.terminal.out, is_tty=self.terminal.is_tty, before_output=first_output
+                )
+            except BaseException:
+                if started and self.terminal.is_tty:
+                    # Rows stopped mid-line (Ctrl-C, a late error): the message gets a line of its own.
+                    self.terminal.out.write("\n")
+                    self.terminal.out.flush()
+                raise
             self.terminal.out.flush()
         total = outcome.row_count if outcome.row_count is not None else shown
         footer = f"{total:,} row{'' if total == 1 else 's'}"
@@ -190,8 +219,8 @@ class Shell:
         return result.write(stream, self.mode, max_rows=limit, width=width, before_output=before_output)
 
     def _page_or_print(self, text: str) -> None:
-        lines = text.count("\n")
-        if self.pager and self.terminal.is_tty and lines > self.terminal.size()[1] - 3 and _page(text):
+        columns, lines = self.terminal.size()
+        if self.pager and self.terminal.is_tty and _rows_taken(text, columns) > lines - 3 and _page(text):
             return
         self.terminal.out.write(text)
         self.terminal.out.flush()
@@ -279,6 +308,20 @@ def _page(text: str) -> bool:
     finally:
         signal.signal(signal.SIGINT, previous)
     return True
+
+
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _rows_taken(text: str, columns: int) -> int:
+    """Screen rows the text fills once the terminal wraps its lines (a wide table takes many)."""
+    from noctra.output.render import cell_width
+
+    rows = 0
+    for line in text.splitlines():
+        width = cell_width(_ESCAPE.sub("", line)) if len(line) > columns // 2 else len(line)
+        rows += max(1, -(-width // max(columns, 1)))
+    return rows
 
 
 def _duration(seconds: float) -> str:

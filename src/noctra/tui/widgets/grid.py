@@ -98,7 +98,7 @@ class ResultsGrid(ScrollView, can_focus=True):
         self.widths = [
             min(
                 max(
-                    cell_width(column.name),
+                    cell_width(display_value(column.name)),
                     cell_width(column.type),
                     *(cell_width(row[i] or "NULL") for row in sample),
                     4,
@@ -162,7 +162,8 @@ class ResultsGrid(ScrollView, can_focus=True):
         if y < _HEADER:
             role = "grid--header" if y == 0 else "grid--type"
             style = base + self.get_component_rich_style(role)
-            texts = [c.name if y == 0 else c.type.lower() for c in self.columns]
+            # A name is data too: a control character in it is shown, never sent to the terminal.
+            texts = [display_value(c.name) if y == 0 else c.type.lower() for c in self.columns]
             segments = [Segment(" " * gutter, style)]
             cells = [
                 Segment(pad(cut_to(text, w), w, right=right) + " ", style)

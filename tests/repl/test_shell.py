@@ -1,0 +1,118 @@
+"""What the Shell does with one input, on a terminal it is told about: no keys, no pty."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from noctra.repl import shell as shell_module
+from noctra.repl.app import is_ready
+from noctra.repl.shell import Shell, Terminal
+from noctra.session import Session
+from tests.repl.conftest import ENTER, drive
+
+
+def make_shell(
+    session: Session, *, size: tuple[int, int] = (100, 40)
+) -> tuple[Shell, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    return Shell(session, Terminal(out, err, is_tty=True, size=lambda: size), ask=lambda name: ""), out, err
+
+
+def test_help_quit_and_exit_work_without_the_dot(repl_dir: Path) -> None:
+    assert all(is_ready(word) for word in ("help", "HELP;", " quit ", "exit;", "\\q"))
+    assert not is_ready("SELECT help")
+    run = drive(["help", ENTER, ".mode csv", ENTER, "SELECT 1 AS x;", ENTER, "quit", ENTER], home=repl_dir)
+    assert ".maxrows N" in run.err  # the .help list
+    assert "error" not in run.err
+    assert run.out == "x\n1\n"
+
+
+def test_quit_without_a_dot_ends_a_piped_repl(sample_files: Path) -> None:
+    with Session() as session:
+        shell, out, err = make_shell(session)
+        shell.mode = "csv"
+        from noctra.repl.app import run_lines
+
+        assert run_lines(shell, io.StringIO("SELECT 1 AS a;\nexit\nSELECT 2 AS b;\n")) == 0
+        assert out.getvalue() == "a\n1\n"
+        assert "error" not in err.getvalue()
+
+
+def test_a_locked_sqlite_file_is_one_error_line_and_the_repl_goes_on(repl_dir: Path) -> None:
+    session = Session(state_path=repl_dir / "state" / "noctra" / "session.toml")
+    session.use("people.db", "crm")  # attached before another program locks it
+    writer = sqlite3.connect(repl_dir / "people.db", isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    writer.execute("UPDATE users SET name = name")
+    try:
+        run = drive(
+            [
+                ".mode csv",
+                ENTER,
+                "SELECT count(*) AS n FROM crm.users;",
+                ENTER,
+                "USE 't.csv' AS t;",
+                ENTER,
+                "SELECT 7 AS after;",
+                ENTER,
+            ],
+            home=repl_dir,
+            session=session,
+            pause=0.6,
+        )
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        session.close()
+    assert "Traceback" not in run.err and "report it" not in run.err
+    assert "locked" in run.err and "noctra: error:" in run.err
+    assert "another program holds a lock on the database; retry when it is done" in run.err
+    assert run.out.endswith("after\n7\n")
+
+
+def test_unexpected_exception_keeps_the_repl(sample_files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Session() as session:
+        shell, _, err = make_shell(session)
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("engine fell over")
+
+        monkeypatch.setattr(session, "run_statement", broken)
+        assert shell.handle("SELECT 1;") is True
+        assert err.getvalue().splitlines()[0].endswith("noctra: error: RuntimeError: engine fell over\x1b[0m")
+        assert "please report it" in err.getvalue()
+
+
+def test_a_table_wider_than_the_screen_is_paged_when_wrapping_makes_it_tall(
+    sample_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paged: list[str] = []
+
+    def fake_pager(text: str) -> bool:
+        paged.append(text)
+        return True
+
+    monkeypatch.setattr(shell_module, "_page", fake_pager)
+    columns = ", ".join(f"{i} AS column_{i}" for i in range(40))
+    with Session() as session:
+        shell, out, _ = make_shell(session, size=(80, 24))
+        shell.handle(f"SELECT {columns} FROM range(5);")  # 9 lines, each about 550 cells wide
+        assert len(paged) == 1 and out.getvalue() == ""
+        shell.handle("SELECT 1 AS narrow FROM range(5);")  # fits: printed, not paged
+        assert len(paged) == 1 and "narrow" in out.getvalue()
+
+
+def test_rows_cut_short_by_an_error_leave_the_message_on_its_own_line(sample_files: Path) -> None:
+    with Session() as session:
+        shell, out, err = make_shell(session)
+        shell.mode = "csv"
+        shell.handle(
+            "SELECT CASE WHEN i < 300000 THEN i::VARCHAR ELSE error('boom') END AS v FROM range(400000) t(i);"
+        )
+        assert "boom" in err.getvalue()
+        assert len(out.getvalue()) > 100_000  # rows had started to come out
+        assert out.getvalue().endswith("\n")
