@@ -78,6 +78,13 @@ class QueryError(NoctraError):
     engine_position: tuple[int, str, int] | None = None
 
 
+class LockedError(QueryError):
+    """Another program holds a lock on a database file: the same statement works later."""
+
+
+LOCKED_HINT = "another program holds a lock on the database; retry when it is done"
+
+
 class ExportError(NoctraError):
     """An EXPORT that could not be written."""
 

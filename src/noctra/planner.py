@@ -16,7 +16,7 @@ from noctra.engine.base import ATTACH_SQLITE, Engine, Params, ReadSet, TableRef
 from noctra.engine.cache import absolute
 from noctra.engine.hybrid import Hybrid, Route, is_file_name, route, table_references
 from noctra.engine.sources import Source, SourceKind, SourceRegistry, is_remote, kind_from_name
-from noctra.errors import NoctraError, QueryError, RqlSyntaxError, SourceError
+from noctra.errors import LockedError, NoctraError, QueryError, RqlSyntaxError, SourceError
 from noctra.records import record
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
@@ -295,9 +295,9 @@ class Planner:
         current_sqlite = current if current in sqlite_sources else None
         named = [s for s in sqlite_sources if s.alias.lower() in words]
         # Bare table names can only mean the current SQLite source: its tables are all we need.
-        tables = (
-            {} if current_sqlite is None else {current_sqlite.alias: self.hybrid.tables_of(current_sqlite)}
-        )
+        tables: dict[str, set[str]] = {}
+        if current_sqlite is not None:
+            tables[current_sqlite.alias] = self._sqlite_names(current_sqlite, sql)
         if (
             current_sqlite is not None
             and current_sqlite not in named
@@ -327,6 +327,17 @@ class Planner:
                 )
             return Route("sqlite", sqlite_source=current_sqlite)
         return decided
+
+    def _sqlite_names(self, source: Source, sql: str) -> set[str]:
+        """The current SQLite source's table names; none needed by a statement that names no
+        table of it (``SELECT 7``, a file) while another program holds a lock on the file."""
+        try:
+            return self.hybrid.tables_of(source)
+        except LockedError:
+            refs = self._table_refs(sql)
+            if refs is None or any(not is_file_name(r.name) and not r.is_function for r in refs):
+                raise
+            return set()
 
     def _parsed_route(
         self, sql: str, tokens: list[Token], current: Source | None, tables: dict[str, set[str]]

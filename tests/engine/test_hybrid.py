@@ -10,7 +10,7 @@ import pytest
 
 from noctra import Session
 from noctra.config import Config, EngineConfig
-from noctra.errors import NoctraError, OptionError, QueryError
+from noctra.errors import LockedError, NoctraError, OptionError, QueryError
 from noctra.output.model import Message, Result
 
 
@@ -162,6 +162,39 @@ def test_locked_sqlite_database_gives_a_clear_error(crm: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+# While another program holds a lock on the current SQLite database, a statement that does
+# not read it runs; one that reads it meets the lock (after SQLite's 5 s wait) as one line.
+LOCKED_STATEMENTS = [
+    ("SELECT 7 AS x", [(7,)]),
+    ("SELECT sum(amount) AS s FROM 'orders.csv'", [(60,)]),
+    ("SELECT count(*) FROM users", "locked"),
+]
+
+
+@pytest.mark.parametrize("read_before", [False, True], ids=["fresh", "tables-read-before"])
+def test_a_locked_current_sqlite_database_blocks_only_what_reads_it(crm: Path, read_before: bool) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS crm")
+        if read_before:
+            assert s.sql("SELECT count(*) FROM users").rows(1) == [(100,)]
+        holder = sqlite3.connect(crm / "crm.db", isolation_level=None, timeout=0)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            for sql, expected in LOCKED_STATEMENTS:
+                if isinstance(expected, list):
+                    assert s.sql(sql).rows(5) == expected, sql
+                    continue
+                with pytest.raises(LockedError, match="locked") as info:
+                    s.sql(sql).rows(5)
+                assert (
+                    info.value.hint == "another program holds a lock on the database; retry when it is done"
+                )
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert s.sql("SELECT count(*) FROM users").rows(1) == [(100,)]  # the lock gone: all is back
 
 
 def test_routing_loads_sqlglot_only_for_writes(crm: Path) -> None:

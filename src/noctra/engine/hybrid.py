@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from noctra.config import EngineConfig
 from noctra.engine.base import Column, Engine, TableInfo, TableRef
 from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
-from noctra.errors import QueryError
+from noctra.errors import LockedError, QueryError
 from noctra.quoting import quote_ident, quote_string
 
 if TYPE_CHECKING:
@@ -188,15 +188,26 @@ class Hybrid:
         sqlite3.connect(source.location).close()
 
     def tables_of(self, source: Source, *, fresh: bool = False) -> set[str]:
-        """Lower-cased table and view names of a SQLite source (cached until the file changes)."""
-        version = self._sqlite_version(source)
+        """Lower-cased table and view names of a SQLite source (cached until the file changes).
+
+        While another program holds a lock on the file, the names last read stand in
+        (LockedError when there are none): the statement itself meets the lock if it reads it.
+        """
         cached = self._tables.get(source.alias)
-        if cached is not None and cached[0] == version and not fresh:
+        try:
+            version = self._sqlite_version(source)
+            if cached is not None and cached[0] == version and not fresh:
+                return cached[1]
+            engine = self.sqlite_engine(source)
+            with engine.translating():
+                rows = engine.connection.execute(
+                    "SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')"
+                ).fetchall()
+        except LockedError:
+            if cached is None:
+                raise
             return cached[1]
-        rows = self.sqlite_engine(source).connection.execute(
-            "SELECT lower(name) FROM sqlite_master WHERE type IN ('table', 'view')"
-        )
-        names = {str(r[0]) for r in rows.fetchall()}
+        names = {str(r[0]) for r in rows}
         self._tables[source.alias] = (version, names)
         return names
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from noctra.engine.base import Column, Params
-from noctra.errors import CancelledQueryError, NoctraError, QueryError, SourceError
+from noctra.errors import LOCKED_HINT, CancelledQueryError, LockedError, NoctraError, QueryError, SourceError
 from noctra.output.render import value_text
 
 if TYPE_CHECKING:
@@ -144,11 +144,9 @@ class SqliteEngine:
             # The alias works inside SQLite too (crm.customers), on the same file.
             self.connection.execute("ATTACH DATABASE ? AS " + _quote(alias), (uri,))
         except sqlite3.Error as exc:
-            hint = (
-                "another program holds a lock on the database; retry when it is done"
-                if "locked" in str(exc)
-                else "check that the file is a SQLite database"
-            )
+            if "locked" in str(exc):
+                raise LockedError(f"cannot open SQLite database {path!r}: {exc}", hint=LOCKED_HINT) from exc
+            hint = "check that the file is a SQLite database"
             raise SourceError(f"cannot open SQLite database {path!r}: {exc}", hint=hint) from exc
         self.path = path
         self.alias = alias
@@ -169,15 +167,18 @@ class SqliteEngine:
 
     def data_version(self) -> int:
         """SQLite's PRAGMA data_version: changes when another connection commits."""
-        row = self.connection.execute("PRAGMA data_version").fetchone()
+        with self.translating():
+            row = self.connection.execute("PRAGMA data_version").fetchone()
         return int(row[0]) if row else 0
 
     def count_rows(self, table: str) -> int:
-        row = self.connection.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()
+        with self.translating():
+            row = self.connection.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()
         return int(row[0]) if row else 0
 
     def describe(self, relation_sql: str, params: Params = None) -> list[Column]:
-        rows = self.connection.execute(f"PRAGMA table_info({relation_sql})").fetchall()
+        with self.translating():
+            rows = self.connection.execute(f"PRAGMA table_info({relation_sql})").fetchall()
         return [Column(str(r[1]), str(r[2] or "ANY"), not r[3]) for r in rows]
 
     def cancel(self) -> None:
@@ -209,10 +210,7 @@ class _Translate:
         if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc):
             raise CancelledQueryError("query cancelled") from exc
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            raise QueryError(
-                f"SQLite: {exc} ({self.engine.path})",
-                hint="another program holds a lock on the database; retry when it is done",
-            ) from exc
+            raise LockedError(f"SQLite: {exc} ({self.engine.path})", hint=LOCKED_HINT) from exc
         if isinstance(exc, sqlite3.OperationalError) and "readonly database" in str(exc):
             raise read_only_error(self.engine.alias, self.engine.path, readonly=self.engine.readonly) from exc
         if isinstance(exc, sqlite3.Error):

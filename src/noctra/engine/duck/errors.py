@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
-from noctra.errors import CancelledQueryError, QueryError
+from noctra.errors import LOCKED_HINT, CancelledQueryError, LockedError, QueryError
 from noctra.quoting import quote_string
 from noctra.redact import redact_text
 
@@ -133,6 +133,9 @@ def translate_error(
     elif reading := _reading_error(message, lines):
         error.message, hint = reading
     error.hint = hint
+    if message.endswith(": database is locked"):
+        # DuckDB's SQLite reader met another program's lock ("Failed to prepare query ...").
+        return LockedError("SQLite: database is locked", hint=LOCKED_HINT)
     return error
 
 
