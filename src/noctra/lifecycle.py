@@ -97,6 +97,8 @@ class SourceLifecycle:
         # Sources whose files are there but would not register, with the files' signature
         # then: tried again only once the files change, and reported once.
         self._failed: dict[str, Signature | None] = {}
+        # Why each of those would not register: a statement reading one says that, not "missing".
+        self.unreadable: dict[str, NoctraError] = {}
         self.workspace: Source | None = None  # the --db database, once open_workspace ran
         self._hidden: set[str] = set()  # aliases already warned about by shadowed_sources
         # While False, quoted files are read as text and their persistent copies are not
@@ -373,6 +375,7 @@ class SourceLifecycle:
         now = signature_of(source.location)
         if now is None and not source.is_remote:
             source.status = "missing"
+            self.unreadable.pop(source.alias.lower(), None)
             return False
         key = source.alias.lower()
         if key in self._failed and self._failed[key] == now:
@@ -384,9 +387,11 @@ class SourceLifecycle:
         except NoctraError as exc:
             source.status = "missing"
             self._failed[key] = now
+            self.unreadable[key] = exc
             self.warnings.append(f"source {source.alias!r} could not be restored: {exc.message}")
             return True
         self._failed.pop(key, None)
+        self.unreadable.pop(key, None)
         source.status = "ok"
         source.signature = now
         return True

@@ -275,6 +275,12 @@ class Planner:
         )
         for source in missing:
             if named is None or source.alias.lower() in named:
+                failure = self.lifecycle.unreadable.get(source.alias.lower())
+                if failure is not None:  # its file is there but does not read (any more)
+                    raise SourceError(
+                        f"source {source.alias!r} cannot be read: {failure.message}",
+                        hint=failure.hint or f"fix {source.path}, or DETACH {source.alias}",
+                    )
                 raise SourceError(
                     f"source {source.alias!r} is missing: {source.path} is not there",
                     hint=f"put the file back (it is picked up again), or DETACH {source.alias}",

@@ -147,6 +147,8 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if is_glob(source.read_pattern):
         pinned["union_by_name"] = False
         pinned["columns"] = _glob_columns(source, user, pinned, rows)
+        if header and not source.is_remote:
+            check_glob_headers(source, matches, pinned)
     odd = next((name for name in pinned_names(pinned) if "\x00" in name), None)
     if odd is not None:
         raise SourceError(
@@ -163,6 +165,82 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if datefmt:
         dialect["dateformat"] = str(datefmt)
     return f"read_csv({quote_string(source.read_pattern)}{_args(pinned)})", dialect
+
+
+def check_glob_headers(source: Source, files: list[str], pinned: dict[str, object]) -> None:
+    """Every file of a CSV glob has the first file's header line (SourceError if not).
+
+    The view reads the files by position with the first file's columns: a file whose header
+    names them in another order, or names others, would put its values under wrong names
+    (``FROM 'x/*.csv'`` refuses such files; so does USE). Reads one line of each file.
+    """
+    first: tuple[str, list[str]] | None = None
+    for path in files:
+        names = _header_of(path, pinned)
+        if names is None:
+            continue  # compressed in a way Python cannot read, or not text: DuckDB reports it
+        if first is None:
+            first = (path, names)
+        elif names != first[1]:
+            import os
+
+            raise SourceError(
+                f"the files of {source.path!r} do not have the same columns: "
+                f"{os.path.basename(path)} has {', '.join(names)}; "
+                f"{os.path.basename(first[0])} has {', '.join(first[1])}",
+                hint="USE one glob per layout, or put the columns of every file in the same order",
+            )
+
+
+def _header_of(path: str, pinned: dict[str, object]) -> list[str] | None:
+    """The header line of a CSV file, split with the sniffed dialect; None if it cannot be read."""
+    import codecs
+    import csv
+    import io
+
+    encoding = str(pinned.get("encoding") or "utf-8")
+    try:
+        decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)("replace")
+    except LookupError:
+        return None
+    try:
+        if path.endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(1 << 16)
+        elif path.endswith((".zst", ".zstd", ".bz2", ".xz")):
+            return None
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(1 << 16)
+    except OSError:
+        return None
+    text = decoder.decode(head)
+    delim, quote, escape = (str(pinned.get(k) or "") for k in ("delim", "quote", "escape"))
+    if len(delim) != 1 or len(quote) > 1 or len(escape) > 1:
+        return None  # a dialect Python's csv module cannot split: DuckDB reads it as before
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=delim,
+        quotechar=quote or None,
+        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        escapechar=escape if escape and escape != quote else None,
+        doublequote=not escape or escape == quote,
+    )
+    skip = int(str(pinned.get("skip") or 0))
+    comment = str(pinned.get("comment") or "")
+    try:
+        for row in reader:
+            if skip:
+                skip -= 1
+                continue
+            if comment and row and row[0].startswith(comment):
+                continue
+            return [name.strip() for name in row]
+    except csv.Error:
+        return None
+    return None
 
 
 def pinned_names(pinned: dict[str, object]) -> list[str]:
