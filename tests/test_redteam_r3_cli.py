@@ -24,9 +24,6 @@ def _error_lines(err: str) -> list[str]:
 # --- severe: wrong answers, tracebacks ---------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="USE on a glob pins the first file's columns and reads the others by position"
-)
 def test_use_glob_whose_files_order_columns_differently_gives_right_sums(
     tmp_path: Path, run_noctra: RunNoctra
 ) -> None:
@@ -46,9 +43,6 @@ def test_use_glob_whose_files_order_columns_differently_gives_right_sums(
         assert len(_error_lines(used.stderr)) == 1, used.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="USE on a glob of files with different columns is accepted and mixes columns"
-)
 def test_use_glob_of_files_with_different_columns_is_refused_like_from(
     tmp_path: Path, run_noctra: RunNoctra
 ) -> None:
@@ -289,9 +283,6 @@ def test_export_of_a_sqlite_query_writes_what_select_showed(tmp_path: Path, run_
     assert (tmp_path / "half.csv").read_text(encoding="utf-8") == shown.stdout
 
 
-@pytest.mark.xfail(
-    strict=True, reason="USE on a directory of CSVs reads later files by position too: 201 instead of 300"
-)
 def test_use_directory_of_csvs_with_columns_in_another_order(tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "jan.csv").write_text("id,amount\n1,100\n", encoding="utf-8")
@@ -301,7 +292,6 @@ def test_use_directory_of_csvs_with_columns_in_another_order(tmp_path: Path, run
     assert run.stdout == "s\n300\n" or run.returncode == 1, run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a source that is there but unreadable is reported as 'not there'")
 def test_unreadable_restored_source_is_not_called_missing(tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     assert run_noctra("query", "USE 'x.csv' AS x", cwd=tmp_path).returncode == 0
