@@ -17,6 +17,20 @@ def quote_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def text_literal(value: str, *, nul: str = "chr(0)") -> str:
+    """Any text as an SQL expression: a string literal, joined with ``nul`` (DuckDB's chr(0),
+    SQLite's char(0)) where the text holds NUL characters, which no literal can."""
+    if "\x00" not in value:
+        return quote_string(value)
+    pieces: list[str] = []
+    for index, part in enumerate(value.split("\x00")):
+        if index:
+            pieces.append(nul)
+        if part:
+            pieces.append(quote_string(part))
+    return "(" + " || ".join(pieces) + ")"
+
+
 # DuckDB's reserved words (duckdb_keywords(), category 'reserved'): an alias that is one
 # would work only quoted, so a default alias gets a trailing underscore instead.
 RESERVED_WORDS = frozenset(

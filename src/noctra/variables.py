@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from noctra.errors import QueryError
 from noctra.output.render import is_numeric
-from noctra.quoting import quote_string
+from noctra.quoting import text_literal
 from noctra.records import record
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class Variable:
             return "1" if self.text == "true" else "0"
         if is_numeric(self.type):
             return self.text
-        return quote_string(self.text)
+        return text_literal(self.text, nul="char(0)")
 
     @property
     def sqlite_value(self) -> object:
@@ -60,14 +60,14 @@ def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> 
     if text is None:
         return f"CAST(NULL AS {type_name})"
     if type_name == "VARCHAR":
-        return quote_string(text)
+        return text_literal(text)
     if type_name == "BOOLEAN":
         return "true" if text == "true" else "false"
     if type_name in ("INTEGER", "BIGINT") and text.lstrip("-").isdigit():
         return text if type_name == "INTEGER" else f"CAST({text} AS BIGINT)"
     if via_json:
-        return f"CAST(CAST({quote_string(text)} AS JSON) AS {type_name})"
-    return f"CAST({quote_string(text)} AS {type_name})"
+        return f"CAST(CAST({text_literal(text)} AS JSON) AS {type_name})"
+    return f"CAST({text_literal(text)} AS {type_name})"
 
 
 def variable_from_arrow(table: pa.Table) -> Variable:
