@@ -269,6 +269,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
+    if sys.stderr is None:  # started with 2>&-: messages go nowhere, the work is done as asked
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    if sys.stdout is None:  # started with >&-: results would be lost without a word
+        _report(
+            NoctraError(
+                "standard output is closed: the results have nowhere to go",
+                hint="redirect it to a file or to /dev/null (> /dev/null)",
+            ),
+            debug,
+        )
+        return 1
     try:
         args = parse_fast(args_list)
         if args is None:
@@ -406,11 +417,18 @@ def _cache_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# A timer cannot wait longer than the platform allows (threading.TIMEOUT_MAX): a year is plenty.
+_TIMEOUT_MAX = 366 * 24 * 3600.0
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.max_rows is not None and args.max_rows < 0:
         raise UsageError("--max-rows must be 0 or more", hint="e.g. --max-rows 100")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    if args.timeout is not None and not 0 < args.timeout <= _TIMEOUT_MAX:  # also refuses nan
+        raise UsageError(
+            "--timeout must be a positive number of seconds",
+            hint=f"e.g. --timeout 30 (at most {_TIMEOUT_MAX:,.0f}); leave it out for no limit",
+        )
     if args.subcommand == "info":
         return _info(args)
     if args.subcommand == "config":
