@@ -518,9 +518,6 @@ def test_json_output_of_non_utf8_sqlite_text_is_valid_json_or_an_error(
         assert len(_error_lines(run.stderr)) == 1, run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="USAGE.md documents `noctra -c SQL FILE ...`; the FILE is taken for a subcommand"
-)
 def test_dash_c_takes_files_like_query(tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "t.csv").write_text("a\n1\n2\n", encoding="utf-8")
     run = run_noctra("--format", "csv", "-c", "SELECT count(*) AS n FROM t", "t.csv", cwd=tmp_path)

@@ -280,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             debug,
         )
         return 1
+    args_list = _dash_c_as_query(args_list)
     try:
         args = parse_fast(args_list)
         if args is None:
@@ -312,6 +313,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = exc.filename or "the output"
         _report(NoctraError(f"cannot write {target}: {exc.strerror or exc}"), debug)
         return 1
+
+
+def _dash_c_as_query(argv: list[str]) -> list[str]:
+    """``noctra [OPTIONS] -c "SQL" [FILE ...]`` is ``noctra [OPTIONS] query "SQL" [FILE ...]``."""
+    tokens = iter(enumerate(argv))
+    for index, token in tokens:
+        if token == "-c":
+            return [*argv[:index], "query", *argv[index + 1 :]] if index + 1 < len(argv) else argv
+        if token in VALUE_OPTIONS:
+            next(tokens, None)
+        elif not token.startswith("-") or token == "-":
+            return argv  # a subcommand (or a file) comes first: -c is not the run's SQL
+    return argv
 
 
 def _with_implicit_tui(argv: list[str]) -> list[str]:
@@ -409,11 +423,14 @@ def _cache_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    rows = cached_copies(config)
-    header = ("kind", "of", "size", "hits", "last use")
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    from noctra.output.render import cell_width, display_value, pad
+
+    # A stored query or a path may hold control characters: shown as symbols (␛), like data.
+    rows = [[display_value(value) for value in row] for row in cached_copies(config)]
+    header = ["kind", "of", "size", "hits", "last use"]
+    widths = [max(cell_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
+        print("  ".join(pad(text, width, right=False) for text, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 
