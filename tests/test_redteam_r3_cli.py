@@ -598,11 +598,6 @@ def test_intervals_and_nanoseconds_show_as_sql_shows_them(
         assert text in shown.stdout, shown.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="USE cannot read a CSV with a 3 MB field that FROM 'f.csv' reads; max_line_size is refused"
-    " and the hint (ignore_errors) fails too",
-)
 def test_use_reads_a_csv_with_a_long_field_as_from_does(tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "mid.csv").write_text("a,b\n1," + "x" * 3_000_000 + "\n2,y\n", encoding="utf-8")
     sql = "SELECT a, length(b) AS lb FROM {}"

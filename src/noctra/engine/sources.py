@@ -98,6 +98,7 @@ CSV_OPTIONS = {
     "ignore_errors": "true or false",
     "null_padding": "true or false",
     "comment": "a one-character string",
+    "max_line_size": "a whole number of bytes: the longest line (default 8388608)",
     "decimal_separator": "'.' or ','",
     "sample_size": "a whole number of rows (-1 for the whole file)",
     "files_to_sniff": "a whole number of files of a glob read to type its columns (-1 for all)",

@@ -106,6 +106,9 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         sniff_target = matches[0] if matches else sniff_target
     # Types of a glob come from DuckDB's multi-file read (_glob_columns), not sniff_csv.
     sniff_args = {key: value for key, value in user.items() if key != "files_to_sniff"}
+    # Lines up to the buffer's size read as in FROM 'x.csv' (DuckDB's sniffer alone stops at 2 MB).
+    buffer_size = max(CSV_BUFFER_SIZE, int(str(user.get("max_line_size", 0))) + (1 << 20))
+    sniff_args.setdefault("buffer_size", buffer_size)
     try:
         row = rows(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, "
@@ -134,13 +137,13 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         "comment": _unempty(comment),
         "skip": skip,
         "header": header,
-        "buffer_size": CSV_BUFFER_SIZE,
+        "buffer_size": buffer_size,
     }
     if datefmt:
         pinned["dateformat"] = datefmt
     if tsfmt:
         pinned["timestampformat"] = tsfmt
-    for key in ("encoding", "nullstr", "ignore_errors", "decimal_separator", "null_padding"):
+    for key in ("encoding", "nullstr", "ignore_errors", "decimal_separator", "null_padding", "max_line_size"):
         if key in user:
             pinned[key] = user[key]
     pinned["columns"] = {str(c["name"]): str(c["type"]) for c in columns}
