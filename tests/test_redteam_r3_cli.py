@@ -608,9 +608,6 @@ def test_use_reads_a_csv_with_a_long_field_as_from_does(tmp_path: Path, run_noct
     assert used.stdout == direct.stdout
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a gzip file named .csv is diagnosed as windows-1252 text / a NUL in a header"
-)
 @pytest.mark.parametrize("sql", ["SELECT * FROM 'report.csv'", "USE 'report.csv' AS r"])
 def test_gzip_file_named_csv_is_called_compressed(sql: str, tmp_path: Path, run_noctra: RunNoctra) -> None:
     import gzip

@@ -21,6 +21,7 @@ from noctra.engine.sources import (
     kind_from_name,
     lake_kind,
     refuse_legacy_excel,
+    refuse_lying_extension,
     resolve_location,
     server_kind,
     signature_of,
@@ -307,6 +308,7 @@ class SourceLifecycle:
             raise SourceError(
                 f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
             )
+        refuse_lying_extension(path, location, kind)
         return self._cached_quoted(location, kind, reader)
 
     def _cached_quoted(self, location: str, kind: SourceKind, reader: str | None) -> str | None:

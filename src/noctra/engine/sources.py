@@ -11,6 +11,7 @@ from pathlib import Path
 from noctra.engine.base import Column
 from noctra.engine.servers import scheme_kind
 from noctra.errors import OptionError, SourceError
+from noctra.quoting import quote_string
 from noctra.records import field, record
 
 REMOTE_PREFIXES = ("http://", "https://", "s3://", "s3a://", "gs://", "gcs://", "az://", "r2://")
@@ -484,6 +485,8 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
             f"{path!r} is empty (0 bytes)",
             hint="a source needs at least a header line or one record",
         )
+    if os.path.isfile(location):
+        refuse_lying_extension(path, location, kind)
     return kind, location
 
 
@@ -495,6 +498,38 @@ def refuse_legacy_excel(path: str) -> None:
             hint="open it in Excel or LibreOffice and save it as .xlsx "
             "(or: libreoffice --headless --convert-to xlsx FILE.xls)",
         )
+
+
+# What a file's first bytes say it is, for text files whose name says otherwise.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed", ".gz", "compression = 'gzip'"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", ".zst", "compression = 'zstd'"),
+    (b"PAR1", "a Parquet file", ".parquet", ""),
+    (b"PK\x03\x04", "a zip archive (or an .xlsx workbook)", ".zip / .xlsx", ""),
+    (b"SQLite format 3\x00", "a SQLite database", ".db", ""),
+)
+
+
+def refuse_lying_extension(path: str, location: str, kind: SourceKind) -> None:
+    """A local CSV/JSON file whose bytes are something else (SPEC 6: extensions that lie)."""
+    if kind not in (SourceKind.CSV, SourceKind.JSON) or location.lower().endswith((".gz", ".zst")):
+        return
+    try:
+        with open(location, "rb") as handle:
+            head = handle.read(16)
+            handle.seek(-4, os.SEEK_END)
+            tail = handle.read(4)
+    except OSError:
+        return  # unreadable: the read itself says why
+    for magic, what, suffix, option in _MAGIC:
+        if head.startswith(magic) and (magic != b"PAR1" or tail == magic):  # "PAR1,..." may be text
+            reader = "read_csv" if kind is SourceKind.CSV else "read_json"
+            name = os.path.basename(location)
+            renamed = name + suffix if option else f"{os.path.splitext(name)[0]}{suffix}"
+            fix = f"rename it to {renamed}"
+            if option:
+                fix += f", or in FROM: {reader}({quote_string(path)}, {option})"
+            raise SourceError(f"{path!r} is {what}, not {kind.value} text", hint=fix)
 
 
 def one_workbook_error(path: str) -> SourceError:
