@@ -154,10 +154,13 @@ class Planner:
         stored: StoredLookup | None = None
         if kind == "SELECT" and self.engine is self.hybrid.duck:
             stored = self._stored(sql, bound, decided, shown=text, runs=with_copies)
-        sql = with_copies() if stored is None else stored.sql
-        if stored is None or not stored.served:
-            # Copies of hot tables live in the router's engine (DuckDB): only its statements read them.
-            sql = self._use_copies(sql, decided)
+            sql = with_copies() if stored is None else stored.sql
+            if stored is None or not stored.served:
+                # Copies of hot tables live in the router's engine (DuckDB): only its queries
+                # read them (a write goes to the table itself).
+                sql = self._use_copies(sql, decided)
+        else:
+            sql = with_copies()
         meaningful = significant(tokens)
         first_token = meaningful[0]
         plain = kind == "SELECT" and (
@@ -423,7 +426,7 @@ class Planner:
             if is_remote(path):
                 return None
             locations.append(absolute(path))
-        return locations
+        return locations or None  # no file at all (SELECT DATE '2024-01-01'): nothing to store
 
     def _use_copies(self, sql: str, decided: Route) -> str:
         """Count reads of hot files and SQLite tables; point the statement at DuckDB copies."""

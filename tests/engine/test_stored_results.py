@@ -261,6 +261,16 @@ def test_a_served_result_counts_no_copy_read(tmp_path: Path, results: Path) -> N
         assert session.hybrid.cache_hits == 1  # without stored results, the copy serves
 
 
+@pytest.mark.parametrize(
+    "sql", ["SELECT DATE '2024-01-01' AS d", "SELECT count(*) AS n FROM range(1000) WHERE 'a' < 'b'"]
+)
+def test_a_query_that_reads_no_file_is_not_stored(tmp_path: Path, results: Path, sql: str) -> None:
+    """Stored results follow files (SPEC 4.5): a query over none has nothing to follow."""
+    hits = [run(sql)[1] for _ in range(3)]
+    assert hits == [0, 0, 0]
+    assert not list(results.glob("*.duckdb"))
+
+
 # Queries whose rows may differ between runs over the same files: never stored.
 NEVER_STORED = [
     "SELECT sum(v) + random() * 0 AS s, now() IS NOT NULL AS x FROM t",
