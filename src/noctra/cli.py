@@ -430,7 +430,8 @@ def _cache_command(args: argparse.Namespace) -> int:
     header = ["kind", "of", "size", "hits", "last use"]
     widths = [max(cell_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(pad(text, width, right=False) for text, width in zip(row, widths, strict=True)).rstrip())
+        line = "  ".join(pad(text, width, right=False) for text, width in zip(row, widths, strict=True))
+        print(line.rstrip())
     return 0
 
 

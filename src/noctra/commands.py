@@ -7,12 +7,18 @@ satisfies it), so the language is a thin layer over the library (SPEC 1, STYLE 2
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from noctra.engine.base import Params
+from noctra.engine.base import Column, Params, TableInfo
+from noctra.engine.sources import SourceKind
+from noctra.errors import QueryError
 from noctra.output.model import Message, Outcome, Result
+from noctra.quoting import quote_ident
 from noctra.rql import ast
 from noctra.rql.splitter import Statement
+
+if TYPE_CHECKING:
+    from noctra.catalog import Catalog, SourceEntry
 
 
 class Api(Protocol):
@@ -34,6 +40,8 @@ class Api(Protocol):
     def show_sources(self) -> Result: ...
 
     def show_tables(self, alias: str | None = None) -> Result: ...
+
+    def catalog(self) -> Catalog: ...
 
     def describe(
         self,
@@ -106,6 +114,20 @@ def _show_tables(api: Api, command: ast.ShowTables, params: Params, statement: S
 
 
 def _describe(api: Api, command: ast.Describe, params: Params, statement: Statement) -> Outcome:
+    if command.path is None and command.query is None:
+        named = _source_entry(api, command.alias)
+        if named is not None and _is_sqlite(named):
+            return _describe_sqlite(api, named.alias, command.table)
+        current = _source_entry(api, None)
+        bare = named is None and command.alias is not None and command.table is None
+        # DESCRIBE t: a table of the current SQLite database, if it has one of that name.
+        if (
+            bare
+            and current is not None
+            and _is_sqlite(current)
+            and _has_table(api, current.alias, command.alias)
+        ):
+            return _describe_sqlite(api, current.alias, command.alias)
     return api.describe(
         command.alias,
         table=command.table,
@@ -114,6 +136,69 @@ def _describe(api: Api, command: ast.Describe, params: Params, statement: Statem
         params=params,
         statement=statement,
     )
+
+
+def _source_entry(api: Api, alias: str | None) -> SourceEntry | None:
+    """The source ``alias`` names (the current one when alias is None)."""
+    for entry in api.catalog().sources():
+        if entry.alias.lower() == alias.lower() if alias is not None else entry.is_current:
+            return entry
+    return None
+
+
+def _is_sqlite(entry: SourceEntry) -> bool:
+    return entry.kind == SourceKind.SQLITE.value and entry.status != "missing"
+
+
+def _has_table(api: Api, alias: str, name: str | None) -> bool:
+    return name is not None and any(t.name.lower() == name.lower() for t in api.catalog().tables(alias))
+
+
+def _describe_sqlite(api: Api, alias: str, table: str | None) -> Result:
+    """DESCRIBE of a SQLite database or one of its tables, as DuckDB reads them.
+
+    Two things DuckDB's SQLite reader does not see are handled here: generated columns
+    (it leaves them out; Noctra reads them through SQLite, see Hybrid.sqlite_table_for_duckdb)
+    and views SQLite cannot read (over a dropped table): each gets one row of NULLs and a
+    note saying why, while the other tables are described as usual.
+    """
+    catalog = api.catalog()
+    tables = catalog.tables(alias)
+    if table is not None:
+        info = next((t for t in tables if t.name.lower() == table.lower()), None)
+        if info is None:
+            return api.describe(alias, table=table)  # its own error: no such table
+        if info.type.endswith("(broken)"):
+            catalog.columns(alias, info.name)  # raises the QueryError that says why
+        return Result.of_rows(_DESCRIBE_COLUMNS, _sqlite_columns(api, alias, info))
+    rows: list[tuple[object, ...]] = []
+    notes: list[str] = []
+    for info in tables:
+        if not info.type.endswith("(broken)"):
+            rows.extend((info.name, *row) for row in _sqlite_columns(api, alias, info))
+            continue
+        rows.append((info.name, None, None, None))
+        try:
+            catalog.columns(alias, info.name)
+        except QueryError as exc:
+            notes.append(exc.message + (f"; {exc.hint}" if exc.hint else ""))
+    result = Result.of_rows([Column("table", "VARCHAR"), *_DESCRIBE_COLUMNS], rows)
+    result.notes.extend(notes)
+    return result
+
+
+def _sqlite_columns(api: Api, alias: str, info: TableInfo) -> list[tuple[object, ...]]:
+    """(column, type, nullable) of a SQLite table as DuckDB reads it, generated columns too."""
+    described = api.describe(alias, table=info.name)
+    rows = described.rows(described.row_count or 0)
+    if len(rows) < info.columns:
+        # Generated columns: the table is read through the query that computes them.
+        query = api.describe(query=f"SELECT * FROM {quote_ident(alias)}.{quote_ident(info.name)}")
+        rows = query.rows(query.row_count or 0)
+    return rows
+
+
+_DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Column("nullable", "BOOLEAN")]
 
 
 def _let(api: Api, command: ast.Let, params: Params, statement: Statement) -> Outcome:

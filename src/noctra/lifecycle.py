@@ -255,8 +255,12 @@ class SourceLifecycle:
 
     # --- shorthands in statements ---------------------------------------------------
 
-    def attach_on_the_fly(self, path: str) -> str | None:
-        """``x.db::t``: the alias of x.db, registering it (not as current) if needed."""
+    def attach_on_the_fly(self, path: str, table: str) -> str | None:
+        """``x.db::t``: the alias of x.db, registering it (not as current) if needed.
+
+        A database that cannot be opened or has no table ``t`` is refused before it is
+        registered: the failed statement leaves no source behind (SPEC 6).
+        """
         kind = kind_from_name(path)
         if kind is None or not kind.is_database:
             return None
@@ -266,10 +270,32 @@ class SourceLifecycle:
             return known.alias
         alias = self.sources.free_alias(default_alias(path))
         source = build_source(path, alias, {})
-        # Nobody sees a table count for ``x.db::t``; the statement itself opens the file.
         self.register(source, replacing=None, count_tables=False)
+        try:
+            self._require_table(source, table)
+        except BaseException:
+            self.engine.unregister(source)
+            self.hybrid.forget(source)
+            raise
         self.sources.add(source)
         return alias
+
+    def _require_table(self, source: Source, table: str) -> None:
+        """SourceError unless a just-registered database has the table (or view) ``table``.
+
+        A SQLite file is read with sqlite3 (which also finds a file that is not a database).
+        """
+        if source.kind is SourceKind.SQLITE:
+            names = self.hybrid.tables_of(source, fresh=True)
+        else:
+            names = {t.name.lower() for t in self.engine.tables(source.alias)}
+        if table.lower() in names:
+            return
+        shown = ", ".join(sorted(names)[:20]) + (", ..." if len(names) > 20 else "")
+        raise SourceError(
+            f"{source.path!r} has no table {table!r}",
+            hint=f"its tables: {shown}" if names else "it has no tables",
+        )
 
     @staticmethod
     def is_local_file(path: str) -> bool:

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, TypeVar
 from noctra import state
 from noctra.config import Config, engine_choice
 from noctra.engine import open_engine
-from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, Params, Runner, TableInfo
+from noctra.engine.base import PROGRESS, STREAM_COPY, Column, Engine, EngineResult, Params, Runner, TableInfo
 from noctra.engine.cache import CacheStore, cache_dir, cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.results import stored_results
 from noctra.engine.sources import Source, SourceKind, SourceRegistry
 from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
 from noctra.lifecycle import SourceLifecycle, build_source
+from noctra.output.display import needs_sql_text
 from noctra.output.model import Message, Outcome, Result
 from noctra.output.render import format_size
 from noctra.planner import Plan, Planner, has_top_level_order_by
@@ -159,6 +160,7 @@ class Session:
         on_error: Callable[[NoctraError], None] | None = None,
     ) -> Iterator[Outcome]:
         previous: Outcome | None = None
+        script = script.removeprefix("\ufeff")  # a script saved "UTF-8 with BOM" (Windows editors)
         for statement in self.split(script):
             if isinstance(previous, Result):
                 # Forgotten first: a result that fails here is reported once (not again before
@@ -224,6 +226,7 @@ class Session:
         start = time.perf_counter()
         try:
             self.tuner.before_statement(statement.text, self.sources, self.settings)
+            self.hybrid.take_copies_used()  # what earlier planning read is not this statement's
             plan = self.planner.plan(statement, params)
             if plan.engine == "noctra":
                 # Imported here: a run of plain SQL never needs the command table.
@@ -263,6 +266,28 @@ class Session:
             return self._run_sqlite(plan, plan.route.sqlite_source)
         engine = self.engine
         sql, params = plan.sql, plan.params
+        used = self.hybrid.take_copies_used()
+
+        def healing(run: Callable[[], T], *, retry: bool = True) -> T:
+            """Run; if a persistent copy the statement read is damaged, it is dropped and the
+            statement runs once more on the text (SPEC 4.5). Without ``retry`` (rows may
+            already be out, streamed to a pipe) the error says so instead: running it again
+            could write the first rows twice."""
+            nonlocal sql
+            try:
+                return run()
+            except QueryError as exc:
+                again = self.hybrid.without_damaged(sql, used, exc) if used else None
+                if again is None:
+                    raise
+                sql = again
+                if not retry:
+                    raise QueryError(
+                        "a cached copy of a file this statement reads was damaged; it is dropped",
+                        hint="run the statement again: it reads the file itself now",
+                    ) from exc
+                return run()
+
         # Rows that cannot be COPYed as a query (SHOW, PRAGMA, RETURNING...) are still
         # serialized by the engine's COPY, from Arrow: one text form for every result.
         copy_rows = engine.copy_result if STREAM_COPY in engine.capabilities else None
@@ -281,7 +306,24 @@ class Session:
 
                 def copy(target: str, fmt: str) -> int:
                     return located(
-                        lambda: self._track(lambda: engine.copy_to(f"{sql}\n", target, fmt, params))
+                        lambda: healing(
+                            lambda: self._track(lambda: engine.copy_to(f"{sql}\n", target, fmt, params)),
+                            retry=False,
+                        )
+                    )
+
+            as_text: Callable[[], tuple[list[Column], EngineResult] | None] | None = None
+            if copy is not None:
+
+                def as_text() -> tuple[list[Column], EngineResult] | None:
+                    """For a screen: the rows as the engine's own text, when Python's values
+                    would show some types otherwise (one bind to learn the types first)."""
+                    columns = located(lambda: engine.describe(f"({sql}\n)", params))
+                    if not needs_sql_text([c.type for c in columns]):
+                        return None
+                    texts = f"SELECT COLUMNS(*)::VARCHAR FROM ({sql}\n)"
+                    return columns, located(
+                        lambda: healing(lambda: self._track(lambda: engine.run(texts, params)))
                     )
 
             stored = plan.stored
@@ -289,15 +331,16 @@ class Session:
             rows = Result(
                 statement=statement.number,
                 engine=engine.name,
-                run=lambda: located(lambda: self._track(lambda: engine.run(sql, params))),
+                run=lambda: located(lambda: healing(lambda: self._track(lambda: engine.run(sql, params)))),
                 copy=copy,
                 copy_rows=copy_rows,
-                count=lambda: located(lambda: _count_rows(engine, f"({sql}\n)", params)),
+                count=lambda: located(lambda: healing(lambda: _count_rows(engine, f"({sql}\n)", params))),
                 on_read=on_read,
+                as_text=as_text,
             )
             rows.stored = stored is not None and stored.hit
             return rows
-        result = self._track(lambda: engine.run(sql, params))
+        result = healing(lambda: self._track(lambda: engine.run(sql, params)))
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or plan.returning):
             if plan.kind != "SELECT":
                 # Writes with RETURNING: read them now, so dropping stale copies cannot close them.

@@ -178,7 +178,7 @@ def test_rewrites_raise_only_noctra_errors(text: str) -> None:
     from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
 
     with contextlib.suppress(NoctraError):
-        rewrite_table_references(text, lambda path: "db", lambda path: True, lambda path: None)
+        rewrite_table_references(text, lambda path, table: "db", lambda path: True, lambda path: None)
         interpolate(text, {"x": "1"})
         named_parameters(text)
         replace_qualified_tables(text, {("a", "b"): "c"})

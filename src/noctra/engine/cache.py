@@ -50,6 +50,34 @@ def cache_dir() -> Path:
     return Path(base) / "noctra"
 
 
+# A per-user cache: copies of private files must stay private (XDG: the user's own data).
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_directory(directory: Path) -> None:
+    """Make directory, and every folder of Noctra's cache above it, only its owner's (0700)."""
+    root = cache_dir()
+    chain = [directory, *(p for p in directory.parents if p == root or root in p.parents)]
+    chain.reverse()
+    for index, folder in enumerate(chain):
+        try:
+            folder.mkdir(mode=PRIVATE_DIRECTORY, parents=index == 0, exist_ok=True)
+            info = folder.stat()
+            if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+                os.chmod(folder, PRIVATE_DIRECTORY)
+        except PermissionError:
+            continue  # a folder of another user's (a shared cache set up on purpose): left alone
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a text file readable by its owner only."""
+    data = text.encode("utf-8", "surrogateescape")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+
+
 def cache_store(config: CacheConfig) -> CacheStore | None:
     """The store ``[cache]`` asks for; None when ``persistent = false`` (or --no-cache)."""
     if not config.persistent:
@@ -189,7 +217,7 @@ class EntryStore(Generic[E]):
 
     def temporary(self, key: str, suffix: str | None = None) -> Path:
         """A fresh temporary name in the store, unique to this process and call."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_directory(self.directory)
         return self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}{suffix or self.suffix}.tmp"
 
     def publish(self, key: str, temporary: Path, unchanged: Callable[[], bool]) -> int | None:
@@ -200,6 +228,7 @@ class EntryStore(Generic[E]):
                 temporary.unlink(missing_ok=True)
                 return None
             size = temporary.stat().st_size
+            os.chmod(temporary, PRIVATE_FILE)  # the engine made it with the umask's bits
             os.replace(temporary, self.path_of(key))
         except OSError:
             temporary.unlink(missing_ok=True)
@@ -352,7 +381,7 @@ class CacheStore(EntryStore[CacheEntry]):
         fields = [META_VERSION, entry.size, entry.mtime_ns, entry.fingerprint, entry.copy_size]
         fields += [entry.hits, repr(entry.last_use), entry.source]  # the source last: any text
         temporary = self.temporary(entry.key, META_SUFFIX)
-        temporary.write_text("\n".join(map(str, fields)), encoding="utf-8", errors="surrogateescape")
+        write_private(temporary, "\n".join(map(str, fields)))
         os.replace(temporary, self._meta(entry.key))
 
     def is_due(self, identity: FileIdentity, reader: str) -> bool:
@@ -365,14 +394,15 @@ class CacheStore(EntryStore[CacheEntry]):
         marker = self.directory / f"{key}{SEEN_SUFFIX}"
         if marker.exists():
             return True
-        self.directory.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        private_directory(self.directory)
+        marker.touch(mode=PRIVATE_FILE)
         return False
 
     def refuse(self, identity: FileIdentity, reader: str) -> None:
         """Never copy this file state with this reader (its copy would change its types)."""
         key = self.key_of(identity, reader)
-        (self.directory / f"{key}{UNFIT_SUFFIX}").touch()
+        private_directory(self.directory)
+        (self.directory / f"{key}{UNFIT_SUFFIX}").touch(mode=PRIVATE_FILE)
         (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
 
     def commit(

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,6 +69,8 @@ EXPORT_OPTIONS = {
         "sheet_row_limit": "a whole number: the most rows the sheet may hold (default 1,048,576, Excel's)",
     },
 }
+# Options that count something: 0 or less is refused (DuckDB's own error is a raw cast).
+_POSITIVE_OPTIONS = {"row_group_size": "122880", "sheet_row_limit": "1048576"}
 # Decided by measurement (docs/PERFORMANCE_TUNING.md): zstd, one file.
 PARQUET_DEFAULTS: dict[str, object] = {"compression": "zstd"}
 
@@ -132,6 +135,16 @@ def check_export_options(fmt: str, options: dict[str, object]) -> None:
                 hint=f"valid {fmt.upper()} export options: {', '.join(sorted(valid))}",
             )
         check_value(f"{fmt.upper()} export", key, value, valid[key])
+        if key == "delimiter" and value == "":
+            raise OptionError(
+                f"{fmt.upper()} export option 'delimiter' must not be empty: the columns would run together",
+                hint="write OPTIONS (delimiter = ',') or another separator",
+            )
+        if key in _POSITIVE_OPTIONS and isinstance(value, int) and value < 1:
+            raise OptionError(
+                f"{fmt.upper()} export option {key!r} must be a whole number of at least 1, not {value}",
+                hint=f"write OPTIONS ({key} = {_POSITIVE_OPTIONS[key]})",
+            )
 
 
 def _copy_options(fmt: str, target: str, options: dict[str, object]) -> str:
@@ -201,21 +214,114 @@ def export(
             overwrite=overwrite,
             started=started,
         )
-    if path.is_dir():
-        raise ExportError(
-            f"cannot export to {target!r}: it is a directory",
-            hint="give a file path, or OPTIONS (per_thread_output = true) to write a directory",
-        )
-    suffixes = "".join(path.suffixes[-2:]) if path.suffix.lower() in COMPRESSION_SUFFIXES else path.suffix
-    stem = path.name[: len(path.name) - len(suffixes)] if suffixes else path.name
-    temp = path.with_name(_temp_name(stem, suffixes))
+    written, before = _file_target(path, target)
     copy_options = _copy_options(fmt, target, options)
+    if fmt == "json":
+        query = _json_safe(engine, query, params)
+    if before is not None and not stat.S_ISREG(before.st_mode):
+        # A named pipe (or a terminal, /dev/null): written in place, never replaced.
+        rows = _run_copy(
+            engine, query, params, target=str(written), options=copy_options, ordered=ordered, shown=str(path)
+        )
+        return ExportReport(rows, 0, (str(path),), time.perf_counter() - started, target)
+    stem = _stem(written)
+    _remove_stale_temps(written.parent, stem)
+    # Not named like the target (no .csv at its end): a glob of the folder never reads it.
+    temp = written.with_name(_temp_name(stem))
     with _cleaned_up(lambda: _remove_file(temp), target, path):
         rows = _run_copy(
             engine, query, params, target=str(temp), options=copy_options, ordered=ordered, shown=str(path)
         )
-        os.replace(temp, path)
-    return ExportReport(rows, path.stat().st_size, (str(path),), time.perf_counter() - started, target)
+        if before is not None:
+            _keep_mode(temp, before)
+        os.replace(temp, written)
+    return ExportReport(rows, written.stat().st_size, (str(path),), time.perf_counter() - started, target)
+
+
+# Character devices an export may write to in place: the null device and terminals.
+_WRITABLE_DEVICES = re.compile(r"/dev/(null|tty[0-9]*|pts/[0-9]+|stdout|stderr)")
+
+
+def _file_target(path: Path, target: str) -> tuple[Path, os.stat_result | None]:
+    """The file a single-file export writes and what is there now (None: nothing).
+
+    A symlink is followed: the file it points to is written (the link stays). A regular
+    file is replaced by rename (its permission bits kept); one with other hard links is
+    refused, since its other names would keep the old rows. A named pipe, a terminal or
+    /dev/null is written in place; any other device, socket or directory is refused.
+    """
+    try:
+        before = os.stat(path)
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        raise ExportError(f"cannot export to {target!r}: {exc.strerror or exc}") from exc
+    if before is None:
+        real = Path(os.path.realpath(path))  # a dangling link: the file it names is made
+        if not real.parent.is_dir():
+            raise ExportError(
+                f"cannot export to {target!r}: folder {str(real.parent)!r} does not exist",
+                hint="create the folder first",
+            )
+        return real, None
+    mode = before.st_mode
+    if stat.S_ISDIR(mode):
+        raise ExportError(
+            f"cannot export to {target!r}: it is a directory",
+            hint="give a file path, or OPTIONS (per_thread_output = true) to write a directory",
+        )
+    if stat.S_ISREG(mode):
+        if str(path).startswith(("/dev/", "/proc/")):
+            # /dev/stdout redirected to a file: written through the descriptor, never renamed over.
+            return path, os.stat_result((stat.S_IFIFO, *tuple(before)[1:]))
+        if before.st_nlink > 1:
+            raise ExportError(
+                f"cannot export to {target!r}: it has {before.st_nlink} hard links, and an export "
+                "replaces the file (its other names would keep the old rows)",
+                hint="export to a new name, or delete the file first",
+            )
+        return Path(os.path.realpath(path)), before
+    if stat.S_ISFIFO(mode) or (stat.S_ISCHR(mode) and _WRITABLE_DEVICES.fullmatch(os.path.realpath(path))):
+        return path, before
+    kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+    raise ExportError(
+        f"cannot export to {target!r}: it is {kind}, and an export writes regular files",
+        hint="export to a file path",
+    )
+
+
+def _keep_mode(temp: Path, before: os.stat_result) -> None:
+    """The new file gets the replaced file's permission bits (and owner, where allowed)."""
+    os.chmod(temp, stat.S_IMODE(before.st_mode))
+    now = temp.stat()
+    if (now.st_uid, now.st_gid) != (before.st_uid, before.st_gid):
+        try:
+            os.chown(temp, before.st_uid, before.st_gid)
+        except OSError:
+            # Only root may give a file away: the group's bits then go to nobody.
+            os.chmod(temp, stat.S_IMODE(before.st_mode) & ~0o070)
+
+
+def _json_safe(engine: DuckEngine, query: str, params: Params) -> str:
+    """The query with NaN and ±Infinity as NULL: JSON has no such numbers (as --format json)."""
+    try:
+        columns = engine.describe(f"({query}\n)", params)
+    except NoctraError:
+        return query  # the COPY reports the query's own error
+    names = [c.name for c in columns]
+    if len({n.lower() for n in names}) != len(names):
+        return query
+    replaced = []
+    for column in columns:
+        kind = column.type.upper()
+        name = quote_ident(column.name)
+        if kind in ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8"):
+            replaced.append(f"CASE WHEN isfinite({name}) THEN {name} END AS {name}")
+        elif kind in ("DOUBLE[]", "FLOAT[]"):
+            replaced.append(f"list_transform({name}, x -> CASE WHEN isfinite(x) THEN x END) AS {name}")
+    if not replaced:
+        return query
+    return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({query}\n)"
 
 
 def _export_directory(
@@ -253,13 +359,18 @@ def _export_directory(
     # An empty directory is filled from inside (it may be the working directory, a
     # mount point or sit in a read-only folder); otherwise the new output is staged
     # beside it and swapped in, so a failed export leaves the earlier one whole.
-    staging = path / _temp_name("", "") if is_empty_dir else path.with_name(_temp_name(path.name, ""))
-    copy_options = _copy_options(fmt, target, options)
+    staging = path / _temp_name("") if is_empty_dir else path.with_name(_temp_name(path.name))
+    # Its files end in .tmp while they are written (a glob of *.parquet never reads half a
+    # file), and get DuckDB's own names (data_0.parquet) once the COPY is done.
+    copy_options = f"{_copy_options(fmt, target, options)}, FILE_EXTENSION {quote_string(TEMP_SUFFIX[1:])}"
+    if fmt == "json":
+        query = _json_safe(engine, query, params)
     old: Path | None = None
     with _cleaned_up(lambda: _remove_tree(staging), target, path):
         rows = _run_copy(
             engine, query, params, target=str(staging), options=copy_options, ordered=ordered, shown=str(path)
         )
+        _name_parts(staging, fmt)
         if is_empty_dir:
             for entry in sorted(staging.iterdir()):
                 os.rename(entry, path / entry.name)
@@ -271,6 +382,15 @@ def _export_directory(
     files = sorted(str(p) for p in path.rglob("*") if p.is_file())
     size = sum(os.path.getsize(f) for f in files)
     return ExportReport(rows, size, tuple(files), time.perf_counter() - started, target)
+
+
+def _name_parts(staging: Path, fmt: str) -> None:
+    """Rename the finished ``data_N.tmp[.gz]`` files of a directory export to ``data_N.<fmt>[.gz]``."""
+    for root, _, names in os.walk(staging):
+        for name in names:
+            stem, dot, rest = name.partition(TEMP_SUFFIX)
+            if dot and rest in ("", ".gz", ".zst"):
+                os.rename(os.path.join(root, name), os.path.join(root, f"{stem}.{fmt}{rest}"))
 
 
 @contextmanager
@@ -297,12 +417,68 @@ def _cleaned_up(remove: Callable[[], None], target: str, path: Path) -> Iterator
 NAME_MAX = 255
 
 
-def _temp_name(stem: str, suffixes: str) -> str:
+TEMP_SUFFIX = ".tmp"
+# ".<name>.noctra-<pid>-<8 hex>.tmp": hidden, and never ending in the target's extension, so
+# a glob of the folder ('logs/*.csv': DuckDB's globs match hidden files) never reads it.
+TEMP_NAME = re.compile(r"\.(?:(?P<name>.*)\.)?noctra-(?P<pid>[0-9]+)-[0-9a-f]{8}(?:\.tmp|\.old)")
+# A leftover temp this old whose process is gone is a killed export's (never one running).
+STALE_SECONDS = 3600
+
+
+def _temp_name(name: str, suffix: str = TEMP_SUFFIX) -> str:
     """A hidden temp name, made beside the target: same file system, so renames are atomic."""
-    tail = f"noctra-{os.getpid()}-{secrets.token_hex(4)}{suffixes}"
+    tail = f"noctra-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
     room = NAME_MAX - len(tail.encode()) - 2
-    kept = stem.encode()[: max(room, 0)].decode(errors="ignore")
+    kept = name.encode()[: max(room, 0)].decode(errors="ignore")
     return f".{kept + '.' if kept else ''}{tail}"
+
+
+def _stem(path: Path) -> str:
+    """The file's name without its extension (and compression suffix): c.csv.gz -> c."""
+    suffixes = "".join(path.suffixes[-2:]) if path.suffix.lower() in COMPRESSION_SUFFIXES else path.suffix
+    return path.name[: len(path.name) - len(suffixes)] if suffixes else path.name
+
+
+def _remove_stale_temps(folder: Path, stem: str) -> None:
+    """Delete temp files that killed exports to this name left in folder.
+
+    Only what is provably Noctra's and stale: a regular file of this user named as
+    ``_temp_name`` names this target's temps, whose process is gone, untouched for an hour.
+    """
+    try:
+        neighbours = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in neighbours:
+        match = TEMP_NAME.fullmatch(entry.name)
+        if match is None or not entry.name.endswith(TEMP_SUFFIX) or match["name"] != stem:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if (
+                not stat.S_ISREG(info.st_mode)
+                or info.st_uid != os.geteuid()
+                or now - info.st_mtime < STALE_SECONDS
+                or _running(int(match["pid"]))
+            ):
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def _earlier_output(directory: Path, fmt: str, target: str) -> list[Path]:

@@ -20,6 +20,10 @@ from noctra.records import field, record
 ENGINE_MODES = ("auto", "duckdb", "sqlite")
 
 
+class BrokenDefinitionError(Exception):
+    """SQLite cannot read a table's or view's definition (a view over a dropped table)."""
+
+
 def table_references(sql: str) -> list[TableRef] | None:
     """Tables a statement reads or writes, found by sqlglot; None if it cannot parse.
 
@@ -61,6 +65,33 @@ class Route:
     sqlite_tables: list[tuple[Source, str]] = field(default_factory=list)
     file_sources: list[Source] = field(default_factory=list)
     reason: str = ""
+
+
+def duckdb_type_of_sqlite(declared: str) -> str:
+    """The type DuckDB's SQLite reader gives a column declared ``declared`` (measured, DuckDB 1.5).
+
+    SQLite's affinity rules, with DATE and TIME/DATETIME/TIMESTAMP read as dates and times,
+    NUMERIC/DECIMAL as DOUBLE, BOOL as BIGINT and any other name as VARCHAR.
+    """
+    name = declared.lower()
+    if "int" in name or "bool" in name:
+        return "BIGINT"
+    if any(part in name for part in ("char", "clob", "text")):
+        return "VARCHAR"
+    if "blob" in name or not name:
+        return "BLOB"
+    if any(part in name for part in ("real", "floa", "doub", "numeric", "decimal")):
+        return "DOUBLE"
+    if name == "date":
+        return "DATE"
+    if "time" in name:
+        return "TIMESTAMP"
+    return "VARCHAR"
+
+
+def _sqlite_ident(name: str) -> str:
+    """A name quoted for SQLite (as DuckDB would: double quotes, doubled inside)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def is_file_name(name: str) -> bool:
@@ -131,6 +162,25 @@ class CopyState:
     version: tuple[int, int, int] | None = None
 
 
+# DuckDB's errors raised before any row is read: a statement failing so is wrong as written.
+_BEFORE_READING = {
+    "ParserException",
+    "SyntaxException",
+    "BinderException",
+    "CatalogException",
+    "InterruptException",
+    "OutOfMemoryException",
+    "PermissionException",
+    "TransactionException",
+    "DependencyException",
+    "NotImplementedException",
+}
+
+
+def _bound_before_reading(error: QueryError) -> bool:
+    return type(error.__cause__).__name__ in _BEFORE_READING
+
+
 def file_version(path: str) -> tuple[int, int]:
     stat = os.stat(path)
     return stat.st_size, stat.st_mtime_ns
@@ -157,6 +207,12 @@ class Hybrid:
         self.served: dict[str, CacheEntry] = {}
         self.cache_hits = 0
         self._checked: set[str] = set()  # copies of quoted files whose footer was read
+        # Persistent copies the statement being planned reads: key -> (entry, what reads the
+        # text instead; a source's view is pointed back at it when the copy is dropped).
+        self._used: dict[str, tuple[CacheEntry, str, Callable[[], None] | None]] = {}
+        # SQLite tables with generated columns: key -> (file version, what DuckDB reads instead).
+        self._generated: dict[str, tuple[object, str | None]] = {}
+        self._columns_read = False  # the last _with_generated got the table's columns
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
@@ -212,28 +268,63 @@ class Hybrid:
         return names
 
     def table_infos(self, source: Source) -> list[TableInfo]:
-        """Tables and views of a SQLite source with their column counts, in one native query.
+        """Tables and views of a SQLite source with their column counts, read natively.
 
-        Listing a SQLite source never attaches it in DuckDB nor loads an extension.
+        Generated columns count (SELECT * shows them). A view SQLite cannot read (over a
+        dropped table) is listed as ``view (broken)`` with 0 columns. Listing a SQLite source
+        never attaches it in DuckDB nor loads an extension.
         """
-        rows = (
-            self.sqlite_engine(source)
-            .connection.execute(
-                "SELECT name, type, (SELECT count(*) FROM pragma_table_info(m.name)) FROM sqlite_master m "
+        engine = self.sqlite_engine(source)
+        with engine.translating():
+            rows = engine.connection.execute(
+                "SELECT name, type FROM main.sqlite_master "
                 "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-            .fetchall()
-        )
-        return [TableInfo(str(name), str(kind), int(count)) for name, kind, count in rows]
+            ).fetchall()
+        infos = []
+        for name, kind in rows:
+            try:
+                count = len(self._columns(engine, str(name)))
+            except BrokenDefinitionError:
+                infos.append(TableInfo(str(name), f"{kind} (broken)", 0))
+                continue
+            infos.append(TableInfo(str(name), str(kind), count))
+        return infos
 
     def columns_of(self, source: Source, table: str) -> list[Column]:
-        """Columns of a SQLite table with their declared types, read natively."""
-        rows = (
-            self.sqlite_engine(source)
-            .connection.execute('SELECT name, type, "notnull" FROM pragma_table_info(?)', (table,))
-            .fetchall()
-        )
+        """Columns of a SQLite table (generated ones too) with their declared types, read natively.
+
+        QueryError naming the view when SQLite cannot read its definition.
+        """
+        engine = self.sqlite_engine(source)
+        try:
+            rows = self._columns(engine, table)
+        except BrokenDefinitionError as exc:
+            raise QueryError(
+                f"{table!r} of {source.alias!r} cannot be read: {exc}",
+                hint="its definition names a table or column that is gone: "
+                f"fix or drop it in SQLite ({source.path})",
+            ) from exc.__cause__
         return [Column(str(r[0]), str(r[1] or "ANY").upper(), not r[2]) for r in rows]
+
+    @staticmethod
+    def _columns(engine: SqliteEngine, table: str) -> list[tuple[object, ...]]:
+        """Name, declared type and NOT NULL of each column SELECT * shows, in order.
+
+        ``table_xinfo`` (unlike ``table_info``) keeps generated columns; hidden = 1 marks a
+        virtual table's hidden columns, which SELECT * leaves out.
+        """
+        import sqlite3
+
+        try:
+            with engine.translating():
+                return engine.connection.execute(
+                    "SELECT name, type, \"notnull\" FROM pragma_table_xinfo(?, 'main') WHERE hidden != 1",
+                    (table,),
+                ).fetchall()
+        except QueryError as exc:
+            if isinstance(exc, LockedError) or not isinstance(exc.__cause__, sqlite3.Error):
+                raise
+            raise BrokenDefinitionError(str(exc.__cause__)) from exc.__cause__
 
     def forget(self, source: Source) -> None:
         """A source went away: drop its connection and copies."""
@@ -285,7 +376,12 @@ class Hybrid:
                 self.duck.execute(f"DROP TABLE IF EXISTS {state.copy}")
 
     def sqlite_table_for_duckdb(self, source: Source, table: str) -> str | None:
-        """Count a DuckDB read of a SQLite table; the copy to read instead, once there is one."""
+        """Count a DuckDB read of a SQLite table; what to read instead, if anything.
+
+        That is its copy in DuckDB once there is one, else (for a table with generated
+        columns) a query that has SQLite compute them; None: DuckDB reads the table itself.
+        """
+        computed = self._generated_read(source, table)
         key = self._key(source, table)
         state = self.copies.setdefault(key, CopyState())
         if state.copy is not None:
@@ -300,30 +396,122 @@ class Hybrid:
         if state.rows is None:
             # A SQLite row takes at least 5 bytes of its file (cell pointer, lengths, rowid):
             # while that bound cannot reach a threshold, no count is needed (a one-shot run
-            # then needs neither sqlite3 nor a scan of the table: ~10 ms on 100K rows).
+            # then scans nothing: ~10 ms on 100K rows).
             bound = os.path.getsize(source.location) // 5
             if bound < settings.materialize_always_rows and (
                 bound < settings.materialize_min_rows or state.reads < settings.materialize_after_queries
             ):
-                return None
-            import sqlite3
-
+                return computed
             try:
                 state.rows = self.sqlite_engine(source).count_rows(table)
-            except sqlite3.Error:
-                return None  # a view DuckDB reads differently, or a name SQLite lacks
+            except QueryError:
+                return computed  # a view SQLite cannot read, a lock: DuckDB's read reports it
         due = state.rows >= settings.materialize_always_rows or (
             state.rows >= settings.materialize_min_rows and state.reads >= settings.materialize_after_queries
         )
         if not due or not self._fits(os.path.getsize(source.location)):
-            return None
+            return computed
         self._ensure_schema()
         copy = f"{self.SCHEMA}.{quote_ident(f'{source.alias}__{table}'.lower())}"
-        original = f"{quote_ident(source.alias)}.{quote_ident(table)}"
+        original = computed or f"{quote_ident(source.alias)}.{quote_ident(table)}"
         state.version = self._sqlite_version(source)  # what the copy is a copy of
         self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {original}")
         state.copy = copy
         return copy
+
+    def _generated_read(self, source: Source, table: str) -> str | None:
+        """``_with_generated``, asked once per table until its file (or its WAL) changes."""
+        try:
+            wal = source.location + "-wal"
+            version = (file_version(source.location), file_version(wal) if os.path.exists(wal) else None)
+        except OSError:
+            return self._with_generated(source, table)
+        key = self._key(source, table)
+        known = self._generated.get(key)
+        if known is not None and known[0] == version:
+            return known[1]
+        self._columns_read = False
+        computed = self._with_generated(source, table)
+        if self._columns_read:  # not when SQLite could not say (a lock): asked again next time
+            self._generated[key] = (version, computed)
+        return computed
+
+    def _with_generated(self, source: Source, table: str) -> str | None:
+        """A DuckDB query reading a SQLite table with its generated columns; None when it has none.
+
+        DuckDB's SQLite reader lists a table's columns with PRAGMA table_info, which leaves
+        generated columns out (SELECT * and EXPORT would silently lose them). Its scan gives
+        the stored columns; SQLite itself computes the generated ones (sqlite_query), joined
+        on rowid (on the primary key for a WITHOUT ROWID table). The columns are asked of
+        DuckDB's own SQLite connection: the statement attaches the database there anyway, and
+        a one-shot run needs no sqlite3.
+        """
+        columns = self._sqlite_rows(
+            source,
+            f"SELECT name, type, hidden, pk FROM pragma_table_xinfo({quote_string(table)}, 'main') "
+            "WHERE hidden != '1'",
+        )
+        self._columns_read = bool(columns)
+        generated = [name for name, _, hidden, _ in columns if hidden in ("2", "3")]
+        if not generated:
+            return None
+        as_text = self._sqlite_all_varchar()
+        listed = self._sqlite_rows(
+            source, f"SELECT wr FROM pragma_table_list({quote_string(table)}) WHERE schema = 'main'"
+        )
+        if listed and listed[0][0] == "1":  # WITHOUT ROWID: its primary key (never generated)
+            primary = sorted((int(pk), name) for name, _, _, pk in columns if pk != "0")
+            keys = [(_sqlite_ident(name), f"CAST(s.{quote_ident(name)} AS VARCHAR)") for _, name in primary]
+        else:
+            keys = [("rowid", "s.rowid")]
+        picked = [f"{sqlite_key} AS __noctra_key{i}" for i, (sqlite_key, _) in enumerate(keys)]
+        shown = []
+        for name, declared, hidden, _ in columns:
+            if hidden not in ("2", "3"):
+                shown.append(f"s.{quote_ident(name)}")
+                continue
+            target = "VARCHAR" if as_text else duckdb_type_of_sqlite(declared)
+            value = _sqlite_ident(name)
+            if target == "BLOB":
+                # Text would mangle bytes: hex in SQLite, back to bytes in DuckDB.
+                picked.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE hex({value}) END AS {value}")
+                shown.append(f"unhex(q.{quote_ident(name)}) AS {quote_ident(name)}")
+                continue
+            if target == "DOUBLE":
+                # sqlite_query hands values over as text: 17 digits keep a REAL exact.
+                value = f"CASE typeof({value}) WHEN 'real' THEN printf('%!.17g', {value}) ELSE {value} END"
+            picked.append(f"{value} AS {_sqlite_ident(name)}")
+            shown.append(f"CAST(q.{quote_ident(name)} AS {target}) AS {quote_ident(name)}")
+        query = f"SELECT {', '.join(picked)} FROM main.{_sqlite_ident(table)}"
+        on = " AND ".join(
+            f"{duck_key} = CAST(q.__noctra_key{i} AS {'BIGINT' if sqlite_key == 'rowid' else 'VARCHAR'})"
+            for i, (sqlite_key, duck_key) in enumerate(keys)
+        )
+        return (
+            f"(SELECT {', '.join(shown)} FROM {quote_ident(source.alias)}.{quote_ident(table)} AS s "
+            f"JOIN sqlite_query({quote_string(source.alias)}, {quote_string(query)}) AS q ON {on})"
+        )
+
+    def _sqlite_rows(self, source: Source, query: str) -> list[list[str]]:
+        """Rows (as text, NULL as '') of a query DuckDB's SQLite connection runs on a source.
+
+        Empty when it fails (a view SQLite cannot read, a lock): the statement reports that.
+        """
+        try:
+            found = self.duck.run(
+                f"SELECT * FROM sqlite_query({quote_string(source.alias)}, {quote_string(query)})"
+            ).fetch(100_000)
+        except QueryError:
+            return []
+        return [["" if value is None else str(value) for value in row] for row in found]
+
+    def _sqlite_all_varchar(self) -> bool:
+        """DuckDB's sqlite_all_varchar (SET by the user): every SQLite column read as text."""
+        try:
+            rows = self.duck.run("SELECT current_setting('sqlite_all_varchar')").fetch(1)
+        except QueryError:
+            return False  # the SQLite extension is not loaded yet: nobody SET it
+        return bool(rows and rows[0][0] is True)
 
     def file_read(self, source: Source, reader: str) -> None:
         """Count a read of a local CSV/JSON source: serve it from a persistent or in-memory copy."""
@@ -346,7 +534,13 @@ class Hybrid:
             return
         self._ensure_schema()
         copy = f"{self.SCHEMA}.{quote_ident('file__' + source.alias.lower())}"
-        self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {read_from}")
+        try:
+            self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {read_from}")
+        except QueryError as exc:
+            # A damaged persistent copy: dropped, and the in-memory copy is made from the text.
+            if read_from == reader or self.without_damaged(read_from, list(self._used.values()), exc) is None:
+                raise
+            self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {reader}")
         self._point(source, copy)
         state.copy = copy
 
@@ -374,7 +568,11 @@ class Hybrid:
                 self._point(source, copy_reader)  # binding it reads the Parquet footer
             self.served[alias] = entry
 
-        read_from = self._from_store(location, reader, list(source.schema) or None, point)
+        def back_to_text() -> None:
+            if self.served.pop(alias, None) is not None:
+                self._point(source, reader)
+
+        read_from = self._from_store(location, reader, list(source.schema) or None, point, back_to_text)
         if read_from == reader and self.served.pop(alias, None) is not None:
             self._point(source, reader)  # never a copy of another state of the file
         return read_from
@@ -399,6 +597,7 @@ class Hybrid:
         reader: str,
         schema: list[Column] | None,
         use: Callable[[str, CacheEntry], None],
+        undo: Callable[[], None] | None = None,
     ) -> str:
         """The persistent copy of a file read by ``reader``, built on its second read; else the text.
 
@@ -421,6 +620,7 @@ class Hybrid:
                 else:
                     store.hit(entry)
                     self.cache_hits += 1
+                    self._used[entry.key] = (entry, reader, undo)
                     return copy_reader
             if not store.is_due(identity, reader):
                 return reader
@@ -433,9 +633,50 @@ class Hybrid:
             except QueryError:
                 store.drop(entry.key)
                 return reader
+            self._used[entry.key] = (entry, reader, undo)
             return copy_reader
         except OSError:
             return reader  # an unreadable file or cache directory: the text is read as before
+
+    def take_copies_used(self) -> list[tuple[CacheEntry, str, Callable[[], None] | None]]:
+        """The persistent copies statements planned since the last call read (then forgotten)."""
+        used = list(self._used.values())
+        self._used.clear()
+        return used
+
+    def without_damaged(
+        self,
+        sql: str,
+        used: list[tuple[CacheEntry, str, Callable[[], None] | None]],
+        error: QueryError,
+    ) -> str | None:
+        """sql reading the text where a persistent copy it used is damaged (SPEC 4.5).
+
+        Called when sql, which read the ``used`` copies, failed with ``error``. Each copy is
+        read back whole; a damaged one is dropped (a source's view reads its text again) and
+        taken out of ``used``. None when none is damaged: the error is the statement's own.
+        """
+        if self.store is None or not used or _bound_before_reading(error):
+            return None
+        damaged = []
+        for item in used:
+            entry = item[0]
+            copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
+            try:
+                # Every column of every row: a bad page anywhere fails here too.
+                self.duck.execute(f"SELECT max(hash(COLUMNS(*))) FROM {copy_reader}")
+            except QueryError:
+                damaged.append(item)
+        for item in damaged:
+            entry, reader, undo = item
+            used.remove(item)
+            self._used.pop(entry.key, None)
+            self.store.drop(entry.key)
+            self._checked.discard(entry.key)
+            if undo is not None:
+                undo()
+            sql = sql.replace(f"read_parquet({quote_string(str(entry.copy))})", reader)
+        return sql if damaged else None
 
     def _build(self, identity: FileIdentity, reader: str, schema: list[Column] | None) -> CacheEntry | None:
         """Write the file's Parquet copy; None (the text is read) if it fails or would change types."""

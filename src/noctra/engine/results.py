@@ -35,6 +35,8 @@ from noctra.engine.cache import (
     _blake2b,
     cache_dir,
     identify_local,
+    private_directory,
+    write_private,
 )
 from noctra.errors import QueryError
 from noctra.quoting import quote_ident, quote_string
@@ -145,7 +147,7 @@ class ResultStore(EntryStore[ResultEntry]):
             lines.append(f"{i.size} {i.mtime_ns} {i.fingerprint or '-'} {path}")
         lines.append(entry.query)  # last: any text
         temporary = self.temporary(entry.key, self.meta_suffix)
-        temporary.write_text("\n".join(lines), encoding="utf-8", errors="surrogateescape")
+        write_private(temporary, "\n".join(lines))
         os.replace(temporary, self._meta(entry.key))
 
     @staticmethod
@@ -158,9 +160,9 @@ class ResultStore(EntryStore[ResultEntry]):
         """A run's row count and time over these files: the next run over the same files
         stores the result if it is worth it."""
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            private_directory(self.directory)
             text = f"{rows} {seconds!r} {self.state_of(inputs)}"
-            (self.directory / f"{key}{SEEN_SUFFIX}").write_text(text, encoding="ascii")
+            write_private(self.directory / f"{key}{SEEN_SUFFIX}", text)
         except OSError:
             return  # a read-only cache directory: nothing is stored, nothing is lost
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -176,6 +177,26 @@ class SqliteEngine:
             row = self.connection.execute(f"SELECT count(*) FROM main.{_quote(table)}").fetchone()
         return int(row[0]) if row else 0
 
+    def views_missing(self, name: str) -> list[str]:
+        """Views SQLite cannot read because ``name`` (a table or column) is gone.
+
+        Asked only after a "no such table/column" error, to name the view the user read.
+        """
+        try:
+            views = self.connection.execute(
+                "SELECT name FROM main.sqlite_master WHERE type = 'view'"
+            ).fetchall()
+        except sqlite3.Error:
+            return []
+        broken = []
+        for (view,) in views:
+            try:
+                self.connection.execute("SELECT * FROM pragma_table_xinfo(?, 'main')", (view,)).fetchall()
+            except sqlite3.Error as exc:
+                if re.search(r"no such (?:table|column): (?:.*\.)?" + re.escape(name) + "$", str(exc)):
+                    broken.append(str(view))
+        return broken
+
     def describe(self, relation_sql: str, params: Params = None) -> list[Column]:
         with self.translating():
             rows = self.connection.execute(f"PRAGMA table_info({relation_sql})").fetchall()
@@ -214,9 +235,15 @@ class _Translate:
         if isinstance(exc, sqlite3.OperationalError) and "readonly database" in str(exc):
             raise read_only_error(self.engine.alias, self.engine.path, readonly=self.engine.readonly) from exc
         if isinstance(exc, sqlite3.Error):
-            raise QueryError(
-                f"SQLite: {exc}", hint="this statement ran in SQLite (SET engine = duckdb to change)"
-            ) from exc
+            hint = "this statement ran in SQLite (SET engine = duckdb to change)"
+            missing = re.match(r"no such (?:table|column): (?:.*\.)?(.+)$", str(exc))
+            if missing is not None:
+                views = self.engine.views_missing(missing.group(1))
+                if views:
+                    names = ", ".join(repr(v) for v in views)
+                    gone = missing.group(1)
+                    hint = f"view {names} names {gone!r}, which is gone: fix or drop the view in SQLite"
+            raise QueryError(f"SQLite: {exc}", hint=hint) from exc
         if isinstance(exc, NoctraError):
             return
 

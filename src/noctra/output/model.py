@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from noctra.engine.base import Column, EngineResult
 from noctra.errors import NoctraError, QueryError, UsageError
+from noctra.output.display import CopyRows, needs_sql_text, sql_texts
 from noctra.output.render import TableLayout, render_markdown, render_table
 from noctra.output.text import TEXT_FORMATS, TextWriter
 from noctra.records import field, record
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "tsv", "json", "jsonl", "markdown")
 _CHUNK = 10_000
 _DRAIN_LIMIT = 100_000
-# Serializes a result's rows with the engine's COPY (the engine turns them into Arrow).
-CopyRows = Callable[[EngineResult, str, str], int]
+# DuckDB reads a SQLite TEXT column in another encoding as is; Python cannot take it as str.
+_NOT_UTF8_HINT = "a text value is not valid UTF-8: encode(column) gives its bytes as a blob"
 
 
 class ListRows:
@@ -128,6 +129,7 @@ class Result:
         count: Callable[[], int] | None = None,
         notes: list[str] | None = None,
         on_read: Callable[[int, float], None] | None = None,
+        as_text: Callable[[], tuple[list[Column], EngineResult] | None] | None = None,
     ) -> None:
         self.statement = statement
         self.engine = engine
@@ -143,6 +145,9 @@ class Result:
         self._consumed = False
         # Told the row count and time once the whole result was read (a stored result's note).
         self._on_read = on_read
+        # Runs the statement with every value cast to the engine's text, for a screen: the
+        # columns (their real types) and the rows; None when Python values show them alike.
+        self._as_text = as_text
 
     @classmethod
     def of_rows(
@@ -204,18 +209,7 @@ class Result:
 
         reader = self._engine_result().arrow_reader(batch_rows)
         self._consumed = True
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except (pa.ArrowException, OSError) as exc:
-                    raise _stream_error(exc) from exc
-                yield batch
-
-        return pa.RecordBatchReader.from_batches(reader.schema, batches())
+        return pa.RecordBatchReader.from_batches(reader.schema, _checked_batches(reader))
 
     def arrow(self) -> pa.Table:
         """The rows as one pyarrow Table."""
@@ -260,14 +254,22 @@ class Result:
     def df(self) -> Any:
         """The rows as a pandas DataFrame (needs ``pip install 'noctra[pandas]'``)."""
         _require("pandas")
-        return self.arrow().to_pandas()
+        table = self.arrow()
+        try:
+            return table.to_pandas()
+        except (ValueError, OverflowError, TypeError) as exc:  # pyarrow.ArrowException is a ValueError
+            raise _conversion_error("pandas", table, exc) from exc
 
     def pl(self) -> Any:
         """The rows as a polars DataFrame (needs ``pip install 'noctra[polars]'``)."""
         _require("polars")
         import polars
 
-        return polars.from_arrow(self.arrow())
+        table = self.arrow()
+        try:
+            return polars.from_arrow(table)
+        except Exception as exc:  # polars raises its own classes (ComputeError...)
+            raise _conversion_error("polars", table, exc) from exc
 
     def close(self) -> None:
         if self._result is not None:
@@ -326,6 +328,12 @@ class Result:
     def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
         # Running the statement (timed by _engine_result) is inside this read: not added twice.
         start, before = time.perf_counter(), self.elapsed
+        if self._as_text is not None and not self.started:
+            # Types Python would show otherwise (INTERVAL, FLOAT, infinity...): the engine
+            # casts the rows to its own text, so no Arrow (nor its import) is needed.
+            made = self._as_text()
+            if made is not None:
+                self._result = cast("EngineResult", _TextRows(*made))
         result = self._engine_result()
         columns = result.columns
         more = 0
@@ -340,17 +348,18 @@ class Result:
             self._consumed = True
             self._read_whole(shown)
             return shown
+        shown_rows = _ShownRows(result, self._copy_rows)
         if max_rows is None:
             # No limit: stream in chunks, widths fixed by the first chunk.
-            shown = self._stream_display(stream, fmt, result, width, once)
+            shown = self._stream_display(stream, fmt, shown_rows, width, once)
             self.elapsed = before + (time.perf_counter() - start)
             self._consumed = True
             self._read_whole(shown)
             return shown
-        rows = result.fetch(max_rows + 1)
+        rows = shown_rows.fetch(max_rows + 1)
         if len(rows) > max_rows:
             rows = rows[:max_rows]
-            more = self._count_rest(result, max_rows)
+            more = self._count_rest(result, shown_rows, max_rows)
         self.elapsed = before + (time.perf_counter() - start)
         once()
         if fmt == "markdown":
@@ -363,15 +372,15 @@ class Result:
         self._read_whole(len(rows) + more)
         return len(rows)
 
-    def _stream_display(self, stream: TextIO, fmt: str, result: EngineResult, width: int, once: _Once) -> int:
-        columns = result.columns
-        chunk = result.fetch(1000)
+    def _stream_display(self, stream: TextIO, fmt: str, rows: _ShownRows, width: int, once: _Once) -> int:
+        columns = rows.columns
+        chunk = rows.fetch(1000)
         once()
         shown = 0
         if fmt == "markdown":
             stream.write(render_markdown(columns, chunk))
             shown += len(chunk)
-            while chunk := result.fetch(_CHUNK):
+            while chunk := rows.fetch(_CHUNK):
                 stream.write(render_markdown(columns, chunk).split("\n", 2)[2])
                 shown += len(chunk)
             return shown
@@ -383,7 +392,7 @@ class Result:
                 stream.write(layout.footer() + layout.header())
             stream.write(layout.rows(chunk))
             shown += len(chunk)
-            chunk = result.fetch(_CHUNK)
+            chunk = rows.fetch(_CHUNK)
         stream.write(layout.footer())
         return shown
 
@@ -393,16 +402,86 @@ class Result:
             on_read, self._on_read = self._on_read, None
             on_read(rows, self.elapsed)
 
-    def _count_rest(self, result: EngineResult, shown: int) -> int:
+    def _count_rest(self, result: EngineResult, rows: _ShownRows, shown: int) -> int:
         """Rows past the shown ones: read on (cheap for small results), or counted by the engine."""
         rest = 1  # the row fetched past the limit, to learn that there were more
-        while chunk := result.fetch(_CHUNK):
-            rest += len(chunk)
+        while skipped := rows.skip(_CHUNK):
+            rest += skipped
             if self._count is not None and rest >= _DRAIN_LIMIT:
                 # Big: counting again in the engine beats turning rows into Python.
                 result.close()
                 return max(self._count() - shown, 0)
         return rest
+
+
+class _TextRows:
+    """A result whose values the engine already cast to text, under its columns' real types."""
+
+    plain_values = True
+
+    def __init__(self, columns: list[Column], inner: EngineResult) -> None:
+        self.columns = columns
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _ShownRows:
+    """Rows of a result read for display, each value as SQL shows it (see output.display).
+
+    Values that Python shows as DuckDB does come from fetch(); the others are read as Arrow,
+    and only the rows shown become text, serialized by the engine's COPY as csv output is.
+    """
+
+    def __init__(self, result: EngineResult, copy_rows: CopyRows | None) -> None:
+        self._result = result
+        self.columns = result.columns
+        self._copy_rows = copy_rows if not result.plain_values else None
+        self._as_text = self._copy_rows is not None and needs_sql_text([c.type for c in self.columns])
+        self._batches: Iterator[pa.RecordBatch] | None = None
+        self._schema: pa.Schema | None = None
+        self._left: pa.RecordBatch | None = None  # the part of a batch not read yet
+
+    def fetch(self, n: int) -> list[tuple[object, ...]]:
+        """Up to n more rows to show."""
+        if self._copy_rows is None or not self._as_text:
+            try:
+                return self._result.fetch(n)
+            except QueryError as exc:
+                if "Invalid unicode" in exc.message and exc.hint is None:
+                    exc.hint = _NOT_UTF8_HINT
+                raise
+        table = self._take(n)
+        if table.num_rows == 0:
+            return []
+        return list(sql_texts(self._copy_rows, self.columns, table))
+
+    def skip(self, n: int) -> int:
+        """Read past up to n rows nobody will see; how many there were."""
+        if not self._as_text:
+            return len(self._result.fetch(n))
+        return int(self._take(n).num_rows)
+
+    def _take(self, n: int) -> pa.Table:
+        import pyarrow as pa
+
+        if self._batches is None:
+            reader = self._result.arrow_reader(_CHUNK)
+            self._schema = reader.schema
+            self._batches = _checked_batches(reader)
+        parts: list[pa.RecordBatch] = []
+        got = 0
+        while got < n:
+            batch = self._left if self._left is not None else next(self._batches, None)
+            self._left = None
+            if batch is None:
+                break
+            if batch.num_rows > n - got:
+                batch, self._left = batch.slice(0, n - got), batch.slice(n - got)
+            parts.append(batch)
+            got += batch.num_rows
+        return pa.Table.from_batches(parts, schema=self._schema)
 
 
 Outcome = Result | Message
@@ -420,12 +499,36 @@ class _Once:
             function()
 
 
+def _conversion_error(library: str, table: pa.Table, exc: Exception) -> NoctraError:
+    """A value the library cannot hold (a date past its range, an INTERVAL): one line."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    types = ", ".join(sorted({str(f.type) for f in table.schema}))
+    return NoctraError(
+        f"the rows cannot be turned into a {library} DataFrame: {reason}",
+        hint=f".arrow() keeps every value ({types}); or CAST the column in the query",
+    )
+
+
 def _require(module: str) -> None:
     """A clear error naming the extra when an optional library is missing."""
     import importlib.util
 
     if importlib.util.find_spec(module) is None:
         raise NoctraError(f"{module} is not installed", hint=f"pip install 'noctra[{module}]'")
+
+
+def _checked_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """The batches of an engine's Arrow stream; an error met while reading is a NoctraError."""
+    import pyarrow as pa
+
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise _stream_error(exc) from exc
+        yield batch
 
 
 def _stream_error(exc: BaseException) -> NoctraError:

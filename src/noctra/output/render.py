@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
 from noctra.engine.base import Column
-from noctra.output.text import blob_text, double_text
+from noctra.output.text import blob_text, double_text, unique_names
 
 _NUMERIC = frozenset(
     {
@@ -43,12 +44,14 @@ def value_text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return double_text(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")  # all its digits, never 0E-10
     if isinstance(value, (bytes, bytearray, memoryview)):
         return blob_text(value)
     if isinstance(value, dt.datetime):
         return _datetime_text(value)
     if isinstance(value, dt.time):
-        return _trim_fraction(value.isoformat())
+        return _offset_text(_trim_fraction(value.replace(tzinfo=None).isoformat()), value.utcoffset())
     if isinstance(value, dt.timedelta):
         return _interval_text(value)
     if isinstance(value, list):
@@ -77,6 +80,11 @@ def display_value(value: object, type_name: str = "") -> str:
     return text.replace("\r\n", "\n").translate(_CELL)
 
 
+def column_headings(columns: Sequence[Column]) -> list[str]:
+    """Column names to show: made unique as every format does (a, a_1), safe for a terminal."""
+    return [display_value(name) for name in unique_names([c.name for c in columns])]
+
+
 def _trim_fraction(text: str) -> str:
     """'01:02:03.500000' -> '01:02:03.5', as DuckDB prints fractions of a second."""
     head, dot, fraction = text.partition(".")
@@ -87,8 +95,11 @@ def _trim_fraction(text: str) -> str:
 
 
 def _datetime_text(value: dt.datetime) -> str:
-    text = _trim_fraction(value.replace(tzinfo=None).isoformat(sep=" "))
-    offset = value.utcoffset()
+    return _offset_text(_trim_fraction(value.replace(tzinfo=None).isoformat(sep=" ")), value.utcoffset())
+
+
+def _offset_text(text: str, offset: dt.timedelta | None) -> str:
+    """A time zone offset as DuckDB writes it: +02, -05:30."""
     if offset is None:
         return text
     minutes = int(offset.total_seconds()) // 60
@@ -163,7 +174,8 @@ class TableLayout:
         width: int = 0,
         color: bool = False,
     ) -> None:
-        names = [c.name for c in columns]
+        # Names as csv/json have them (a, a_1), shown safely like values (␛, ↵).
+        names = column_headings(columns)
         self.names = names
         self.types = [c.type for c in columns]
         self.budget = max(width - (3 * len(names) + 1), len(names)) if width and names else 0
@@ -251,7 +263,7 @@ def render_markdown(columns: Sequence[Column], rows: Sequence[tuple[object, ...]
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace("|", "\\|")
 
-    header = "| " + " | ".join(esc(c.name) for c in columns) + " |"
+    header = "| " + " | ".join(esc(n) for n in column_headings(columns)) + " |"
     rule = "| " + " | ".join("---:" if is_numeric(c.type) else "---" for c in columns) + " |"
     types = [c.type for c in columns]
     body = [

@@ -13,6 +13,8 @@ import math
 from collections.abc import Iterable, Sequence
 from functools import cache
 
+from noctra.errors import QueryError
+
 TEXT_FORMATS = ("csv", "tsv", "json", "jsonl")
 # DuckDB's CSV writer quotes a field holding the delimiter, a quote, a line break or
 # '#' (its comment character), and the empty string (NULL is the bare empty field).
@@ -197,6 +199,8 @@ class JsonShaper:
     def _shape(self, lines: bytes) -> bytes:
         if not lines:
             return b""
+        if lines.startswith(b"\n") or b"\n\n" in lines:
+            raise _dropped_row(self.count, lines)
         if b"NaN" in lines or b"Infinity" in lines:
             lines = _null_non_finite(lines)
         if not self.array:
@@ -206,6 +210,17 @@ class JsonShaper:
         prefix = b"[" if self.count == 0 else b","
         self.count += lines.count(b"\n")
         return prefix + body
+
+
+def _dropped_row(before: int, lines: bytes) -> QueryError:
+    """DuckDB's JSON writer writes an empty line for a row holding text that is not UTF-8
+    (a SQLite TEXT column in Latin-1): the row is gone, so the output cannot be given."""
+    empty = 0 if lines.startswith(b"\n") else lines.index(b"\n\n") + 1
+    row = before + lines[:empty].count(b"\n") + 1
+    return QueryError(
+        f"row {row} holds text that is not valid UTF-8, which JSON cannot carry",
+        hint="encode(column) gives its bytes as a blob; --format csv writes them as they are",
+    )
 
 
 def _null_non_finite(lines: bytes) -> bytes:

@@ -33,18 +33,18 @@ _PATH_PIECES = {".", "/", "-", "~", "*"}
 
 def rewrite_table_references(
     text: str,
-    attach_database: Callable[[str], str | None],
+    attach_database: Callable[[str, str], str | None],
     file_exists: Callable[[str], bool],
     check_file: Callable[[str], str | None] = lambda path: None,
 ) -> str:
     """Rewrite ``FROM x.db::t`` to ``FROM alias.t`` and ``FROM data.csv`` to ``FROM 'data.csv'``.
 
-    ``attach_database(path)`` returns the alias of the database at path (attaching it),
-    or None when path is not a database. ``file_exists(path)`` says whether a bare
-    dotted name in FROM is really a file; ``check_file(path)`` may raise for a
-    quoted path in FROM that cannot be read (missing, empty), and may return the
-    table-function call that should read it instead. Only FROM/JOIN positions are touched:
-    elsewhere ``::`` stays DuckDB's cast operator.
+    ``attach_database(path, table)`` returns the alias of the database at path (attaching
+    it; it raises when the database lacks the table), or None when path is not a database.
+    ``file_exists(path)`` says whether a bare dotted name in FROM is really a file;
+    ``check_file(path)`` may raise for a quoted path in FROM that cannot be read (missing,
+    empty), and may return the table-function call that should read it instead. Only
+    FROM/JOIN positions are touched: elsewhere ``::`` stays DuckDB's cast operator.
     """
     if "::" not in text and "." not in text and "'" not in text:
         return text
@@ -110,7 +110,7 @@ def apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 def _table_reference(
     tokens: list[Token],
     index: int,
-    attach_database: Callable[[str], str | None],
+    attach_database: Callable[[str, str], str | None],
     file_exists: Callable[[str], bool],
     edits: list[tuple[int, int, str]],
 ) -> int:
@@ -137,7 +137,7 @@ def _table_reference(
     if after is not None and after.kind is Kind.OP and after.text == "::" and end_index + 2 < len(tokens):
         table = tokens[end_index + 2]
         if table.kind in (Kind.WORD, Kind.QIDENT):
-            alias = attach_database(path)
+            alias = attach_database(path, identifier_text(table))
             if alias is not None:
                 edits.append((first.start, table.end, f"{quote_ident(alias)}.{table.text}"))
                 return end_index + 3
@@ -149,7 +149,11 @@ def _table_reference(
 
 
 def replace_qualified_tables(text: str, replacements: dict[tuple[str, str], str]) -> str:
-    """Replace ``alias.table`` (lower-cased keys) by other SQL names, outside strings and comments."""
+    """Replace ``alias.table`` (lower-cased keys) by other SQL names, outside strings and comments.
+
+    Where a statement writes (INSERT INTO, UPDATE, DELETE FROM, TRUNCATE, ... TABLE) the
+    table itself stays: only what is read may come from elsewhere.
+    """
     tokens = [t for t in tokenize(text) if t.kind not in (Kind.SPACE, Kind.COMMENT)]
     edits: list[tuple[int, int, str]] = []
     for index in range(len(tokens) - 2):
@@ -161,6 +165,8 @@ def replace_qualified_tables(text: str, replacements: dict[tuple[str, str], str]
         if first.kind not in (Kind.WORD, Kind.QIDENT) or second.kind not in (Kind.WORD, Kind.QIDENT):
             continue
         if index > 0 and tokens[index - 1].kind is Kind.OP and tokens[index - 1].text == ".":
+            continue
+        if _is_written(tokens, index):
             continue
         key = (identifier_text(first).lower(), identifier_text(second).lower())
         if key not in replacements:
@@ -202,6 +208,19 @@ _NOT_ALIASES = _FROM_ENDERS | {
     "FOR",
     "WITH",
 }
+
+
+_WRITE_TARGETS = {"INTO", "UPDATE", "TABLE", "TRUNCATE"}
+
+
+def _is_written(tokens: list[Token], index: int) -> bool:
+    """True when the table name at tokens[index] is what the statement writes to."""
+    before = tokens[index - 1] if index > 0 else None
+    if before is None or before.kind is not Kind.WORD:
+        return False
+    if before.upper in _WRITE_TARGETS:
+        return True
+    return before.upper == "FROM" and index > 1 and tokens[index - 2].is_word("DELETE")
 
 
 def _is_alias(token: Token | None) -> bool:

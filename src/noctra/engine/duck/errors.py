@@ -27,6 +27,15 @@ _SQLITE_MISMATCH = (
     r'found "(.*)" of type "(.+?)" instead\.?$'
 )
 _MISMATCH = r'^Column with name: "(.*?)" is expected to have type: (.+) But has type: (.+)$'
+# DuckDB's SQLite reader passing on what SQLite said about the query it made.
+_SQLITE_PREPARE = r'^Failed to prepare query "(.*)": (.*)$'
+_SQLITE_ROWID = r'^SELECT ROWID FROM "((?:[^"]|"")*)"$'
+# A value met while reading (no LINE mark): a SQLite DATE/TIMESTAMP column holding other text.
+_BAD_DATE = r'^Conversion Error: invalid (date|timestamp) field format: "(.*)", expected format is \((.*)\)$'
+_SQLITE_ALL_VARCHAR = (
+    "DuckDB reads a SQLite column by its declared type: SET sqlite_all_varchar = true "
+    "reads every SQLite column as text (cast what you need), or fix the value"
+)
 
 
 class Translate:
@@ -56,8 +65,57 @@ class Translate:
         if isinstance(exc, duckdb.CatalogException) and self.engine.unattached is not None:
             raise self.engine.unattached from exc  # why the current server's tables are not there
         if isinstance(exc, duckdb.Error):
-            raise translate_error(exc, self.engine.secret_values, workspace=self.engine.home) from exc
+            error = translate_error(exc, self.engine.secret_values, workspace=self.engine.home)
+            bad_date = re.match(_BAD_DATE, error.message)
+            if bad_date and error.engine_position is None:
+                _name_sqlite_date_column(self.engine, error, *bad_date.groups())
+            raise error from exc
         return False
+
+
+def _name_sqlite_date_column(
+    engine: DuckEngine, error: QueryError, kind: str, value: str, shape: str
+) -> None:
+    """A date that does not parse, read from an attached SQLite database: which column holds it.
+
+    DuckDB's message names neither table nor column; each SQLite DATE/TIMESTAMP column is
+    asked (by SQLite itself, through sqlite_query) whether it holds the value. Runs only
+    after such an error.
+    """
+    wanted = "DATE" if kind == "date" else "TIMESTAMP"
+    cursor = engine.connection.cursor()
+    try:
+        candidates = cursor.execute(
+            "SELECT c.database_name, c.table_name, c.column_name FROM duckdb_columns() c "
+            "JOIN duckdb_databases() d USING (database_name) "
+            f"WHERE d.type = 'sqlite' AND c.data_type = {quote_string(wanted)} LIMIT 50"
+        ).fetchall()
+        for database, table, column in candidates:
+            probe = (
+                f"SELECT 1 FROM {_sqlite_ident(str(table))} "
+                f"WHERE {_sqlite_ident(str(column))} = {quote_string(value)} LIMIT 1"
+            )
+            found = cursor.execute(
+                f"SELECT count(*) FROM sqlite_query({quote_string(str(database))}, {quote_string(probe)})"
+            ).fetchone()
+            if found and found[0]:
+                shown = value if len(value) <= 60 else value[:59] + "…"
+                error.message = (
+                    f'SQLite column "{column}" of {database}.{table} is declared {wanted} '
+                    f'but holds "{shown}" (not {shape})'
+                )
+                error.hint = _SQLITE_ALL_VARCHAR
+                return
+        if candidates:
+            error.hint = f"if a SQLite {wanted} column holds it: {_SQLITE_ALL_VARCHAR}"
+    except duckdb.Error:
+        return  # the original message stands
+    finally:
+        cursor.close()
+
+
+def _sqlite_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def translate_error(
@@ -120,10 +178,9 @@ def translate_error(
         declared = wanted.removeprefix("column was declared as ")
         what = f"is declared {declared}" if declared != wanted else wanted.replace("expected", "expects", 1)
         error.message = f'SQLite column "{column}" {what} but holds "{shown}" ({found})'
-        hint = (
-            "DuckDB reads a SQLite column by its declared type: SET sqlite_all_varchar = true "
-            "reads every SQLite column as text (cast what you need), or fix the value"
-        )
+        hint = _SQLITE_ALL_VARCHAR
+    if prepare := re.match(_SQLITE_PREPARE, message):
+        error.message, hint = _sqlite_prepare_error(*prepare.groups())
     if lake := _lake_error(message):
         error.message, hint = lake
     if re.match(_CSV_LINE, message):
@@ -137,6 +194,27 @@ def translate_error(
         # DuckDB's SQLite reader met another program's lock ("Failed to prepare query ...").
         return LockedError("SQLite: database is locked", hint=LOCKED_HINT)
     return error
+
+
+def _sqlite_prepare_error(query: str, reason: str) -> tuple[str, str | None]:
+    """SQLite refused a query DuckDB's SQLite reader made: said in the user's terms."""
+    rowid = re.match(_SQLITE_ROWID, query)
+    if rowid and reason == "no such column: ROWID":
+        # The reader asks for ROWID when a query reads no column (count(*), EXISTS, SELECT 1).
+        table = rowid.group(1).replace('""', '"')
+        return (
+            f'DuckDB\'s SQLite reader cannot read SQLite table "{table}" without naming one of its '
+            "columns: it is a WITHOUT ROWID table",
+            "name a column (count(<its primary key>) instead of count(*)), or run the statement on "
+            "that database alone: it then runs in SQLite",
+        )
+    message = f"SQLite: {reason} (in {query}, run for DuckDB's SQLite reader)"
+    if reason.startswith(("no such table", "no such column")):
+        return message, (
+            "a view of the SQLite database names a table or column that is gone (SHOW TABLES "
+            "lists it as broken): fix or drop the view in SQLite"
+        )
+    return message, None
 
 
 def _reading_error(message: str, lines: list[str]) -> tuple[str, str] | None:
@@ -266,6 +344,11 @@ _CSV_HINTS = (
         "rows have different numbers of fields: OPTIONS (null_padding = true) or ignore_errors = true",
     ),
     (
+        "maximum line size",
+        "a line is longer than the limit: OPTIONS (max_line_size = 20000000) in USE; in FROM: "
+        "read_csv('file', max_line_size = 20000000, buffer_size = 30000000)",
+    ),
+    (
         "could not convert",
         "a value does not fit the column type: OPTIONS (types = {...}) or all_varchar = true",
     ),
@@ -304,6 +387,14 @@ def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
             break
     if "not utf-8" in reason.lower():
         hint = _encoding_hint(lines)
+    original = lines[start] if start else ""
+    unquoted = any(line.strip().startswith("quote = (empty)") for line in lines)
+    if reason.startswith("Expected Number of Columns") and unquoted and '"' in original:
+        # Quoting is sniffed from a sample: a first quoted field past it splits on its commas.
+        hint = (
+            "the line holds a quoted field, but no quotes were in the rows sniffed: "
+            "OPTIONS (quote = '\"') (in FROM: read_csv('file', quote = '\"'))"
+        )
     return (f"{where}: {reason}" if reason else where), hint
 
 
