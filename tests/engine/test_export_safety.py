@@ -58,18 +58,26 @@ def test_a_glob_of_the_folder_never_reads_the_temp_file(
     assert sorted(p.name for p in folder.iterdir()) == [f"c.{fmt}"]
 
 
-@pytest.mark.parametrize("fmt", DIRECTORY_FORMATS)
-@pytest.mark.parametrize(
-    "option",
-    ["per_thread_output = true", "partition_by = p", "per_thread_output = true|in", "partition_by = p|in"],
-)
+# DuckDB 1.5's JSON writer has no PARTITION_BY: that pair is left out.
+DIRECTORY_CASES = [
+    (fmt, option)
+    for fmt in DIRECTORY_FORMATS
+    for option in (
+        "per_thread_output = true",
+        "partition_by = p",
+        "per_thread_output = true|in",
+        "partition_by = p|in",
+    )
+    if not (fmt == "json" and option.startswith("partition_by"))
+]
+
+
+@pytest.mark.parametrize(("fmt", "option"), DIRECTORY_CASES)
 def test_directory_exports_write_temp_names_then_duckdbs(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, option: str
 ) -> None:
     option, _, inside = option.partition("|")
     exists = bool(inside)  # "|in": into an existing empty directory
-    if fmt == "json" and option.startswith("partition_by"):
-        pytest.skip("DuckDB 1.5's JSON writer has no PARTITION_BY")
     if exists:
         (tmp_path / "out").mkdir()  # an empty directory is filled from inside
     seen: list[list[str]] = []
