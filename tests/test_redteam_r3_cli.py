@@ -315,7 +315,6 @@ def test_quoted_field_past_the_sample_hints_at_quote(tmp_path: Path, run_noctra:
 def test_damaged_persistent_copy_is_dropped_and_the_csv_read(
     tmp_path: Path, isolated_env: dict[str, str]
 ) -> None:
-    import sys
 
     import duckdb
 
@@ -325,16 +324,7 @@ def test_damaged_persistent_copy_is_dropped_and_the_csv_read(
     sql = "SELECT sum(v) AS s, count(*) AS c FROM 'big.csv'"
 
     def query() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "noctra", "query", "--format", "csv", sql],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
-        )
+        return _shell(f'noctra query --format csv "{sql}"', tmp_path, env)
 
     expected = query()
     assert expected.returncode == 0, expected.stderr

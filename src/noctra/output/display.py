@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from noctra.engine.base import Column, EngineResult
 from noctra.output.pipe import copy_through_pipe
+from noctra.output.render import NUMERIC_TYPES
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,22 +26,10 @@ if TYPE_CHECKING:
 CopyRows = Callable[[EngineResult, str, str], int]
 
 # Types whose Python value prints (value_text) exactly as DuckDB casts it to text.
-_EXACT_IN_PYTHON = frozenset(
+_EXACT_IN_PYTHON = (NUMERIC_TYPES - {"FLOAT", "REAL"}) | frozenset(
     {
         "NULL",
         "BOOLEAN",
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-        "UHUGEINT",
-        "DOUBLE",
-        "DECIMAL",
         "VARCHAR",
         "BLOB",
         "UUID",

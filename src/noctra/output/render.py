@@ -9,7 +9,7 @@ from decimal import Decimal
 from noctra.engine.base import Column
 from noctra.output.text import blob_text, double_text, unique_names
 
-_NUMERIC = frozenset(
+NUMERIC_TYPES = frozenset(
     {
         "TINYINT",
         "SMALLINT",
@@ -33,7 +33,7 @@ _NUMERIC = frozenset(
 
 def is_numeric(type_name: str) -> bool:
     """True for column types shown right-aligned."""
-    return type_name.upper().split("(")[0] in _NUMERIC
+    return type_name.upper().split("(")[0] in NUMERIC_TYPES
 
 
 def value_text(value: object) -> str:
