@@ -116,3 +116,17 @@ def test_rows_cut_short_by_an_error_leave_the_message_on_its_own_line(sample_fil
         assert "boom" in err.getvalue()
         assert len(out.getvalue()) > 100_000  # rows had started to come out
         assert out.getvalue().endswith("\n")
+
+
+def test_line_mode_shows_values_as_sql_shows_them(sample_files: Path) -> None:
+    """`.mode line` reads rows as the table does: DuckDB's own text for the types Python
+    would show otherwise (an interval's months, FLOAT digits, infinity)."""
+    with Session() as session:
+        shell, out, err = make_shell(session)
+        shell.mode = "line"
+        shell.handle(
+            "SELECT interval 14 months AS i, 0.1::FLOAT AS f, date 'infinity' AS d, NULL::DATE AS z, 1 AS n;"
+        )
+        assert err.getvalue().count("error") == 0, err.getvalue()
+        lines = [line.strip() for line in out.getvalue().splitlines() if " = " in line]
+        assert lines == ["i = 1 year 2 months", "f = 0.1", "d = infinity", "z = NULL", "n = 1"]

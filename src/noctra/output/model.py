@@ -195,6 +195,15 @@ class Result:
     def has_rows(self) -> bool:
         return self._engine_result().has_rows
 
+    def as_shown(self) -> None:
+        """Before rows are read for a screen (table, markdown, the REPL's line mode): where
+        Python's values would show some types otherwise (INTERVAL, FLOAT, infinity...), the
+        engine casts the rows to its own text, so no Arrow (nor its import) is needed."""
+        if self._as_text is not None and not self.started:
+            made = self._as_text()
+            if made is not None:
+                self._result = cast("EngineResult", _TextRows(*made))
+
     def rows(self, n: int) -> list[tuple[object, ...]]:
         """Up to n rows as Python tuples: for display, never the whole result."""
         return self._engine_result().fetch(n)
@@ -328,12 +337,7 @@ class Result:
     def _write_display(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
         # Running the statement (timed by _engine_result) is inside this read: not added twice.
         start, before = time.perf_counter(), self.elapsed
-        if self._as_text is not None and not self.started:
-            # Types Python would show otherwise (INTERVAL, FLOAT, infinity...): the engine
-            # casts the rows to its own text, so no Arrow (nor its import) is needed.
-            made = self._as_text()
-            if made is not None:
-                self._result = cast("EngineResult", _TextRows(*made))
+        self.as_shown()
         result = self._engine_result()
         columns = result.columns
         more = 0

@@ -15,6 +15,7 @@ def write_lines(
     result: Result, stream: TextIO, *, max_rows: int | None, before_output: Callable[[], None]
 ) -> int:
     """Write up to max_rows rows (None: all), a blank line between them; returns how many."""
+    result.as_shown()
     columns = result.columns
     width = max((cell_width(c.name) for c in columns), default=0)
     shown = more = 0
