@@ -251,6 +251,17 @@ def test_sqlite_all_varchar_reads_generated_columns_as_text(generated: Path) -> 
         assert rows(result) == [("1", "2", "2024-01-02")]
 
 
+def test_sqlite_all_varchar_set_after_a_read_applies_to_generated_columns(generated: Path) -> None:
+    """The table's layout is kept between statements; the setting is not."""
+    with Session() as s:
+        s.execute("USE 'gen.db' AS v; SET engine = duckdb")
+        assert [c.type for c in s.sql("SELECT b FROM v.g").columns] == ["BIGINT"]
+        s.execute("SET sqlite_all_varchar = true")
+        assert [c.type for c in s.sql("SELECT b FROM v.g").columns] == ["VARCHAR"]
+        s.execute("SET sqlite_all_varchar = false")
+        assert [c.type for c in s.sql("SELECT b FROM v.g").columns] == ["BIGINT"]
+
+
 DECLARED = [
     "INT", "INTEGER", "TINYINT", "TEXT", "VARCHAR(10)", "CHAR", "CLOB", "BLOB", "", "REAL", "FLOAT",
     "DOUBLE PRECISION", "NUMERIC", "DECIMAL(10,2)", "BOOLEAN", "DATE", "date", "DATETIME",

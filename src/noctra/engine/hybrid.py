@@ -210,9 +210,8 @@ class Hybrid:
         # Persistent copies the statement being planned reads: key -> (entry, what reads the
         # text instead; a source's view is pointed back at it when the copy is dropped).
         self._used: dict[str, tuple[CacheEntry, str, Callable[[], None] | None]] = {}
-        # SQLite tables with generated columns: key -> (file version, what DuckDB reads instead).
-        self._generated: dict[str, tuple[object, str | None]] = {}
-        self._columns_read = False  # the last _with_generated got the table's columns
+        # SQLite tables' generated columns: key -> (file version, _generated_layout's answer).
+        self._generated: dict[str, tuple[object, tuple[list[list[str]], bool] | None]] = {}
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
@@ -420,46 +419,19 @@ class Hybrid:
         return copy
 
     def _generated_read(self, source: Source, table: str) -> str | None:
-        """``_with_generated``, asked once per table until its file (or its WAL) changes."""
-        try:
-            wal = source.location + "-wal"
-            version = (file_version(source.location), file_version(wal) if os.path.exists(wal) else None)
-        except OSError:
-            return self._with_generated(source, table)
-        key = self._key(source, table)
-        known = self._generated.get(key)
-        if known is not None and known[0] == version:
-            return known[1]
-        self._columns_read = False
-        computed = self._with_generated(source, table)
-        if self._columns_read:  # not when SQLite could not say (a lock): asked again next time
-            self._generated[key] = (version, computed)
-        return computed
-
-    def _with_generated(self, source: Source, table: str) -> str | None:
         """A DuckDB query reading a SQLite table with its generated columns; None when it has none.
 
         DuckDB's SQLite reader lists a table's columns with PRAGMA table_info, which leaves
         generated columns out (SELECT * and EXPORT would silently lose them). Its scan gives
         the stored columns; SQLite itself computes the generated ones (sqlite_query), joined
-        on rowid (on the primary key for a WITHOUT ROWID table). The columns are asked of
-        DuckDB's own SQLite connection: the statement attaches the database there anyway, and
-        a one-shot run needs no sqlite3.
+        on rowid (on the primary key for a WITHOUT ROWID table).
         """
-        columns = self._sqlite_rows(
-            source,
-            f"SELECT name, type, hidden, pk FROM pragma_table_xinfo({quote_string(table)}, 'main') "
-            "WHERE hidden != '1'",
-        )
-        self._columns_read = bool(columns)
-        generated = [name for name, _, hidden, _ in columns if hidden in ("2", "3")]
-        if not generated:
+        layout = self._generated_layout(source, table)
+        if layout is None:
             return None
-        as_text = self._sqlite_all_varchar()
-        listed = self._sqlite_rows(
-            source, f"SELECT wr FROM pragma_table_list({quote_string(table)}) WHERE schema = 'main'"
-        )
-        if listed and listed[0][0] == "1":  # WITHOUT ROWID: its primary key (never generated)
+        columns, without_rowid = layout
+        as_text = self._sqlite_all_varchar()  # SET by the user at any time: asked on each read
+        if without_rowid:  # its primary key (never generated)
             primary = sorted((int(pk), name) for name, _, _, pk in columns if pk != "0")
             keys = [(_sqlite_ident(name), f"CAST(s.{quote_ident(name)} AS VARCHAR)") for _, name in primary]
         else:
@@ -491,6 +463,41 @@ class Hybrid:
             f"(SELECT {', '.join(shown)} FROM {quote_ident(source.alias)}.{quote_ident(table)} AS s "
             f"JOIN sqlite_query({quote_string(source.alias)}, {quote_string(query)}) AS q ON {on})"
         )
+
+    def _generated_layout(self, source: Source, table: str) -> tuple[list[list[str]], bool] | None:
+        """(name, declared type, hidden, pk) of each column of a table that has generated
+        columns, and whether it is WITHOUT ROWID; None when it has none.
+
+        Asked of DuckDB's own SQLite connection (the statement attaches the database there
+        anyway; a one-shot run needs no sqlite3), once per table until its file or WAL changes;
+        not kept when SQLite could not say (a lock): asked again next time.
+        """
+        try:
+            wal = source.location + "-wal"
+            version: object = (
+                file_version(source.location),
+                file_version(wal) if os.path.exists(wal) else None,
+            )
+        except OSError:
+            version = None
+        key = self._key(source, table)
+        known = self._generated.get(key)
+        if version is not None and known is not None and known[0] == version:
+            return known[1]
+        columns = self._sqlite_rows(
+            source,
+            f"SELECT name, type, hidden, pk FROM pragma_table_xinfo({quote_string(table)}, 'main') "
+            "WHERE hidden != '1'",
+        )
+        layout = None
+        if any(hidden in ("2", "3") for _, _, hidden, _ in columns):
+            listed = self._sqlite_rows(
+                source, f"SELECT wr FROM pragma_table_list({quote_string(table)}) WHERE schema = 'main'"
+            )
+            layout = (columns, bool(listed and listed[0][0] == "1"))
+        if columns and version is not None:
+            self._generated[key] = (version, layout)
+        return layout
 
     def _sqlite_rows(self, source: Source, query: str) -> list[list[str]]:
         """Rows (as text, NULL as '') of a query DuckDB's SQLite connection runs on a source.
