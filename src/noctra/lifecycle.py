@@ -104,9 +104,10 @@ class SourceLifecycle:
         self._hidden: set[str] = set()  # aliases already warned about by shadowed_sources
         # While False, quoted files are read as text and their persistent copies are not
         # looked up (a stored result may answer the query: no copy is touched then);
-        # ``copy_wanted`` says a quoted file of the last rewrite may have one.
+        # ``copy_wanted`` keeps, per path, the checked file that may have one, so the second
+        # rewrite looks its copy up without checking the file again.
         self.quoted_copies = True
-        self.copy_wanted = False
+        self.copy_wanted: dict[str, tuple[str, SourceKind, str | None]] = {}
 
     # --- registering ----------------------------------------------------------------
 
@@ -314,6 +315,9 @@ class SourceLifecycle:
 
         Returns what the engine reads the file with instead of the bare path, if anything.
         """
+        checked = self.copy_wanted.get(path) if self.quoted_copies else None
+        if checked is not None:
+            return self._cached_quoted(path, *checked)
         refuse_legacy_excel(path)
         kind = kind_from_name(path)
         if kind is None and not is_remote(path) and not is_glob(path):
@@ -322,9 +326,9 @@ class SourceLifecycle:
             return None
         reader = self.engine.quoted_file_reader(path, kind)
         if is_remote(path):
-            return reader if is_glob(path) else self._cached_quoted(path, kind, reader)
+            return reader if is_glob(path) else self._cached_quoted(path, path, kind, reader)
         if is_glob(path):
-            return self._cached_quoted(resolve_location(path, Path.cwd()), kind, reader)
+            return self._cached_quoted(path, resolve_location(path, Path.cwd()), kind, reader)
         location = resolve_location(path, Path.cwd())
         if not os.path.exists(location):
             raise SourceError(f"file not found: {path!r}", hint=f"no such file at {location}")
@@ -335,9 +339,9 @@ class SourceLifecycle:
                 f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
             )
         refuse_lying_extension(path, location, kind)
-        return self._cached_quoted(location, kind, reader)
+        return self._cached_quoted(path, location, kind, reader)
 
-    def _cached_quoted(self, location: str, kind: SourceKind, reader: str | None) -> str | None:
+    def _cached_quoted(self, path: str, location: str, kind: SourceKind, reader: str | None) -> str | None:
         """A quoted file read again (in any process) is served by its persistent copy (SPEC 4.5)."""
         if self.engine is not self.hybrid.duck or self.hybrid.store is None:
             return reader
@@ -349,7 +353,7 @@ class SourceLifecycle:
         if absolute is None:
             return reader
         if not self.quoted_copies:
-            self.copy_wanted = True
+            self.copy_wanted[path] = (location, kind, reader)
             return reader
         read_from = self.hybrid.quoted_file(location, kind, absolute)
         return reader if read_from == absolute else read_from

@@ -182,10 +182,10 @@ class Planner:
     def prepare(self, text: str, *, copies: bool = True) -> str:
         """SQL as an engine gets it: shorthands rewritten, changed files re-read.
 
-        ``copies=False`` reads quoted files as text (``lifecycle.copy_wanted`` says whether
-        one may have a persistent copy, for a second rewrite).
+        ``copies=False`` reads quoted files as text (``lifecycle.copy_wanted`` keeps those that
+        may have a persistent copy, checked, for a second rewrite).
         """
-        self.lifecycle.copy_wanted = False
+        self.lifecycle.copy_wanted.clear()
         rewritten = self._rewrite(text, copies=copies)
         self.lifecycle.refresh()
         return rewritten

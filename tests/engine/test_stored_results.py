@@ -271,6 +271,28 @@ def test_a_query_that_reads_no_file_is_not_stored(tmp_path: Path, results: Path,
     assert not list(results.glob("*.duckdb"))
 
 
+def test_a_quoted_file_is_checked_once_per_statement(
+    tmp_path: Path, results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No stored result answers: the statement is rewritten again to read the file's copy,
+    without opening the file again to check it."""
+    from noctra import lifecycle
+
+    checked: list[str] = []
+    real = lifecycle.refuse_lying_extension
+    monkeypatch.setattr(
+        lifecycle, "refuse_lying_extension", lambda path, *rest: checked.append(path) or real(path, *rest)
+    )
+    write_csv(tmp_path / "d.csv", 70)
+    for expected_hits in (0, 0, 1):  # noted; stored (its copy made); served
+        checked.clear()
+        assert run("SELECT sum(v) AS s FROM 'd.csv'", conf=config(copies=True)) == (
+            [{"s": 70}],
+            expected_hits,
+        )
+        assert checked == ["d.csv"]  # once, not once per rewrite
+
+
 # Queries whose rows may differ between runs over the same files: never stored.
 NEVER_STORED = [
     "SELECT sum(v) + random() * 0 AS s, now() IS NOT NULL AS x FROM t",
