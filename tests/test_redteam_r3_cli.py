@@ -434,30 +434,16 @@ def test_export_over_a_private_file_keeps_it_private(tmp_path: Path, run_noctra:
 
 
 def test_cache_of_a_private_file_is_not_world_readable(tmp_path: Path, isolated_env: dict[str, str]) -> None:
-    import sys
 
     lines = ["id,v,s"] + [f"{i},{i % 977},str{i % 1000}" for i in range(300_000)]
     private = tmp_path / "private.csv"
     private.write_text("\n".join(lines) + "\n", encoding="utf-8")
     private.chmod(0o600)
     for _ in range(3):
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "noctra",
-                "query",
-                "--format",
-                "csv",
-                "SELECT s, count(*) FROM 'private.csv' GROUP BY s ORDER BY s LIMIT 2",
-            ],
-            cwd=tmp_path,
-            env=isolated_env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
+        run = _shell(
+            "noctra query --format csv \"SELECT s, count(*) FROM 'private.csv' GROUP BY s LIMIT 2\"",
+            tmp_path,
+            isolated_env,
         )
         assert run.returncode == 0, run.stderr
     cache = Path(isolated_env["XDG_CACHE_HOME"]) / "noctra"
