@@ -90,6 +90,26 @@ def test_a_size_change_is_never_served_stale(tmp_path: Path, cache: Path) -> Non
     assert run(data) == ([(101, 101)], 0)
 
 
+@pytest.mark.parametrize("road", ["USE", "FROM"])
+def test_a_copy_of_an_earlier_state_goes_when_the_new_one_is_made(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, road: str
+) -> None:
+    """An edited file's old copy is never served again: it does not stay on disk until the
+    size bound evicts it."""
+    monkeypatch.chdir(tmp_path)
+    data = tmp_path / "d.csv"
+    sql = "SELECT count(*), sum(b) FROM " + ("t" if road == "USE" else "'d.csv'")
+    write_csv(data, 100)
+    for _ in range(2):
+        run(data, sql=sql)
+    (old,) = entries(cache)
+    write_csv(data, 101)
+    for _ in range(2):
+        assert run(data, sql=sql)[0] == [(101, 101)]
+    (new,) = entries(cache)
+    assert new != old
+
+
 def test_same_size_new_mtime_is_never_served_stale(tmp_path: Path, cache: Path) -> None:
     data = tmp_path / "d.csv"
     write_csv(data, 100, value=1)

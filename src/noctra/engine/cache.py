@@ -434,5 +434,9 @@ class CacheStore(EntryStore[CacheEntry]):
         )
         self._write_meta(entry)
         (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
+        state = (identity.size, identity.mtime_ns, identity.fingerprint)
+        for other in self.entries():
+            if other.source == identity.path and (other.size, other.mtime_ns, other.fingerprint) != state:
+                self.drop(other.key)  # a copy of an earlier state of this file: never served again
         self.evict()
         return entry
