@@ -363,3 +363,18 @@ def test_kept_results_keep_both_columns_of_a_duplicate_name() -> None:
     with Session() as s:
         kept, _ = s.execute("SELECT 1 AS id, 2 AS id; SELECT 3")
         assert isinstance(kept, Result) and kept.rows(1) == [(1, 2)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_rows_already_run_follow_set_timezone(tmp_path: Path, run_noctra: RunNoctra, fmt: str) -> None:
+    """RETURNING rows (kept as Arrow, written by a COPY on a cursor) show TIMESTAMPTZ in the
+    session's time zone, as a SELECT of the same value does; RESET goes back to UTC."""
+    script = (
+        "SET TimeZone = 'Asia/Tokyo'; CREATE TEMP TABLE x (t TIMESTAMPTZ); "
+        "INSERT INTO x VALUES ('2024-01-01 00:00:00+00') RETURNING t; SELECT t FROM x; "
+        "RESET TimeZone; INSERT INTO x VALUES ('2024-01-01 00:00:00+00') RETURNING t"
+    )
+    run = run_noctra("query", "--format", fmt, script, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("2024-01-01 09:00:00+09") == 2, run.stdout
+    assert run.stdout.count("2024-01-01 00:00:00+00") == 1, run.stdout

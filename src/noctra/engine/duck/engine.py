@@ -154,6 +154,9 @@ class DuckEngine:
         self._progress_enabled = False
         self.busy = False
         self.threads: int | None = None  # what set_threads last set
+        # SET statements run on the connection, by lower-cased name: a cursor (a new
+        # connection) starts from DuckDB's defaults for TimeZone, Calendar... (copy_result).
+        self._set: dict[str, str] = {}
         self._extensions = Extensions(self.connection, self.translating)
         # Where new tables go when no database source is current: memory, or a --db workspace.
         self.home = "memory"
@@ -324,6 +327,11 @@ class DuckEngine:
             reader = pa.RecordBatchReader.from_batches(schema, batches)
         cursor = self.connection.cursor()
         try:
+            for statement in self._set.values():
+                # TIMESTAMPTZ text follows SET TimeZone, as in the query's own output; a
+                # setting DuckDB keeps for the whole database needs no second SET.
+                with contextlib.suppress(duckdb.Error):
+                    cursor.execute(statement)
             cursor.register("__noctra_rows", reader)
             statement = f"COPY (SELECT * FROM __noctra_rows) TO {quote_string(target)} ({COPY_FORMATS[fmt]})"
             with self.translating():
@@ -473,13 +481,16 @@ class DuckEngine:
 
     def set_option(self, name: str, literal: str) -> None:
         """``SET name = literal``; the extension a setting belongs to is loaded first if needed."""
-        self._setting(f"SET {quote_ident(name)} = {literal}")
+        statement = f"SET {quote_ident(name)} = {literal}"
+        self._setting(statement)
+        self._set[name.lower()] = statement
         if name.lower() == "threads":
             self.threads = None  # the user owns threads now; set_threads applies it again when asked
 
     def reset_option(self, name: str) -> None:
         """``RESET name``."""
         self._setting(f"RESET {quote_ident(name)}")
+        self._set.pop(name.lower(), None)
 
     def _setting(self, sql: str) -> None:
         try:
