@@ -332,7 +332,9 @@ class DuckEngine:
                 # setting DuckDB keeps for the whole database needs no second SET.
                 with contextlib.suppress(duckdb.Error):
                     cursor.execute(statement)
-            cursor.register("__noctra_rows", reader)
+            # Read as an Arrow C stream: registering the pyarrow reader itself makes DuckDB
+            # import pyarrow.dataset and pandas (~0.5 s) to scan one RETURNING row.
+            cursor.register("__noctra_rows", cursor.from_arrow(reader.__arrow_c_stream__()))
             statement = f"COPY (SELECT * FROM __noctra_rows) TO {quote_string(target)} ({COPY_FORMATS[fmt]})"
             with self.translating():
                 row = cursor.execute(statement).fetchone()
