@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,13 @@ def test_null_variable_as_a_parameter_on_duckdb() -> None:
         ("AR", "AR"),
         ("2024-02-30", "2024-02-30"),
         ("12345678901234567890123", "12345678901234567890123"),
+        ("0", 0),
+        ("-0", 0),
+        ("01234", "01234"),
+        ("-007", "-007"),
+        ("0.5", Decimal("0.5")),
+        ("01.5", "01.5"),
+        ("10", 10),
     ],
 )
 def test_param_values_are_typed_like_literals(text: str, value: object) -> None:

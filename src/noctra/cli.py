@@ -555,9 +555,11 @@ def typed_param(text: str) -> object:
         return lowered == "true"
     if lowered == "null":
         return None
-    if re.fullmatch(r"[+-]?\d{1,18}", stripped):
+    # A leading zero (a zip code 01234, an id 007) keeps the value text, as DuckDB's CSV
+    # sniffer reads such a column: as a number the zero would be lost and '1234' match too.
+    if re.fullmatch(r"[+-]?(0|[1-9]\d{0,17})", stripped):
         return int(stripped)
-    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+)", stripped):
+    if re.fullmatch(r"[+-]?((0|[1-9]\d*)\.\d*|\.\d+)", stripped):
         return decimal.Decimal(stripped)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -341,6 +341,13 @@ class Session:
             rows.stored = stored is not None and stored.hit
             return rows
         result = healing(lambda: self._track(lambda: engine.run(sql, params)))
+        kind = plan.kind
+        if result.has_rows and _success_only(plan, result.columns):
+            # DROP, BEGIN, LOAD, ATTACH, CHECKPOINT...: DuckDB's empty "Success" result is a
+            # message, not a result set (stdout carries result sets only).
+            result.close()
+            kind = "CHECKPOINT" if kind == "CALL" else kind
+            return self._noting_hidden_sources(plan, _write_message(kind, None, engine.name))
         if result.has_rows and ([c.name for c in result.columns] != ["Count"] or plan.returning):
             if plan.kind != "SELECT":
                 # Writes with RETURNING: read them now, so dropping stale copies cannot close them.
@@ -982,6 +989,18 @@ def _dialect_notes(source: Source, dialect: Mapping[str, str]) -> list[str]:
 def _short(text: str, limit: int = 60) -> str:
     flat = text.replace("\n", "↵")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _success_only(plan: Plan, columns: Sequence[Column]) -> bool:
+    """True for DuckDB's answer to a statement that returns nothing: one BOOLEAN "Success".
+
+    A query that names a column so is still a query; of CALLs only CHECKPOINT answers so.
+    """
+    if [(c.name, c.type.upper()) for c in columns] != [("Success", "BOOLEAN")] or plan.returning:
+        return False
+    if plan.kind == "CALL":
+        return re.match(r"\s*(?:FORCE\s+)?CHECKPOINT\b", plan.sql, re.IGNORECASE) is not None
+    return plan.kind not in ("SELECT", "EXECUTE", "EXPLAIN")
 
 
 def _write_message(kind: str, count: int | None, engine: str) -> Message:
