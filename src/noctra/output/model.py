@@ -208,6 +208,14 @@ class Result:
         """Up to n rows as Python tuples: for display, never the whole result."""
         return self._engine_result().fetch(n)
 
+    def texts_of(self, columns: Sequence[Column], table: pa.Table) -> list[tuple[str | None, ...]] | None:
+        """Rows of an Arrow table read from this result (some of its columns) as the table
+        output shows them, the engine's text (None for NULL); None when no engine serializes
+        rows. A screen holding the Arrow table asks this for the rows it draws."""
+        if self._copy_rows is None:
+            return None
+        return sql_texts(self._copy_rows, columns, table)
+
     def reader(self, batch_rows: int = 1_000_000) -> pa.RecordBatchReader:
         """The rows as a stream of Arrow record batches (zero-copy from DuckDB).
 

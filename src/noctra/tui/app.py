@@ -7,6 +7,7 @@ a time, and their outcomes come back as Arrow tables and messages to draw.
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,13 +23,10 @@ from noctra.output.model import Message, Result
 from noctra.tui import history
 from noctra.tui.widgets.catalog import CatalogTree
 from noctra.tui.widgets.editor import CompletionMenu, Editor
-from noctra.tui.widgets.grid import ResultsGrid
+from noctra.tui.widgets.grid import GridRows, ResultsGrid
 from noctra.tui.widgets.statusbar import StatusBar
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from noctra.catalog import Column
     from noctra.rql.splitter import Statement
     from noctra.session import Session
 
@@ -323,12 +321,14 @@ class NoctraApp(App[int]):
                     if isinstance(outcome, Result):
                         columns = outcome.columns
                         table, complete = outcome.arrow_head(GRID_MAX_ROWS, GRID_MAX_BYTES)
+                        # Each value as the table output shows it: the engine casts the rows in
+                        # view to its text (the first ones here, in the worker).
+                        rows = GridRows(columns, table, outcome.texts_of)
                         # call_from_thread awaits a coroutine; mypy infers Never from its annotation.
                         self.call_from_thread(
                             self._show_result,  # type: ignore[arg-type]
                             statement,
-                            columns,
-                            table,
+                            rows,
                             outcome,
                             complete,
                         )
@@ -397,7 +397,7 @@ class NoctraApp(App[int]):
         self._show_warnings()
 
     async def _show_result(
-        self, statement: Statement, columns: list[Column], table: pa.Table, outcome: Result, complete: bool
+        self, statement: Statement, rows: GridRows, outcome: Result, complete: bool
     ) -> bool:
         results = self.query_one("#results", TabbedContent)
         title = f"{statement.number}: " + " ".join(statement.text.split())[:24]
@@ -414,12 +414,12 @@ class NoctraApp(App[int]):
             await results.add_pane(pane)
         self._result_count += 1
         self._titles[str(pane.id)] = title
-        grid.load(columns, table)
+        grid.load(rows)
         results.active = str(pane.id)
-        rows = table.num_rows
+        count = rows.table.num_rows
         notes = "".join(f"note: {n}\n" for n in outcome.notes)
         stored = " · stored result" if outcome.stored else ""
-        shown = f"{rows:,} row{'' if rows == 1 else 's'}"
+        shown = f"{count:,} row{'' if count == 1 else 's'}"
         if not complete:
             shown = f"first {shown} shown, the rest not read (EXPORT writes all)"
         self.say(f"{notes}{shown} · {outcome.elapsed * 1000:.0f} ms{stored}")
@@ -527,9 +527,11 @@ class NoctraApp(App[int]):
     def show_profile(self, event: ResultsGrid.ProfileRequested) -> None:
         from noctra.tui.screens import ProfileScreen
 
-        table = event.grid.table
-        if table is not None:
-            self.push_screen(ProfileScreen(event.grid.columns[event.column], table.column(event.column)))
+        grid, column = event.grid, event.column
+        if grid.table is not None and grid.cells is not None:
+            # Counted on the Arrow values, its min, max and top values shown as the grid shows them.
+            shown = partial(grid.cells.column, column)
+            self.push_screen(ProfileScreen(grid.columns[column], grid.table.column(column), shown))
 
     # --- focus and tabs -----------------------------------------------------------------------
 

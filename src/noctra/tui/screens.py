@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.table import Table
@@ -207,28 +208,37 @@ class ProfileScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,p,q", "close", "Close")]
 
-    def __init__(self, column: Column, values: pa.ChunkedArray) -> None:
+    def __init__(
+        self, column: Column, values: pa.ChunkedArray, shown: Callable[[pa.Array], list[str | None]]
+    ) -> None:
         super().__init__()
         self.column = column
         self.values = values
+        self.shown = shown
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="profile", classes="dialog"):
             yield Label(f"Column {self.column.name}", classes="title")
-            yield Static(profile_table(self.column, self.values))
+            yield Static(profile_table(self.column, self.values, self.shown))
             yield Label("Esc closes", classes="muted")
 
     def action_close(self) -> None:
         self.dismiss(None)
 
 
-def profile_table(column: Column, values: pa.ChunkedArray, *, top: int = 10) -> Table:
-    """Counts and a bar chart of the top values, computed in Arrow (no Python rows)."""
+def profile_table(
+    column: Column, values: pa.ChunkedArray, shown: Callable[[pa.Array], list[str | None]], *, top: int = 10
+) -> Table:
+    """Counts and a bar chart of the top values, computed in Arrow (no Python rows); the values
+    named (min, max, top values) are shown as the grid shows them, by ``shown``."""
     import importlib
 
     import pyarrow as pa
 
     from noctra.output.render import display_value
+
+    def text(value: str | None) -> str:
+        return "NULL" if value is None else display_value(value)
 
     # pyarrow.compute's functions are made at import: its stubs do not name them.
     pc: Any = importlib.import_module("pyarrow.compute")
@@ -245,9 +255,9 @@ def profile_table(column: Column, values: pa.ChunkedArray, *, top: int = 10) -> 
         facts.add_row("distinct", f"{pc.count_distinct(values).as_py():,}")
     try:
         bounds = pc.min_max(values)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        facts.add_row("min", display_value(low, column.type))
-        facts.add_row("max", display_value(high, column.type))
+        low, high = shown(pa.array([bounds["min"], bounds["max"]], type=values.type))
+        facts.add_row("min", Text(text(low)))
+        facts.add_row("max", Text(text(high)))
     except (pa.ArrowNotImplementedError, pa.ArrowTypeError):
         pass
     try:
@@ -259,14 +269,12 @@ def profile_table(column: Column, values: pa.ChunkedArray, *, top: int = 10) -> 
     if len(best):
         facts.add_row("", "")
         facts.add_row("top values", "")
-        most = max(best.field("counts").to_pylist())
-        for item in best.to_pylist():
-            share = item["counts"] / most if most else 0
+        counted = best.field("counts").to_pylist()
+        most = max(counted)
+        for value, count in zip(shown(best.field("values")), counted, strict=True):
+            share = count / most if most else 0
             bar = "█" * max(round(share * 30), 1)
-            facts.add_row(
-                Text(display_value(item["values"], column.type)[:24]),
-                Text.assemble((bar, "cyan"), f" {item['counts']:,}"),
-            )
+            facts.add_row(Text(text(value)[:24]), Text.assemble((bar, "cyan"), f" {count:,}"))
     return facts
 
 

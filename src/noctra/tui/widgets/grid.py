@@ -1,7 +1,8 @@
 """ResultsGrid: a result set on screen, read from an Arrow table only where it is shown.
 
-The table stays Arrow (zero-copy from DuckDB); rows become Python values a chunk at a
-time, for the lines being drawn, so a million-row result opens and scrolls at once.
+The table stays Arrow (zero-copy from DuckDB); rows become text a chunk at a time, for
+the lines being drawn, so a million-row result opens and scrolls at once. The text is the
+table output's, DuckDB's own (tui.cells): `1 year 2 months`, `infinity`, `0.1` for a FLOAT.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from noctra.output.render import cell_width, cut_to, display_value, is_numeric, pad
+from noctra.output.text import csv_field
+from noctra.tui.cells import CellTexts, EngineTexts
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,11 +28,37 @@ if TYPE_CHECKING:
 
     from noctra.catalog import Column
 
-_CHUNK = 256  # rows turned into Python values at once, for drawing
+_CHUNK = 256  # rows turned into text at once, for drawing
 _CHUNKS_KEPT = 16
 _SAMPLE = 200  # rows read to size the columns
 _MAX_WIDTH = 40
+# Characters of a value kept to draw it (then …): a column is never wider than _MAX_WIDTH,
+# and a huge value is not held (nor read from Arrow) whole for that. Copying reads it whole.
+_KEPT = 200
 _HEADER = 2  # name, type
+
+
+class GridRows:
+    """A result ready for the grid: its columns, its Arrow table, its values' text by chunk.
+
+    Made where the rows are read (the app's worker): the first chunk, which sizes the
+    columns, becomes text there, so the grid draws a new result at once.
+    """
+
+    def __init__(self, columns: list[Column], table: pa.Table, texts: EngineTexts | None = None) -> None:
+        self.columns = columns
+        self.table = table
+        # The engine's text of the columns whose Python values DuckDB shows otherwise.
+        self.cells = CellTexts(columns, table.schema, texts)
+        self.first = self.chunk(0)
+
+    def chunk(self, index: int) -> list[list[str | None]]:
+        """Rows index * _CHUNK on, as their cells are drawn (None for NULL)."""
+        part = self.table.slice(index * _CHUNK, _CHUNK)
+        return [
+            [None if text is None else _shown(text) for text in row]
+            for row in self.cells.rows(part, limit=_KEPT + 1)
+        ]
 
 
 class ResultsGrid(ScrollView, can_focus=True):
@@ -82,19 +111,23 @@ class ResultsGrid(ScrollView, can_focus=True):
         self.cursor_row = 0
         self.cursor_column = 0
         self._right: list[bool] = []
+        self._rows: GridRows | None = None
         self._chunks: OrderedDict[int, list[list[str | None]]] = OrderedDict()
-        self.chunks_read = 0  # how many chunks became Python values (tests: never all of them)
+        self.chunks_read = 0  # how many chunks became text (tests: never all of them)
 
     # --- data ---------------------------------------------------------------------------
 
-    def load(self, columns: list[Column], table: pa.Table) -> None:
+    def load(self, rows: GridRows) -> None:
         """Show a result: column types from the engine, values from the Arrow table."""
-        self.table = table
-        self.columns = columns
+        self._rows = rows
+        self.table = table = rows.table
+        self.columns = columns = rows.columns
         self._right = [is_numeric(c.type) for c in columns]
         self._chunks.clear()
+        self._chunks[0] = rows.first
+        self.chunks_read = 1
         self.cursor_row = self.cursor_column = 0
-        sample = self._chunk(0)[:_SAMPLE] if table.num_rows else []
+        sample = rows.first[:_SAMPLE]
         self.widths = [
             min(
                 max(
@@ -115,27 +148,28 @@ class ResultsGrid(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return 0 if self.table is None else self.table.num_rows
 
+    @property
+    def cells(self) -> CellTexts | None:
+        """How the result's values become text (the profile shows its values so too)."""
+        return None if self._rows is None else self._rows.cells
+
     def value(self, row: int, column: int) -> str | None:
-        """A cell's text as shown (None for NULL)."""
+        """A cell as drawn before it is fitted to its column (None for NULL): DuckDB's text
+        on one line, control characters shown as pictures, at most _KEPT characters (then …)."""
         return self._chunk(row // _CHUNK)[row % _CHUNK][column]
+
+    def text(self, row: int, column: int) -> str | None:
+        """A cell's whole text as DuckDB shows it, line breaks and all (None for NULL)."""
+        assert self._rows is not None
+        return self._rows.cells.column(column, self._rows.table.column(column).slice(row, 1))[0]
 
     def _chunk(self, index: int) -> list[list[str | None]]:
         chunk = self._chunks.get(index)
         if chunk is not None:
             self._chunks.move_to_end(index)
             return chunk
-        assert self.table is not None
-        part = self.table.slice(index * _CHUNK, _CHUNK)
-        types = [c.type for c in self.columns]
-        values = [column.to_pylist() for column in part.columns]
-        chunk = (
-            [
-                [None if v is None else display_value(v, types[i]) for i, v in enumerate(row)]
-                for row in zip(*values, strict=True)
-            ]
-            if values
-            else [[] for _ in range(part.num_rows)]
-        )
+        assert self._rows is not None
+        chunk = self._rows.chunk(index)
         self.chunks_read += 1
         self._chunks[index] = chunk
         if len(self._chunks) > _CHUNKS_KEPT:
@@ -249,17 +283,18 @@ class ResultsGrid(ScrollView, can_focus=True):
     # --- copy and profile -------------------------------------------------------------------
 
     def cell_text(self) -> str:
-        """The cell under the cursor as text ('' for NULL)."""
-        if not self.row_count:
+        """The cell under the cursor as DuckDB shows it, whole ('' for NULL)."""
+        if not self.row_count or not self.columns:
             return ""
-        return self.value(self.cursor_row, self.cursor_column) or ""
+        return self.text(self.cursor_row, self.cursor_column) or ""
 
     def row_text(self) -> str:
-        """The row under the cursor, tab-separated."""
+        """The row under the cursor as a line of `--format tsv` (NULL empty, '' as "")."""
         if not self.row_count:
             return ""
-        row = self._chunk(self.cursor_row // _CHUNK)[self.cursor_row % _CHUNK]
-        return "\t".join(v or "" for v in row)
+        assert self._rows is not None
+        (row,) = self._rows.cells.rows(self._rows.table.slice(self.cursor_row, 1))
+        return "\t".join(csv_field(text, "\t") for text in row)
 
     def action_copy_cell(self) -> None:
         self.app.copy_to_clipboard(self.cell_text())
@@ -272,3 +307,10 @@ class ResultsGrid(ScrollView, can_focus=True):
     def action_profile(self) -> None:
         if self.table is not None and self.columns:
             self.post_message(self.ProfileRequested(self, self.cursor_column))
+
+
+def _shown(text: str) -> str:
+    """A value's text as a cell draws it: one line, safe for a terminal, at most _KEPT characters."""
+    if len(text) > _KEPT:
+        return display_value(text[:_KEPT]) + "…"
+    return display_value(text)
