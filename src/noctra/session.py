@@ -319,7 +319,7 @@ class Session:
                     """For a screen: the rows as the engine's own text, when Python's values
                     would show some types otherwise (one bind to learn the types first)."""
                     columns = located(lambda: engine.describe(f"({sql}\n)", params))
-                    if not needs_sql_text([c.type for c in columns]):
+                    if not needs_sql_text([c.type for c in columns], via_arrow=False):
                         return None
                     texts = f"SELECT COLUMNS(*)::VARCHAR FROM ({sql}\n)"
                     return columns, located(

@@ -286,3 +286,26 @@ def test_cache_show_prints_a_stored_query_safely(
     for title in ("size", "hits"):  # columns line up: the symbols take one cell each
         at = header.index(title)
         assert rows[-1][at - 2 : at] == "  " and rows[-1][at] != " ", shown.stdout
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_lossy_and_arrow_damaged_types_together_show_their_sql_text(
+    fmt: str, tmp_path: Path, run_noctra: RunNoctra
+) -> None:
+    """A BIT, UHUGEINT or TIME WITH TIME ZONE column next to an INTERVAL or a FLOAT: the
+    query's own text cast is exact for all of them (before, the whole row fell back to
+    Python's values: 420 days, 0.10000000149011612)."""
+    sql = (
+        "SELECT INTERVAL 14 MONTH AS i, '0101'::BIT AS b, 0.1::FLOAT AS f, "
+        "'12:00:00+05:30'::TIMETZ AS tz, 340282366920938463463374607431768211455::UHUGEINT AS u"
+    )
+    run = run_noctra("query", "--format", fmt, sql, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    header, [row] = shown_cells(run.stdout, fmt)
+    assert dict(zip(header, row, strict=True)) == {
+        "i": "1 year 2 months",
+        "b": "0101",
+        "f": "0.1",
+        "tz": "12:00:00+05:30",
+        "u": "340282366920938463463374607431768211455",
+    }

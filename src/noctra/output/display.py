@@ -50,9 +50,13 @@ _INFINITE = 2**63 - 1
 _CSV_FIELD = re.compile(r'"((?:[^"]|"")*)"|([^,\n]*)')
 
 
-def needs_sql_text(types: Sequence[str]) -> bool:
-    """True when values of these column types lose, as Python values, what DuckDB shows."""
-    if any(_LOST_IN_ARROW.search(t) for t in types):
+def needs_sql_text(types: Sequence[str], *, via_arrow: bool = True) -> bool:
+    """True when values of these column types lose, as Python values, what DuckDB shows.
+
+    ``via_arrow``: the text would be made from the rows' Arrow form; the engine's own cast
+    of the query (``via_arrow=False``) is exact for every type.
+    """
+    if via_arrow and any(_LOST_IN_ARROW.search(t) for t in types):
         # Arrow would be wrong where Python is right: Python's values are the lesser loss.
         return False
     return any(t.split("(")[0].strip().upper() not in _EXACT_IN_PYTHON for t in types)
