@@ -261,13 +261,6 @@ def test_export_json_of_nan_and_infinity_is_valid_json(tmp_path: Path, run_noctr
     json.loads((tmp_path / "out.json").read_text(encoding="utf-8"), parse_constant=refuse)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "EXPORT runs in DuckDB (its COPY writes the file): 7/2 previews as 3 (SQLite), exports as 3.5;"
-        " documented in docs/RQL_EXTENSIONS.md, a fix needs EXPORT to stream SQLite's rows"
-    ),
-)
 def test_export_of_a_sqlite_query_writes_what_select_showed(tmp_path: Path, run_noctra: RunNoctra) -> None:
     db = sqlite3.connect(tmp_path / "shop.db")
     db.execute("CREATE TABLE t (a INTEGER)")

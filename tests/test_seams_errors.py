@@ -408,7 +408,8 @@ SQLITE_ALL_VARCHAR_HINT = (
     ("statement", "message"),
     [
         (
-            "EXPORT l.t TO 'out.parquet'",
+            # Natively (auto) SQLite's own values are exported: DuckDB's reader is asked here.
+            "SET engine = duckdb; EXPORT l.t TO 'out.parquet'",
             'export failed: SQLite column "qty" is declared integer but holds "abc" (text)',
         ),
         (

@@ -428,3 +428,140 @@ def test_toml_value_reads_back_as_written(value: dict[str, object]) -> None:
 def test_toml_value_quotes_keys_that_are_not_bare() -> None:
     written = toml_value({"a.b": 1, "c d": "\t\x7f", "é": True, "": [], "plain-key_1": {"x.y": 2}})
     assert written == '{"a.b" = 1, "c d" = "\\t\\u007f", "é" = true, "" = [], plain-key_1 = {"x.y" = 2}}'
+
+
+# --- entries edited by hand (SPEC 2.3: a variable's value never runs as SQL) ----------------
+
+# Values of every kind LET keeps: each is restored as it was, with no warning.
+LET_VALUES = {
+    "i": "42",
+    "big": "9223372036854775807",
+    "huge": "170141183460469231731687303715884105727::HUGEINT",
+    "dec": "1.50",
+    "dbl": "-0.0::DOUBLE",
+    "flt": "0.1::FLOAT",
+    "inf": "'inf'::DOUBLE",
+    "e": "1e300",
+    "s": "'it''s \"q\" ; -- x'",
+    "nul": "'a' || chr(0) || 'b'",
+    "nl": "'a' || chr(10) || 'b'",
+    "d": "DATE '2024-01-02'",
+    "tstz": "TIMESTAMPTZ '2024-01-02 03:04:05+02'",
+    "ns": "'2024-01-01 00:00:00.123456789'::TIMESTAMP_NS",
+    "iv": "INTERVAL '1 month 2 days 3 hours'",
+    "blob": "'\\x00\\xFF'::BLOB",
+    "lst": "['a''b', NULL]",
+    "st": "{'a b': 1, 'select': 'x''y', '\"q\"': [1.5]}",
+    "mp": "MAP {'k': 1}",
+    "un": "union_value(num := 2)",
+    "arr": "[1, 2]::INTEGER[2]",
+    "en": "'b'::ENUM('a', 'b')",
+    "n": "NULL",
+    "tn": "CAST(NULL AS INTEGER)",
+    "b": "true",
+    "js": "'{\"a\": [1]}'::JSON",
+}
+
+
+def test_every_value_let_makes_is_restored_without_a_warning(work: Path) -> None:
+    state = work / "session.toml"
+    with Session(state_path=state) as first:
+        for name, expression in LET_VALUES.items():
+            first.execute(f"LET {name} = {expression}")
+        made = dict(first.variables)
+        shown = first.sql("SELECT " + ", ".join(f"#{name}" for name in LET_VALUES)).rows(1)
+    with Session(state_path=state) as second:
+        assert second.warnings == []
+        assert second.variables == made
+        assert second.sql("SELECT " + ", ".join(f"#{name}" for name in LET_VALUES)).rows(1) == shown
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, (old, text)
+    path.write_text(text.replace(old, new))
+
+
+def test_hand_edited_variables_are_left_out_with_one_warning_each(work: Path) -> None:
+    (work / "secret.txt").write_text("TOPSECRET")
+    state = work / "session.toml"
+    with Session(state_path=state) as first:
+        first.execute("USE 'sales.csv' AS sales; LET a = 1; LET b = 2; LET c = 3; LET d = 'kept'")
+    # A literal that is a query; a type that closes the CAST; a number SQLite would paste as it is.
+    _edit(state, 'literal = "1"', "literal = \"(SELECT content FROM read_text('secret.txt'))\"")
+    _edit(
+        state,
+        'type = "INTEGER"\ntext = "2"\nliteral = "2"',
+        'type = "INTEGER) + (SELECT 1"\ntext = "2"\nliteral = "2"',
+    )
+    _edit(state, 'text = "3"\nliteral = "3"', 'text = "3 OR 1=1"\nliteral = "CAST(\'3 OR 1=1\' AS INTEGER)"')
+    edited = state.read_text()
+    with Session(state_path=state) as second:
+        assert len(second.warnings) == 3, second.warnings
+        for name, warning in zip("abc", second.warnings, strict=True):
+            assert warning.startswith(f"session file {state}: variable '{name}' left out: ")
+            assert warning.endswith(f"(LET {name} = ... replaces it)")
+        assert "is not the one Noctra writes for INTEGER '1'" in second.warnings[0]
+        assert "'INTEGER) + (SELECT 1' is not an SQL type" in second.warnings[1]
+        assert "'3 OR 1=1' is not a number" in second.warnings[2]
+        assert list(second.variables) == ["d"] and [s.alias for s in second.sources] == ["sales"]
+        with pytest.raises(NoctraError, match="unknown variable '#a'"):
+            second.execute("SELECT #a")
+        assert second.sql("SELECT #d, sum(amount) FROM sales").rows(1) == [("kept", 30)]
+        second.execute("SELECT 1")
+        assert state.read_text() == edited  # nothing changed: the file is as the user left it
+        second.execute("LET a = 10")
+    saved = tomllib.loads(state.read_text())
+    assert {v["name"]: v["literal"] for v in saved["variables"]}["a"] == "10"
+    with Session(state_path=state) as third:
+        assert len(third.warnings) == 2 and third.sql("SELECT #a").rows(1) == [(10,)]
+
+
+def test_an_alias_use_takes_quoted_is_restored_and_an_empty_one_is_left_out(work: Path) -> None:
+    state = work / "session.toml"
+    with Session(state_path=state) as first:
+        first.execute("""USE 'sales.csv' AS "t; x"; USE 'crm.db' AS crm""")
+    with Session(state_path=state) as second:
+        assert second.warnings == []
+        assert second.sql('SELECT sum(amount) FROM "t; x"').rows(1) == [(30,)]
+    _edit(state, 'alias = "crm"', 'alias = ""')
+    with Session(state_path=state) as third:
+        assert third.warnings == [f"session file {state}: source '' left out: an alias cannot be empty"]
+        assert [s.alias for s in third.sources] == ["t; x"]
+
+
+def test_a_script_of_lets_serializes_each_value_once(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each save wrote every variable again: N LETs cost O(N^2) (R4S-3)."""
+    from noctra import state as state_module
+
+    written: list[object] = []
+    value = state_module._value
+    monkeypatch.setattr(state_module, "_value", lambda v: written.append(v) or value(v))
+    count = 300
+    with Session(state_path=work / "session.toml") as session:
+        session.execute("".join(f"LET v{i} = {i};" for i in range(count)))
+        session.execute("LET v7 = 'again'; UNSET v8")
+    # name, type, text and literal of each variable; the last two statements rewrite a few.
+    assert len(written) <= 4 * count + 50, len(written)
+    saved = tomllib.loads((work / "session.toml").read_text())
+    assert [v["name"] for v in saved["variables"]] == [f"v{i}" for i in range(count) if i != 8]
+    assert saved["variables"][7]["literal"] == "'again'"
+
+
+names = st.sampled_from([f"v{i}" for i in range(6)])
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.sampled_from(["let", "unset", "other"]), names, st.integers(0, 3)), max_size=30))
+def test_snapshot_is_right_whatever_the_order_of_changes(steps: list[tuple[str, str, int]]) -> None:
+    """Entries are reused from one snapshot to the next: never a stale one."""
+    mine: dict[str, Variable] = {}
+    other = [Variable("o", "INTEGER", "1", "1")]
+    for action, name, value in steps:
+        if action == "let":
+            mine[name] = Variable(name, "INTEGER", str(value), str(value))
+        elif action == "unset":
+            mine.pop(name, None)
+        else:  # another session of the same process saves in between
+            assert parse(snapshot([], other, None)).variables == other
+        assert parse(snapshot([], list(mine.values()), None)).variables == list(mine.values())

@@ -198,3 +198,56 @@ def test_noctra_processes_started_at_once_keep_every_source(tmp_path: Path) -> N
     saved = state.load(path)
     assert saved is not None
     assert sorted(aliases(saved)) == sorted(f"a{n}" for n in range(PROCESSES))
+
+
+def test_saves_after_another_process_wrote_keep_merging(tmp_path: Path) -> None:
+    """Once another process wrote, each later save of this one merges: nothing of either is lost."""
+    path = tmp_path / "state" / "session.toml"
+    code = (
+        "import sys; from noctra.session import Session\n"
+        f"with Session(state_path={str(path)!r}) as s:\n"
+        "    s.execute(sys.argv[1])\n"
+        "    print(*s.warnings, sep='\\n', end='')\n"
+    )
+
+    def other(statement: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", code, statement], capture_output=True, text=True, check=False
+        )
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+    from noctra.session import Session
+
+    with Session(state_path=path) as mine:
+        mine.execute("LET m0 = 0")
+        for i in range(1, 4):
+            other(f"LET o{i} = {i}")
+            mine.execute(f"LET m{i} = {i}; LET m{i}b = {i}")
+        mine.execute("LET o1 = 'mine now'; UNSET m0")
+        other("UNSET o2")
+        mine.execute("LET m9 = 9")
+        assert mine.warnings == []
+    saved = state.parse(path.read_text())
+    values = {v.name: v.text for v in saved.variables}
+    assert values == {
+        "m1": "1", "m1b": "1", "o1": "mine now", "m2": "2", "m2b": "2",
+        "o3": "3", "m3": "3", "m3b": "3", "m9": "9",
+    }  # fmt: skip
+
+
+def test_a_burst_of_saves_is_fsynced_once_a_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every save is atomic; only the disk flush is spaced out (it cost as much as a query)."""
+    path = tmp_path / "session.toml"
+    synced: list[int] = []
+    clock = [1000.0]
+    monkeypatch.setattr(state.os, "fsync", synced.append)
+    monkeypatch.setattr(state.time, "monotonic", lambda: clock[0])
+    for n in range(5):
+        state.save(path, f"version = 1\n# {n}\n")
+        assert path.read_text() == f"version = 1\n# {n}\n"
+        clock[0] += 0.1
+    assert len(synced) == 1  # the first
+    clock[0] += 1.0
+    state.save(path, "version = 1\n# later\n")
+    assert len(synced) == 2  # a change made a while after the last flush is flushed at once
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["session.toml"]

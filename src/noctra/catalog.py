@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from noctra.engine.base import Column, Engine, TableInfo
 from noctra.engine.hybrid import Hybrid
-from noctra.engine.sources import Signature, Source, SourceKind, SourceRegistry, signature_of
+from noctra.engine.sources import Signature, Source, SourceKind, SourceRegistry, signature_of, unchanged
 from noctra.errors import SourceError
 from noctra.records import record
 from noctra.redact import redact_url
@@ -155,6 +155,6 @@ def source_status(source: Source, now: Signature | None) -> str:
         return "ok"
     if now is None:
         return "missing"
-    if source.signature is not None and now != source.signature:
+    if source.signature is not None and not unchanged(source.signature, now):
         return "changed"
     return "ok"

@@ -656,7 +656,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
                     )
                 except NoctraError as exc:
                     # Errors while rows are read (after the statement started) point at it too.
-                    exc.with_span(Span(outcome.statement, 1, 1))
+                    _locate(exc, session, script, outcome.statement)
                     if not args.continue_on_error:
                         raise
                     failed(exc)
@@ -710,6 +710,19 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         session.close()
         _print_warnings(session.warnings, warned)
     return exit_code
+
+
+def _locate(exc: NoctraError, session: Session, script: str, number: int) -> None:
+    """Give an error met while a statement's rows were read that statement's position."""
+    if exc.span is not None:
+        return
+    from noctra.rql.positions import locate
+
+    found = next((s for s in session.split(script.removeprefix("\ufeff")) if s.number == number), None)
+    if found is None:
+        exc.span = Span(number, 1, 1)
+    else:
+        locate(exc, found)
 
 
 def _print_warnings(warnings: list[str], shown: int) -> int:

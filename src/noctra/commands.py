@@ -52,6 +52,7 @@ class Api(Protocol):
         query: str | None = None,
         params: Params = None,
         statement: Statement | None = None,
+        main_engine: bool = False,
     ) -> Result: ...
 
     def let(
@@ -193,7 +194,9 @@ def _sqlite_columns(api: Api, alias: str, info: TableInfo) -> list[tuple[object,
     rows = described.rows(described.row_count or 0)
     if len(rows) < info.columns:
         # Generated columns: the table is read through the query that computes them.
-        query = api.describe(query=f"SELECT * FROM {quote_ident(alias)}.{quote_ident(info.name)}")
+        query = api.describe(
+            query=f"SELECT * FROM {quote_ident(alias)}.{quote_ident(info.name)}", main_engine=True
+        )
         rows = query.rows(query.row_count or 0)
     return rows
 

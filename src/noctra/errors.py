@@ -22,6 +22,9 @@ class NoctraError(Exception):
     """A failure the user can act on."""
 
     exit_code = 1
+    # The word of the user's statement the error is about (``:name``), when the span given
+    # cannot say where it is: locating the error in its statement finds that word there.
+    token: str | None = None
 
     def __init__(self, message: str, *, hint: str | None = None, span: Span | None = None) -> None:
         # URLs in messages lose their passwords and signatures: errors end up on screens and in logs.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 from noctra.engine.base import Engine, Registration
@@ -22,12 +23,26 @@ from noctra.engine.sources import (
     lake_kind,
     refuse_legacy_excel,
     refuse_lying_extension,
+    refuse_ragged_tail,
     resolve_location,
     server_kind,
     signature_of,
+    unchanged,
 )
 from noctra.errors import NoctraError, SourceError, UsageError
 from noctra.quoting import identifier_from_stem, quote_string
+
+# Names in a statement, as DuckEngine.ready finds them: "quoted" or bare identifiers.
+_NAMES = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
+# A URL's Last-Modified has whole seconds: a rewrite within the same second keeps it (and
+# often the size); read this long after it, the header is sniffed again to be sure.
+REMOTE_RACY_NS = 2_000_000_000
+
+
+def _names_in(statement: str) -> set[str]:
+    return {
+        (quoted.replace('""', '"') if quoted else word).lower() for quoted, word in _NAMES.findall(statement)
+    }
 
 
 def default_alias(path: str) -> str:
@@ -134,6 +149,9 @@ class SourceLifecycle:
                 # Given to the engine only (a DuckDB secret), never kept on the Source.
                 self.engine.set_credentials("url", {source.location: password})
         self._refuse_shadowed(source)
+        if self._follows_remote(source):
+            # Taken before the sniff: a change between the two is seen at the next statement.
+            source.signature = self._remote_signature(source)
         replaced = self.sources.peek(source.alias)
         self.register(source, replacing=replaced)
         if replaced is not None:
@@ -339,6 +357,9 @@ class SourceLifecycle:
                 f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
             )
         refuse_lying_extension(path, location, kind)
+        if kind is SourceKind.CSV:
+            # DuckDB's sniffer would read a ragged last row alone, the lines before skipped (R4-3).
+            refuse_ragged_tail(path, location)
         return self._cached_quoted(path, location, kind, reader)
 
     def _cached_quoted(self, path: str, location: str, kind: SourceKind, reader: str | None) -> str | None:
@@ -360,23 +381,37 @@ class SourceLifecycle:
 
     # --- following files ------------------------------------------------------------
 
-    def refresh(self) -> None:
+    def refresh(self, statement: str | None = None) -> None:
         """Follow files that changed: CSVs are sniffed again, DuckDB copies are dropped.
 
-        A source restored as missing becomes usable again when its file is back.
+        A source restored as missing becomes usable again when its file is back. A remote
+        CSV is looked at (one HEAD) only when ``statement`` names it (always when None).
         """
+        named: set[str] | None = None
         for source in self.sources:
             if source.status == "missing":
                 self.register_saved(source)
                 continue
-            if source.kind.is_database or source.is_remote:
+            if source.kind.is_database:
+                continue
+            if source.is_remote:
+                if not self._follows_remote(source):
+                    continue
+                if statement is not None and named is None:
+                    named = _names_in(statement)
+                if named is None or source.alias.lower() in named:
+                    self._refresh_remote(source)
                 continue
             # A workbook's sheets may come and go: its catalog of sheets is made again.
             followed = source.kind in (SourceKind.CSV, SourceKind.EXCEL) or source.kind.is_lake
             if not followed and not self.hybrid.has_copy(source):
                 continue  # Parquet/JSON views read the files as they are: nothing to redo
             now = signature_of(source.location)
-            if now is None or now == source.signature:
+            if now is None:
+                continue
+            if unchanged(source.signature, now):
+                # A fingerprint taken while a file had just changed is not needed once it settled.
+                source.signature = now
                 continue
             # CSV dialects are sniffed again; other views only lose their DuckDB copy. A lake
             # table's new commit may change its columns (and Iceberg's newest metadata file).
@@ -385,6 +420,50 @@ class SourceLifecycle:
 
             self.hybrid.invalidate(source)
             source.signature = now
+
+    @staticmethod
+    def _follows_remote(source: Source) -> bool:
+        """A remote CSV's view pins the header and types sniffed from the file: it follows the file."""
+        return source.is_remote and source.kind is SourceKind.CSV
+
+    def _remote_signature(self, source: Source) -> Signature | None:
+        """Size and Last-Modified of a URL (one HEAD) or of each file of a remote glob (a
+        listing), and when they were read; None when they cannot be read now."""
+        try:
+            pattern = quote_string(source.read_pattern)
+            found = self.hybrid.duck.run(
+                f"SELECT filename, size, epoch_ns(last_modified) FROM read_blob({pattern}) ORDER BY filename"
+            ).fetch(100_000)
+        except NoctraError:
+            return None  # unreachable now: the query itself says so
+        now = time.time_ns()
+        return Signature(
+            tuple(
+                (str(name), int(str(size or 0)), int(str(mtime or 0)), 0, now, "")
+                for name, size, mtime in found
+            )
+        )
+
+    def _refresh_remote(self, source: Source) -> None:
+        """Sniff a remote CSV again when its size or Last-Modified changed (R4-4).
+
+        Last-Modified has whole seconds: while the last look came within REMOTE_RACY_NS of it
+        (or the server sends none), a same-size rewrite would look unchanged, so the file is
+        sniffed again then too.
+        """
+        now = self._remote_signature(source)
+        if now is None or not now.files:
+            return
+        known = source.signature
+        same = known is not None and [f[:3] for f in known.files] == [f[:3] for f in now.files]
+        if same and known is not None and all(f[2] and f[4] - f[2] >= REMOTE_RACY_NS for f in known.files):
+            return
+        try:
+            apply(source, self.engine.register(source))
+        except NoctraError:
+            return  # unreadable now: the statement reading it says why
+        self.hybrid.invalidate(source)
+        source.signature = now
 
     # --- restoring ------------------------------------------------------------------
 
@@ -412,10 +491,18 @@ class SourceLifecycle:
         key = source.alias.lower()
         if key in self._failed and self._failed[key] == now:
             return True
+        if source.is_remote:
+            # Not looked at now (start-up waits on no network): at the first statement naming it.
+            now = source.signature
         try:
             if source.kind is SourceKind.SQLITE:
                 check_sqlite_file(source)
-            apply(source, self.engine.register(source, reuse_reader=now == source.signature))
+            apply(
+                source,
+                self.engine.register(
+                    source, reuse_reader=source.is_remote or unchanged(source.signature, now)
+                ),
+            )
         except NoctraError as exc:
             source.status = "missing"
             self._failed[key] = now

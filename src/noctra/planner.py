@@ -17,6 +17,7 @@ from noctra.engine.cache import absolute
 from noctra.engine.hybrid import Hybrid, Route, is_file_name, route, table_references
 from noctra.engine.sources import Source, SourceKind, SourceRegistry, is_remote, kind_from_name
 from noctra.errors import LockedError, NoctraError, QueryError, RqlSyntaxError, SourceError
+from noctra.quoting import quote_ident
 from noctra.records import record
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
@@ -77,6 +78,8 @@ class Planner:
         self.results = results  # stored results of repeated queries; None when off
         # What else a result depends on (settings, sources, directory); None: store nothing now.
         self._result_context = result_context
+        # Databases ``path::table`` registered while planning the statement that runs now.
+        self._attached: list[Source] = []
 
     # --- statements -----------------------------------------------------------------
 
@@ -130,14 +133,16 @@ class Planner:
             assert decided.sqlite_source is not None
             sql = self._interpolate(sql, statement, sqlite=True)
             sql, bound = self._bind_sqlite(sql, params, statement)
+            meaningful = significant(tokens)
             return Plan(
                 statement=statement,
                 command=command,
                 engine="sqlite",
                 sql=sql,
                 params=bound,
-                kind=significant(tokens)[0].upper,
+                kind=meaningful[0].upper,
                 route=decided,
+                is_plain_query=_reads_only(meaningful),
             )
         sql = self._interpolate(sql, statement, sqlite=False)
         sql, bound = self.bind(sql, params, statement)
@@ -187,7 +192,7 @@ class Planner:
         """
         self.lifecycle.copy_wanted.clear()
         rewritten = self._rewrite(text, copies=copies)
-        self.lifecycle.refresh()
+        self.lifecycle.refresh(text)
         return rewritten
 
     def _rewrite(self, text: str, *, copies: bool) -> str:
@@ -195,10 +200,28 @@ class Planner:
         lifecycle.quoted_copies = copies
         try:
             return rewrite_table_references(
-                text, lifecycle.attach_on_the_fly, lifecycle.is_local_file, lifecycle.check_queried_file
+                text, self._attach_on_the_fly, lifecycle.is_local_file, lifecycle.check_queried_file
             )
         finally:
             lifecycle.quoted_copies = True
+
+    def _attach_on_the_fly(self, path: str, table: str) -> str | None:
+        """``x.db::t``: the database's alias; one registered now is noted (see take_attached)."""
+        known = {source.alias.lower() for source in self.sources}
+        alias = self.lifecycle.attach_on_the_fly(path, table)
+        if alias is not None and alias.lower() not in known:
+            source = self.sources.peek(alias)
+            if source is not None:
+                self._attached.append(source)
+        return alias
+
+    def take_attached(self) -> list[Source]:
+        """The databases ``path::table`` registered since the last call (then forgotten).
+
+        A statement that fails is undone with them: it leaves no source behind (SPEC 6).
+        """
+        attached, self._attached = self._attached, []
+        return attached
 
     # --- #vars and :params ----------------------------------------------------------
 
@@ -289,12 +312,13 @@ class Planner:
                     hint=f"put the file back (it is picked up again), or DETACH {source.alias}",
                 )
 
-    def _table_refs(self, sql: str) -> list[TableRef] | None:
-        """The tables a statement names: DuckDB's parser, else sqlglot's; None if neither can."""
+    def _table_refs(self, sql: str, *, sqlglot: bool = True) -> list[TableRef] | None:
+        """The tables a statement names: DuckDB's parser, else (unless ``sqlglot`` is False)
+        sqlglot's; None if neither can."""
         parseable = interpolate(sql, {k: "NULL" for k in self.variables})
         parseable, _ = named_parameters(parseable, lambda name: "NULL")
         refs = self.engine.table_references(parseable)
-        return table_references(parseable) if refs is None else refs
+        return table_references(parseable) if refs is None and sqlglot else refs
 
     def _route(self, sql: str, tokens: list[Token], words: set[str], mode: str) -> Route:
         """Where a statement runs: SQLite natively, or DuckDB."""
@@ -325,7 +349,10 @@ class Planner:
             bool(file_sources) or len(named) > 1 or _names_a_file(tokens) or _has_duckdb_syntax(tokens)
         )
         if mode == "duckdb" or (mode == "auto" and needs_duckdb):
-            return Route("duckdb", sqlite_tables=qualified, file_sources=file_sources)
+            bare = self._bare_tables(sql, words, current_sqlite, tables)
+            return Route(
+                "duckdb", sqlite_tables=qualified + bare, file_sources=file_sources, bare_tables=bare
+            )
         decided = self._parsed_route(sql, tokens, current, tables)
         decided.file_sources = file_sources
         if mode == "sqlite" and decided.engine != "sqlite":
@@ -336,6 +363,29 @@ class Planner:
                 )
             return Route("sqlite", sqlite_source=current_sqlite)
         return decided
+
+    def _bare_tables(
+        self, sql: str, words: set[str], current: Source | None, tables: dict[str, set[str]]
+    ) -> list[tuple[Source, str]]:
+        """Tables of the current SQLite source a query names without its alias (``FROM t``).
+
+        Only DuckDB's parser is asked (it describes queries, the statements that read copies
+        and generated columns); a name that is also a file source's alias is that source.
+        """
+        names = tables.get(current.alias, set()) if current is not None else set()
+        if current is None or not names & words:  # no word of the statement names one
+            return []
+        refs = self._table_refs(sql, sqlglot=False)
+        if refs is None:
+            return []
+        files = {s.alias.lower() for s in self.sources if not s.kind.is_database}
+        return [
+            (current, ref.name)
+            for ref in refs
+            if not (ref.is_function or ref.catalog or ref.db)
+            and ref.name.lower() in names
+            and ref.name.lower() not in files
+        ]
 
     def _sqlite_names(self, source: Source, sql: str) -> set[str]:
         """The current SQLite source's table names; none needed by a statement that names no
@@ -440,7 +490,57 @@ class Planner:
             copy = self.hybrid.sqlite_table_for_duckdb(source, table)
             if copy is not None:
                 replacements[key] = copy
-        return replace_qualified_tables(sql, replacements) if replacements else sql
+        if not replacements:
+            return sql
+        bare: dict[str, str] = {}
+        for source, table in decided.bare_tables:
+            replacement = replacements.get((source.alias.lower(), table.lower()))
+            if replacement is not None:
+                bare.setdefault(table.lower(), replacement)
+        return _with_tables(replace_qualified_tables(sql, replacements), bare)
+
+
+def _with_tables(sql: str, tables: Mapping[str, str]) -> str:
+    """A query whose bare table names read other SQL: a WITH of that name stands in for each.
+
+    DuckDB finds a bare name through its search path, so no text can be swapped for it the
+    way ``alias.table`` is; a WITH name comes first for every mention (subqueries too), and
+    ``t.column`` still means its column. A query already starting with WITH gets them first
+    in its list; one starting otherwise than SELECT, FROM, TABLE, VALUES or WITH is left as
+    it is (DuckDB takes no WITH before a parenthesized query).
+    """
+    if not tables:
+        return sql
+    tokens = significant(tokenize(sql))
+    first = tokens[0]
+    if first.kind is not Kind.WORD or first.upper not in _QUERY_STARTS:
+        return sql
+    defined = ", ".join(f"{quote_ident(name)} AS (SELECT * FROM {read})" for name, read in tables.items())
+    if first.upper != "WITH":
+        return f"WITH {defined}\n{sql}"
+    after = tokens[1] if len(tokens) > 1 and tokens[1].is_word("RECURSIVE") else first
+    return f"{sql[: after.end]} {defined},{sql[after.end :]}"
+
+
+# What a statement's main verb (after any WITH list) can be in SQLite.
+_SQLITE_VERBS = frozenset({"SELECT", "VALUES", "INSERT", "UPDATE", "DELETE", "REPLACE"})
+
+
+def _reads_only(tokens: list[Token]) -> bool:
+    """True for a SQLite statement that only reads rows: a query, not a write (``WITH ...
+    DELETE``, ``INSERT ... RETURNING``), so EXPORT, LET and DESCRIBE may run it as it is."""
+    first = tokens[0]
+    if first.kind is Kind.OP and first.text == "(":
+        return True
+    if first.upper != "WITH":
+        return first.upper in _QUERY_STARTS
+    depth = 0
+    for token in tokens[1:]:
+        if token.kind is Kind.OP and token.text in ("(", ")"):
+            depth += 1 if token.text == "(" else -1
+        elif depth == 0 and token.kind is Kind.WORD and token.upper in _SQLITE_VERBS:
+            return token.upper in ("SELECT", "VALUES")
+    return False
 
 
 def _forced_sqlite(current: Source | None, file_sources: list[Source]) -> Route:

@@ -21,7 +21,7 @@ from noctra.engine.cache import CacheStore, cache_dir, cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.results import stored_results
 from noctra.engine.sources import Source, SourceKind, SourceRegistry
-from noctra.errors import NoctraError, OptionError, QueryError, SourceError, Span, VariableError
+from noctra.errors import ExportError, NoctraError, OptionError, QueryError, SourceError, VariableError
 from noctra.lifecycle import SourceLifecycle, build_source
 from noctra.output.display import needs_sql_text
 from noctra.output.model import Message, Outcome, Result
@@ -43,6 +43,8 @@ _DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Col
 T = TypeVar("T")
 # Statements that only read: one SQLite cannot parse is retried in DuckDB (auto mode).
 _READ_KINDS = frozenset({"SELECT", "WITH", "VALUES", "FROM", "TABLE", "("})
+# DuckDB's reading of a SQLite column met a value its declared type cannot hold (errors.py).
+_SQLITE_TYPE_MISMATCH = r'SQLite column ".*" (?:of \S+ )?(?:is declared|expects) .* but holds '
 _UNPARSED_BY_SQLITE = r"^SQLite: (?:near .*: syntax error|no such function|unrecognized token)"
 
 
@@ -131,7 +133,8 @@ class Session:
     # --- running scripts -----------------------------------------------------------
 
     def split(self, script: str) -> list[Statement]:
-        """The statements of a script (raises RqlSyntaxError for unterminated quotes)."""
+        """The statements of a script; one that cannot be read (an unterminated quote) is last,
+        and running it raises its error."""
         return split(script)
 
     def iterate(
@@ -223,7 +226,10 @@ class Session:
 
     def run_statement(self, statement: Statement, params: Params = None) -> Outcome:
         """Run one statement; errors carry the statement's position."""
+        if statement.error is not None:
+            raise statement.error  # it never closes a quote or comment: nothing of it can run
         start = time.perf_counter()
+        self.planner.take_attached()  # databases path::table registered from here on are its own
         try:
             self.tuner.before_statement(statement.text, self.sources, self.settings)
             self.hybrid.take_copies_used()  # what earlier planning read is not this statement's
@@ -250,6 +256,7 @@ class Session:
                     plan = self.planner.plan_query(statement.text, params, statement, engine="duckdb")
                     outcome = self._run_plan(plan)
         except NoctraError as exc:
+            self._forget_attached(self.planner.take_attached())
             raise _locate(exc, statement) from exc.__cause__
         finally:
             self.save_state()
@@ -295,10 +302,14 @@ class Session:
             self._engine_changed = True
         if plan.is_plain_query:
             # A plain query: run when read, so csv/json output can stream through COPY.
+            attached = self.planner.take_attached()
+
             def located(run: Callable[[], T]) -> T:
                 try:
                     return run()
                 except NoctraError as exc:
+                    if self._last is rows:  # no statement ran since: nothing else relies on them
+                        self._forget_attached(attached)
                     raise _locate(exc, statement) from exc.__cause__
 
             copy: Callable[[str, str], int] | None = None
@@ -377,6 +388,14 @@ class Session:
             and plan.kind in _READ_KINDS
             and re.search(_UNPARSED_BY_SQLITE, exc.message) is not None
         )
+
+    def _forget_attached(self, attached: list[Source]) -> None:
+        """Undo what a failed statement's ``path::table`` registered: it leaves no source (SPEC 6)."""
+        for source in attached:
+            if self.sources.peek(source.alias) is source:
+                self.lifecycle.detach(source)
+        attached.clear()
+        self.save_state()
 
     def _track(self, run: Callable[[], T]) -> T:
         """Run on the main engine, remembered as the one to cancel."""
@@ -527,14 +546,26 @@ class Session:
         query: str | None = None,
         params: Params = None,
         statement: Statement | None = None,
+        main_engine: bool = False,
     ) -> Result:
-        """Columns of a source, a table, a file or a query (column, type, nullable)."""
+        """Columns of a source, a table, a file or a query (column, type, nullable).
+
+        A query is described where it would run (see _where_it_runs); ``main_engine`` asks the
+        main engine instead (how it reads a SQLite table, for DESCRIBE alias.table).
+        """
         engine = self.engine
         if query is not None:
-            plan = self.planner.plan_query(
-                query, params, statement or _statement_of(query), engine=engine.name
+            shown = statement or _statement_of(query)
+            if main_engine:
+                plan = self.planner.plan_query(query, params, shown, engine=engine.name)
+                return _columns_result(engine.describe(f"({plan.sql}\n)", plan.params))
+            return self._where_it_runs(
+                query,
+                params,
+                shown,
+                sqlite=self._described_by_sqlite,
+                main=lambda plan: _columns_result(engine.describe(f"({plan.sql}\n)", plan.params)),
             )
-            return _columns_result(engine.describe(f"({plan.sql}\n)", plan.params))
         if path is not None:
             file_source = build_source(path, "__noctra_describe", {})
             if file_source.kind.is_database:
@@ -580,6 +611,29 @@ class Session:
         result.notes.extend(_dialect_notes(source, source.dialect))
         return result
 
+    def _described_by_sqlite(self, plan: Plan, engine: Runner) -> Result:
+        """DESCRIBE (query) of a query SQLite runs: its columns as its result gives them.
+
+        SQLite types values, not result columns (``a / 2`` has no declared type): the query runs
+        up to its first row, whose values give the types, as they do for the query's own result.
+        Nullable is unknown, so true.
+        """
+        self._running = engine
+        result = engine.run(plan.sql, plan.params)
+        try:
+            first = result.fetch(1)
+            columns = result.columns
+        finally:
+            result.close()
+        described = Result.of_rows(_DESCRIBE_COLUMNS, [(c.name, c.type, True) for c in columns])
+        unknown = [c.name for i, c in enumerate(columns) if not first or first[0][i] is None]
+        if unknown:
+            where = "the query has no rows" if not first else f"{', '.join(map(repr, unknown))} is NULL there"
+            described.notes.append(
+                f"SQLite ran this query: types are its first row's values' ({where}: shown as VARCHAR)"
+            )
+        return described
+
     # --- variables -------------------------------------------------------------------
 
     def let(
@@ -593,25 +647,47 @@ class Session:
         return Message(f"{name} = {_short(variable.display)} ({variable.type})")
 
     def evaluate(self, expression: str, params: Params, statement: Statement) -> Variable:
-        """Evaluate an expression once in the engine: its type and a literal that recreates it."""
-        plan = self.planner.plan_query(
-            f"SELECT ({expression}\n) AS v", params, statement, engine=self.engine.name
-        )
-        if self.engine is not self._duck:
-            # Another engine's value comes back as Arrow: typed and quoted as DuckDB would.
-            from noctra.variables import variable_from_arrow
+        """Evaluate an expression once in the engine: its type and a literal that recreates it.
 
-            return variable_from_arrow(self.engine.run(plan.sql, plan.params).arrow_table())
-        try:
-            result = self.engine.run(
-                "SELECT typeof(v), CAST(v AS VARCHAR), CAST(to_json(v) AS VARCHAR) "
-                f"FROM ({plan.sql}\n) AS _noctra_let",
-                plan.params,
-            )
-            rows = result.fetch(2)
-        except QueryError as exc:
-            exc.engine_position = None  # a position in the wrapper, not in the user's text
-            raise
+        One that runs natively in SQLite (SPEC 4.3) is evaluated there: the variable holds what
+        ``SELECT`` shows (7 / 2 is 3), typed by its value (SQLite's columns have no type).
+        """
+        query = f"SELECT ({expression}\n) AS v"
+
+        def in_sqlite(plan: Plan, engine: Runner) -> Variable:
+            self._running = engine
+            result = engine.run(plan.sql, plan.params)
+            try:
+                rows = result.fetch(2)
+                type_name = result.columns[0].type
+            finally:
+                result.close()
+            if len(rows) != 1 or len(rows[0]) != 1:
+                raise QueryError(f"LET needs one value, the expression gave {len(rows)} rows")
+            if rows[0][0] is None:
+                return Variable("", "NULL", None, "NULL")
+            # Typed and quoted by DuckDB, from the value bound as a parameter.
+            return self._variable_of(f"SELECT CAST($v AS {type_name}) AS v", {"v": rows[0][0]})
+
+        def in_main(plan: Plan) -> Variable:
+            if self.engine is not self._duck:
+                # Another engine's value comes back as Arrow: typed and quoted as DuckDB would.
+                from noctra.variables import variable_from_arrow
+
+                return variable_from_arrow(self.engine.run(plan.sql, plan.params).arrow_table())
+            return self._variable_of(plan.sql, plan.params)
+
+        return self._where_it_runs(query, params, statement, sqlite=in_sqlite, main=in_main)
+
+    def _variable_of(self, sql: str, params: Params) -> Variable:
+        """The value of DuckDB query ``sql`` (one row, one column ``v``) as a Variable."""
+        # An error's position, in this wrapper, is mapped to the user's text when it is located.
+        result = self.engine.run(
+            "SELECT typeof(v), CAST(v AS VARCHAR), CAST(to_json(v) AS VARCHAR) "
+            f"FROM ({sql}\n) AS _noctra_let",
+            params,
+        )
+        rows = result.fetch(2)
         result.close()
         type_name, text, json_text = (str(rows[0][0]), rows[0][1], rows[0][2])
         if type_name == '"NULL"':
@@ -751,29 +827,98 @@ class Session:
         options: Mapping[str, object] | None = None,
         params: Params = None,
         statement: Statement | None = None,
+        whole_table: bool = False,
     ) -> Message:
-        """EXPORT (query) TO path: the engine's own writer; one file is replaced atomically."""
+        """EXPORT (query) TO path: the engine's own writer; one file is replaced atomically.
+
+        A query that runs natively in SQLite (SPEC 4.3) runs there, and DuckDB's writer gets
+        its rows as they come, so the file holds what the query shows (7 / 2 is 3).
+        ``whole_table`` (EXPORT alias.table): the table is read as DuckDB types it (a DATE
+        column stays a DATE in Parquet, ten times faster than SQLite's rows through Python);
+        only a table holding a value its declared type cannot take is written from SQLite.
+        """
         from noctra.engine.export import format_for
 
-        plan = self.planner.plan_query(
-            query, params, statement or _statement_of(query), engine=self.engine.name
-        )
         written: dict[str, object] = dict(options or {})
         directory = bool(written.get("per_thread_output")) or "partition_by" in written
         fmt = format_for(path, format, directory=directory)
         if format is not None and format.lower() == "tsv":
             written.setdefault("delimiter", "\t")
-        self._running = self.engine
-        report = self.engine.export(
-            plan.sql,
-            plan.params,
-            target=path,
-            fmt=fmt,
-            options=written,
-            # A stored result keeps the query's order: its text (a read of it) has no ORDER BY.
-            ordered=(plan.stored is not None and plan.stored.served) or has_top_level_order_by(plan.sql),
-        )
-        return Message(report.describe())
+
+        def in_sqlite(plan: Plan, engine: Runner) -> Message:
+            def stream() -> EngineResult:
+                self._running = engine
+                return engine.run(plan.sql, plan.params)
+
+            # Its rows come in SQLite's order, kept as they are.
+            report = self.engine.export(
+                plan.sql,
+                plan.params,
+                target=path,
+                fmt=fmt,
+                options=dict(written),
+                ordered=True,
+                stream=stream,
+            )
+            return Message(report.describe(), engine="sqlite")
+
+        def in_main(plan: Plan) -> Message:
+            self._running = self.engine
+            report = self.engine.export(
+                plan.sql,
+                plan.params,
+                target=path,
+                fmt=fmt,
+                options=dict(written),
+                # A stored result keeps the query's order: its text (a read of it) has no ORDER BY.
+                ordered=(plan.stored is not None and plan.stored.served) or has_top_level_order_by(plan.sql),
+            )
+            return Message(report.describe())
+
+        if whole_table and self.engine is self._duck and self.engine_mode != "sqlite":
+            try:
+                return in_main(
+                    self.planner.plan_query(
+                        query, params, statement or _statement_of(query), engine=self.engine.name
+                    )
+                )
+            except (QueryError, ExportError) as exc:
+                if re.search(_SQLITE_TYPE_MISMATCH, exc.message) is None:
+                    raise
+        return self._where_it_runs(query, params, statement, sqlite=in_sqlite, main=in_main)
+
+    def _where_it_runs(
+        self,
+        query: str,
+        params: Params,
+        statement: Statement | None,
+        *,
+        sqlite: Callable[[Plan, Runner], T],
+        main: Callable[[Plan], T],
+    ) -> T:
+        """EXPORT, LET and DESCRIBE (query): run where the query alone would run, so each gives
+        what the query shows.
+
+        That is natively in SQLite for a read that routes there (one SQLite source, no files,
+        SPEC 4.3); else the main engine, with SQLite tables attached. As for a plain query, a
+        read SQLite cannot parse (auto mode) goes to DuckDB: nothing ran in SQLite.
+        """
+        statement = statement or _statement_of(query)
+        plan: Plan | None = None
+        if self.engine is self._duck:  # on Spark every statement runs there
+            plan = self.planner.plan_query(query, params, statement)
+        if plan is None or plan.engine != "sqlite" or not plan.is_plain_query:
+            # Writes (INSERT ... RETURNING) are not run to be written out: as before, DuckDB's.
+            if plan is None or plan.engine == "sqlite":
+                plan = self.planner.plan_query(query, params, statement, engine=self.engine.name)
+            return main(plan)
+        assert plan.route is not None and plan.route.sqlite_source is not None
+        try:
+            return sqlite(plan, self.hybrid.sqlite_engine(plan.route.sqlite_source))
+        except QueryError as exc:
+            if not self._meant_for_duckdb(plan, exc):
+                raise
+        return main(self.planner.plan_query(query, params, statement, engine=self.engine.name))
 
     def export_source(
         self,
@@ -794,7 +939,7 @@ class Session:
             )
         # Not a source: a table the engine resolves itself (one of the current database too).
         name = quote_ident(alias) if table is None else f"{quote_ident(alias)}.{quote_ident(table)}"
-        return self.export(f"SELECT * FROM {name}", path, format=format, options=options)
+        return self.export(f"SELECT * FROM {name}", path, format=format, options=options, whole_table=True)
 
     # --- status and control ----------------------------------------------------------
 
@@ -880,6 +1025,7 @@ class Session:
             return
         if saved is None:
             return
+        self.warnings.extend(saved.problems)  # entries edited by hand, left out (SPEC 2.3)
         self.lifecycle.restore(saved.sources, self.workspace)
         for variable in saved.variables:
             self.variables[variable.name.lower()] = variable
@@ -1028,19 +1174,6 @@ def _merge_params(params: Params, named: Mapping[str, object]) -> Params:
 
 def _locate(exc: NoctraError, statement: Statement) -> NoctraError:
     """Give an error the statement's position (and the engine's line/column if known)."""
-    if exc.span is not None:
-        return exc
-    position = getattr(exc, "engine_position", None)
-    if isinstance(exc, QueryError) and position is not None:
-        line, shown, caret = position
-        lines = statement.text.splitlines() or [""]
-        column = 1
-        if 1 <= line <= len(lines):
-            snippet = shown.strip(". ")
-            found = lines[line - 1].find(snippet) if snippet else -1
-            offset = shown.find(snippet) if found >= 0 else 0
-            column = (found + caret - offset + 1) if found >= 0 else caret + 1
-        exc.span = statement.span_at(min(line, len(lines)), max(column, 1))
-    else:
-        exc.span = Span(statement.number, statement.line, statement.column)
-    return exc
+    from noctra.rql.positions import locate  # errors only: difflib is not on the start-up path
+
+    return locate(exc, statement)

@@ -18,7 +18,7 @@ from noctra.engine.sources import Signature, Source, SourceKind
 from noctra.errors import NoctraError
 from noctra.records import field, record
 from noctra.redact import has_credentials
-from noctra.variables import Variable
+from noctra.variables import Variable, problem_with
 
 VERSION = 1
 # Seconds to wait for another process's save: each holds the lock for a read, a merge and
@@ -42,10 +42,16 @@ class SavedState:
     sources: list[Source] = field(default_factory=list)
     variables: list[Variable] = field(default_factory=list)
     current: str | None = None
+    # Entries load() left out (a literal or alias edited by hand): one warning each.
+    problems: list[str] = field(default_factory=list)
 
 
 def snapshot(sources: list[Source], variables: list[Variable], current: str | None) -> str:
     """The session as TOML text (sources with credentials in their path are not saved)."""
+    return _text(sources, variables, current, remember=True)
+
+
+def _text(sources: list[Source], variables: list[Variable], current: str | None, *, remember: bool) -> str:
     lines = [
         "# Noctra session: written by noctra after each change; read at the next start.",
         f"version = {VERSION}",
@@ -73,31 +79,94 @@ def snapshot(sources: list[Source], variables: list[Variable], current: str | No
             columns = [[c.name, c.type, c.nullable] for c in source.schema]
             lines.append(f"columns = {_value(columns)}")
         if source.signature is not None:
-            files = [[path, size, mtime] for path, size, mtime in source.signature.files]
+            files = [list(entry) for entry in source.signature.files]
             lines.append(f"signature = {_value(files)}")
+    return "\n".join([*lines, *_variable_entries(variables, remember=remember)]) + "\n"
+
+
+class _Entries:
+    """Each variable's entry as last written, by identity: a variable is serialized once, not
+    at every save (a script of N LETs saves N times: serializing all each time was O(N^2))."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[Variable, str]] = {}
+        # The variables of the last snapshot and their entries, for the usual LET of a new name.
+        self.last: tuple[list[Variable], list[str]] = ([], [])
+
+
+_entries = _Entries()
+
+
+def _variable_entries(variables: list[Variable], *, remember: bool) -> list[str]:
+    """The ``[[variables]]`` entries of these variables (each a few lines, after a blank one).
+
+    With ``remember`` the table keeps these variables' entries (and only theirs, so it
+    never outgrows the session); a merge's snapshot (parsed copies) leaves it alone.
+    """
+    last_variables, last_entries = _entries.last
+    done = len(last_variables)
+    if len(variables) >= done and variables[:done] == last_variables:
+        # The same variables and some more: a list compare in C, where identical objects are
+        # equal without calling __eq__.
+        added = [_variable_entry(v) for v in variables[done:]]
+        if remember and added:
+            _entries.last = (list(variables), last_entries + added)
+            for variable, entry in zip(variables[done:], added, strict=True):
+                _entries.known[id(variable)] = (variable, entry)
+        return last_entries + added
+    kept: dict[int, tuple[Variable, str]] = {}
+    entries = []
     for variable in variables:
-        lines += ["", "[[variables]]"]
-        lines.append(f"name = {_value(variable.name)}")
-        lines.append(f"type = {_value(variable.type)}")
-        if variable.text is not None:
-            lines.append(f"text = {_value(variable.text)}")
-        lines.append(f"literal = {_value(variable.literal)}")
-    return "\n".join(lines) + "\n"
+        hit = _entries.known.get(id(variable))
+        if hit is None or hit[0] is not variable:
+            hit = (variable, _variable_entry(variable))
+        # Holding the variable keeps its id from being reused while it is in the table.
+        kept[id(variable)] = hit
+        entries.append(hit[1])
+    if remember:
+        _entries.known, _entries.last = kept, (list(variables), entries)
+    return entries
+
+
+def _variable_entry(variable: Variable) -> str:
+    lines = ["", "[[variables]]", f"name = {_value(variable.name)}", f"type = {_value(variable.type)}"]
+    if variable.text is not None:
+        lines.append(f"text = {_value(variable.text)}")
+    lines.append(f"literal = {_value(variable.literal)}")
+    return "\n".join(lines)
+
+
+# Seconds between two fsyncs of one session file: a flush costs milliseconds (as much as a
+# small query), which a script of thousands of LETs paid at every one of them.
+SYNC_EVERY = 1.0
+_synced: dict[Path, float] = {}
 
 
 def save(path: Path, text: str) -> None:
-    """Write atomically: a temp file beside the target, fsynced, renamed into place."""
+    """Write atomically: a temp file beside the target, fsynced, renamed into place.
+
+    Every write is atomic (another process, or the next start after a crash of Noctra, reads
+    the old file or the new one, whole). At most one write a second is fsynced: a change
+    made at a prompt, seconds after the one before, is on disk when its statement ends; a
+    script's burst of LETs pays the disk's flush once a second, not at every statement.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=".session-", suffix=".toml", dir=path.parent)
+    now = time.monotonic()
+    last = _synced.get(path)
+    sync = last is None or now - last >= SYNC_EVERY
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
-            os.fsync(out.fileno())
+            if sync:
+                os.fsync(out.fileno())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    if sync:
+        _synced[path] = now
 
 
 def save_merged(path: Path, base: str | None, mine: str, *, timeout: float = LOCK_TIMEOUT) -> str:
@@ -123,17 +192,41 @@ def save_merged(path: Path, base: str | None, mine: str, *, timeout: float = LOC
             text = mine
         else:
             try:
-                disk = SavedState() if raw is None else parse(raw)
+                disk = SavedState() if raw is None else _parsed(raw)
             except ValueError:
                 _set_aside(path, "corrupt")
                 disk, raw = SavedState(), None
-            merged = merge(disk, parse(base) if base is not None else SavedState(), parse(mine))
-            text = snapshot(merged.sources, merged.variables, merged.current)
+            merged = merge(disk, _parsed(base) if base is not None else SavedState(), _parsed(mine))
+            text = _text(merged.sources, merged.variables, merged.current, remember=False)
+            # Read again as the next save's disk: merged is what parsing text gives.
+            _remember_parsed(text, merged)
         if text != raw:
             save(path, text)
     if trouble is not None:
         raise StateLockError(path, trouble, text)
     return text
+
+
+# The last texts save_merged parsed (or wrote) and their states: a save after a merge parses
+# only its own new snapshot, not again the file it wrote last and its previous snapshot.
+_PARSED_KEPT = 4
+_parsed_texts: dict[str, SavedState] = {}
+
+
+def _parsed(text: str) -> SavedState:
+    """parse(text), remembered for the next saves (merge never changes the states it is given)."""
+    found = _parsed_texts.get(text)
+    if found is None:
+        found = parse(text)
+        _remember_parsed(text, found)
+    return found
+
+
+def _remember_parsed(text: str, saved: SavedState) -> None:
+    _parsed_texts.pop(text, None)
+    _parsed_texts[text] = saved
+    while len(_parsed_texts) > _PARSED_KEPT:
+        _parsed_texts.pop(next(iter(_parsed_texts)), None)
 
 
 def merge(disk: SavedState, base: SavedState, mine: SavedState) -> SavedState:
@@ -210,7 +303,7 @@ def load(path: Path) -> SavedState | None:
     except _UnusableFileError:
         pass
     else:
-        return None if found is None else found[0]
+        return None if found is None else _checked(found[0], path)
     # A writer may replace the file meanwhile: look again under the lock before moving it.
     with _locked(path, LOCK_TIMEOUT):
         try:
@@ -218,7 +311,7 @@ def load(path: Path) -> SavedState | None:
         except _UnusableFileError as exc:
             problem = exc
         else:
-            return None if found is None else found[0]
+            return None if found is None else _checked(found[0], path)
         if not problem.can_set_aside:
             raise CorruptStateError(path, problem.reason) from problem.error
         try:
@@ -227,6 +320,43 @@ def load(path: Path) -> SavedState | None:
             reason = f"{problem.reason}; it cannot be renamed: {exc.strerror or type(exc).__name__}"
             raise CorruptStateError(path, reason) from problem.error
         raise CorruptStateError(path, problem.reason, moved) from problem.error
+
+
+def _checked(saved: SavedState, path: Path) -> SavedState:
+    """saved less the entries Noctra would never write (edited by hand): one problem each.
+
+    A variable's literal is pasted into statements, so it must be the one LET writes for
+    its type and value; an alias must be a name USE takes. The rest of the file is kept.
+    """
+    sources = []
+    for source in saved.sources:
+        reason = _alias_problem(source.alias)
+        if reason is None:
+            sources.append(source)
+        else:
+            saved.problems.append(f"session file {path}: source {source.alias!r} left out: {reason}")
+    variables = []
+    for variable in saved.variables:
+        reason = problem_with(variable)
+        if reason is None:
+            variables.append(variable)
+        else:
+            saved.problems.append(
+                f"session file {path}: variable {variable.name!r} left out: {reason} "
+                f"(LET {variable.name} = ... replaces it)"
+            )
+    saved.sources, saved.variables = sources, variables
+    return saved
+
+
+def _alias_problem(alias: str) -> str | None:
+    """Why a saved alias is not one USE registers: it takes any identifier, quoted or not
+    (``"t; x"`` is one: reached as ``SELECT * FROM "t; x"``), never an empty one or NUL."""
+    if not alias:
+        return "an alias cannot be empty"
+    if "\x00" in alias:
+        return "an alias cannot hold a NUL character"
+    return None
 
 
 def parse(text: str) -> SavedState:
@@ -351,7 +481,16 @@ def _state_of(data: dict[str, object]) -> SavedState:
         files = item.get("signature")
         signature = None
         if isinstance(files, list):
-            signature = Signature(tuple((str(f[0]), int(f[1]), int(f[2])) for f in files))
+            # [path, size, mtime_ns, inode, ctime_ns, fingerprint]; an older session file's
+            # [path, size, mtime_ns] reads as changed once (its CSV is sniffed again).
+            signature = Signature(
+                tuple(
+                    (str(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), str(f[5]))
+                    if len(f) >= 6
+                    else (str(f[0]), int(f[1]), int(f[2]), 0, 0, "")
+                    for f in files
+                )
+            )
         options = item.get("options", {})
         dialect = item.get("dialect", {})
         if not isinstance(options, dict) or not isinstance(dialect, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from noctra.errors import QueryError
@@ -68,6 +69,141 @@ def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> 
     if via_json:
         return f"CAST(CAST({text_literal(text)} AS JSON) AS {type_name})"
     return f"CAST({text_literal(text)} AS {type_name})"
+
+
+def problem_with(variable: Variable) -> str | None:
+    """Why a variable read back from a session file is not one LET makes; None when it is.
+
+    Its literal is pasted into statements (``#name``), so only the literal Noctra itself
+    writes for the variable's type and value is taken: one edited by hand (a quote too
+    many, a subquery) is refused here rather than run as SQL (SPEC 2.3).
+    """
+    name, type_name, text, literal = variable.name, variable.type, variable.text, variable.literal
+    if not name or "\x00" in name:
+        return "its name is not an identifier"
+    if type_name == "NULL":
+        return None if text is None and literal == "NULL" else "a NULL variable has the literal NULL"
+    if not is_type_name(type_name):
+        return f"{type_name!r} is not an SQL type"
+    if text is not None:
+        if type_name == "BOOLEAN" and text not in ("true", "false"):
+            return f"{text!r} is not a BOOLEAN"
+        # SQLite takes a number as it is written (Variable.sqlite_literal): digits, never SQL.
+        if is_numeric(type_name) and not _NUMBER_TEXT.fullmatch(text):
+            return f"{text!r} is not a number"
+    if literal == literal_for(type_name, text):
+        return None
+    # A value DuckDB cannot cast back from its text (a nested type) is kept via its JSON text.
+    prefix, suffix = "CAST(CAST(", f" AS JSON) AS {type_name})"
+    if (
+        text is not None
+        and literal.startswith(prefix)
+        and literal.endswith(suffix)
+        and _string_of(literal[len(prefix) : -len(suffix)]) is not None
+    ):
+        return None
+    return f"its literal {literal!r} is not the one Noctra writes for {type_name} {text!r}"
+
+
+# A number as DuckDB writes it (12, -1.5, 1e+20, inf, nan): no space, quote or bracket.
+_NUMBER_TEXT = re.compile(r"[-+]?[\w.]+(?:[eE][-+]?\d+)?")
+_STRING = re.compile(r"'(?:[^']|'')*'")
+
+
+def _string_of(literal: str) -> str | None:
+    """The text a literal written by quoting.text_literal stands for; None for anything else."""
+    if _STRING.fullmatch(literal):
+        value = literal[1:-1].replace("''", "'")
+    elif literal.startswith("(") and literal.endswith(")"):
+        # Text with NUL characters: 'a' || chr(0) || 'b'.
+        pieces = literal[1:-1].split(" || ")
+        if not all(p == "chr(0)" or _STRING.fullmatch(p) for p in pieces):
+            return None  # (a quote inside a piece that held ' || ' fails the check below)
+        value = "".join("\x00" if p == "chr(0)" else p[1:-1].replace("''", "'") for p in pieces)
+    else:
+        return None
+    return value if text_literal(value) == literal else None
+
+
+_TYPE_TOKEN = re.compile(
+    r"""\s*(?:(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<number>\d+)|(?P<ident>"(?:[^"]|"")*")"""
+    r"""|(?P<string>'(?:[^']|'')*')|(?P<punct>[(),\[\]]))"""
+)
+
+
+def is_type_name(text: str) -> bool:
+    """True for a type as DuckDB names it (typeof): INTEGER, TIMESTAMP WITH TIME ZONE,
+    DECIMAL(18,3), INTEGER[], STRUCT("a b" INTEGER, c VARCHAR[]), MAP(VARCHAR, INTEGER),
+    UNION(n INTEGER), ENUM('a', 'b'); nothing that could be an expression."""
+    tokens: list[tuple[str, str]] = []
+    pos = 0
+    while match := _TYPE_TOKEN.match(text, pos):
+        kind = match.lastgroup
+        assert kind is not None
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    return not text[pos:].strip() and _TypeReader(tokens).whole()
+
+
+class _TypeReader:
+    """Recursive descent over the tokens of a type name."""
+
+    def __init__(self, tokens: list[tuple[str, str]]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def whole(self) -> bool:
+        return self.type() and self.pos == len(self.tokens)
+
+    def peek(self, kind: str, text: str | None = None) -> bool:
+        if self.pos >= len(self.tokens):
+            return False
+        found_kind, found = self.tokens[self.pos]
+        return found_kind == kind and (text is None or found == text)
+
+    def take(self, kind: str, text: str | None = None) -> str | None:
+        if not self.peek(kind, text):
+            return None
+        self.pos += 1
+        return self.tokens[self.pos - 1][1]
+
+    def type(self) -> bool:
+        words = []
+        while (word := self.take("word")) is not None:
+            words.append(word.upper())
+        if not words:
+            return False
+        if self.take("punct", "(") and (
+            len(words) != 1 or not self.arguments(words[0]) or not self.take("punct", ")")
+        ):
+            return False
+        while self.take("punct", "["):
+            self.take("number")
+            if not self.take("punct", "]"):
+                return False
+        return True
+
+    def arguments(self, head: str) -> bool:
+        if head in ("DECIMAL", "NUMERIC"):
+            one = self.take("number") is not None
+            return one and (not self.take("punct", ",") or self.take("number") is not None)
+        if head == "MAP":
+            return self.type() and self.take("punct", ",") is not None and self.type()
+        each = {
+            "ENUM": lambda: self.take("string") is not None,
+            "STRUCT": self.field,
+            "UNION": self.field,
+        }.get(head)
+        if each is None or not each():
+            return False
+        while self.take("punct", ","):
+            if not each():
+                return False
+        return True
+
+    def field(self) -> bool:
+        """A STRUCT or UNION member: a name, then its type."""
+        return (self.take("word") is not None or self.take("ident") is not None) and self.type()
 
 
 def variable_from_arrow(table: pa.Table) -> Variable:

@@ -233,3 +233,55 @@ def test_catalog_query_values_are_written_as_literals_not_bound(
     from noctra.engine.duck.engine import _inline
 
     assert _inline(sql, params) == expected
+
+
+# --- a ragged last row (R4-3) -------------------------------------------------------------------
+
+# (file contents, the error's "line N has F fields" or None when the file reads, rows when it reads)
+RAGGED = [
+    ("a,b\n1,2\n3,4\n5,6\n7,8,9\n", "line 5 has 3 fields, the lines before it have 2", None),
+    ("a,b\n1,2\n3,4\n5,6,7\n7,8,9\n", "line 4 has 3 fields, the lines before it have 2", None),
+    ("a,b\n7,8,9\n", "line 2 has 3 fields, the lines before it have 2", None),
+    ("a;b\n1;2\n3;4\n5;6;7\n", "line 4 has 3 fields, the lines before it have 2", None),
+    ('a,b\n"1,5",2\n3,4\n5,6,7\n', "line 4 has 3 fields, the lines before it have 2", None),
+    # Not ragged: a preamble DuckDB skips, quoted delimiters in the last row, plain files.
+    ("Report,2024\nGenerated,today\na,b,c\n1,2,3\n4,5,6\n", None, [(1, 2, 3), (4, 5, 6)]),
+    ("exported by x\na,b\n1,2\n", None, [(1, 2)]),
+    ('a,b\n1,2\n3,"x,y,z"\n', None, [(1, "2"), (3, "x,y,z")]),
+    ("a,b\n1,2\n3,4\n", None, [(1, 2), (3, 4)]),
+]
+
+
+@pytest.mark.parametrize(("text", "error", "expected"), RAGGED)
+@pytest.mark.parametrize("road", ["USE", "FROM"])
+def test_a_csv_whose_last_rows_have_more_fields_is_an_error_not_those_rows_alone(
+    tmp_path: Path, road: str, text: str, error: str | None, expected: list[tuple[object, ...]] | None
+) -> None:
+    (tmp_path / "r.csv").write_text(text, encoding="utf-8")
+    sql = "USE 'r.csv' AS r; SELECT * FROM r" if road == "USE" else "SELECT * FROM 'r.csv'"
+    with Session(restore=False) as s:
+        if error is None:
+            assert s.sql(sql).rows(10) == expected
+            return
+        with pytest.raises(NoctraError) as info:
+            s.sql(sql)
+        assert info.value.message == f"cannot read 'r.csv' as CSV: {error}"
+        assert info.value.hint is not None and "null_padding = true" in info.value.hint
+        assert s.sources.peek("r") is None
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("null_padding = true", [(1, 2, None), (3, 4, None), (5, 6, None), (7, 8, 9)]),
+        ("ignore_errors = true", [(1, 2), (3, 4), (5, 6)]),
+    ],
+)
+def test_the_fixes_a_ragged_last_row_error_names_read_it(
+    tmp_path: Path, option: str, expected: list[tuple[object, ...]]
+) -> None:
+    (tmp_path / "r.csv").write_text("a,b\n1,2\n3,4\n5,6\n7,8,9\n", encoding="utf-8")
+    with Session(restore=False) as s:
+        s.execute(f"USE 'r.csv' AS r OPTIONS ({option})")
+        assert s.sql("SELECT * FROM r").rows(10) == expected
+        assert s.sql(f"SELECT * FROM read_csv('r.csv', {option})").rows(10) == expected

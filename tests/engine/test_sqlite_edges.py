@@ -243,6 +243,32 @@ def test_copy_of_a_hot_table_keeps_generated_columns(generated: Path) -> None:
         assert rows(s.sql("SELECT b FROM v.g WHERE a = 1")) == [(2,)]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bare_table_names_keep_generated_columns(generated: Path, engine: str) -> None:
+    with Session() as s:
+        s.execute(f"USE 'gen.db' AS v; SET engine = {engine}")
+        joined = s.sql("SELECT * FROM g JOIN 'k.csv' k USING (a) ORDER BY a")
+        assert joined.engine == "duckdb"
+        assert [c.name for c in joined.columns] == ["a", "b", "c", "r", "t", "z", "d", "e", "label"]
+        assert [r[:5] for r in rows(joined)] == [(1, 2, 3, 0.1, "n1"), (2, 4, 6, 0.2, "n2")]
+        named = "SELECT g.b, k.label FROM g, 'k.csv' k WHERE k.a = g.a ORDER BY g.b"
+        assert rows(s.sql(named)) == [(2, "one"), (4, "two")]
+        listed = "WITH k AS (SELECT * FROM 'k.csv') SELECT g.c FROM k JOIN g USING (a) ORDER BY 1"
+        assert rows(s.sql(listed)) == [(3,), (6,)]
+        assert rows(s.sql("SELECT (SELECT max(b) FROM g) AS m FROM 'k.csv' LIMIT 1")) == [(4,)]
+        s.execute("EXPORT (SELECT g.*, k.label FROM g JOIN 'k.csv' k USING (a) ORDER BY a) TO 'j.csv'")
+    assert csv_of(generated / "j.csv")[1] == ["1", "2", "3", "0.1", "n1", "\\x00", "2024-01-02", "x", "one"]
+
+
+def test_a_hot_table_read_by_its_bare_name_is_copied_with_its_generated_columns(generated: Path) -> None:
+    config = Config(engine=EngineConfig(materialize_always_rows=1))
+    with Session(config=config) as s:
+        s.execute("USE 'gen.db' AS v")
+        assert rows(s.sql("SELECT g.b, g.c FROM g JOIN 'k.csv' k USING (a) ORDER BY 1")) == [(2, 3), (4, 6)]
+        assert s.hybrid.cache_state(s.sources.require("v")) == "memory (1 table)"
+        assert rows(s.sql("SELECT b, label FROM g JOIN 'k.csv' k USING (a) WHERE a = 2")) == [(4, "two")]
+
+
 def test_sqlite_all_varchar_reads_generated_columns_as_text(generated: Path) -> None:
     with Session() as s:
         s.execute("USE 'gen.db' AS v; SET sqlite_all_varchar = true; SET engine = duckdb")
@@ -303,7 +329,7 @@ def odd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     [
         "SET engine = duckdb; SELECT count(*) FROM t.wr",
         "SET engine = duckdb; SELECT EXISTS (SELECT 1 FROM t.wr) AS e",
-        "EXPORT (SELECT count(*) FROM t.wr) TO 'n.csv'",
+        "SET engine = duckdb; EXPORT (SELECT count(*) FROM t.wr) TO 'n.csv'",
     ],
 )
 def test_without_rowid_table_read_without_columns_is_one_clear_error(odd: Path, sql: str) -> None:
@@ -321,10 +347,12 @@ def test_without_rowid_table_reads_everywhere_else(odd: Path) -> None:
     with Session() as s:
         s.execute("USE 'odd.db' AS t")
         assert rows(s.sql("SELECT count(*) FROM t.wr")) == [(2,)]  # natively
+        s.execute("EXPORT (SELECT count(*) AS n FROM t.wr) TO 'n.csv'")  # natively too
         s.execute("SET engine = duckdb")
         assert rows(s.sql("SELECT count(k), sum(v) FROM t.wr")) == [(2, 3)]
         s.execute("EXPORT t.wr TO 'wr.csv'")
     assert csv_of(odd.parent / "wr.csv") == [["k", "v"], ["a", "1"], ["b", "2"]]
+    assert csv_of(odd.parent / "n.csv") == [["n"], ["2"]]
 
 
 @pytest.mark.parametrize(
@@ -335,7 +363,10 @@ def test_without_rowid_table_reads_everywhere_else(odd: Path) -> None:
             "SET engine = duckdb; SELECT stamp FROM t.days",
             'SQLite column "stamp" of t.days is declared TIMESTAMP',
         ),
-        ("EXPORT t.days TO 'd.csv'", 'SQLite column "day" of t.days is declared DATE but holds "soon"'),
+        (
+            "SET engine = duckdb; EXPORT t.days TO 'd.csv'",
+            'SQLite column "day" of t.days is declared DATE but holds "soon"',
+        ),
     ],
 )
 def test_text_in_a_date_column_names_the_column_and_the_setting(odd: Path, sql: str, named: str) -> None:

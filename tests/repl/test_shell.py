@@ -87,7 +87,7 @@ def test_unexpected_exception_keeps_the_repl(sample_files: Path, monkeypatch: py
         assert "please report it" in err.getvalue()
 
 
-def test_a_table_wider_than_the_screen_is_paged_when_wrapping_makes_it_tall(
+def test_a_markdown_table_wider_than_the_screen_is_paged_when_wrapping_makes_it_tall(
     sample_files: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paged: list[str] = []
@@ -100,10 +100,38 @@ def test_a_table_wider_than_the_screen_is_paged_when_wrapping_makes_it_tall(
     columns = ", ".join(f"{i} AS column_{i}" for i in range(40))
     with Session() as session:
         shell, out, _ = make_shell(session, size=(80, 24))
-        shell.handle(f"SELECT {columns} FROM range(5);")  # 9 lines, each about 550 cells wide
+        shell.mode = "markdown"  # never narrowed to the screen (a table is: see below)
+        shell.handle(f"SELECT {columns} FROM range(5);")  # 7 lines, each about 520 cells wide
         assert len(paged) == 1 and out.getvalue() == ""
         shell.handle("SELECT 1 AS narrow FROM range(5);")  # fits: printed, not paged
         assert len(paged) == 1 and "narrow" in out.getvalue()
+
+
+def test_a_table_with_more_columns_than_fit_shows_the_ends_and_says_what_is_left_out(
+    sample_files: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paged: list[str] = []
+    monkeypatch.setattr(shell_module, "_page", lambda text: paged.append(text) or True)
+    columns = ", ".join(f"{i} AS column_{i}" for i in range(40))
+    with Session() as session:
+        shell, out, err = make_shell(session, size=(80, 24))
+        shell.handle(f"SELECT {columns} FROM range(5);")
+        lines = out.getvalue().splitlines()
+        box, note = lines[:-1], lines[-1]
+        assert paged == [] and len(box) == 9  # fits the screen: nothing wraps, nothing to page
+        assert all(len(line) <= 80 for line in box), box
+        header = [cell.strip() for cell in box[1].strip("│").split("│")]
+        assert header[:2] == ["column_0", "column_1"] and header[-1] == "column_39"
+        hidden = header.index("…")
+        first, last = header[hidden - 1], header[hidden + 1]
+        count = int(last.split("_")[1]) - int(first.split("_")[1]) - 1
+        assert count + len(header) - 1 == 40
+        left_out = f"column_{int(first.split('_')[1]) + 1} … column_{int(last.split('_')[1]) - 1}"
+        assert note == f"… {count} more columns ({left_out}): .mode line shows every column"
+        assert "5 rows" in err.getvalue()
+        shell.mode = "line"  # as the note says: every column, one per line (paged: 40 lines)
+        shell.handle(f"SELECT {columns} FROM range(1);")
+        assert len(paged) == 1 and "column_20 = 20\n" in paged[0]
 
 
 def test_rows_cut_short_by_an_error_leave_the_message_on_its_own_line(sample_files: Path) -> None:

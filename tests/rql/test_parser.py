@@ -96,3 +96,31 @@ def test_error_column_points_at_token() -> None:
         parse(statements[1])
     assert info.value.span is not None
     assert (info.value.span.statement, info.value.span.line, info.value.span.column) == (2, 2, 20)
+
+
+@pytest.mark.parametrize(
+    ("script", "span"),
+    [
+        ("LET abcd = ;", (1, 1, 12)),  # at the ';', where the value belongs
+        ("SELECT 1; LET x =\n   ;", (2, 2, 4)),
+        ("LET x = -- nothing\n;", (1, 2, 1)),
+        ("LET x =", (1, 1, 8)),  # no ';': just past the last word
+        ("USE 'x.csv' AS ;", (1, 1, 16)),
+        ("USE 'x.csv' OPTIONS (header =  ;", (1, 1, 32)),
+    ],
+)
+def test_end_of_statement_errors_point_at_its_semicolon(script: str, span: tuple[int, int, int]) -> None:
+    with pytest.raises(RqlSyntaxError) as info:
+        parse(split(script)[-1])
+    assert info.value.span is not None
+    assert (info.value.span.statement, info.value.span.line, info.value.span.column) == span
+
+
+def test_a_list_option_needs_no_equals_sign() -> None:
+    """SPEC 2.4 spells ``partition_by (cols)``, as DuckDB's COPY does."""
+    command = one("EXPORT t TO 'out' OPTIONS (partition_by (year, month), compression = 'zstd')")
+    assert isinstance(command, ast.Export)
+    assert command.options == {"partition_by": ["year", "month"], "compression": "zstd"}
+    assert one("EXPORT t TO 'out' OPTIONS (partition_by = (year))") == ast.Export(
+        "out", command.span, alias="t", options={"partition_by": ["year"]}
+    )

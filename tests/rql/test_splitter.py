@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from noctra.errors import RqlSyntaxError, Span
+from noctra.errors import Span
 from noctra.rql.splitter import split, statement_at
 
 CORPUS: list[tuple[str, list[str]]] = [
@@ -39,20 +39,45 @@ def test_statements_know_number_line_and_column() -> None:
 
 
 @pytest.mark.parametrize(
-    ("script", "what", "line", "column"),
+    ("script", "what", "span", "whole"),
     [
-        ("select 1;\nselect 'abc", "unterminated string", 2, 8),
-        ('select "abc', "unterminated quoted identifier", 1, 8),
-        ("select 1 /* open", "unterminated /* comment", 1, 10),
-        ("select $x$ body", "unterminated dollar-quoted string $x$", 1, 8),
+        ("select 1;\nselect 'abc", "unterminated string", Span(2, 2, 8), ["select 1"]),
+        ('select "abc', "unterminated quoted identifier", Span(1, 1, 8), []),
+        ("select 1 /* open", "unterminated /* comment", Span(1, 1, 10), []),
+        ("select 1; /* open", "unterminated /* comment", Span(2, 1, 11), ["select 1"]),
+        ("select $x$ body", "unterminated dollar-quoted string $x$", Span(1, 1, 8), []),
+        ("a; b;\n-- c\n  select 'x;\n y;\n", "unterminated string", Span(3, 3, 10), ["a", "b"]),
+        (
+            "LET a = 1;\r\nSELECT $$ open;",
+            "unterminated dollar-quoted string $$",
+            Span(2, 2, 8),
+            ["LET a = 1"],
+        ),
     ],
 )
-def test_unterminated_input_names_where(script: str, what: str, line: int, column: int) -> None:
-    with pytest.raises(RqlSyntaxError) as info:
-        split(script)
-    assert info.value.message == what
-    assert info.value.span is not None
-    assert (info.value.span.line, info.value.span.column) == (line, column)
+def test_unterminated_input_is_a_last_statement_carrying_the_error(
+    script: str, what: str, span: Span, whole: list[str]
+) -> None:
+    """The statements before an unterminated quote or comment are whole: they run; the broken
+    one is last and carries its error (nothing after it can be told apart)."""
+    *before, broken = split(script)
+    assert [(s.text, s.error) for s in before] == [(text, None) for text in whole]
+    assert broken.error is not None and broken.error.message == what
+    assert broken.error.span == span
+    assert broken.number == span.statement
+    assert script[broken.offset :].rstrip() == broken.text
+
+
+def test_the_broken_statement_starts_at_its_first_word() -> None:
+    broken = split("select 1;\n  -- note\n  select 'open")[-1]
+    assert (broken.text, broken.line, broken.column) == ("select 'open", 3, 3)
+    assert statement_at("select 1; select 'open", 3) == split("select 1; select 'open")[0]
+
+
+def test_statements_know_where_their_semicolon_is() -> None:
+    statements = split("select 1 ;\nLET x =\n   ;\nselect 3")
+    assert [s.end for s in statements] == [(1, 10), (3, 4), None]
+    assert [s.end_span() for s in statements] == [Span(1, 1, 10), Span(2, 3, 4), Span(3, 4, 9)]
 
 
 def test_statement_at_cursor() -> None:
@@ -71,6 +96,6 @@ def test_statement_at_cursor() -> None:
 )
 def test_a_nul_character_is_refused_where_it_is(script: str, statement: int, line: int, column: int) -> None:
     """DuckDB reads a statement only up to a NUL: ``SELECT 2 <NUL>+ 40`` answered 2."""
-    with pytest.raises(RqlSyntaxError, match="NUL") as info:
-        split(script)
-    assert info.value.span == Span(statement, line, column)
+    broken = split(script)[-1]
+    assert broken.error is not None and "NUL" in broken.error.message
+    assert broken.error.span == Span(statement, line, column)

@@ -9,7 +9,7 @@ Modelled on Harlequin's adapter protocol: connection, cursor, catalog, optional 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from noctra.records import field, record
@@ -184,8 +184,13 @@ class Engine(Runner, Protocol):
         fmt: str,
         options: dict[str, object],
         ordered: bool,
+        stream: Callable[[], EngineResult] | None = None,
     ) -> ExportReport:
-        """Write a query's rows to a file or directory with the engine's own writers."""
+        """Write a query's rows to a file or directory with the engine's own writers.
+
+        ``stream``, when given, makes the rows to write instead of sql (another engine's result,
+        native SQLite's), called once the target is checked; they are written in their order.
+        """
 
     # --- sources ------------------------------------------------------------------
 

@@ -127,9 +127,9 @@ def identify(path: str) -> FileIdentity:
 
 def identify_local(location: str) -> FileIdentity:
     """A local file's or glob's identity now (OSError when it cannot be read)."""
-    from noctra.engine.sources import is_glob
+    from noctra.engine.sources import names_a_glob
 
-    return identify_glob(location) if is_glob(location) else identify(location)
+    return identify_glob(location) if names_a_glob(location) else identify(location)
 
 
 # A file changed this recently may still change within its mtime's resolution.

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from noctra.engine.base import Params
+from noctra.engine.base import EngineResult, Params
 from noctra.engine.sources import COMPRESSION_SUFFIXES, check_value, is_remote
 from noctra.errors import CancelledQueryError, ExportError, NoctraError, OptionError
 from noctra.quoting import quote_ident, quote_string
@@ -182,8 +182,12 @@ def export(
     fmt: str,
     options: dict[str, object],
     ordered: bool,
+    stream: Callable[[], EngineResult] | None = None,
 ) -> ExportReport:
-    """Run COPY for query into target; single files are written atomically."""
+    """Run COPY for query into target; single files are written atomically.
+
+    ``stream`` makes the rows to write instead (another engine's), once the target is checked.
+    """
     check_export_options(fmt, options)
     if fmt == "xlsx":
         engine.load_extension("excel")
@@ -206,6 +210,7 @@ def export(
             engine,
             query,
             params,
+            stream,
             path=path,
             target=target,
             fmt=fmt,
@@ -216,26 +221,85 @@ def export(
         )
     written, before = _file_target(path, target)
     copy_options = _copy_options(fmt, target, options)
-    if fmt == "json":
-        query = _json_safe(engine, query, params)
     if before is not None and not stat.S_ISREG(before.st_mode):
         # A named pipe (or a terminal, /dev/null): written in place, never replaced.
-        rows = _run_copy(
-            engine, query, params, target=str(written), options=copy_options, ordered=ordered, shown=str(path)
-        )
-        return ExportReport(rows, 0, (str(path),), time.perf_counter() - started, target)
+        with _copy_input(engine, query, params, stream, fmt) as source:
+            count = _run_copy(
+                engine, source, target=str(written), options=copy_options, ordered=ordered, shown=str(path)
+            )
+        return ExportReport(count, 0, (str(path),), time.perf_counter() - started, target)
     stem = _stem(written)
     _remove_stale_temps(written.parent, stem)
     # Not named like the target (no .csv at its end): a glob of the folder never reads it.
     temp = written.with_name(_temp_name(stem))
-    with _cleaned_up(lambda: _remove_file(temp), target, path):
-        rows = _run_copy(
-            engine, query, params, target=str(temp), options=copy_options, ordered=ordered, shown=str(path)
+    # Streamed rows are made inside: a cancel while SQLite computes them is the export's too.
+    with (
+        _cleaned_up(lambda: _remove_file(temp), target, path),
+        _copy_input(engine, query, params, stream, fmt) as source,
+    ):
+        count = _run_copy(
+            engine, source, target=str(temp), options=copy_options, ordered=ordered, shown=str(path)
         )
         if before is not None:
             _keep_mode(temp, before)
         os.replace(temp, written)
-    return ExportReport(rows, written.stat().st_size, (str(path),), time.perf_counter() - started, target)
+    return ExportReport(count, written.stat().st_size, (str(path),), time.perf_counter() - started, target)
+
+
+@record
+class _CopyInput:
+    """What a COPY reads: a query, or rows another engine made, streamed in as a relation."""
+
+    query: str
+    params: Params
+    # What stopped the rows' producer (SQLite interrupted, a column of mixed types): the
+    # error to report, rather than DuckDB's words for a failed Arrow stream.
+    failure: BaseException | None = None
+
+
+@contextmanager
+def _copy_input(
+    engine: DuckEngine, query: str, params: Params, stream: Callable[[], EngineResult] | None, fmt: str
+) -> Iterator[_CopyInput]:
+    """What the COPY reads: the query itself, or ``stream``'s rows registered on DuckDB's
+    connection as an Arrow stream; JSON without NaN or Infinity.
+
+    The stream is read once, a batch at a time, in the rows' order (never all rows in
+    Python at once); duplicate column names get DuckDB's own suffixes (id, id_1).
+    """
+    if stream is None:
+        yield _json_input(engine, _CopyInput(query, params), fmt)
+        return
+    import pyarrow as pa
+
+    from noctra.output.text import unique_names
+
+    result = stream()
+    try:
+        reader = result.arrow_reader()
+        names = unique_names(reader.schema.names)
+        schema = pa.schema([f.with_name(n) for f, n in zip(reader.schema, names, strict=True)])
+        name = f"__noctra_rows_{secrets.token_hex(4)}"
+        source = _CopyInput(f"SELECT * FROM {name}", None)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in reader:
+                    yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+            except BaseException as exc:
+                source.failure = exc
+                raise
+
+        # As an Arrow C stream: registering the pyarrow reader itself makes DuckDB import
+        # pyarrow.dataset and pandas (~0.5 s) first.
+        stream_in = pa.RecordBatchReader.from_batches(schema, batches()).__arrow_c_stream__()
+        engine.connection.register(name, engine.connection.from_arrow(stream_in))
+        try:
+            yield _json_input(engine, source, fmt)
+        finally:
+            engine.connection.unregister(name)
+    finally:
+        result.close()
 
 
 # Character devices an export may write to in place: the null device and terminals.
@@ -324,10 +388,18 @@ def _json_safe(engine: DuckEngine, query: str, params: Params) -> str:
     return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({query}\n)"
 
 
+def _json_input(engine: DuckEngine, source: _CopyInput, fmt: str) -> _CopyInput:
+    """The input of a JSON export reads NaN and Infinity as NULL (see _json_safe)."""
+    if fmt == "json":
+        source.query = _json_safe(engine, source.query, source.params)
+    return source
+
+
 def _export_directory(
     engine: DuckEngine,
     query: str,
     params: Params,
+    stream: Callable[[], EngineResult] | None,
     *,
     path: Path,
     target: str,
@@ -363,12 +435,13 @@ def _export_directory(
     # Its files end in .tmp while they are written (a glob of *.parquet never reads half a
     # file), and get DuckDB's own names (data_0.parquet) once the COPY is done.
     copy_options = f"{_copy_options(fmt, target, options)}, FILE_EXTENSION {quote_string(TEMP_SUFFIX[1:])}"
-    if fmt == "json":
-        query = _json_safe(engine, query, params)
     old: Path | None = None
-    with _cleaned_up(lambda: _remove_tree(staging), target, path):
-        rows = _run_copy(
-            engine, query, params, target=str(staging), options=copy_options, ordered=ordered, shown=str(path)
+    with (
+        _cleaned_up(lambda: _remove_tree(staging), target, path),
+        _copy_input(engine, query, params, stream, fmt) as source,
+    ):
+        count = _run_copy(
+            engine, source, target=str(staging), options=copy_options, ordered=ordered, shown=str(path)
         )
         _name_parts(staging, fmt)
         if is_empty_dir:
@@ -381,7 +454,7 @@ def _export_directory(
         _remove_output(old, earlier)
     files = sorted(str(p) for p in path.rglob("*") if p.is_file())
     size = sum(os.path.getsize(f) for f in files)
-    return ExportReport(rows, size, tuple(files), time.perf_counter() - started, target)
+    return ExportReport(count, size, tuple(files), time.perf_counter() - started, target)
 
 
 def _name_parts(staging: Path, fmt: str) -> None:
@@ -560,8 +633,7 @@ def _remove_tree(temp: Path) -> None:
 
 def _run_copy(
     engine: DuckEngine,
-    query: str,
-    params: Params,
+    source: _CopyInput,
     *,
     target: str,
     options: str,
@@ -576,10 +648,17 @@ def _run_copy(
         previous = engine.get_option("preserve_insertion_order")
         engine.set_option("preserve_insertion_order", "false")
     try:
-        return engine._copy(query, target, options, params)
+        return engine._copy(source.query, target, options, source.params)
     except (ExportError, CancelledQueryError):
         raise
     except NoctraError as exc:
+        failure = source.failure
+        if isinstance(failure, CancelledQueryError):
+            raise CancelledQueryError(failure.message) from failure
+        if isinstance(failure, NoctraError):
+            raise ExportError(f"export failed: {failure.message}", hint=failure.hint) from failure
+        if failure is not None:
+            raise ExportError(f"export failed: {type(failure).__name__}: {failure}") from failure
         message = exc.message.replace(target, shown)
         hint = exc.hint
         if "No space left on device" in message:

@@ -65,6 +65,9 @@ class Route:
     sqlite_tables: list[tuple[Source, str]] = field(default_factory=list)
     file_sources: list[Source] = field(default_factory=list)
     reason: str = ""
+    # Of sqlite_tables, those named bare (tables of the current SQLite source): DuckDB finds
+    # them through its search path, so a copy or generated read stands in under their name.
+    bare_tables: list[tuple[Source, str]] = field(default_factory=list)
 
 
 def duckdb_type_of_sqlite(declared: str) -> str:
@@ -114,6 +117,7 @@ def route(
     by_alias = {s.alias.lower(): s for s in sources}
     sqlite_hits: dict[str, Source] = {}
     tables: list[tuple[Source, str]] = []
+    bare: list[tuple[Source, str]] = []
     files: list[Source] = []
     other = False
     for ref in refs:
@@ -144,12 +148,13 @@ def route(
         ):
             sqlite_hits[current.alias] = current
             tables.append((current, ref.name))
+            bare.append((current, ref.name))
             continue
         other = True
     if len(sqlite_hits) == 1 and not other:
         return Route("sqlite", sqlite_source=next(iter(sqlite_hits.values())), sqlite_tables=tables)
     reason = "several sources" if len(sqlite_hits) > 1 else "files or DuckDB tables"
-    return Route("duckdb", sqlite_tables=tables, file_sources=files, reason=reason)
+    return Route("duckdb", sqlite_tables=tables, file_sources=files, reason=reason, bare_tables=bare)
 
 
 @record

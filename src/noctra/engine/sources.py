@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat as kinds
+import time
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -181,9 +183,28 @@ def is_glob(path: str) -> bool:
     return any(c in path for c in "*?[")
 
 
+def names_a_glob(location: str) -> bool:
+    """True when a local location is a pattern to expand, not a file named with ``*?[`` in it.
+
+    A file that exists under exactly that name (``report[1].csv``, ``q?.csv``) is that file,
+    as DuckDB reads it when the pattern matches nothing else.
+    """
+    return is_glob(location) and not os.path.isfile(location)
+
+
+def escape_glob(path: str) -> str:
+    """A path whose ``*?[`` stand for themselves in DuckDB's glob and Python's (``[[]``, ``[?]``)."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
 def kind_from_name(name: str) -> SourceKind | None:
-    """The kind an extension stands for (compression suffixes are looked through)."""
-    lowered = name.lower().split("?", 1)[0]
+    """The kind an extension stands for (compression suffixes are looked through).
+
+    A URL's query string (``x.csv?token=...``) is left out; a local name keeps its ``?``.
+    """
+    lowered = name.lower()
+    if "://" in lowered:
+        lowered = lowered.split("?", 1)[0]
     for suffix in COMPRESSION_SUFFIXES:
         if lowered.endswith(suffix):
             lowered = lowered[: -len(suffix)]
@@ -214,6 +235,11 @@ def check_options(kind: SourceKind, options: dict[str, object]) -> None:
                 hint=f"valid {kind.value} options: {', '.join(['format', *sorted(valid)])}",
             )
         check_value(kind.value, key, value, valid[key])
+        if key == "delimiter" and value == "":
+            raise OptionError(
+                f"{kind.value} option 'delimiter' must not be empty: each line would be one column",
+                hint="write OPTIONS (delimiter = ';'), or leave it out: it is detected",
+            )
 
 
 def check_value(label: str, key: str, value: object, expected: str) -> None:
@@ -239,19 +265,50 @@ def check_value(label: str, key: str, value: object, expected: str) -> None:
         )
 
 
+# A file changed this recently may change again within its timestamps' resolution (2 s on
+# FAT, a clock tick on older Linux kernels) keeping its size, mtime and ctime.
+RACY_NS = 2_000_000_000
+# A file's content fingerprint: its first and last bytes (as the persistent cache's, SPEC 4.5).
+FINGERPRINT_BYTES = 64 * 1024
+
+
 @record(frozen=True)
 class Signature:
-    """What a source's files looked like when it was registered: to see changes."""
+    """What a source's files looked like when it was registered: to see changes.
 
-    files: tuple[tuple[str, int, int], ...]
+    Per file: path, size, mtime_ns, inode, ctime_ns and a content fingerprint. A rewrite
+    that keeps the size and puts the mtime back (cp -p, rsync -t, os.utime) still changes
+    the ctime, which no user can set, or the inode; the fingerprint is taken only while a
+    file is within RACY_NS of its last change, when a rewrite may keep even the ctime. A
+    URL's entry is its size and Last-Modified, inode 0 and, as ctime, when they were read.
+    """
+
+    files: tuple[tuple[str, int, int, int, int, str], ...]
 
     @property
     def size(self) -> int:
-        return sum(size for _, size, _ in self.files)
+        return sum(entry[1] for entry in self.files)
+
+
+def content_fingerprint(path: str) -> str:
+    """A digest of a file's first and last FINGERPRINT_BYTES (OSError when it cannot be read)."""
+    from noctra.engine.cache import _blake2b
+
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        digest = _blake2b(handle.read(FINGERPRINT_BYTES))
+        if size > FINGERPRINT_BYTES:
+            handle.seek(max(FINGERPRINT_BYTES, size - FINGERPRINT_BYTES))
+            digest.update(handle.read(FINGERPRINT_BYTES))
+    return str(digest.hexdigest())
 
 
 def signature_of(location: str) -> Signature | None:
-    """Size and mtime of every file behind a local location; None when nothing is there."""
+    """Size, mtime, inode and ctime of every regular file behind a local location (and the
+    fingerprint of those changed within RACY_NS); None when nothing is there.
+
+    Pipes, sockets and devices are left out, as DuckDB's glob leaves them out: none is read.
+    """
     if is_remote(location) or server_kind(location) is not None:
         return Signature(())
     paths: list[str]
@@ -262,23 +319,47 @@ def signature_of(location: str) -> Signature | None:
             for name in names
             if not name.startswith((".", "_"))
         ]
-    elif is_glob(location):
+    elif names_a_glob(location):
         import glob
 
         paths = glob.glob(location, recursive=True, include_hidden=True)  # DuckDB's * matches .files
     else:
         paths = [location]
     files = []
+    now = time.time_ns()
     for path in sorted(paths):
         try:
             stat = os.stat(path)
+            if not kinds.S_ISREG(stat.st_mode):
+                continue
+            racy = now - max(stat.st_mtime_ns, stat.st_ctime_ns) < RACY_NS
+            fingerprint = content_fingerprint(path) if racy else ""
         except OSError:
             continue
-        if not os.path.isdir(path):
-            files.append((path, stat.st_size, stat.st_mtime_ns))
+        files.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns, fingerprint))
     if not files:
         return None
     return Signature(tuple(files))
+
+
+def unchanged(known: Signature | None, now: Signature | None) -> bool:
+    """True when files seen as ``now`` (signature_of) are as they were when ``known`` was taken.
+
+    A file ``known`` fingerprinted (it had just changed then) is fingerprinted again if
+    ``now`` did not: a rewrite within the same tick keeps every timestamp.
+    """
+    if known is None or now is None or len(known.files) != len(now.files):
+        return known is None and now is None
+    for old, new in zip(known.files, now.files, strict=True):
+        if old[:5] != new[:5]:
+            return False
+        if old[5]:
+            try:
+                if old[5] != (new[5] or content_fingerprint(new[0])):
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 @record
@@ -316,8 +397,11 @@ def resolve_location(path: str, base: Path) -> str:
     expanded = os.path.expanduser(path)
     if not os.path.isabs(expanded):
         expanded = os.path.join(base, expanded)
-    return os.path.normpath(expanded) if not is_glob(expanded) else expanded
+    return expanded if names_a_glob(expanded) else os.path.normpath(expanded)
 
+
+# Kinds whose DuckDB reader expands a glob in its path (read_xlsx and ATTACH open it as named).
+_MULTI_FILE_KINDS = (SourceKind.CSV, SourceKind.PARQUET, SourceKind.JSON, SourceKind.AVRO)
 
 # A directory source is looked through once to learn its format; past this many files
 # (USE '/' by mistake, a home directory) a glob says better what is meant.
@@ -443,7 +527,7 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
         if (forced or kind) is SourceKind.EXCEL:
             raise one_workbook_error(path)
         return forced or kind, pattern
-    if is_glob(location):
+    if names_a_glob(location):
         import glob
 
         matches = [m for m in glob.glob(location, recursive=True, include_hidden=True) if os.path.isfile(m)]
@@ -487,6 +571,8 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
         )
     if os.path.isfile(location):
         refuse_lying_extension(path, location, kind)
+    if is_glob(location) and kind in _MULTI_FILE_KINDS:
+        return kind, escape_glob(location)  # read_csv('report[1].csv') would read report1.csv
     return kind, location
 
 
@@ -530,6 +616,111 @@ def refuse_lying_extension(path: str, location: str, kind: SourceKind) -> None:
             if option:
                 fix += f", or in FROM: {reader}({quote_string(path)}, {option})"
             raise SourceError(f"{path!r} is {what}, not {kind.value} text", hint=fix)
+
+
+def head_bytes(path: str, size: int) -> bytes | None:
+    """The first bytes of a local regular file (gzip read through); None for anything else."""
+    try:
+        if not kinds.S_ISREG(os.stat(path).st_mode):
+            return None  # a pipe would block until a writer comes; DuckDB's glob skips it
+        if path.endswith(".gz"):
+            import gzip
+
+            with gzip.open(path, "rb") as handle:
+                return handle.read(size)
+        if path.endswith((".zst", ".zstd", ".bz2", ".xz")):
+            return None
+        with open(path, "rb") as handle:
+            return handle.read(size)
+    except (OSError, EOFError):
+        return None
+
+
+# What a ragged-tail check reads of a file at most (DuckDB's sniffer takes up to ~2,000 lines
+# for a preamble; past ~3,000 it cannot sniff such a file and says so itself).
+RAGGED_HEAD_BYTES = 4 << 20
+
+
+def ragged_tail(path: str, delim: str, quote: str, escape: str, encoding: str) -> tuple[int, int, int] | None:
+    """A CSV whose last rows have more fields than every line before them (R4-3).
+
+    DuckDB's sniffer takes such a file (``a,b / 1,2 / 3,4 / 7,8,9``) for a preamble followed
+    by a header-less table of the longer rows: every line before them skipped, no error. A
+    real preamble (a title, notes) comes before more rows than it has; here the lines before
+    all split into the same number (2 or more) of fields and are at least as many as the
+    longer rows. Returns (line of the first longer row, its fields, the fields before), or None.
+    """
+    import codecs
+    import csv
+    import io
+
+    if len(delim) != 1 or len(quote) > 1 or len(escape) > 1:
+        return None
+    head = head_bytes(path, RAGGED_HEAD_BYTES)
+    if head is None or len(head) == RAGGED_HEAD_BYTES:
+        return None  # not a local file, or more of it than is counted here
+    try:
+        text = codecs.decode(head, "utf-8-sig" if encoding == "utf-8" else encoding, "replace")
+    except LookupError:
+        return None
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=delim,
+        quotechar=quote or None,
+        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        escapechar=escape if escape and escape != quote else None,
+        doublequote=not escape or escape == quote,
+    )
+    widths: list[int] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if row:
+                widths.append(len(row))
+                lines.append(reader.line_num)
+    except csv.Error:
+        return None
+    width = widths[0] if widths else 0
+    before = next((i for i, w in enumerate(widths) if w != width), len(widths))
+    kept = widths[before:]
+    if width < 2 or not kept or len(kept) > before or min(kept) <= width:
+        return None
+    return lines[before - 1] + 1, kept[0], width
+
+
+def ragged_tail_error(path: str, ragged: tuple[int, int, int]) -> SourceError:
+    """The one-line error for a CSV whose last rows have more fields than the lines before."""
+    line, fields, width = ragged
+    return SourceError(
+        f"cannot read {path!r} as CSV: line {line} has {fields} fields, the lines before it have {width}",
+        hint="null_padding = true reads every row (NULL for the missing fields), ignore_errors = "
+        f"true leaves the longer rows out, skip = {line - 1} says the lines before are a preamble: "
+        f"in USE's OPTIONS (...), or read_csv({quote_string(path)}, ...)",
+    )
+
+
+def refuse_ragged_tail(path: str, location: str) -> None:
+    """``FROM 'x.csv'`` whose last rows have more fields than the rest: SourceError, not those rows alone.
+
+    A few KB from each end of the file say whether its last line has more fields than its
+    first (18 us on a 1 MB file); only then is the file read to count its rows' fields.
+    """
+    try:
+        info = os.stat(location)
+        if not kinds.S_ISREG(info.st_mode) or location.lower().endswith(COMPRESSION_SUFFIXES):
+            return  # a pipe would block the open; a compressed file's bytes say nothing here
+        with open(location, "rb") as handle:
+            first = handle.read(4096).split(b"\n", 1)[0]
+            handle.seek(max(0, info.st_size - 4096))
+            last = handle.read(4096).rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    except OSError:
+        return
+    first, last = (re.sub(rb'"[^"]*"', b"", line) for line in (first, last))
+    for delim in (",", ";", "\t", "|"):
+        if 0 < first.count(delim.encode()) < last.count(delim.encode()):
+            ragged = ragged_tail(location, delim, '"', '"', "utf-8")
+            if ragged is not None:
+                raise ragged_tail_error(path, ragged)
 
 
 def one_workbook_error(path: str) -> SourceError:

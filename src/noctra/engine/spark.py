@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
+import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from noctra.engine.base import (
@@ -35,11 +38,22 @@ from noctra.engine.base import (
     TableInfo,
     TableRef,
 )
-from noctra.engine.export import ExportReport
+from noctra.engine.export import (
+    STALE_SECONDS,
+    TEMP_NAME,
+    TEMP_SUFFIX,
+    ExportReport,
+    _cleaned_up,
+    _remove_output,
+    _running,
+    _swap_in,
+    _temp_name,
+)
 from noctra.engine.sources import Source, SourceKind, is_remote
 from noctra.errors import CancelledQueryError, ConfigError, ExportError, OptionError, QueryError, SourceError
 from noctra.output.model import ArrowRows
 from noctra.quoting import quote_ident, quote_string
+from noctra.records import record
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,9 +78,9 @@ _DUCKDB_ONLY = {
     "columns": "name the columns",
 }
 _EXPORT_OPTIONS = {
-    "parquet": {"compression", "partition_by"},
-    "csv": {"delimiter", "header", "quote", "escape", "nullstr", "compression", "partition_by"},
-    "json": {"compression", "partition_by"},
+    "parquet": {"compression", "partition_by", "overwrite"},
+    "csv": {"delimiter", "header", "quote", "escape", "nullstr", "compression", "partition_by", "overwrite"},
+    "json": {"compression", "partition_by", "overwrite"},
 }
 
 
@@ -108,16 +122,20 @@ class SparkResult(ArrowRows):
 
 
 class SparkExportReport(ExportReport):
-    """What a Spark export wrote: always a directory of part files."""
+    """What a Spark export wrote: always a directory of part files (on a cluster: no paths)."""
 
     def describe(self) -> str:
         from noctra.output.render import format_size
 
         rows = f"{self.rows:,} row{'s' if self.rows != 1 else ''}"
-        parts = f"{len(self.paths)} part file{'s' if len(self.paths) != 1 else ''}"
-        size = f", {format_size(self.bytes)}" if self.paths else ""
+        if self.paths:
+            parts = f"{len(self.paths)} part file{'s' if len(self.paths) != 1 else ''}"
+            written = f"{parts}, {format_size(self.bytes)}, written by Spark"
+        else:
+            written = "written by Spark on the cluster"
+        folder = self.target if self.target.endswith("/") else f"{self.target}/"
         return (
-            f"exported {rows} to {self.target}/ ({parts}{size}, written by Spark) in {self.seconds:.2f} s; "
+            f"exported {rows} to {folder} ({written}) in {self.seconds:.2f} s; "
             f"USE {quote_string(self.target)} reads it back"
         )
 
@@ -154,6 +172,7 @@ class SparkEngine:
         self._files: dict[str, str] = {}  # a file quoted in FROM -> its view
         self._current_sqlite: str | None = None
         self._progress: float | None = None  # from Spark Connect's progress handler
+        self._cancelling = False  # a thread sends interruptAll until the statement ends
 
     # --- the Spark session ------------------------------------------------------------
 
@@ -266,7 +285,7 @@ class SparkEngine:
     @property
     def _is_local_server(self) -> bool:
         """True when Spark runs on this machine (it then reads and writes Noctra's own files)."""
-        if self._work is not None:
+        if self._work is not None or self.remote.startswith("local"):
             return True
         host = (self.endpoint or "").removeprefix("sc://").split("/", 1)[0].rsplit(":", 1)[0]
         return host.strip("[]") in ("localhost", "127.0.0.1", "::1")
@@ -474,63 +493,161 @@ class SparkEngine:
         fmt: str,
         options: dict[str, object],
         ordered: bool,
+        stream: Callable[[], EngineResult] | None = None,
     ) -> ExportReport:
-        """EXPORT with Spark's writers: a directory of part files at target (replaced whole)."""
+        """EXPORT with Spark's writers: a directory of part files at target.
+
+        On a Spark server of this machine the parts are written into a hidden directory
+        beside the target and put in place once complete; only an earlier Spark export
+        (or a file) at the target is replaced, never a directory holding anything else.
+        A cluster writes on its own file systems, to a path that must not exist yet.
+        """
+        if stream is not None:  # rows made elsewhere: DuckDB writes them
+            return self.local.export(
+                sql, params, target=target, fmt=fmt, options=options, ordered=True, stream=stream
+            )
         allowed = _EXPORT_OPTIONS.get(fmt)
         if allowed is None:
             raise OptionError(
                 f"the Spark engine cannot export {fmt.upper()}", hint="use PARQUET, CSV or JSON"
             )
-        for name in options:
+        values: dict[str, object] = {}
+        for name, value in options.items():
             if name.lower() not in allowed:
                 raise OptionError(
                     f"option {name!r} is not available for {fmt.upper()} exports on Spark",
                     hint=f"valid: {', '.join(sorted(allowed))}",
                 )
+            values[name.lower()] = value
+        overwrite = values.pop("overwrite", True)
+        if not isinstance(overwrite, bool):
+            raise OptionError(
+                f"{fmt.upper()} export option 'overwrite' must be true or false, not {overwrite!r}",
+                hint="write OPTIONS (overwrite = true)",
+            )
+        lowered = target.lower().rstrip("/")
+        if fmt == "csv" and lowered.endswith((".tsv", ".tsv.gz")):
+            values.setdefault("delimiter", "\t")  # as DuckDB writes a .tsv
+        if fmt in ("csv", "json") and lowered.endswith(".gz"):
+            values.setdefault("compression", "gzip")
         start = time.perf_counter()
+        # A Spark server of this machine writes where Noctra runs: Noctra checks the target
+        # and puts the parts in place. A cluster writes on its own file systems, in place.
+        if not self._is_local_server or "://" in target:
+            rows = self._write_in_place(sql, params, target=target, fmt=fmt, options=values, ordered=ordered)
+            return SparkExportReport(
+                rows=rows, bytes=0, paths=(), seconds=time.perf_counter() - start, target=target
+            )
+        place = _place(target, fmt, overwrite=overwrite)
+        _remove_stale_staging(place.path.parent, place.path.name)
         spark = self._begin()
         tree, _ = self._parse(sql)
         spark_sql, args = self._translate(tree, params)
-        # A local server writes where Noctra runs: there the parts replace the target at once.
-        # A cluster writes on its own file systems, in place.
-        is_local = self._is_local_server and "://" not in target
-        location = os.path.abspath(os.path.expanduser(target)) if is_local else target
-        written_to = f"{location}.noctra-{os.getpid()}.tmp" if is_local else location
-        with self._calling():
-            frame = spark.sql(spark_sql, args=args) if args else spark.sql(spark_sql)
-            if ordered:
-                frame = frame.coalesce(1)  # one part file keeps the ORDER BY's order
-            writer = frame.write.mode("overwrite").format(fmt)
-            writer = _writer_options(writer, fmt, options)
-            writer.save(written_to)
-            rows = int(spark.read.format("parquet" if fmt == "parquet" else fmt).load(written_to).count())
-        paths: list[str] = []
-        size = 0
-        if is_local:
-            _replace(written_to, location)
-            for folder, _, names in os.walk(location):
-                for name in names:
-                    path = os.path.join(folder, name)
-                    if name.startswith((".", "_")):
-                        os.remove(path)  # checksums and markers: `USE 'dir'` reads the parts only
-                        continue
-                    paths.append(path)
-                    size += os.path.getsize(path)
+        old: Path | None = None
+        earlier: list[Path] = []
+        with _cleaned_up(lambda: _remove_staging(place.staging), target, place.path):
+            with self._calling():
+                frame = spark.sql(spark_sql, args=args) if args else spark.sql(spark_sql)
+                rows = self._write(frame, str(place.staging), fmt=fmt, options=values, ordered=ordered)
+            written = _tidy_parts(place.staging)
+            if place.fill:
+                for entry in sorted(place.staging.iterdir()):
+                    os.rename(entry, place.path / entry.name)
+                place.staging.rmdir()
+            else:
+                # Checked again: what is there may have changed while Spark wrote.
+                earlier = _place(target, fmt, overwrite=overwrite).earlier
+                old = _swap_in(place.staging, place.path)
+        if old is not None:
+            # The earlier output, renamed aside: its vetted files go (a file: itself).
+            if old.is_dir():
+                _remove_output(old, earlier)
+            else:
+                old.unlink(missing_ok=True)
+        paths = tuple(sorted(str(place.path / relative) for relative in written))
         return SparkExportReport(
             rows=rows,
-            bytes=size,
-            paths=tuple(sorted(paths)),
+            bytes=sum(os.path.getsize(p) for p in paths),
+            paths=paths,
             seconds=time.perf_counter() - start,
             target=target,
         )
 
+    def _write_in_place(
+        self, sql: str, params: Params, *, target: str, fmt: str, options: Mapping[str, object], ordered: bool
+    ) -> int:
+        """A cluster's export: Spark writes target itself, which must not exist yet.
+
+        Noctra cannot see the cluster's file systems, so it cannot check that an existing
+        path holds only an earlier export: Spark's overwrite would delete whatever is there.
+        """
+        spark = self._begin()
+        tree, _ = self._parse(sql)
+        spark_sql, args = self._translate(tree, params)
+        try:
+            with self._calling():
+                frame = spark.sql(spark_sql, args=args) if args else spark.sql(spark_sql)
+                return self._write(frame, target, fmt=fmt, options=options, ordered=ordered)
+        except QueryError as exc:
+            if "PATH_ALREADY_EXISTS" not in exc.message:
+                raise
+            raise ExportError(
+                f"cannot export to {target!r}: it exists already, and Spark writes it on the cluster, "
+                "where Noctra cannot check that it holds only an earlier export",
+                hint="export to a new path, or delete the old one first (on the cluster)",
+            ) from exc
+
+    def _write(self, frame: Any, path: str, *, fmt: str, options: Mapping[str, object], ordered: bool) -> int:
+        """Write frame's rows to path (which must not exist), returning how many were written.
+
+        The count comes from the write itself (an observed metric); a server that does not
+        report one has its parts read back with the options they were written with.
+        """
+        from pyspark.sql.connect.functions import count, lit
+        from pyspark.sql.connect.observation import Observation
+
+        if ordered:
+            frame = frame.coalesce(1)  # one part file keeps the ORDER BY's order
+        observed = Observation(f"noctra_export_{os.getpid()}_{time.monotonic_ns()}")
+        frame = frame.observe(observed, count(lit(1)).alias("rows"))
+        writer = _writer_options(frame.write.mode("error").format(fmt), fmt, options)
+        if self.interrupted:  # cancelled while the query was analysed: nothing is written
+            raise CancelledQueryError("query cancelled")
+        writer.save(path)
+        rows = observed.get.get("rows")
+        if rows is not None:
+            return int(rows)
+        return int(_reader_options(self.spark.read.format(fmt), fmt, options).load(path).count())
+
     def cancel(self) -> None:
-        """Interrupt every operation of this Spark session (from any thread)."""
+        """Interrupt every operation of this Spark session (from any thread).
+
+        A statement makes several requests (an EXPORT: the query, then the write): one the
+        server had not begun when interruptAll came would run on, so interruptAll is sent
+        again, every half second, until the statement ends.
+        """
         self.interrupted = True
         session = self._session
-        if session is not None and self.busy:
-            with contextlib.suppress(Exception):
-                session.interruptAll()
+        if session is None or not self.busy:
+            return
+        with contextlib.suppress(Exception):
+            session.interruptAll()
+        with self._lock:
+            if self._cancelling:
+                return
+            self._cancelling = True
+
+        def again() -> None:
+            try:
+                while self.busy and self.interrupted and self._session is session:
+                    time.sleep(0.5)
+                    if self.busy and self.interrupted:
+                        with contextlib.suppress(Exception):
+                            session.interruptAll()
+            finally:
+                self._cancelling = False
+
+        threading.Thread(target=again, name="noctra-spark-cancel", daemon=True).start()
 
     def progress(self) -> float | None:
         """Completed tasks / tasks of the running statement's stages, as Spark Connect reports them."""
@@ -926,6 +1043,9 @@ def _writer_options(writer: Any, fmt: str, options: Mapping[str, object]) -> Any
         for ours, theirs in names.items():
             if ours in values:
                 writer = writer.option(theirs, str(values[ours]))
+    if fmt == "json":
+        # Spark leaves NULL fields out by default: a column NULL in every row would vanish.
+        writer = writer.option("ignoreNullFields", "false")
     if "partition_by" in values:
         columns = values["partition_by"]
         parts = [str(c) for c in columns] if isinstance(columns, list | tuple) else [str(columns)]
@@ -933,14 +1053,170 @@ def _writer_options(writer: Any, fmt: str, options: Mapping[str, object]) -> Any
     return writer
 
 
-def _replace(written: str, target: str) -> None:
-    """Put a finished export in place of whatever was at target."""
+def _reader_options(reader: Any, fmt: str, options: Mapping[str, object]) -> Any:
+    """A reader of exported parts with the options they were written with (to count their rows)."""
+    if fmt != "csv":
+        return reader
+    values = {str(k).lower(): v for k, v in options.items()}
+    reader = reader.option("header", str(values.get("header", True)).lower()).option("multiLine", "true")
+    names = {"delimiter": "sep", "quote": "quote", "escape": "escape"}
+    for ours, theirs in names.items():
+        if ours in values:
+            reader = reader.option(theirs, str(values[ours]))
+    return reader
+
+
+@record(frozen=True)
+class _Place:
+    """Where a Spark export's parts go on this machine, and what is there now."""
+
+    path: Path  # the directory of parts once done (a link followed)
+    staging: Path  # the hidden directory Spark writes, beside it (or inside an empty one)
+    fill: bool  # the target is an empty directory: the parts are moved into it
+    earlier: list[Path]  # the files of an earlier export at path, relative to it
+
+
+# Spark's part files (part-00000-<uuid>-c000.snappy.parquet, .csv.gz; .c000 when partitioned)
+# and DuckDB's (data_0.parquet), of one format, with their checksums and markers.
+_SPARK_PART = (
+    r"part-[0-9]{5}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:_[0-9]{5})?[.-]c[0-9]{3}"
+)
+
+
+def _part_names(fmt: str) -> re.Pattern[str]:
+    part = rf"(?:{_SPARK_PART}(?:\.[a-z0-9]+)?\.{fmt}(?:\.[a-z0-9]+)?|data_[0-9_]+\.{fmt}(?:\.gz|\.zst)?)"
+    return re.compile(rf"{part}|\.{part}\.crc|_SUCCESS|\._SUCCESS\.crc")
+
+
+def _place(target: str, fmt: str, *, overwrite: bool) -> _Place:
+    """Check a local target: new, a file (replaced), an empty directory or an earlier export.
+
+    Anything else is refused, naming what is there: an export never deletes what it did
+    not write (docs/RQL_EXTENSIONS.md, Export).
+    """
+    path = Path(os.path.realpath(Path(os.path.expanduser(target)).absolute()))
+    if not path.parent.is_dir():
+        raise ExportError(
+            f"cannot export to {target!r}: folder {str(path.parent)!r} does not exist",
+            hint="create the folder first",
+        )
+    beside = path.with_name(_temp_name(path.name))
     try:
-        if os.path.isdir(target) and not os.path.islink(target):
-            shutil.rmtree(target)
-        elif os.path.lexists(target):
-            os.remove(target)
-        os.replace(written, target)
+        before = os.stat(path)
+    except FileNotFoundError:
+        return _Place(path, beside, fill=False, earlier=[])
     except OSError as exc:
-        shutil.rmtree(written, ignore_errors=True)
-        raise ExportError(f"cannot write {target!r}: {exc.strerror or exc}") from exc
+        raise ExportError(f"cannot export to {target!r}: {exc.strerror or exc}") from exc
+    mode = before.st_mode
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file or directory"
+        raise ExportError(
+            f"cannot export to {target!r}: it is {kind}, and a Spark export writes a directory of part files",
+            hint="export to a new path",
+        )
+    if stat.S_ISREG(mode) and before.st_nlink > 1:
+        raise ExportError(
+            f"cannot export to {target!r}: it has {before.st_nlink} hard links, and an export "
+            "replaces the file (its other names would keep the old rows)",
+            hint="export to a new name, or delete the file first",
+        )
+    earlier: list[Path] = []
+    if stat.S_ISDIR(mode):
+        _remove_stale_staging(path, None)
+        earlier = _earlier_parts(path, fmt, target)
+        if not any(path.iterdir()):
+            return _Place(path, path / _temp_name(""), fill=True, earlier=[])
+    if not overwrite:
+        what = "an earlier export" if stat.S_ISDIR(mode) else "a file"
+        raise ExportError(
+            f"cannot export to {target!r}: it holds {what} and overwrite = false",
+            hint="leave out overwrite = false to replace it, or choose a new path",
+        )
+    return _Place(path, beside, fill=False, earlier=earlier)
+
+
+def _earlier_parts(directory: Path, fmt: str, target: str) -> list[Path]:
+    """The files (relative) of an earlier export of this format in directory; refuses others.
+
+    Only an export's layout counts: ``col=value/`` folders holding part files (Spark's,
+    or DuckDB's data_N), their checksums and _SUCCESS markers.
+    """
+    names = _part_names(fmt)
+    found: list[Path] = []
+    for root, dirs, files in os.walk(directory):
+        base = Path(root)
+        dirs.sort()
+        for name in sorted(dirs + files):
+            entry = base / name
+            relative = entry.relative_to(directory).as_posix()
+            if TEMP_NAME.fullmatch(name):
+                raise ExportError(
+                    f"cannot export to {target!r}: {relative!r} is another export's temp directory "
+                    "(still running, or stopped less than an hour ago)",
+                    hint="wait for that export, or delete it if no export runs",
+                )
+            if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
+                _refuse_foreign(target, relative, fmt)
+            if entry.is_dir():
+                if "=" not in name[1:]:
+                    _refuse_foreign(target, relative + "/", fmt)
+            elif names.fullmatch(name):
+                found.append(Path(relative))
+            else:
+                _refuse_foreign(target, relative, fmt)
+    return found
+
+
+def _refuse_foreign(target: str, relative: str, fmt: str) -> None:
+    example = quote_string(os.path.join(target, f"out.{fmt}"))
+    raise ExportError(
+        f"cannot export to {target!r}: {relative!r} was not written by a {fmt.upper()} export, "
+        "and a Spark export replaces the whole directory",
+        hint=f"choose a new or empty directory, e.g. {example}: Spark writes a directory of part files there",
+    )
+
+
+def _remove_stale_staging(folder: Path, name: str | None) -> None:
+    """Delete the temp directories that killed exports to ``name`` left in folder.
+
+    Only what is provably Noctra's and stale: a directory of this user named as
+    ``_temp_name(name)`` names them, whose process is gone, untouched for an hour.
+    """
+    try:
+        neighbours = list(os.scandir(folder))
+    except OSError:
+        return
+    now = time.time()
+    for entry in neighbours:
+        match = TEMP_NAME.fullmatch(entry.name)
+        if match is None or not entry.name.endswith(TEMP_SUFFIX) or match["name"] != name:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if (
+            stat.S_ISDIR(info.st_mode)
+            and info.st_uid == os.geteuid()
+            and now - info.st_mtime >= STALE_SECONDS
+            and not _running(int(match["pid"]))
+        ):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _remove_staging(staging: Path) -> None:
+    """Delete a failed or cancelled export's parts (its random name: nobody else wrote there)."""
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _tidy_parts(staging: Path) -> list[Path]:
+    """The part files Spark wrote (relative); its checksums and markers go: `USE 'dir'` reads parts."""
+    parts: list[Path] = []
+    for root, _, names in os.walk(staging):
+        for name in names:
+            path = Path(root) / name
+            if name.startswith((".", "_")):
+                path.unlink()
+            else:
+                parts.append(path.relative_to(staging))
+    return parts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 
 from noctra.engine.base import Column
@@ -159,11 +160,22 @@ def pad(text: str, size: int, *, right: bool) -> str:
     return fill + text if right else text + fill
 
 
+# What the note under a table whose columns do not all fit the terminal suggests: a table
+# piped elsewhere is never narrowed (the REPL says ".mode line shows every column").
+WIDE_TABLE_HINT: ContextVar[str] = ContextVar("wide_table_hint", default="| less -S shows every column")
+# A column narrower than this (or than its own width) is hardly readable: when the terminal
+# cannot give each column that much, columns in the middle are left out instead (DuckDB's
+# CLI does the same), and a note under the table says which.
+MIN_COLUMN_CELLS = 8
+
+
 class TableLayout:
     """Column widths for a boxed text table, from the rows seen so far.
 
     A streamed table widens when later rows are longer (widen(): the box is closed and
     a new header drawn), so no value is cut unless the terminal is too narrow for it.
+    On a terminal too narrow for every column, the first and last ones are shown with
+    a ``…`` column between them, and the footer says how many were left out.
     """
 
     def __init__(
@@ -178,16 +190,19 @@ class TableLayout:
         names = column_headings(columns)
         self.names = names
         self.types = [c.type for c in columns]
-        self.budget = max(width - (3 * len(names) + 1), len(names)) if width and names else 0
+        self.width = width
         self.natural = [cell_width(n) for n in names]
-        self.widths = self.natural
+        self.shown, self.widths, self.gap = _choose(self.natural, width)
+        self.hint = WIDE_TABLE_HINT.get()
+        self._closing: str | None = None  # the footer of a box widen() replaced
         self.widen(sample)
+        self._closing = None  # nothing was drawn yet
         self.numeric = [is_numeric(c.type) for c in columns]
         # NULL is dimmed on a colour terminal, so it stands apart from the text 'NULL'.
         self.color = color
 
     def widen(self, rows: Sequence[tuple[object, ...]]) -> bool:
-        """Make room for these rows; True when a column got wider."""
+        """Make room for these rows; True when a column got wider (or others are shown)."""
         natural = list(self.natural)
         for row in rows:
             for i, value in enumerate(row):
@@ -196,28 +211,40 @@ class TableLayout:
         if natural == self.natural:
             return False
         self.natural = natural
-        widths = _fit(natural, self.budget) if self.budget else natural
-        grew = widths != self.widths
-        self.widths = widths
-        return grew
+        before = (self.shown, self.widths)
+        closing = self.footer()
+        self.shown, self.widths, self.gap = _choose(natural, self.width)
+        if (self.shown, self.widths) == before:
+            return False
+        # The box drawn so far is closed as it was drawn: its own widths, its own note.
+        if self._closing is None:
+            self._closing = closing
+        return True
 
     def _line(self, values: Sequence[str], align: bool, nulls: Sequence[bool] = ()) -> str:
         parts = []
-        for i, value in enumerate(values):
-            size = self.widths[i]
-            text = pad(cut_to(value, size), size, right=align and self.numeric[i])
+        for size, i in zip(self.widths, self.shown, strict=True):
+            text = pad(cut_to(values[i], size), size, right=align and self.numeric[i])
             if self.color and nulls and nulls[i]:
                 text = text.replace("NULL", "\033[2mNULL\033[0m", 1)
             parts.append(text)
+        if self.gap is not None:
+            parts.insert(self.gap, "…")
         return "│ " + " │ ".join(parts) + " │"
+
+    def _rule(self, left: str, middle: str, right: str) -> str:
+        dashes = ["─" * w for w in self.widths]
+        if self.gap is not None:
+            dashes.insert(self.gap, "─")
+        return left + "─" + f"─{middle}─".join(dashes) + "─" + right
 
     def header(self) -> str:
         return (
             "\n".join(
                 [
-                    "┌─" + "─┬─".join("─" * w for w in self.widths) + "─┐",
+                    self._rule("┌", "┬", "┐"),
                     self._line(self.names, False),
-                    "├─" + "─┼─".join("─" * w for w in self.widths) + "─┤",
+                    self._rule("├", "┼", "┤"),
                 ]
             )
             + "\n"
@@ -235,7 +262,20 @@ class TableLayout:
         )
 
     def footer(self) -> str:
-        return "└─" + "─┴─".join("─" * w for w in self.widths) + "─┘\n"
+        """The end of the box: after widen() made a new layout, that of the box drawn before."""
+        if self._closing is not None:
+            closing, self._closing = self._closing, None
+            return closing
+        bottom = self._rule("└", "┴", "┘") + "\n"
+        if self.gap is None:
+            return bottom
+        # The columns left out are those between the first `gap` shown and the rest.
+        first = self.shown[self.gap - 1] + 1
+        last = self.shown[self.gap] - 1 if self.gap < len(self.shown) else len(self.names) - 1
+        hidden = last - first + 1
+        which = self.names[first] if hidden == 1 else f"{self.names[first]} … {self.names[last]}"
+        plural = "" if hidden == 1 else "s"
+        return bottom + f"… {hidden:,} more column{plural} ({which}): {self.hint}\n"
 
 
 def render_table(
@@ -244,6 +284,35 @@ def render_table(
     """A boxed text table; long text is cut with an ellipsis to fit width (0: no limit)."""
     layout = TableLayout(columns, rows, width=width, color=color)
     return layout.header() + layout.rows(rows) + layout.footer()
+
+
+def _choose(natural: list[int], width: int) -> tuple[list[int], list[int], int | None]:
+    """The columns to show, their widths, and where a ``…`` column stands for those left out.
+
+    width 0 is no limit. Every column is shown when each can keep MIN_COLUMN_CELLS (or its
+    own width, if less): the widest are narrowed first. Otherwise columns are taken from
+    both ends in turn (first, last, second, second to last...) while they fit.
+    """
+    count = len(natural)
+    everything = list(range(count))
+    if not width or count < 2:
+        budget = max(width - (3 * count + 1), count) if width else 0
+        return everything, _fit(natural, budget) if budget else list(natural), None
+    floors = [min(w, MIN_COLUMN_CELLS) for w in natural]
+    if sum(floors) + 3 * count + 1 <= width:
+        return everything, _fit(natural, width - (3 * count + 1)), None
+    order = [i for pair in zip(everything, reversed(everything), strict=True) for i in pair][:count]
+    taken: list[int] = []
+    used = 1 + 3 + 1  # the left border and the … column with its separator
+    for i in order:
+        if taken and used + floors[i] + 3 > width:
+            break
+        taken.append(i)
+        used += floors[i] + 3
+    left, right = taken[0::2], sorted(taken[1::2])
+    shown = left + right
+    budget = max(width - (3 * (len(shown) + 1) + 1) - 1, len(shown))
+    return shown, _fit([natural[i] for i in shown], budget), len(left)
 
 
 def _fit(widths: list[int], budget: int) -> list[int]:

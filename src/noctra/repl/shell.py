@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from noctra.errors import CancelledQueryError, NoctraError, UsageError
 from noctra.output.model import Message, Outcome, Result
+from noctra.output.render import WIDE_TABLE_HINT
 from noctra.repl.completer import CatalogCache
 
 if TYPE_CHECKING:
@@ -216,7 +217,12 @@ class Shell:
 
             return write_lines(result, stream, max_rows=max_rows, before_output=before_output)
         limit = max_rows if self.mode in ("table", "markdown") else None
-        return result.write(stream, self.mode, max_rows=limit, width=width, before_output=before_output)
+        # A table too wide for the terminal leaves columns out and says how to see them.
+        hint = WIDE_TABLE_HINT.set(".mode line shows every column")
+        try:
+            return result.write(stream, self.mode, max_rows=limit, width=width, before_output=before_output)
+        finally:
+            WIDE_TABLE_HINT.reset(hint)
 
     def _page_or_print(self, text: str) -> None:
         columns, lines = self.terminal.size()

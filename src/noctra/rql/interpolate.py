@@ -72,11 +72,17 @@ def named_parameters(
 
 
 def unknown_parameter(name: str, known: list[str], span: Span | None) -> RqlSyntaxError:
-    """The error for a ``:name`` that no variable or parameter gives a value to."""
-    return _unknown(
+    """The error for a ``:name`` that no variable or parameter gives a value to.
+
+    Its span is found again where the statement has the ``:name`` (the text bound may be a
+    rewritten one, or a part of the statement, as LET's expression is).
+    """
+    error = _unknown(
         "parameter",
         ":" + name,
         known,
         span,
         f"define it with LET {name} = ..., --param {name}=VALUE or a keyword argument",
     )
+    error.token = ":" + name
+    return error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from noctra.errors import RqlSyntaxError, Span
 from noctra.rql import ast
-from noctra.rql.lexer import Kind, Token, significant, tokenize
+from noctra.rql.lexer import Kind, Token, line_starts_of, significant, tokenize
 from noctra.rql.splitter import Statement
 
 _RESERVED_AFTER_USE = {"AS", "OPTIONS"}
@@ -22,10 +22,14 @@ class _Cursor:
 
     def span_of(self, token: Token | None) -> Span:
         if token is None:
+            # The end of the statement: its ``;`` (where the missing part belongs), else just
+            # past its last word.
+            if self.statement.end is not None:
+                return Span(self.statement.number, *self.statement.end)
             end = self.tokens[-1] if self.tokens else None
             if end is None:
                 return self.statement.span
-            return self.statement.span_at(end.line, end.column + len(end.text))
+            return self.statement.span_at(*_after(end))
         return self.statement.span_at(token.line, token.column)
 
     def peek(self, ahead: int = 0) -> Token | None:
@@ -87,6 +91,14 @@ class _Cursor:
         if token is None:
             return ""
         return self.statement.text[token.start :].strip()
+
+
+def _after(token: Token) -> tuple[int, int]:
+    """The line and column just past a token (which may span lines: a string, a comment)."""
+    starts = line_starts_of(token.text)
+    if len(starts) == 1:
+        return token.line, token.column + len(token.text)
+    return token.line + len(starts) - 1, len(token.text) - starts[-1] + 1
 
 
 def _describe(token: Token | None) -> str:
@@ -205,14 +217,19 @@ def parse_options(cursor: _Cursor) -> dict[str, ast.OptionValue]:
         key = cursor.identifier("an option name").lower()
         if key in options:
             raise cursor.error(f"option {key!r} is given twice", key_token)
-        if cursor.accept_op("=") is None and cursor.accept_op(":") is None:
+        opening = cursor.peek()
+        if opening is not None and opening.kind is Kind.OP and opening.text == "(":
+            # ``partition_by (year, month)``: a list needs no '=' (as in DuckDB's COPY options).
+            options[key] = _option_value(cursor, key)
+        elif cursor.accept_op("=") is None and cursor.accept_op(":") is None:
             found = cursor.peek()
             raise cursor.error(
                 f"expected '=' after option {key!r}, found {_describe(found)}",
                 found,
                 f"write OPTIONS ({key} = value)",
             )
-        options[key] = _option_value(cursor, key)
+        else:
+            options[key] = _option_value(cursor, key)
         if cursor.accept_op(")"):
             return options
         cursor.expect_op(",", "or ')' between options")

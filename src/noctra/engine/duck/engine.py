@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -391,11 +391,17 @@ class DuckEngine:
         fmt: str,
         options: dict[str, object],
         ordered: bool,
+        stream: Callable[[], EngineResult] | None = None,
     ) -> ExportReport:
-        """EXPORT with DuckDB's COPY; a single file is written beside the target and renamed."""
+        """EXPORT with DuckDB's COPY; a single file is written beside the target and renamed.
+
+        ``stream`` makes rows (native SQLite's result) that are streamed into the COPY as Arrow batches.
+        """
         from noctra.engine.export import export
 
-        return export(self, sql, params, target=target, fmt=fmt, options=options, ordered=ordered)
+        return export(
+            self, sql, params, target=target, fmt=fmt, options=options, ordered=ordered, stream=stream
+        )
 
     def cancel(self) -> None:
         """Interrupt what runs now; safe from another thread."""

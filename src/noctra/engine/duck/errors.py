@@ -16,7 +16,9 @@ from noctra.redact import redact_text
 if TYPE_CHECKING:
     from noctra.engine.duck.engine import DuckEngine
 
-_LINE_MARK = r"^LINE (\d+): ?(.*)$"  # compiled on first use: errors only
+# "LINE 2: SELECT nope" and, under it, a caret: the last such pair is the error's (compiled on
+# first use: errors only). Only "\n" ends a line here: the shown line may hold a \v or a U+2028.
+_LINE_MARK = r"^(LINE (\d+): ?)([^\n]*)\n( *)\^"
 # Patterns below are compiled on first use (re caches them), not at start-up.
 # "Conversion Error: CSV Error on Line: 12", "Invalid Input Error: CSV Error on Line: 3"...
 _CSV_LINE = r"^[A-Z][A-Za-z ]* Error: CSV Error on Line: (\d+)"
@@ -136,7 +138,7 @@ def translate_error(
     message = lines[0] if lines else type(exc).__name__
     hint = None
     error = QueryError(message)
-    for index, line in enumerate(lines[1:], start=1):
+    for line in lines[1:]:
         stripped = line.strip()
         if stripped.startswith("Candidate bindings:") and hint is None:
             # A misspelled column: DuckDB's own guesses ("name", "namf") are the hint.
@@ -150,10 +152,7 @@ def translate_error(
                 hint = "SHOW SOURCES lists the registered sources, SHOW TABLES their tables"
             else:
                 hint = stripped
-        match = re.match(_LINE_MARK, line)
-        if match and index + 1 < len(lines) and "^" in lines[index + 1]:
-            caret = lines[index + 1].index("^") - (len(line) - len(match.group(2)))
-            error.engine_position = (int(match.group(1)), match.group(2), max(caret, 0))
+    error.engine_position = _engine_position(text)
     if "extension" in message.lower() and ("download" in message.lower() or "install" in message.lower()):
         hint = "this needs a DuckDB extension that is not installed; see `noctra info`"
     if remote := _remote_hint(message):
@@ -194,6 +193,18 @@ def translate_error(
         # DuckDB's SQLite reader met another program's lock ("Failed to prepare query ...").
         return LockedError("SQLite: database is locked", hint=LOCKED_HINT)
     return error
+
+
+def _engine_position(text: str) -> tuple[int, str, int] | None:
+    """(line, the line as DuckDB shows it, 0-based caret cell in it) from its LINE mark."""
+    if "LINE " not in text:
+        return None
+    marks = list(re.finditer(_LINE_MARK, text, re.MULTILINE))
+    if not marks:
+        return None
+    mark = marks[-1]
+    caret = len(mark.group(4)) - len(mark.group(1))
+    return int(mark.group(2)), mark.group(3), max(caret, 0)
 
 
 def _sqlite_prepare_error(query: str, reason: str) -> tuple[str, str | None]:

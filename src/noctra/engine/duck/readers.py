@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from noctra.engine.base import Params
-from noctra.engine.sources import Source, SourceKind, is_glob
+from noctra.engine.sources import (
+    Source,
+    SourceKind,
+    escape_glob,
+    head_bytes,
+    is_glob,
+    ragged_tail,
+    ragged_tail_error,
+)
 from noctra.errors import QueryError, SourceError
 from noctra.quoting import quote_string, sql_literal
 
@@ -94,32 +103,58 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if "delimiter" in user:
         user["delim"] = user.pop("delimiter")
     sniff_target = source.read_pattern
+    matches: list[str] = []
     if is_glob(sniff_target):
         if source.is_remote:
             # A remote glob (s3://bucket/logs/*.csv) is listed by httpfs, not the OS.
             first = rows("SELECT file FROM glob(?) ORDER BY file LIMIT 1", [sniff_target])
             matches = [str(first[0][0])] if first else []
+            sniff_target = matches[0] if matches else sniff_target
         else:
-            import glob
-
-            matches = sorted(glob.glob(sniff_target, recursive=True, include_hidden=True))
-        sniff_target = matches[0] if matches else sniff_target
+            matches = regular_files(sniff_target)
+            # Escaped: a file named q?.csv is sniffed alone, not with every file q?.csv matches.
+            sniff_target = escape_glob(matches[0]) if matches else sniff_target
     # Types of a glob come from DuckDB's multi-file read (_glob_columns), not sniff_csv.
     sniff_args = {key: value for key, value in user.items() if key != "files_to_sniff"}
     # Lines up to the buffer's size read as in FROM 'x.csv' (DuckDB's sniffer alone stops at 2 MB).
     buffer_size = max(CSV_BUFFER_SIZE, int(str(user.get("max_line_size", 0))) + (1 << 20))
     sniff_args.setdefault("buffer_size", buffer_size)
-    try:
-        row = rows(
+
+    def sniff(args: dict[str, object]) -> tuple[object, ...]:
+        return rows(
             "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, "
             f"HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv("
-            f"{quote_string(sniff_target)}{_args(sniff_args)})",
+            f"{quote_string(sniff_target)}{_args(args)})",
             None,
         )[0]
+
+    try:
+        row = sniff(sniff_args)
     except QueryError as exc:
         raise unreadable_csv(source, exc) from exc
+    if (
+        is_glob(source.read_pattern)
+        and _unempty(row[1]) == ""
+        and "quote" not in user
+        and "escape" not in user
+    ):
+        # The first file quotes no field, so its sniff pins no quote; DuckDB's own read of the
+        # glob sniffs every file, and a later file's "p, q" is one field there. The first file
+        # read with the CSV standard's quoting, if that reads it the same, is pinned instead.
+        try:
+            quoted = sniff({**sniff_args, "quote": '"', "escape": '"'})
+        except QueryError:
+            quoted = row
+        if [quoted[i] for i in (0, 3, 4, 5, 6, 7, 8, 9)] == [row[i] for i in (0, 3, 4, 5, 6, 7, 8, 9)]:
+            row = quoted
     delim, quote, escape, newline, comment, skip, header, columns, datefmt, tsfmt = row
     assert isinstance(columns, list)
+    first_file = matches[0] if matches else source.read_pattern
+    if int(str(skip)) and "skip" not in user and not source.is_remote:
+        encoding = str(user.get("encoding") or "utf-8")
+        ragged = ragged_tail(first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)), encoding)
+        if ragged is not None:
+            raise ragged_tail_error(source.path, ragged)
     if len(columns) == 1 and "delim" not in user and "all_varchar" not in user:
         name = str(columns[0]["name"])
         if any(d in name for d in ",;\t|" if d != delim):
@@ -170,6 +205,25 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     return f"read_csv({quote_string(source.read_pattern)}{_args(pinned)})", dialect
 
 
+def regular_files(pattern: str) -> list[str]:
+    """The regular files a local glob matches, sorted.
+
+    Pipes, sockets and devices are left out, as DuckDB's glob leaves them out: opening a
+    named pipe to read its header would wait for a writer forever.
+    """
+    import glob
+    import stat
+
+    found = []
+    for path in glob.glob(pattern, recursive=True, include_hidden=True):
+        try:
+            if stat.S_ISREG(os.stat(path).st_mode):
+                found.append(path)
+        except OSError:
+            continue
+    return sorted(found)
+
+
 def check_glob_headers(source: Source, files: list[str], pinned: dict[str, object]) -> None:
     """Every file of a CSV glob has the first file's header line (SourceError if not).
 
@@ -185,8 +239,6 @@ def check_glob_headers(source: Source, files: list[str], pinned: dict[str, objec
         if first is None:
             first = (path, names)
         elif names != first[1]:
-            import os
-
             raise SourceError(
                 f"the files of {source.path!r} do not have the same columns: "
                 f"{os.path.basename(path)} has {', '.join(names)}; "
@@ -206,18 +258,8 @@ def _header_of(path: str, pinned: dict[str, object]) -> list[str] | None:
         decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)("replace")
     except LookupError:
         return None
-    try:
-        if path.endswith(".gz"):
-            import gzip
-
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(1 << 16)
-        elif path.endswith((".zst", ".zstd", ".bz2", ".xz")):
-            return None
-        else:
-            with open(path, "rb") as handle:
-                head = handle.read(1 << 16)
-    except OSError:
+    head = head_bytes(path, 1 << 16)
+    if head is None:
         return None
     text = decoder.decode(head)
     delim, quote, escape = (str(pinned.get(k) or "") for k in ("delim", "quote", "escape"))
@@ -346,18 +388,9 @@ def needs_encodings_extension(options: dict[str, object]) -> bool:
 
 def refuse_big_endian(source: Source) -> None:
     """UTF-16BE read as utf-16 gives no rows and no error in DuckDB 1.5.5: refused here."""
-    import glob
-
-    first = (
-        sorted(glob.glob(source.read_pattern, recursive=True, include_hidden=True))
-        if is_glob(source.read_pattern)
-        else []
-    )
-    path = first[0] if first else source.read_pattern
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(2)
-    except OSError:
+    first = regular_files(source.read_pattern) if is_glob(source.read_pattern) else []
+    head = head_bytes(first[0] if first else source.read_pattern, 2)
+    if head is None:
         return
     # A BOM FE FF, or ASCII text whose first code unit starts with a zero byte.
     if head == b"\xfe\xff" or (len(head) == 2 and head[0] == 0 and head[1] != 0):
