@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -513,11 +514,16 @@ def _stem(path: Path) -> str:
 
 
 def _remove_stale_temps(folder: Path, stem: str) -> None:
-    """Delete temp files that killed exports to this name left in folder.
+    """Delete temp files that killed exports to this name left in folder (see stale_temps)."""
+    for path in stale_temps(folder, stem, stat.S_ISREG):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
-    Only what is provably Noctra's and stale: a regular file of this user named as
-    ``_temp_name`` names this target's temps, whose process is gone, untouched for an hour.
-    """
+
+def stale_temps(folder: Path, name: str | None, kind: Callable[[int], bool]) -> Iterator[str]:
+    """Temps that killed exports to ``name`` left in folder: only what is provably Noctra's
+    and stale. Each is of this ``kind`` (a regular file, a directory of parts), of this user,
+    named as ``_temp_name`` names this target's temps, its process gone, untouched an hour."""
     try:
         neighbours = list(os.scandir(folder))
     except OSError:
@@ -525,20 +531,19 @@ def _remove_stale_temps(folder: Path, stem: str) -> None:
     now = time.time()
     for entry in neighbours:
         match = TEMP_NAME.fullmatch(entry.name)
-        if match is None or not entry.name.endswith(TEMP_SUFFIX) or match["name"] != stem:
+        if match is None or not entry.name.endswith(TEMP_SUFFIX) or match["name"] != name:
             continue
         try:
             info = entry.stat(follow_symlinks=False)
-            if (
-                not stat.S_ISREG(info.st_mode)
-                or info.st_uid != os.geteuid()
-                or now - info.st_mtime < STALE_SECONDS
-                or _running(int(match["pid"]))
-            ):
-                continue
-            os.unlink(entry.path)
         except OSError:
             continue
+        if (
+            kind(info.st_mode)
+            and info.st_uid == os.geteuid()
+            and now - info.st_mtime >= STALE_SECONDS
+            and not _running(int(match["pid"]))
+        ):
+            yield entry.path
 
 
 def _running(pid: int) -> bool:

@@ -9,12 +9,16 @@ import time
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from noctra.engine.base import Column
 from noctra.engine.servers import scheme_kind
 from noctra.errors import OptionError, SourceError
 from noctra.quoting import quote_string
 from noctra.records import field, record
+
+if TYPE_CHECKING:
+    import _csv
 
 REMOTE_PREFIXES = ("http://", "https://", "s3://", "s3a://", "gs://", "gcs://", "az://", "r2://")
 COMPRESSION_SUFFIXES = (".gz", ".gzip", ".zst", ".zstd", ".bz2")
@@ -652,7 +656,6 @@ def ragged_tail(path: str, delim: str, quote: str, escape: str, encoding: str) -
     """
     import codecs
     import csv
-    import io
 
     if len(delim) != 1 or len(quote) > 1 or len(escape) > 1:
         return None
@@ -663,14 +666,7 @@ def ragged_tail(path: str, delim: str, quote: str, escape: str, encoding: str) -
         text = codecs.decode(head, "utf-8-sig" if encoding == "utf-8" else encoding, "replace")
     except LookupError:
         return None
-    reader = csv.reader(
-        io.StringIO(text),
-        delimiter=delim,
-        quotechar=quote or None,
-        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        escapechar=escape if escape and escape != quote else None,
-        doublequote=not escape or escape == quote,
-    )
+    reader = dialect_reader(text, delim, quote, escape)
     widths: list[int] = []
     lines: list[int] = []
     try:
@@ -821,3 +817,18 @@ def _format_hint(header: bytes) -> str:
     if header.lstrip()[:1] in (b"{", b"["):
         return "it looks like JSON: add OPTIONS (format = 'json')"
     return "check the file; for another format set OPTIONS (format = 'csv'|'parquet'|'json'|'duckdb')"
+
+
+def dialect_reader(text: str, delim: str, quote: str, escape: str) -> _csv.Reader:
+    """Python's csv reader splitting text as DuckDB's CSV dialect (delim, quote, escape) does."""
+    import csv
+    import io
+
+    return csv.reader(
+        io.StringIO(text),
+        delimiter=delim,
+        quotechar=quote or None,
+        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        escapechar=escape if escape and escape != quote else None,
+        doublequote=not escape or escape == quote,
+    )

@@ -39,15 +39,13 @@ from noctra.engine.base import (
     TableRef,
 )
 from noctra.engine.export import (
-    STALE_SECONDS,
     TEMP_NAME,
-    TEMP_SUFFIX,
     ExportReport,
     _cleaned_up,
     _remove_output,
-    _running,
     _swap_in,
     _temp_name,
+    stale_temps,
 )
 from noctra.engine.sources import Source, SourceKind, is_remote
 from noctra.errors import CancelledQueryError, ConfigError, ExportError, OptionError, QueryError, SourceError
@@ -1177,31 +1175,9 @@ def _refuse_foreign(target: str, relative: str, fmt: str) -> None:
 
 
 def _remove_stale_staging(folder: Path, name: str | None) -> None:
-    """Delete the temp directories that killed exports to ``name`` left in folder.
-
-    Only what is provably Noctra's and stale: a directory of this user named as
-    ``_temp_name(name)`` names them, whose process is gone, untouched for an hour.
-    """
-    try:
-        neighbours = list(os.scandir(folder))
-    except OSError:
-        return
-    now = time.time()
-    for entry in neighbours:
-        match = TEMP_NAME.fullmatch(entry.name)
-        if match is None or not entry.name.endswith(TEMP_SUFFIX) or match["name"] != name:
-            continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if (
-            stat.S_ISDIR(info.st_mode)
-            and info.st_uid == os.geteuid()
-            and now - info.st_mtime >= STALE_SECONDS
-            and not _running(int(match["pid"]))
-        ):
-            shutil.rmtree(entry.path, ignore_errors=True)
+    """Delete the temp directories that killed exports to ``name`` left in folder."""
+    for path in stale_temps(folder, name, stat.S_ISDIR):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_staging(staging: Path) -> None:

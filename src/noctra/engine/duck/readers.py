@@ -9,6 +9,7 @@ from noctra.engine.base import Params
 from noctra.engine.sources import (
     Source,
     SourceKind,
+    dialect_reader,
     escape_glob,
     head_bytes,
     is_glob,
@@ -251,7 +252,6 @@ def _header_of(path: str, pinned: dict[str, object]) -> list[str] | None:
     """The header line of a CSV file, split with the sniffed dialect; None if it cannot be read."""
     import codecs
     import csv
-    import io
 
     encoding = str(pinned.get("encoding") or "utf-8")
     try:
@@ -265,14 +265,7 @@ def _header_of(path: str, pinned: dict[str, object]) -> list[str] | None:
     delim, quote, escape = (str(pinned.get(k) or "") for k in ("delim", "quote", "escape"))
     if len(delim) != 1 or len(quote) > 1 or len(escape) > 1:
         return None  # a dialect Python's csv module cannot split: DuckDB reads it as before
-    reader = csv.reader(
-        io.StringIO(text),
-        delimiter=delim,
-        quotechar=quote or None,
-        quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        escapechar=escape if escape and escape != quote else None,
-        doublequote=not escape or escape == quote,
-    )
+    reader = dialect_reader(text, delim, quote, escape)
     skip = int(str(pinned.get("skip") or 0))
     comment = str(pinned.get("comment") or "")
     try:
