@@ -135,11 +135,6 @@ def test_csv_with_an_extra_field_in_a_middle_row_is_a_clear_error(
     assert len(_error_lines(run.stderr)) == 1 and "r.csv" in run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R4-5: a JSON array file saved with a UTF-8 BOM is read as one row holding the whole "
-    "array in a column named json (a BOM CSV reads fine)",
-)
 @pytest.mark.parametrize("sql", ["USE 'b.json' AS b; SELECT * FROM b", "SELECT * FROM 'b.json'"])
 def test_json_array_with_a_bom_reads_its_rows(sql: str, tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "b.json").write_bytes(b'\xef\xbb\xbf[{"a":1},{"a":2}]\n')
@@ -270,3 +265,20 @@ def test_param_typed_values_bind_as_documented(tmp_path: Path, run_noctra: RunNo
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout == 'i,f,b,d,s\nINTEGER,"DECIMAL(2,1)",BOOLEAN,DATE,VARCHAR\n', run.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'\xef\xbb\xbf  \n[{"a":1},{"a":2}]', "a\n1\n2\n"),  # BOM, then space before the array
+        (b'\xef\xbb\xbf{"a":1}\n{"a":2}\n', "a\n1\n2\n"),  # BOM before newline-delimited records
+        (b'[{"a":1},{"a":2}]', "a\n1\n2\n"),  # no BOM
+    ],
+)
+def test_json_with_or_without_a_bom_reads_the_same_rows_again_and_restored(
+    content: bytes, expected: str, tmp_path: Path, run_noctra: RunNoctra
+) -> None:
+    (tmp_path / "b.json").write_bytes(content)
+    for sql in ("USE 'b.json' AS b; SELECT * FROM b", "SELECT * FROM b", "SELECT * FROM 'b.json'") * 2:
+        run = run_noctra("query", "--format", "csv", sql, cwd=tmp_path)
+        assert run.stdout == expected, (sql, run.stdout, run.stderr)

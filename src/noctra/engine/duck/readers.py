@@ -46,7 +46,25 @@ def reader_of(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         options["format"] = options.pop("json_format")
     else:
         options.pop("format", None)
+        if _bom_json_array(source.read_pattern):
+            options["format"] = "array"
     return f"read_json_auto({quote_string(source.read_pattern)}{_args(options)})", {}
+
+
+def _bom_json_array(path: str) -> bool:
+    """A local JSON file holding one array after a UTF-8 BOM (Windows editors save so).
+
+    DuckDB's detection then reads the whole array as one value of a column ``json``;
+    told ``format = 'array'`` it reads its rows.
+    """
+    if not os.path.isfile(path):  # a glob, a URL, a pipe (opening one would wait for a writer)
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"\xef\xbb\xbf") and head[3:].lstrip().startswith(b"[")
 
 
 def _lake_args(source: Source) -> dict[str, object]:
@@ -467,6 +485,8 @@ def quoted_file_reader(path: str, kind: SourceKind) -> str | None:
     if kind is SourceKind.AVRO:
         # The avro extension has no replacement scan: FROM 'x.avro' would find no table.
         return f"read_avro({quote_string(path)})"
+    if kind is SourceKind.JSON and _bom_json_array(path):
+        return f"read_json_auto({quote_string(path)}, format = 'array')"
     if kind is not SourceKind.CSV:
         return None
     return f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE})"
