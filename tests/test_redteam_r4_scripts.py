@@ -6,6 +6,7 @@ is a bug not fixed yet (the mark comes off with the fix).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -179,6 +180,33 @@ def test_a_hand_edited_variable_literal_cannot_run_a_query(
     state.write_text(text.replace('literal = "5"', f'literal = "{planted}"'), encoding="utf-8")
     run = run_noctra("query", "--format", "csv", "SELECT #x AS x", cwd=tmp_path)
     assert "TOPSECRET" not in run.stdout
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "(SELECT content AS a, 0 AS b FROM read_text('secret.txt'))",
+        "read_text('secret.txt')",
+        "query('SELECT content AS a FROM read_text(''secret.txt'')')",
+        "read_csv((SELECT 'secret.txt'))",
+        "read_csv('secret.txt', columns = {'a': (SELECT 'VARCHAR')})",
+    ],
+)
+def test_a_hand_edited_source_reader_is_not_run(
+    planted: str, tmp_path: Path, run_noctra: RunNoctra, isolated_env: dict[str, str]
+) -> None:
+    """A saved reader other than one file reader on literal arguments is not run at restore:
+    the source's own file is looked at again instead."""
+    state = _saved_session(tmp_path, run_noctra, isolated_env)
+    (tmp_path / "secret.txt").write_text("TOPSECRET", encoding="utf-8")
+    lines = state.read_text(encoding="utf-8").splitlines()
+    readers = [i for i, line in enumerate(lines) if line.startswith("reader = ")]
+    assert len(readers) == 1, lines
+    lines[readers[0]] = "reader = " + json.dumps(planted)
+    state.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = run_noctra("query", "--format", "csv", "SELECT * FROM t", cwd=tmp_path)
+    assert "TOPSECRET" not in run.stdout + run.stderr
+    assert run.stdout == "a,b\n1,2\n", run.stderr
 
 
 @pytest.mark.xfail(

@@ -541,6 +541,30 @@ class DuckEngine:
         reader, dialect = self._reader(source)
         return Registration(columns=self._columns_of(source, reader), reader=reader, dialect=dialect)
 
+    def _plain_reader(self, reader: str) -> bool:
+        """A saved reader is one call of a file reader on literal arguments, as Noctra writes
+        them (read_csv('x.csv', delim = ',', types = {...})): nothing else may run at restore."""
+        import json
+
+        rows = self._rows(f"SELECT json_serialize_sql({quote_string('SELECT * FROM ' + reader)})")
+        try:
+            tree = json.loads(str(rows[0][0]))
+            (statement,) = tree["statements"]
+            node = statement["node"]
+            table = node["from_table"]
+            call = table["function"]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return False
+        plain = (
+            node.get("type") == "SELECT_NODE"
+            and node.get("where_clause") is None
+            and not node.get("cte_map", {}).get("map")
+            and table.get("type") == "TABLE_FUNCTION"
+            and call.get("function_name") in _SAVED_READERS
+            and not call.get("schema")
+        )
+        return plain and all(_literal(child) for child in call.get("children", []))
+
     def register(
         self, source: Source, *, replacing: Source | None = None, reuse_reader: bool = False
     ) -> Registration:
@@ -550,6 +574,10 @@ class DuckEngine:
         the previous source with that alias as it was. A SQLite database is attached
         when a statement first needs it in DuckDB (see ready()).
         """
+        if reuse_reader and source.reader and not self._plain_reader(source.reader):
+            # A session file edited by hand (or shared): its reader is not trusted to run.
+            source.reader = ""
+            reuse_reader = False
         if source.kind is SourceKind.SQLITE:
             # Checked when it is attached (the file may change meanwhile): see _attach.
             if replacing is not None:
@@ -967,3 +995,31 @@ def size_in_bytes(text: str) -> int | None:
     power = " KMGT".index(match.group(2) or " ")
     base = 1024 if match.group(3) == "IB" else 1000
     return int(number * base**power)
+
+
+# The table functions a source's reader calls (readers.py); a saved one calling anything
+# else, or holding a subquery, is not run at restore: the source is looked at again.
+_SAVED_READERS = frozenset(
+    {"read_csv", "read_csv_auto", "read_json_auto", "read_parquet", "read_xlsx", "read_avro"}
+    | {"delta_scan", "iceberg_scan"}
+)
+# Functions DuckDB's parser makes of literals: {'a': 1}, [1, 2], ('a', 1).
+_LITERAL_FUNCTIONS = frozenset({"struct_pack", "list_value", "row", "map"})
+
+
+def _literal(node: object) -> bool:
+    """An argument of a saved reader: constants, named constants and lists/structs of them."""
+    if isinstance(node, list):
+        return all(_literal(item) for item in node)
+    if not isinstance(node, dict):
+        return True
+    kind = node.get("class")
+    if kind in ("SUBQUERY", "WINDOW", "LAMBDA", "PARAMETER", "STAR", "CASE", "BETWEEN"):
+        return False
+    if kind == "FUNCTION" and (
+        node.get("function_name") not in _LITERAL_FUNCTIONS or node.get("schema") not in ("", "main", None)
+    ):
+        return False
+    if kind == "COLUMN_REF":
+        return len(node.get("column_names", [])) == 1  # a named argument's name
+    return all(_literal(value) for key, value in node.items() if isinstance(value, (dict, list)))
