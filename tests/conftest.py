@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -203,8 +204,16 @@ class HttpServer:
 def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
     """An HTTP server on 127.0.0.1 (free port) with Range support, for the whole test session."""
     root = tmp_path_factory.mktemp("http")
-    handler = functools.partial(RangeRequestHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+    with serve_http(root, RangeRequestHandler) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve_http(root: Path, handler: type[http.server.SimpleHTTPRequestHandler]) -> Iterator[HttpServer]:
+    """Serve root's files on 127.0.0.1 (a free port) with handler until the block ends."""
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(root)), bind_and_activate=False
+    )
     # A backlog of 5 (the default) makes DuckDB's parallel range requests wait a second.
     server.request_queue_size = 128
     server.server_bind()

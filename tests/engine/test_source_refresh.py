@@ -4,11 +4,8 @@ restore, so its values never land under the old header's names (R4-4, R4-6)."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +17,7 @@ from noctra import Session, lifecycle
 from noctra.engine import sources
 from noctra.engine.duck import readers
 from noctra.engine.sources import Signature, signature_of, unchanged
-from tests.conftest import HttpServer, RangeRequestHandler, S3Server
+from tests.conftest import HttpServer, RangeRequestHandler, S3Server, serve_http
 from tests.engine.test_remote import remote_config
 
 
@@ -212,20 +209,8 @@ def counting_server(tmp_path: Path) -> Iterator[tuple[HttpServer, list[tuple[str
     root.mkdir()
     requests: list[tuple[str, str]] = []
     handler = type("Handler", (CountingHandler,), {"requests": requests})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(root)), bind_and_activate=False
-    )
-    server.request_queue_size = 128
-    server.server_bind()
-    server.server_activate()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield HttpServer(root, f"http://{host!s}:{port}"), requests
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(root, handler) as server:
+        yield server, requests
 
 
 def settled(path: Path) -> None:
