@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from noctra.engine.base import EngineResult, Params
 from noctra.engine.sources import COMPRESSION_SUFFIXES, check_value, is_remote
@@ -568,26 +568,39 @@ def _earlier_output(directory: Path, fmt: str, target: str) -> list[Path]:
     else is there.
     """
     data_file = re.compile(rf"data_[0-9_]+\.{fmt}(\.gz|\.zst)?")
+    return earlier_files(directory, data_file, lambda relative: _refuse_foreign(target, relative, fmt))
+
+
+def earlier_files(directory: Path, parts: re.Pattern[str], refuse: Callable[[str], NoReturn]) -> list[Path]:
+    """The files (relative) of an earlier export in directory: ``col=value/`` folders holding
+    files named as ``parts`` matches. Anything else (a user's file, a link, a device, another
+    export's temp) is refused, naming it: an export never deletes what it did not write."""
     found: list[Path] = []
     for root, dirs, names in os.walk(directory):
         base = Path(root)
         dirs.sort()
         for name in sorted(dirs + names):
             entry = base / name
-            relative = entry.relative_to(directory)
+            relative = entry.relative_to(directory).as_posix()
+            if TEMP_NAME.fullmatch(name):
+                raise ExportError(
+                    f"cannot export to {str(directory)!r}: {relative!r} is another export's temp "
+                    "(still running, or stopped less than an hour ago)",
+                    hint="wait for that export, or delete it if no export runs",
+                )
             if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
-                _refuse_foreign(target, relative.as_posix(), fmt)
+                refuse(relative)
             if entry.is_dir():
                 if "=" not in name[1:]:
-                    _refuse_foreign(target, relative.as_posix() + "/", fmt)
-            elif data_file.fullmatch(name):
-                found.append(relative)
+                    refuse(relative + "/")
+            elif parts.fullmatch(name):
+                found.append(Path(relative))
             else:
-                _refuse_foreign(target, relative.as_posix(), fmt)
+                refuse(relative)
     return found
 
 
-def _refuse_foreign(target: str, relative: str, fmt: str) -> None:
+def _refuse_foreign(target: str, relative: str, fmt: str) -> NoReturn:
     raise ExportError(
         f"cannot export to {target!r}: {relative!r} was not written by a {fmt.upper()} export",
         hint="choose an empty or new directory",

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from noctra.engine.base import (
     ATTACH_SQLITE,
@@ -39,12 +39,12 @@ from noctra.engine.base import (
     TableRef,
 )
 from noctra.engine.export import (
-    TEMP_NAME,
     ExportReport,
     _cleaned_up,
     _remove_output,
     _swap_in,
     _temp_name,
+    earlier_files,
     stale_temps,
 )
 from noctra.engine.sources import Source, SourceKind, is_remote
@@ -1139,33 +1139,10 @@ def _earlier_parts(directory: Path, fmt: str, target: str) -> list[Path]:
     Only an export's layout counts: ``col=value/`` folders holding part files (Spark's,
     or DuckDB's data_N), their checksums and _SUCCESS markers.
     """
-    names = _part_names(fmt)
-    found: list[Path] = []
-    for root, dirs, files in os.walk(directory):
-        base = Path(root)
-        dirs.sort()
-        for name in sorted(dirs + files):
-            entry = base / name
-            relative = entry.relative_to(directory).as_posix()
-            if TEMP_NAME.fullmatch(name):
-                raise ExportError(
-                    f"cannot export to {target!r}: {relative!r} is another export's temp directory "
-                    "(still running, or stopped less than an hour ago)",
-                    hint="wait for that export, or delete it if no export runs",
-                )
-            if entry.is_symlink() or not (entry.is_dir() or entry.is_file()):
-                _refuse_foreign(target, relative, fmt)
-            if entry.is_dir():
-                if "=" not in name[1:]:
-                    _refuse_foreign(target, relative + "/", fmt)
-            elif names.fullmatch(name):
-                found.append(Path(relative))
-            else:
-                _refuse_foreign(target, relative, fmt)
-    return found
+    return earlier_files(directory, _part_names(fmt), lambda relative: _refuse_foreign(target, relative, fmt))
 
 
-def _refuse_foreign(target: str, relative: str, fmt: str) -> None:
+def _refuse_foreign(target: str, relative: str, fmt: str) -> NoReturn:
     example = quote_string(os.path.join(target, f"out.{fmt}"))
     raise ExportError(
         f"cannot export to {target!r}: {relative!r} was not written by a {fmt.upper()} export, "
