@@ -232,10 +232,10 @@ def export(
     stem = _stem(written)
     _remove_stale_temps(written.parent, stem)
     # Not named like the target (no .csv at its end): a glob of the folder never reads it.
-    temp = written.with_name(_temp_name(stem))
+    temp = written.with_name(temp_name(stem))
     # Streamed rows are made inside: a cancel while SQLite computes them is the export's too.
     with (
-        _cleaned_up(lambda: _remove_file(temp), target, path),
+        cleaned_up(lambda: _remove_file(temp), target, path),
         _copy_input(engine, query, params, stream, fmt) as source,
     ):
         count = _run_copy(
@@ -432,13 +432,13 @@ def _export_directory(
     # An empty directory is filled from inside (it may be the working directory, a
     # mount point or sit in a read-only folder); otherwise the new output is staged
     # beside it and swapped in, so a failed export leaves the earlier one whole.
-    staging = path / _temp_name("") if is_empty_dir else path.with_name(_temp_name(path.name))
+    staging = path / temp_name("") if is_empty_dir else path.with_name(temp_name(path.name))
     # Its files end in .tmp while they are written (a glob of *.parquet never reads half a
     # file), and get DuckDB's own names (data_0.parquet) once the COPY is done.
     copy_options = f"{_copy_options(fmt, target, options)}, FILE_EXTENSION {quote_string(TEMP_SUFFIX[1:])}"
     old: Path | None = None
     with (
-        _cleaned_up(lambda: _remove_tree(staging), target, path),
+        cleaned_up(lambda: _remove_tree(staging), target, path),
         _copy_input(engine, query, params, stream, fmt) as source,
     ):
         count = _run_copy(
@@ -450,9 +450,9 @@ def _export_directory(
                 os.rename(entry, path / entry.name)
             staging.rmdir()
         else:
-            old = _swap_in(staging, path)
+            old = swap_in(staging, path)
     if old is not None:
-        _remove_output(old, earlier)
+        remove_output(old, earlier)
     files = sorted(str(p) for p in path.rglob("*") if p.is_file())
     size = sum(os.path.getsize(f) for f in files)
     return ExportReport(count, size, tuple(files), time.perf_counter() - started, target)
@@ -468,7 +468,7 @@ def _name_parts(staging: Path, fmt: str) -> None:
 
 
 @contextmanager
-def _cleaned_up(remove: Callable[[], None], target: str, path: Path) -> Iterator[None]:
+def cleaned_up(remove: Callable[[], None], target: str, path: Path) -> Iterator[None]:
     """On any failure (a cancel, an OSError, a signal) remove what the export wrote so far."""
     try:
         yield
@@ -499,7 +499,7 @@ TEMP_NAME = re.compile(r"\.(?:(?P<name>.*)\.)?noctra-(?P<pid>[0-9]+)-[0-9a-f]{8}
 STALE_SECONDS = 3600
 
 
-def _temp_name(name: str, suffix: str = TEMP_SUFFIX) -> str:
+def temp_name(name: str, suffix: str = TEMP_SUFFIX) -> str:
     """A hidden temp name, made beside the target: same file system, so renames are atomic."""
     tail = f"noctra-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
     room = NAME_MAX - len(tail.encode()) - 2
@@ -523,7 +523,7 @@ def _remove_stale_temps(folder: Path, stem: str) -> None:
 def stale_temps(folder: Path, name: str | None, kind: Callable[[int], bool]) -> Iterator[str]:
     """Temps that killed exports to ``name`` left in folder: only what is provably Noctra's
     and stale. Each is of this ``kind`` (a regular file, a directory of parts), of this user,
-    named as ``_temp_name`` names this target's temps, its process gone, untouched an hour."""
+    named as ``temp_name`` names this target's temps, its process gone, untouched an hour."""
     try:
         neighbours = list(os.scandir(folder))
     except OSError:
@@ -607,9 +607,9 @@ def _refuse_foreign(target: str, relative: str, fmt: str) -> NoReturn:
     )
 
 
-def _swap_in(new: Path, path: Path) -> Path | None:
+def swap_in(new: Path, path: Path) -> Path | None:
     """Rename new to path; an existing path is renamed aside first and returned."""
-    aside = path.with_name(_temp_name(path.name, ".old"))
+    aside = path.with_name(temp_name(path.name, ".old"))
     try:
         if path.exists():
             os.rename(path, aside)
@@ -622,7 +622,7 @@ def _swap_in(new: Path, path: Path) -> Path | None:
     return aside if aside.exists() else None
 
 
-def _remove_output(directory: Path, files: list[Path]) -> None:
+def remove_output(directory: Path, files: list[Path]) -> None:
     """Delete the vetted files of an earlier export, then its folders once empty.
 
     Never a recursive delete: a file that appeared while the export ran is kept.

@@ -40,12 +40,12 @@ from noctra.engine.base import (
 )
 from noctra.engine.export import (
     ExportReport,
-    _cleaned_up,
-    _remove_output,
-    _swap_in,
-    _temp_name,
+    cleaned_up,
     earlier_files,
+    remove_output,
     stale_temps,
+    swap_in,
+    temp_name,
 )
 from noctra.engine.sources import Source, SourceKind, is_remote
 from noctra.errors import CancelledQueryError, ConfigError, ExportError, OptionError, QueryError, SourceError
@@ -543,7 +543,7 @@ class SparkEngine:
         spark_sql, args = self._translate(tree, params)
         old: Path | None = None
         earlier: list[Path] = []
-        with _cleaned_up(lambda: _remove_staging(place.staging), target, place.path):
+        with cleaned_up(lambda: _remove_staging(place.staging), target, place.path):
             with self._calling():
                 frame = spark.sql(spark_sql, args=args) if args else spark.sql(spark_sql)
                 rows = self._write(frame, str(place.staging), fmt=fmt, options=values, ordered=ordered)
@@ -555,11 +555,11 @@ class SparkEngine:
             else:
                 # Checked again: what is there may have changed while Spark wrote.
                 earlier = _place(target, fmt, overwrite=overwrite).earlier
-                old = _swap_in(place.staging, place.path)
+                old = swap_in(place.staging, place.path)
         if old is not None:
             # The earlier output, renamed aside: its vetted files go (a file: itself).
             if old.is_dir():
-                _remove_output(old, earlier)
+                remove_output(old, earlier)
             else:
                 old.unlink(missing_ok=True)
         paths = tuple(sorted(str(place.path / relative) for relative in written))
@@ -1098,7 +1098,7 @@ def _place(target: str, fmt: str, *, overwrite: bool) -> _Place:
             f"cannot export to {target!r}: folder {str(path.parent)!r} does not exist",
             hint="create the folder first",
         )
-    beside = path.with_name(_temp_name(path.name))
+    beside = path.with_name(temp_name(path.name))
     try:
         before = os.stat(path)
     except FileNotFoundError:
@@ -1123,7 +1123,7 @@ def _place(target: str, fmt: str, *, overwrite: bool) -> _Place:
         _remove_stale_staging(path, None)
         earlier = _earlier_parts(path, fmt, target)
         if not any(path.iterdir()):
-            return _Place(path, path / _temp_name(""), fill=True, earlier=[])
+            return _Place(path, path / temp_name(""), fill=True, earlier=[])
     if not overwrite:
         what = "an earlier export" if stat.S_ISDIR(mode) else "a file"
         raise ExportError(
