@@ -339,8 +339,27 @@ def _with_implicit_tui(argv: list[str]) -> list[str]:
         elif not token.startswith("-") or token == "-":
             if token in SUBCOMMANDS:
                 return argv
+            if not _names_a_file(token):
+                raise _unknown_command(token)
             return [*argv[:index], "tui", *argv[index:]]
     return argv
+
+
+def _names_a_file(word: str) -> bool:
+    """True for a first word that is a path, a glob or a URL, or something that exists here."""
+    return any(mark in word for mark in "/\\.*?[:") or os.path.lexists(word)
+
+
+def _unknown_command(word: str) -> UsageError:
+    """A first word that is no subcommand and no file: most often a mistyped command."""
+    import difflib
+
+    close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.5)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    return UsageError(
+        f"'{word}' is neither a command nor a file here",
+        hint=f"{guess}commands: {', '.join(SUBCOMMANDS)}; `noctra FILE` opens a file that exists",
+    )
 
 
 def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
@@ -616,7 +635,8 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     session = open_session(args)
     warned = _print_warnings(session.warnings, 0)
     timed_out = threading.Event()
-    timer = _start_timer(session, args.timeout, timed_out)
+    finished = threading.Event()
+    _start_timer(session, args.timeout, timed_out, finished)
     previous_handler = _install_interrupt(session)
     stop_signals: list[int] = []
     previous_stop_handlers = _install_stop(session, stop_signals)
@@ -639,6 +659,11 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
             if stop_signals:
                 # The signal came as a statement finished: nothing was left to cancel.
                 raise _Stopped(stop_signals[0])
+            if timed_out.is_set():
+                # The time ran out between two statements: the next one does not start.
+                raise TimeoutExpiredError(
+                    f"timed out after {args.timeout:g} s", hint="raise --timeout or narrow the query"
+                )
             with Progress(session) as progress:
                 try:
                     outcome = next(outcomes)
@@ -691,8 +716,7 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
         stats.errors += 1
         exit_code = error.exit_code
     finally:
-        if timer is not None:
-            timer.cancel()
+        finished.set()
         signal.signal(signal.SIGINT, previous_handler)
         for signum, previous in previous_stop_handlers.items():
             signal.signal(signum, previous)
@@ -833,18 +857,31 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _start_timer(session: Session, timeout: float | None, flag: threading.Event) -> threading.Timer | None:
+# Seconds between the cancels a timed-out run sends until it stops.
+_CANCEL_AGAIN = 0.05
+
+
+def _start_timer(
+    session: Session, timeout: float | None, flag: threading.Event, finished: threading.Event
+) -> None:
+    """Past ``timeout`` seconds set ``flag`` and cancel what runs, again and again until ``finished``.
+
+    An interrupt reaches only a statement the engine runs at that moment: one sent while Noctra
+    plans the next statement, or between two engine calls of one, would be lost.
+    """
     if timeout is None:
-        return None
+        return
 
     def expire() -> None:
+        if finished.wait(timeout):
+            return
         flag.set()
-        session.cancel()
+        while True:
+            session.cancel()
+            if finished.wait(_CANCEL_AGAIN):
+                return
 
-    timer = threading.Timer(timeout, expire)
-    timer.daemon = True
-    timer.start()
-    return timer
+    threading.Thread(target=expire, name="noctra-timeout", daemon=True).start()
 
 
 def _install_interrupt(session: Session) -> SignalHandler:

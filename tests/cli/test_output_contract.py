@@ -280,6 +280,22 @@ def test_timeout_cancels_and_exits_4(run_noctra: RunNoctra, tmp_path: Path) -> N
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("extra", [(), ("--continue-on-error",)], ids=["stop", "continue-on-error"])
+def test_timeout_stops_a_script_of_many_short_statements(
+    run_noctra: RunNoctra, tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    # Each statement takes a few ms, most of it outside the engine: the time runs out between two
+    # of them, where an interrupt reaches nothing. The run still stops at the time, not at the end.
+    statements = 20000
+    (tmp_path / "many.sql").write_text("SELECT 1 AS one;\n" * statements, encoding="utf-8")
+    proc = run_noctra("--timeout", "0.5", *extra, "--format", "csv", "batch", "many.sql", cwd=tmp_path)
+    assert proc.returncode == 4, proc.stderr[-500:]
+    assert proc.stderr.splitlines()[0] == "noctra: error: timed out after 0.5 s", proc.stderr
+    assert "Traceback" not in proc.stderr
+    printed = proc.stdout.count("one\n")
+    assert 0 <= printed < statements
+
+
 def test_info_shows_duckdb_version_and_extension_paths(run_noctra: RunNoctra, tmp_path: Path) -> None:
     proc = run_noctra("info", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
