@@ -20,7 +20,7 @@ from noctra.errors import LockedError, NoctraError, QueryError, RqlSyntaxError, 
 from noctra.quoting import quote_ident
 from noctra.records import record
 from noctra.rql import ast
-from noctra.rql.interpolate import interpolate, named_parameters, unknown_parameter
+from noctra.rql.interpolate import interpolate, named_parameters, span_in_original, unknown_parameter
 from noctra.rql.lexer import Kind, Token, significant, tokenize
 from noctra.rql.parser import identifier_text, parse
 from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
@@ -86,13 +86,20 @@ class Planner:
     def plan(self, statement: Statement, params: Params) -> Plan:
         """Parse a statement once; SQL is prepared for its engine, commands are parsed."""
         parsed = statement
+        replaced: list[tuple[int, int, int, int]] = []
         if "#" in statement.text:
             # #vars in a command become literals before its arguments are read (USE #path).
             # SQL is interpolated again after routing, in the dialect of the engine that runs it.
-            text = self._interpolate(statement.text, statement, sqlite=False)
+            text = self._interpolate(statement.text, statement, sqlite=False, replaced=replaced)
             parsed = records.replace(statement, text=text)
         tokens = tokenize(parsed.text, statement=statement.number)
-        command = parse(parsed, current_source=self.sources.current, tokens=tokens)
+        try:
+            command = parse(parsed, current_source=self.sources.current, tokens=tokens)
+        except RqlSyntaxError as exc:
+            if replaced and exc.span is not None:
+                # Point at what the user wrote: the #name, not a spot inside its value.
+                exc.span = span_in_original(statement, parsed.text, exc.span, replaced)
+            raise
         if isinstance(command, ast.Sql):
             return self.plan_query(
                 statement.text, params, statement, tokens=tokens if parsed is statement else None
@@ -225,15 +232,25 @@ class Planner:
 
     # --- #vars and :params ----------------------------------------------------------
 
-    def _interpolate(self, sql: str, statement: Statement, *, sqlite: bool) -> str:
-        """#name -> literals in the dialect of the engine that runs the statement."""
+    def _interpolate(
+        self,
+        sql: str,
+        statement: Statement,
+        *,
+        sqlite: bool,
+        replaced: list[tuple[int, int, int, int]] | None = None,
+    ) -> str:
+        """#name -> literals in the dialect of the engine that runs the statement.
+
+        A ``#name`` that is a whole SELECT item keeps its name (in a command's query too: EXPORT).
+        """
         if "#" not in sql:
             return sql
         literals = {
             key: (var.sqlite_literal if sqlite else var.literal) for key, var in self.variables.items()
         }
         try:
-            return interpolate(sql, literals, statement=statement.number)
+            return interpolate(sql, literals, statement=statement.number, sql=True, replaced=replaced)
         except RqlSyntaxError as exc:
             if exc.span is not None:
                 exc.span = statement.span_at(exc.span.line, exc.span.column)

@@ -29,7 +29,7 @@ from noctra.output.render import format_size
 from noctra.planner import Plan, Planner, has_top_level_order_by
 from noctra.quoting import quote_ident, quote_string
 from noctra.redact import MASK, is_secret_setting, redact_url
-from noctra.rql.interpolate import named_parameters
+from noctra.rql.interpolate import defined_names, named_parameters
 from noctra.rql.splitter import Statement, split
 from noctra.tuning import SHOW_CONFIG_COLUMNS, Tuner
 from noctra.variables import Variable, literal_for
@@ -713,8 +713,8 @@ class Session:
         """UNSET a, b: forget variables (all or none)."""
         missing = [name for name in names if name.lower() not in self.variables]
         if missing:
-            defined = ", ".join(v.name for v in self.variables.values()) or "none defined"
-            raise VariableError(f"unknown variable {missing[0]!r}", hint=f"defined variables: {defined}")
+            known = [v.name for v in self.variables.values()]
+            raise VariableError(f"unknown variable {missing[0]!r}", hint=defined_names(missing[0], known))
         for name in names:
             del self.variables[name.lower()]
         self.save_state()

@@ -71,6 +71,13 @@ CASES: dict[str, Case] = {
     ":param from a variable": Case("LET p = 3; SELECT :p AS p, nope", 2),
     "unknown :param": Case("SELECT 1 AS a; SELECT 1 + :zz", 2, ":zz"),
     "unknown :param in LET": Case("LET y = :zz + 1", 1, ":zz"),
+    "a #var that is a whole SELECT item": Case("LET s = 'a much longer value'; SELECT #s, nope", 2),
+    # a command's own parse runs on its interpolated text: the column is still the user's
+    "command after a #var": Case("LET f = '/a/much/longer/path/to/it.csv'; USE #f AS 1bad", 2, "1bad"),
+    "command after a #var holding a newline": Case(
+        "LET f = 'x\ny.csv';\nEXPORT (SELECT 1) TO #f WITH (FORMAT nope)", 2, "nope"
+    ),
+    "command whose #var is the wrong word": Case("LET n = 123456; SHOW TABLES FROM #n", 2, "#n"),
     # the parser's "end of statement" is the ';' (where the value belongs)
     "LET without a value": Case("LET abcd = ;", 1, ";"),
     "LET without a value, ';' on a later line": Case("SELECT 1;\nLET x =\n  ;", 2, ";", nth=1),

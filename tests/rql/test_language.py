@@ -176,3 +176,100 @@ def test_option_errors_list_the_valid_ones(session: Session) -> None:
         session.execute("USE 't.csv' AS x OPTIONS (header = 'maybe')")
     with pytest.raises(NoctraError, match="unknown format 'xml'"):
         session.execute("USE 't.csv' AS x OPTIONS (format = 'xml')")
+
+
+@pytest.mark.parametrize(
+    ("statement", "hint_start"),
+    [
+        ("SELECT #totl", "did you mean #total? defined variables: #total, "),
+        ("SELECT :totl", "did you mean :total? defined variables: :total, "),
+        ("UNSET totl", "did you mean total? defined variables: total, "),
+    ],
+    ids=["hash", "param", "unset"],
+)
+def test_an_unknown_name_s_hint_puts_the_close_one_first_and_stays_short(
+    session: Session, statement: str, hint_start: str
+) -> None:
+    # 40 variables: the hint used to list all of them; it names the close one and counts the rest.
+    session.execute("".join(f"LET v{i:02d} = {i};" for i in range(40)) + "LET total = 1")
+    with pytest.raises(NoctraError) as info:
+        session.execute(statement)
+    hint = info.value.hint or ""
+    assert hint.startswith(hint_start), hint
+    assert "and 33 more (SHOW VARS lists them)" in hint
+    assert len(hint) < 200
+
+
+NAMED_ITEMS = [
+    # (statement with #x, whether each #x is a whole SELECT item and so named "#x")
+    ("SELECT #x", [True]),
+    ("select a, #x from t", [True]),
+    ("SELECT DISTINCT #x FROM t", [True]),
+    ("SELECT #x /* note */ FROM t", [True]),
+    ("SELECT #x, -- note\n #x FROM t", [True, True]),
+    ("SELECT #x UNION ALL SELECT #x", [True, True]),
+    ("WITH c AS (SELECT #x) SELECT * FROM c", [True]),
+    ("SELECT (SELECT #x) AS y", [True]),
+    ("SELECT 1; SELECT #x", [True]),
+    ("EXPORT (SELECT #x) TO 'f.csv'", [True]),
+    ("SELECT #x AS y", [False]),
+    ("SELECT #x y", [False]),
+    ("SELECT #x + 1", [False]),
+    ("SELECT #x::INTEGER", [False]),
+    ("SELECT -#x", [False]),
+    ("SELECT coalesce(NULL, #x)", [False]),
+    ("SELECT CASE WHEN true THEN #x END", [False]),
+    ("SELECT a FROM t WHERE a = #x ORDER BY a", [False]),
+    ("SELECT a FROM t WHERE a IN (#x, 2)", [False]),
+    ("SELECT a FROM t GROUP BY a, #x", [False]),
+    ("SELECT a FROM t ORDER BY a, #x", [False]),
+    ("SELECT a FROM t LIMIT #x", [False]),
+    ("SELECT a FROM t QUALIFY #x", [False]),
+    ("INSERT INTO t VALUES (#x)", [False]),
+    ("UPDATE t SET a = #x", [False]),
+    ("USE #x AS t", [False]),
+]
+
+
+@pytest.mark.parametrize(("text", "named"), NAMED_ITEMS, ids=[t for t, _ in NAMED_ITEMS])
+def test_a_hash_variable_that_is_a_whole_select_item_is_named_after_itself(
+    text: str, named: list[bool]
+) -> None:
+    from noctra.rql.interpolate import interpolate
+
+    out = interpolate(text, {"x": "5"}, sql=True)
+    pieces = text.split("#x")
+    expected = pieces[0] + "".join(
+        ('5 AS "#x"' if is_named else "5") + piece for is_named, piece in zip(named, pieces[1:], strict=True)
+    )
+    assert out == expected
+    assert interpolate(text, {"x": "5"}) == text.replace("#x", "5")
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("SELECT #x, #d, #s AS s, #x + 1 AS y", ["#x", "#d", "s", "y"]),
+        ("SELECT id, #s FROM t ORDER BY id LIMIT 1", ["id", "#s"]),
+        ("SELECT * FROM (SELECT #d) q", ["#d"]),
+    ],
+)
+def test_select_of_a_variable_shows_its_name_not_its_literal(
+    session: Session, query: str, names: list[str]
+) -> None:
+    # Before, the column was DuckDB's text of the literal: CAST('3.5' AS DECIMAL(2, 1)).
+    session.execute("LET x = 3.5; LET d = DATE '2024-01-02'; LET s = 'hi'")
+    table = session.sql(query).arrow()
+    assert table.column_names == names
+    literal = query.replace("#x", "3.5").replace("#d", "DATE '2024-01-02'").replace("#s", "'hi'")
+    assert table.to_pylist() == [
+        dict(zip(names, row.values(), strict=True)) for row in session.sql(literal).arrow().to_pylist()
+    ]
+
+
+def test_export_of_a_variable_writes_its_name_as_the_header(session: Session, tmp_path: Path) -> None:
+    session.execute("LET x = 3.5; EXPORT (SELECT #x, id FROM t ORDER BY id LIMIT 1) TO 'x.csv'")
+    import csv
+
+    with (tmp_path / "x.csv").open(encoding="utf-8", newline="") as f:
+        assert list(csv.reader(f)) == [["#x", "id"], ["3.5", "1"]]
