@@ -57,6 +57,10 @@ class RunStats:
     result_hits: int = 0  # queries answered from stored results (SPEC 4.5)
 
 
+# Where a subcommand's --param values go until they join the ones given before it.
+_LATER_PARAMS = "param_after_subcommand"
+
+
 def _parser_type() -> type[argparse.ArgumentParser]:
     """argparse, imported only when a command line needs it (see parse_fast)."""
     import argparse
@@ -65,7 +69,32 @@ def _parser_type() -> type[argparse.ArgumentParser]:
         """argparse that raises UsageError instead of printing and exiting."""
 
         def error(self, message: str) -> None:  # type: ignore[override]
+            import re
+
+            unknown = re.match(r"argument subcommand: invalid choice: '(.*)' \(choose from", message)
+            if unknown:
+                # A first word that is no command and no file (noctra qeury ...): most often a typo.
+                import difflib
+
+                word = unknown.group(1)
+                close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.5)
+                guess = f"did you mean '{close[0]}'? " if close else ""
+                raise UsageError(
+                    f"'{word}' is neither a command nor a file here",
+                    hint=f"{guess}commands: {', '.join(SUBCOMMANDS)}; `noctra FILE` opens a file that exists",
+                )
             raise UsageError(message, hint="see noctra --help")
+
+        def parse_known_args(  # type: ignore[override]
+            self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+        ) -> tuple[argparse.Namespace, list[str]]:
+            """A subcommand's --param values add to those given before it (argparse replaces them)."""
+            parsed, extras = super().parse_known_args(args, namespace)
+            if self.prog == "noctra":
+                later = parsed.__dict__.pop(_LATER_PARAMS, None)
+                if later:
+                    parsed.param = [*(parsed.param or []), *later]
+            return parsed, extras
 
         def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
             """Print --help and --version text; argparse ignores a failed write (a full disk), we do not."""
@@ -155,7 +184,14 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     group.add_argument(
         "--max-rows", type=int, default=default(None), metavar="N", help="rows shown in table output"
     )
-    group.add_argument("--param", action="append", default=default([]), metavar="K=V", help="bind :K to V")
+    group.add_argument(
+        "--param",
+        action="append",
+        default=default([]),
+        dest=_LATER_PARAMS if suppress else "param",
+        metavar="K=V",
+        help="bind :K to V",
+    )
     group.add_argument("--config", default=default(None), metavar="PATH", help="config file")
     group.add_argument("--db", default=default(None), metavar="PATH", help="persistent workspace database")
     group.add_argument(
@@ -340,7 +376,7 @@ def _with_implicit_tui(argv: list[str]) -> list[str]:
             if token in SUBCOMMANDS:
                 return argv
             if not _names_a_file(token):
-                raise _unknown_command(token)
+                return argv  # a mistyped command (noctra qeury ...): argparse names the choices
             return [*argv[:index], "tui", *argv[index:]]
     return argv
 
@@ -348,18 +384,6 @@ def _with_implicit_tui(argv: list[str]) -> list[str]:
 def _names_a_file(word: str) -> bool:
     """True for a first word that is a path, a glob or a URL, or something that exists here."""
     return any(mark in word for mark in "/\\.*?[:") or os.path.lexists(word)
-
-
-def _unknown_command(word: str) -> UsageError:
-    """A first word that is no subcommand and no file: most often a mistyped command."""
-    import difflib
-
-    close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.5)
-    guess = f"did you mean '{close[0]}'? " if close else ""
-    return UsageError(
-        f"'{word}' is neither a command nor a file here",
-        hint=f"{guess}commands: {', '.join(SUBCOMMANDS)}; `noctra FILE` opens a file that exists",
-    )
 
 
 def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:

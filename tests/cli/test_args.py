@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from noctra.cli import FLAG_OPTIONS, FORMATS, VALUE_OPTIONS, build_parser, parse_fast
 from noctra.errors import UsageError
+from tests.conftest import RunMain
 
 
 def by_argparse(argv: list[str]) -> dict[str, object] | None:
@@ -85,6 +86,20 @@ def test_whenever_the_fast_path_answers_argparse_agrees(argv: list[str]) -> None
     fast = parse_fast(argv)
     if fast is not None:
         assert vars(fast) == by_argparse(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--param", "a=1", "query", "--param", "b=2", "SELECT :a + :b AS s"],
+        ["--param", "a=1", "--form", "csv", "query", "--param", "b=2", "SELECT :a + :b AS s"],
+    ],
+    ids=["fast", "argparse"],  # an abbreviation takes argparse's road
+)
+def test_params_before_and_after_the_subcommand_all_count(run_main: RunMain, argv: list[str]) -> None:
+    # argparse used to keep only the subcommand's --param values (a=1 was lost).
+    run = run_main("--format", "csv", *argv)
+    assert (run.code, run.out) == (0, "s\n3\n"), run.err
 
 
 def test_a_plain_run_never_imports_argparse() -> None:
