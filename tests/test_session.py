@@ -141,6 +141,24 @@ def test_timestamps_with_time_zone_are_shown(data: Path) -> None:
         assert "2024-01-01 07:00:00+00 " in out.getvalue()
 
 
+def test_progress_is_tracked_only_once_a_front_end_asks_for_it(tmp_path: Path) -> None:
+    """DuckDB's Python client tracks every query's progress when Python looks interactive
+    (``python -c``, a notebook, the REPL), for a bar Noctra never lets it print. Noctra's
+    sessions track it only once a front end draws a bar (enable_progress)."""
+    script = (
+        "from noctra import Session\n"
+        "s = Session(restore=False)\n"
+        "on = \"SELECT current_setting('enable_progress_bar') AS on\"\n"
+        "print(s.sql(on).rows(1), s.progress())\n"
+        "s.enable_progress()\n"
+        "print(s.sql(on).rows(1))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path
+    )
+    assert done.stdout.splitlines() == ["[(False,)] None", "[(True,)]"]
+
+
 def test_a_long_query_through_the_python_api_prints_nothing_of_its_own(tmp_path: Path) -> None:
     """DuckDB prints its progress bar to stdout once a query runs past progress_bar_time:
     into the output of a script piped to a file. Noctra's library never does."""

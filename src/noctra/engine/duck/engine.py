@@ -147,8 +147,10 @@ class DuckEngine:
                 hint="check that it is a DuckDB database and not opened by another process",
             ) from exc
         # DuckDB's own bar is printed to stdout after 2 s: into a script's piped output
-        # (python script.py > out.csv). Front ends that show progress turn tracking on.
-        self.connection.execute("SET enable_progress_bar_print = false")
+        # (python script.py > out.csv). Tracking is off too: the Python client turns it on
+        # when Python looks interactive (python -c, a notebook), for that bar. Front ends
+        # that draw their own turn it on (enable_progress).
+        self.connection.execute("SET enable_progress_bar = false; SET enable_progress_bar_print = false")
         self._running: DuckResult | None = None
         self.interrupted = False
         self._progress_enabled = False
