@@ -187,6 +187,14 @@ def profile_text(screen: ProfileScreen) -> str:
         # Counted on the values, not their text ('10.25' < '9.5' as text); shown as DuckDB does.
         ("9.5::FLOAT), (10.25::FLOAT), (0.1::FLOAT", ["distinct 3 min 0.1 max 10.25 top"]),
         ("DATE '2024-01-01'), ('infinity'::DATE), (DATE '2024-01-01'", ["max  infinity", "2024-01-01  ██"]),
+        # Arrow holds a UHUGEINT as a signed decimal128: 2**127 and up read as negative numbers.
+        (
+            "340282366920938463463374607431768211455::UHUGEINT), (5::UHUGEINT), "
+            "(170141183460469231731687303715884105728::UHUGEINT",
+            ["min 5 max 340282366920938463463374607431768211455"],
+        ),
+        ("7::UHUGEINT), (5::UHUGEINT), (NULL::UHUGEINT", ["min 5 max 7"]),
+        ("340282366920938463463374607431768211455::UHUGEINT), (NULL::UHUGEINT", ["min 3402823669"]),
     ],
 )
 async def test_the_profile_counts_arrow_values_and_shows_them_as_the_grid(

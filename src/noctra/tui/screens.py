@@ -254,7 +254,7 @@ def profile_table(
     with contextlib.suppress(pa.ArrowNotImplementedError):
         facts.add_row("distinct", f"{pc.count_distinct(values).as_py():,}")
     try:
-        bounds = pc.min_max(values)
+        bounds = _unsigned_min_max(values, pc) if _is_uhugeint(column.type) else pc.min_max(values)
         low, high = shown(pa.array([bounds["min"], bounds["max"]], type=values.type))
         facts.add_row("min", Text(text(low)))
         facts.add_row("max", Text(text(high)))
@@ -276,6 +276,24 @@ def profile_table(
             bar = "█" * max(round(share * 30), 1)
             facts.add_row(Text(text(value)[:24]), Text.assemble((bar, "cyan"), f" {count:,}"))
     return facts
+
+
+def _is_uhugeint(sql_type: str) -> bool:
+    return sql_type.strip().upper() == "UHUGEINT"
+
+
+def _unsigned_min_max(values: pa.ChunkedArray, pc: Any) -> dict[str, Any]:
+    """min and max of a UHUGEINT, which Arrow holds as a signed decimal128 of the same bits:
+    the values that read negative are the ones from 2**127 up, above every other."""
+    import pyarrow as pa
+
+    zero = pa.scalar(0, type=values.type)
+    low = pc.min_max(pc.filter(values, pc.greater_equal(values, zero)))
+    high = pc.min_max(pc.filter(values, pc.less(values, zero)))
+    return {
+        "min": low["min"] if low["min"].is_valid else high["min"],
+        "max": high["max"] if high["max"].is_valid else low["max"],
+    }
 
 
 def _one_line(text: str, width: int) -> str:
