@@ -116,52 +116,24 @@ def span_in_original(
     return statement.span_at(index + 1, offset - original[index] + 1)
 
 
-# Words that start a clause: a #name is a SELECT list's item only while SELECT is the last one.
-_CLAUSES = frozenset(
-    [
-        "SELECT",
-        "FROM",
-        "WHERE",
-        "GROUP",
-        "HAVING",
-        "ORDER",
-        "LIMIT",
-        "OFFSET",
-        "QUALIFY",
-        "WINDOW",
-        "VALUES",
-        "SET",
-        "ON",
-        "USING",
-        "RETURNING",
-        "UNION",
-        "EXCEPT",
-        "INTERSECT",
-        "INTO",
-        "JOIN",
-        "BY",
-        "PIVOT",
-        "UNPIVOT",
-    ]
-)
-# What may follow a whole item: the next item, the end of the list or of the statement.
+# What may follow a whole SELECT item: the next item, the end of the list or of the statement.
 _ITEM_ENDS = frozenset(
-    [
-        "FROM",
-        "WHERE",
-        "GROUP",
-        "HAVING",
-        "ORDER",
-        "LIMIT",
-        "OFFSET",
-        "QUALIFY",
-        "WINDOW",
-        "UNION",
-        "EXCEPT",
-        "INTERSECT",
-        "INTO",
-    ]
+    {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "QUALIFY", "WINDOW", "UNION"}
+    | {"EXCEPT", "INTERSECT", "INTO"}
 )
+# Words that start a clause: a #name is a SELECT list's item only while SELECT is the last one.
+_CLAUSES = _ITEM_ENDS | {
+    "SELECT",
+    "VALUES",
+    "SET",
+    "ON",
+    "USING",
+    "RETURNING",
+    "JOIN",
+    "BY",
+    "PIVOT",
+    "UNPIVOT",
+}
 
 
 def _select_items(tokens: list[Token]) -> set[int]:
