@@ -290,7 +290,9 @@ def test_timeout_stops_a_script_of_many_short_statements(
     (tmp_path / "many.sql").write_text("SELECT 1 AS one;\n" * statements, encoding="utf-8")
     proc = run_noctra("--timeout", "0.5", *extra, "--format", "csv", "batch", "many.sql", cwd=tmp_path)
     assert proc.returncode == 4, proc.stderr[-500:]
-    assert proc.stderr.splitlines()[0] == "noctra: error: timed out after 0.5 s", proc.stderr
+    first = proc.stderr.splitlines()[0]
+    # Between statements, or (on a loaded machine) inside one, then with its position.
+    assert first.startswith("noctra: error: ") and first.endswith("timed out after 0.5 s"), proc.stderr
     assert "Traceback" not in proc.stderr
     printed = proc.stdout.count("one\n")
     assert 0 <= printed < statements
