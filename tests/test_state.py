@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import sys
 import tomllib
 from pathlib import Path
 
@@ -565,3 +566,19 @@ def test_snapshot_is_right_whatever_the_order_of_changes(steps: list[tuple[str, 
         else:  # another session of the same process saves in between
             assert parse(snapshot([], other, None)).variables == other
         assert parse(snapshot([], list(mine.values()), None)).variables == list(mine.values())
+
+
+def test_a_save_deletes_the_temps_of_killed_writers_only(tmp_path: Path) -> None:
+    import subprocess
+
+    from noctra import state
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is free now: a writer killed between its temp's write and rename
+    names = [f".session-{dead.pid}-k1ll.toml", f".session-{os.getppid()}-live.toml", ".session-x-old.toml"]
+    for name in names:
+        (tmp_path / name).write_text("x = 1\n", encoding="utf-8")
+    state._synced.pop(tmp_path / "session.toml", None)  # the first save of a process sweeps
+    state.save(tmp_path / "session.toml", "a = 1\n")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([names[1], names[2], "session.toml"])

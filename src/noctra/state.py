@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -151,7 +152,8 @@ def save(path: Path, text: str) -> None:
     script's burst of LETs pays the disk's flush once a second, not at every statement.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".session-", suffix=".toml", dir=path.parent)
+    # The writer's pid in the name: a temp of a process killed mid-write (kill -9) is found.
+    handle, temp = tempfile.mkstemp(prefix=f".session-{os.getpid()}-", suffix=".toml", dir=path.parent)
     now = time.monotonic()
     last = _synced.get(path)
     sync = last is None or now - last >= SYNC_EVERY
@@ -167,6 +169,31 @@ def save(path: Path, text: str) -> None:
         raise
     if sync:
         _synced[path] = now
+        _remove_dead_temps(path.parent)
+
+
+def _remove_dead_temps(directory: Path) -> None:
+    """Delete the temps of session writes whose process is gone (killed between write and rename)."""
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(".session-") and n.endswith(".toml")]
+    except OSError:
+        return
+    for name in names:
+        pid = name.split("-")[1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            (directory / name).unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: alive, not ours to judge
+    return True
 
 
 def save_merged(path: Path, base: str | None, mine: str, *, timeout: float = LOCK_TIMEOUT) -> str:
