@@ -499,7 +499,7 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
             )
         return server, location
     if forced in (None, SourceKind.EXCEL):
-        refuse_legacy_excel(path)
+        refuse_unreadable_format(path)
     if is_remote(location):
         kind = forced or kind_from_name(location)
         if kind is None:
@@ -580,13 +580,24 @@ def detect(path: str, location: str, options: dict[str, object]) -> tuple[Source
     return kind, location
 
 
-def refuse_legacy_excel(path: str) -> None:
-    """An Excel 97-2003 workbook (.xls): DuckDB's excel extension reads .xlsx only."""
-    if path.lower().split("?", 1)[0].endswith(".xls"):
+def refuse_unreadable_format(path: str) -> None:
+    """An Excel 97-2003 workbook (.xls): DuckDB's excel extension reads .xlsx only.
+
+    Also a bzip2-compressed file (.bz2): DuckDB reads gzip and zstd only, and its sniffer
+    would blame the delimiter.
+    """
+    name = path.lower().split("?", 1)[0]
+    if name.endswith(".xls"):
         raise SourceError(
             f"cannot read {path!r}: Excel 97-2003 workbooks (.xls) are not supported, only .xlsx",
             hint="open it in Excel or LibreOffice and save it as .xlsx "
             "(or: libreoffice --headless --convert-to xlsx FILE.xls)",
+        )
+    if name.endswith(".bz2"):
+        plain = os.path.basename(path.split("?", 1)[0])[:-4]
+        raise SourceError(
+            f"cannot read {path!r}: bzip2 files (.bz2) are not supported, only gzip (.gz) and zstd (.zst)",
+            hint=f"decompress it (bunzip2 -k {os.path.basename(path)}) and read {plain}, or gzip it",
         )
 
 
@@ -619,6 +630,9 @@ def refuse_lying_extension(path: str, location: str, kind: SourceKind) -> None:
             fix = f"rename it to {renamed}"
             if option:
                 fix += f", or in FROM: {reader}({quote_string(path)}, {option})"
+            if any(name.lower().endswith(s.strip()) for s in suffix.split("/")):
+                # Its name says what it is: OPTIONS (format = ...) asked for another kind.
+                fix = f"leave out OPTIONS (format = ...): the name {name} already reads it as {what}"
             raise SourceError(f"{path!r} is {what}, not {kind.value} text", hint=fix)
 
 
@@ -695,28 +709,100 @@ def ragged_tail_error(path: str, ragged: tuple[int, int, int]) -> SourceError:
     )
 
 
+# What the check of a quoted CSV's rows reads of its start (FROM 'x.csv', every statement).
+RAGGED_ROWS_BYTES = 64 << 10
+
+
+def ragged_rows(
+    text: str, delim: str, quote: str, escape: str, *, whole: bool
+) -> tuple[int, int, int] | None:
+    """A CSV text whose rows after the header do not all have the header's number of fields.
+
+    DuckDB's sniffer reads such a file wrong without a word: as one column holding whole
+    lines (``a,b / 1,2 / 5,6,7 / 8,9``), or as its longest rows alone, the lines before taken
+    for a preamble (``a,b,c / 1,2,3 / 4,5 / 6,7,8,9``). The header is the first line of 2 or
+    more fields (single-field lines may come first). Rows of one width at the end that are more
+    than half of all are a table after a preamble, which DuckDB reads right: not flagged. A row
+    of more fields whose extra ones are empty (``1,2,``: a trailing delimiter) fits. ``whole``
+    is False when text is the start of a longer file: its last, maybe cut, row is not counted.
+    Returns (line of the first row that does not fit, its fields, the header's), or None.
+    """
+    import csv
+
+    if len(delim) != 1 or len(quote) > 1 or len(escape) > 1 or "\x00" in text:
+        return None  # NUL: UTF-16 or binary bytes, which other checks name
+    reader = dialect_reader(text, delim, quote, escape)
+    rows: list[tuple[int, list[str]]] = []  # (line, fields) of each non-empty row
+    try:
+        rows = [(reader.line_num, row) for row in reader if row and row != [""]]
+    except csv.Error:
+        return None
+    if not whole:
+        rows = rows[:-1]
+    start = next((i for i, (_, row) in enumerate(rows) if len(row) >= 2), None)
+    if start is None:
+        return None
+    width = len(rows[start][1])
+    widths = [width] + [_fields_past(row, width) for _, row in rows[start + 1 :]]
+    last = widths[-1]
+    run = 1  # rows of the last row's width at the end
+    while run < len(widths) and widths[-run - 1] == last:
+        run += 1
+    if last >= 2 and run * 2 > len(widths):
+        return None  # one shape to the end, after a preamble (or none): DuckDB reads it right
+    lines = [line for line, _ in rows[start:]]
+    return next(((lines[i], w, width) for i, w in enumerate(widths) if w != width), None)
+
+
+def _fields_past(row: list[str], width: int) -> int:
+    """A row's number of fields, its empty ones past ``width`` not counted (a trailing delimiter)."""
+    while len(row) > width and row[-1] == "":
+        row = row[:-1]
+    return len(row)
+
+
+def ragged_rows_error(path: str, ragged: tuple[int, int, int]) -> SourceError:
+    """The one-line error for a CSV whose rows after the header have other numbers of fields."""
+    line, fields, width = ragged
+    return SourceError(
+        f"cannot read {path!r} as CSV: line {line} has {fields} field{'s' if fields != 1 else ''}, "
+        f"its header has {width}",
+        hint="null_padding = true reads every row (NULL for the missing fields), ignore_errors = "
+        f"true leaves such rows out: in USE's OPTIONS (...), or read_csv({quote_string(path)}, ...)",
+    )
+
+
 def refuse_ragged_tail(path: str, location: str) -> None:
-    """``FROM 'x.csv'`` whose last rows have more fields than the rest: SourceError, not those rows alone.
+    """``FROM 'x.csv'`` whose rows do not all have the header's fields: SourceError, not a wrong read.
 
     A few KB from each end of the file say whether its last line has more fields than its
     first (18 us on a 1 MB file); only then is the file read to count its rows' fields.
+    The file's first 64 KB are checked for rows of another width (ragged_rows, ~0.3 ms).
     """
     try:
         info = os.stat(location)
         if not kinds.S_ISREG(info.st_mode) or location.lower().endswith(COMPRESSION_SUFFIXES):
             return  # a pipe would block the open; a compressed file's bytes say nothing here
         with open(location, "rb") as handle:
-            first = handle.read(4096).split(b"\n", 1)[0]
+            head = handle.read(RAGGED_ROWS_BYTES)
             handle.seek(max(0, info.st_size - 4096))
             last = handle.read(4096).rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
     except OSError:
         return
-    first, last = (re.sub(rb'"[^"]*"', b"", line) for line in (first, last))
+    first = re.sub(rb'"[^"]*"', b"", head.split(b"\n", 1)[0])
+    last = re.sub(rb'"[^"]*"', b"", last)
     for delim in (",", ";", "\t", "|"):
         if 0 < first.count(delim.encode()) < last.count(delim.encode()):
             ragged = ragged_tail(location, delim, '"', '"', "utf-8")
             if ragged is not None:
                 raise ragged_tail_error(path, ragged)
+    text = head.decode("utf-8-sig", "replace")
+    for delim in (",", ";", "\t", "|"):
+        if first.count(delim.encode()):
+            rows = ragged_rows(text, delim, '"', '"', whole=len(head) == info.st_size)
+            if rows is not None:
+                raise ragged_rows_error(path, rows)
+            return
 
 
 def one_workbook_error(path: str) -> SourceError:

@@ -81,7 +81,9 @@ def rewrite_table_references(
             continue
         if expect_table:
             expect_table = False
-            consumed = _table_reference(tokens, index, attach_database, file_exists, edits)
+            consumed = _table_reference(
+                tokens, index, attach_database, file_exists, edits, check_file=check_file
+            )
             if not consumed and token.kind is Kind.STRING:
                 reader = check_file(string_value(token.text))
                 if reader is not None:
@@ -113,8 +115,13 @@ def _table_reference(
     attach_database: Callable[[str, str], str | None],
     file_exists: Callable[[str], bool],
     edits: list[tuple[int, int, str]],
+    *,
+    check_file: Callable[[str], str | None],
 ) -> int:
-    """Rewrite one table reference starting at tokens[index]; the index after it, or 0."""
+    """Rewrite one table reference starting at tokens[index]; the index after it, or 0.
+
+    A bare file name (``FROM data.csv``) is read as its quoted form is (check_file).
+    """
     first = tokens[index]
     end_index = index
     if first.kind is Kind.STRING:
@@ -143,7 +150,7 @@ def _table_reference(
                 return end_index + 3
         return 0
     if first.kind is Kind.WORD and end_index > index and "." in path and file_exists(path):
-        edits.append((first.start, tokens[end_index].end, quote_string(path)))
+        edits.append((first.start, tokens[end_index].end, check_file(path) or quote_string(path)))
         return end_index + 1
     return 0
 

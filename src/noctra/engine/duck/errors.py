@@ -261,9 +261,15 @@ def _reading_error(message: str, lines: list[str]) -> tuple[str, str] | None:
 def guess_encoding(path: str) -> str:
     """The legacy encoding a non-UTF-8 text file most likely has: utf-16, windows-1252 or latin-1."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(65536)
-    except OSError:
+        if path.lower().endswith((".gz", ".gzip")):
+            import gzip
+
+            with gzip.open(path, "rb") as packed:  # the text's bytes, not the compressed ones
+                head = packed.read(65536)
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(65536)
+    except (OSError, EOFError):
         return "latin-1"
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[1:2] == b"\x00":
         return "utf-16"
@@ -376,6 +382,16 @@ def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
         # The value, the column and the type: "CSV Error on Line: N" alone says none of them.
         column, value, type_ = converting.groups()
         shown = value if len(value) <= 60 else value[:59] + "…"
+        start = next((i for i, line in enumerate(lines) if line.startswith("Original Line")), 0)
+        original = lines[start] if start else ""
+        unquoted = any(line.strip().startswith("quote = (empty)") for line in lines)
+        if unquoted and '"' in original:
+            # Quoting is sniffed from a sample: a first quoted field past it splits on its commas.
+            return (
+                f'{where}: cannot convert "{shown}" in column "{column}" to {type_}',
+                "the line holds a quoted field, but no quotes were in the rows sniffed: "
+                "OPTIONS (quote = '\"') (in FROM: read_csv('file', quote = '\"'))",
+            )
         return (
             f'{where}: cannot convert "{shown}" in column "{column}" to {type_}',
             f"DuckDB types CSV columns from a sample of rows: set types = {{{quote_string(column)}: "

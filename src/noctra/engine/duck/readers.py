@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 from noctra.engine.base import Params
 from noctra.engine.sources import (
+    RAGGED_ROWS_BYTES,
     Source,
     SourceKind,
     dialect_reader,
     escape_glob,
     head_bytes,
     is_glob,
+    ragged_rows,
+    ragged_rows_error,
     ragged_tail,
     ragged_tail_error,
 )
@@ -31,7 +35,8 @@ def reader_of(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
     if source.kind is SourceKind.CSV:
         return pinned_csv(source, rows)
     if source.kind is SourceKind.PARQUET:
-        return f"read_parquet({quote_string(source.read_pattern)}{_args(source.options)})", {}
+        args = {key: value for key, value in source.options.items() if key != "format"}
+        return f"read_parquet({quote_string(source.read_pattern)}{_args(args)})", {}
     if source.kind is SourceKind.DELTA:
         return f"delta_scan({quote_string(source.read_pattern)}{_args(_lake_args(source))})", {}
     if source.kind is SourceKind.ICEBERG:
@@ -174,8 +179,13 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         ragged = ragged_tail(first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)), encoding)
         if ragged is not None:
             raise ragged_tail_error(source.path, ragged)
+        # Rows shorter, then longer: DuckDB took all but the longest for a preamble.
+        _refuse_ragged_rows(source.path, first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)))
     if len(columns) == 1 and "delim" not in user and "all_varchar" not in user:
         name = str(columns[0]["name"])
+        for d in ",;\t|":
+            if d != delim and d in name and not source.is_remote:
+                _refuse_ragged_rows(source.path, first_file, d, '"', '"')
         if any(d in name for d in ",;\t|" if d != delim):
             raise SourceError(
                 f"cannot read {source.path!r} as CSV: its rows have different numbers of fields",
@@ -335,10 +345,29 @@ def unreadable_csv(source: Source, exc: QueryError) -> SourceError:
     message = exc.message
     if not message.startswith("CSV error in "):
         message = f"cannot read {source.path!r} as CSV: {message}"
-    return SourceError(
-        message,
-        hint=exc.hint or "set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true",
-    )
+    return SourceError(message, hint=exc.hint or _option_at_fault(source, message))
+
+
+def _option_at_fault(source: Source, message: str) -> str:
+    """The hint for an unreadable CSV: the OPTIONS value DuckDB's message names, else the usual ones."""
+    lowered = message.lower()
+    for key, value in source.options.items():
+        names = {key.lower(), key.lower().replace("_", " "), *_DUCKDB_NAMES.get(key.lower(), ())}
+        shown = value if isinstance(value, (dict, list)) else str(value)
+        words = [w for w in re.findall(r"[\w%]+", str(shown).lower()) if len(w) > 1 and w not in _PLAIN_WORDS]
+        if any(n in lowered for n in names) or any(w in lowered for w in words):
+            return f"check OPTIONS ({key} = {sql_literal(value)}): DuckDB refused the file read with it"
+    return "set OPTIONS (delimiter = ..., header = ..., quote = ...) or all_varchar = true"
+
+
+# Values too common in DuckDB's messages to say which option they came from.
+_PLAIN_WORDS = frozenset({"true", "false", "varchar", "integer", "csv", "auto"})
+# Names DuckDB's CSV messages give some options by.
+_DUCKDB_NAMES = {
+    "skip": ("skip_rows",),
+    "types": ("column_types", "columns with names"),
+    "dateformat": ("date",),
+}
 
 
 # Encoding names people write -> the name DuckDB's CSV reader (or the encodings extension)
@@ -487,9 +516,23 @@ def quoted_file_reader(path: str, kind: SourceKind) -> str | None:
         return f"read_avro({quote_string(path)})"
     if kind is SourceKind.JSON and _bom_json_array(path):
         return f"read_json_auto({quote_string(path)}, format = 'array')"
+    if kind is SourceKind.PARQUET and not path.lower().endswith(".parquet"):
+        # DuckDB's replacement scan knows .parquet only: 'x.pq' would be no table.
+        return f"read_parquet({quote_string(path)})"
     if kind is not SourceKind.CSV:
         return None
     return f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE})"
+
+
+def _refuse_ragged_rows(path: str, location: str, delim: str, quote: str, escape: str) -> None:
+    """SourceError naming the first row whose number of fields is not the header's (ragged_rows)."""
+    head = head_bytes(location, RAGGED_ROWS_BYTES)
+    if head is None:
+        return
+    whole = len(head) < RAGGED_ROWS_BYTES
+    ragged = ragged_rows(head.decode("utf-8-sig", "replace"), delim, quote, escape, whole=whole)
+    if ragged is not None:
+        raise ragged_rows_error(path, ragged)
 
 
 def _unempty(value: object) -> object:
