@@ -21,16 +21,16 @@ from noctra.engine.sources import (
     is_remote,
     kind_from_name,
     lake_kind,
-    refuse_legacy_excel,
     refuse_lying_extension,
     refuse_ragged_tail,
+    refuse_unreadable_format,
     resolve_location,
     server_kind,
     signature_of,
     unchanged,
 )
 from noctra.errors import NoctraError, SourceError, UsageError
-from noctra.quoting import identifier_from_stem, quote_string
+from noctra.quoting import CATALOG_NAMES, identifier_from_stem, quote_string
 
 # Names in a statement, as DuckEngine.ready finds them: "quoted" or bare identifiers.
 _NAMES = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
@@ -65,6 +65,14 @@ def default_alias(path: str) -> str:
         folder = os.path.basename(os.path.dirname(name).rstrip("/").replace("**", "").rstrip("/"))
         base = folder or base
     return identifier_from_stem(re.sub(r"[*?\[\]]", "", base))
+
+
+def catalog_alias_error(source: Source) -> SourceError:
+    """A database under one of DuckDB's catalog names (main, memory...) cannot be attached."""
+    return SourceError(
+        f"alias {source.alias!r} is one of DuckDB's own catalog names, a database cannot have it",
+        hint=f"choose another alias, e.g. USE {quote_string(source.path)} AS {source.alias.lower()}_",
+    )
 
 
 def build_source(path: str, alias: str, options: dict[str, object]) -> Source:
@@ -141,6 +149,8 @@ class SourceLifecycle:
     def use(self, path: str, alias: str | None, options: dict[str, object]) -> tuple[Source, Source | None]:
         """Register a source and make it current; a failure leaves every source as it was."""
         source = build_source(path, alias or default_alias(path), self._lake_format(path, options))
+        if source.kind.is_database and source.alias.lower() in CATALOG_NAMES:
+            raise catalog_alias_error(source)
         if source.kind.is_server:
             from noctra.engine.servers import parse_url, url_password
 
@@ -281,8 +291,13 @@ class SourceLifecycle:
         registered: the failed statement leaves no source behind (SPEC 6).
         """
         kind = kind_from_name(path)
-        if kind is None or not kind.is_database:
+        if kind is None:
             return None
+        if not kind.is_database:
+            raise SourceError(
+                f"{path!r} is not a database: path::{table} reads a table of a SQLite or DuckDB file",
+                hint=f"FROM {quote_string(path)} reads the {kind.value} file itself",
+            )
         location = resolve_location(path, Path.cwd())
         known = self.sources.by_location(location)
         if known is not None:
@@ -336,7 +351,7 @@ class SourceLifecycle:
         checked = self.copy_wanted.get(path) if self.quoted_copies else None
         if checked is not None:
             return self._cached_quoted(path, *checked)
-        refuse_legacy_excel(path)
+        refuse_unreadable_format(path)
         kind = kind_from_name(path)
         if kind is None and not is_remote(path) and not is_glob(path):
             return self._quoted_lake(path)
@@ -416,10 +431,18 @@ class SourceLifecycle:
             # CSV dialects are sniffed again; other views only lose their DuckDB copy. A lake
             # table's new commit may change its columns (and Iceberg's newest metadata file).
             again = source.kind in (SourceKind.CSV, SourceKind.ICEBERG, SourceKind.EXCEL)
+            self._check_changed_file(source)
             apply(source, self.engine.register(source, reuse_reader=not again))
 
             self.hybrid.invalidate(source)
             source.signature = now
+
+    @staticmethod
+    def _check_changed_file(source: Source) -> None:
+        """A CSV file that changed and is now empty or another kind of file (gzip, Parquet):
+        the error USE gives, not what sniffing it as CSV text says."""
+        if source.kind is SourceKind.CSV and os.path.isfile(source.location):
+            detect(source.path, source.location, dict(source.options))
 
     @staticmethod
     def _follows_remote(source: Source) -> bool:
@@ -495,14 +518,14 @@ class SourceLifecycle:
             # Not looked at now (start-up waits on no network): at the first statement naming it.
             now = source.signature
         try:
+            if source.kind.is_database and key in CATALOG_NAMES:  # saved before USE refused it
+                raise catalog_alias_error(source)
             if source.kind is SourceKind.SQLITE:
                 check_sqlite_file(source)
-            apply(
-                source,
-                self.engine.register(
-                    source, reuse_reader=source.is_remote or unchanged(source.signature, now)
-                ),
-            )
+            reuse = source.is_remote or unchanged(source.signature, now)
+            if not reuse:
+                self._check_changed_file(source)
+            apply(source, self.engine.register(source, reuse_reader=reuse))
         except NoctraError as exc:
             source.status = "missing"
             self._failed[key] = now

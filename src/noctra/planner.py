@@ -22,7 +22,7 @@ from noctra.records import record
 from noctra.rql import ast
 from noctra.rql.interpolate import interpolate, named_parameters, span_in_original, unknown_parameter
 from noctra.rql.lexer import Kind, Token, significant, tokenize
-from noctra.rql.parser import identifier_text, parse
+from noctra.rql.parser import identifier_text, parse, string_value
 from noctra.rql.rewrite import replace_qualified_tables, rewrite_table_references
 from noctra.rql.splitter import Statement
 
@@ -126,7 +126,10 @@ class Planner:
             tokens = tokenize(sql)
         words = {identifier_text(t).lower() for t in tokens if t.kind in (Kind.WORD, Kind.QIDENT)}
         self._check_missing(sql, words)
-        decided = self._route(sql, tokens, words, self._engine_mode() if engine is None else "auto")
+        unheld = self._unheld_in_sqlite(tokens, params)
+        decided = self._route(
+            sql, tokens, words, self._engine_mode() if engine is None else "auto", unheld=unheld is not None
+        )
         if engine is not None and decided.engine != engine:
             # EXPORT, LET and DESCRIBE (query) need the main engine; SQLite tables are read there.
             if ATTACH_SQLITE not in self.engine.capabilities:
@@ -138,6 +141,12 @@ class Planner:
         command = ast.Sql(text, statement.span)
         if decided.engine == "sqlite":
             assert decided.sqlite_source is not None
+            if unheld is not None:  # engine = sqlite (auto runs it in DuckDB, see _route)
+                name, problem = unheld
+                raise QueryError(
+                    f"engine = sqlite cannot run this statement: {name} holds {problem}",
+                    hint="SET engine = auto (or duckdb) runs it in DuckDB, which keeps the value",
+                )
             sql = self._interpolate(sql, statement, sqlite=True)
             sql, bound = self._bind_sqlite(sql, params, statement)
             meaningful = significant(tokens)
@@ -256,6 +265,23 @@ class Planner:
                 exc.span = statement.span_at(exc.span.line, exc.span.column)
             raise
 
+    def _unheld_in_sqlite(self, tokens: list[Token], params: Params) -> tuple[str, str] | None:
+        """The first ``#name`` (or ``:name`` bound to a variable) whose value SQLite cannot hold
+        (NaN, an integer past 2^63-1, a DECIMAL a double rounds), and why; None if there is none."""
+        if not self.variables:
+            return None
+        explicit = {str(k).lower() for k in params} if isinstance(params, Mapping) else set()
+        for token in tokens:
+            bound = token.kind is Kind.PARAM and token.text.startswith(":")
+            if token.kind is not Kind.HASHVAR and not bound:
+                continue
+            name = token.text[1:].lower()
+            variable = None if bound and name in explicit else self.variables.get(name)
+            problem = variable.sqlite_problem if variable is not None else None
+            if problem is not None:
+                return token.text, problem
+        return None
+
     def bind(self, text: str, params: Params, statement: Statement) -> tuple[str, Params]:
         """Turn ``:name`` into DuckDB parameters from params, else session variables."""
         if params is not None and not isinstance(params, Mapping):
@@ -337,8 +363,13 @@ class Planner:
         refs = self.engine.table_references(parseable)
         return table_references(parseable) if refs is None and sqlglot else refs
 
-    def _route(self, sql: str, tokens: list[Token], words: set[str], mode: str) -> Route:
-        """Where a statement runs: SQLite natively, or DuckDB."""
+    def _route(
+        self, sql: str, tokens: list[Token], words: set[str], mode: str, *, unheld: bool = False
+    ) -> Route:
+        """Where a statement runs: SQLite natively, or DuckDB.
+
+        ``unheld``: it uses a variable whose value SQLite cannot hold, so auto picks DuckDB.
+        """
         file_sources = [s for s in self.sources if not s.kind.is_database and s.alias.lower() in words]
         sqlite_sources = [s for s in self.sources if s.kind is SourceKind.SQLITE and s.status == "ok"]
         current = self.sources.peek(self.sources.current) if self.sources.current else None
@@ -356,14 +387,18 @@ class Planner:
             named.append(current_sqlite)
         if not named:
             if mode == "sqlite":
-                return _forced_sqlite(current_sqlite, file_sources)
+                return _forced_sqlite(current_sqlite, file_sources, reads_files=_reads_a_file(tokens))
             # Names no SQLite table: DuckDB, without parsing (sqlglot is slow to load).
             return Route("duckdb", file_sources=file_sources)
         qualified = _qualified_tables(tokens, {s.alias.lower(): s for s in named})
         # Visibly more than one SQLite database's work: files, several databases, a quoted path,
         # or syntax only DuckDB has.
         needs_duckdb = (
-            bool(file_sources) or len(named) > 1 or _names_a_file(tokens) or _has_duckdb_syntax(tokens)
+            bool(file_sources)
+            or len(named) > 1
+            or unheld
+            or _names_a_file(tokens)
+            or _has_duckdb_syntax(tokens)
         )
         if mode == "duckdb" or (mode == "auto" and needs_duckdb):
             bare = self._bare_tables(sql, words, current_sqlite, tables)
@@ -560,9 +595,9 @@ def _reads_only(tokens: list[Token]) -> bool:
     return False
 
 
-def _forced_sqlite(current: Source | None, file_sources: list[Source]) -> Route:
-    if current is None or file_sources:
-        reason = "files" if file_sources else "a SQLite source, and none is current"
+def _forced_sqlite(current: Source | None, file_sources: list[Source], *, reads_files: bool) -> Route:
+    if current is None or file_sources or reads_files:
+        reason = "files" if file_sources or reads_files else "a SQLite source, and none is current"
         raise QueryError(
             f"engine = sqlite cannot run this statement: it needs {reason}",
             hint="SET engine = auto lets Noctra choose, or USE a SQLite source first",
@@ -594,6 +629,22 @@ def _names_a_file(tokens: list[Token]) -> bool:
             if kind_from_name(text) is not None or "://" in text or "*" in text:
                 return True
     return False
+
+
+def _reads_a_file(tokens: list[Token]) -> bool:
+    """True when FROM/JOIN reads a quoted file, or a file reader Noctra wrote for one (read_csv)."""
+    meaningful = significant(tokens)
+    for before, token in zip([None, *meaningful], meaningful, strict=False):
+        if token.kind is Kind.WORD and token.text.lower().startswith(_FILE_READERS):
+            return True
+        after_from = before is not None and before.is_word("FROM", "JOIN")
+        if token.kind is Kind.STRING and after_from and kind_from_name(string_value(token.text)) is not None:
+            return True
+    return False
+
+
+# Table functions that read files (what FROM 'x.csv' becomes).
+_FILE_READERS = ("read_csv", "read_json", "read_parquet", "read_xlsx", "read_avro", "parquet_scan")
 
 
 # Syntax SQLite cannot parse: such a statement runs in DuckDB, with the database attached.

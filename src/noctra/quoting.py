@@ -115,11 +115,17 @@ RESERVED_WORDS = frozenset(
 )
 
 
+# DuckDB's own catalog and schema names: a database attached under one fails ("database main
+# is already in use", "reserved name") or is read as DuckDB's own (memory.t, information_schema.t).
+CATALOG_NAMES = frozenset({"main", "temp", "system", "memory", "information_schema", "pg_catalog"})
+
+
 def identifier_from_stem(stem: str) -> str:
     """Turn a file stem into a valid bare identifier: 'ventas-2024' -> 'ventas_2024', '日本' stays.
 
     Letters of any script are kept (DuckDB and RQL accept them unquoted); a reserved
-    word gets a trailing underscore ('order' -> 'order_').
+    word or one of DuckDB's catalog names gets a trailing underscore ('order' -> 'order_',
+    'main' -> 'main_').
     """
     name = re.sub(r"[^\w]+", "_", stem).strip("_")
     if not name:
@@ -127,7 +133,7 @@ def identifier_from_stem(stem: str) -> str:
     if name[0].isdigit():
         name = "t_" + name
     name = name.lower()
-    return name + "_" if name in RESERVED_WORDS else name
+    return name + "_" if name in RESERVED_WORDS or name in CATALOG_NAMES else name
 
 
 def sql_literal(value: object) -> str:

@@ -29,14 +29,48 @@ class Variable:
 
     @property
     def sqlite_literal(self) -> str:
-        """The value as SQLite reads it: numbers bare, everything else as text."""
+        """The value as SQLite reads it: numbers bare (infinity as 9e999), a BLOB as X'hex',
+        everything else as text. A value SQLite cannot hold (see sqlite_problem) never gets here:
+        its statement runs in DuckDB."""
         if self.text is None:
             return "NULL"
         if self.type == "BOOLEAN":
             return "1" if self.text == "true" else "0"
         if is_numeric(self.type):
-            return self.text
+            infinite = _INFINITE.get(self.text.lower())
+            return self.text if infinite is None else ("-9e999" if infinite < 0 else "9e999")
+        if self.type == "BLOB" and (data := blob_bytes(self.text)) is not None:
+            return f"X'{data.hex().upper()}'"
         return text_literal(self.text, nul="char(0)")
+
+    @property
+    def sqlite_problem(self) -> str | None:
+        """Why SQLite cannot hold this value as DuckDB has it; None when it can.
+
+        SQLite has no NaN (it stores NULL), its INTEGER ends at 2^63-1 and its REAL is a
+        double: a DECIMAL with more digits than a double shows would come back rounded.
+        """
+        text = self.text
+        if text is None or not is_numeric(self.type):
+            return None
+        kind = self.type.upper().split("(")[0]
+        if text.lower().lstrip("+-") == "nan":
+            return "NaN, which SQLite has no value for"
+        if text.lstrip("-").isdigit() and kind not in ("FLOAT", "DOUBLE", "REAL"):
+            if not -(2**63) <= int(text) < 2**63:
+                return f"{self.type} {text}, past SQLite's INTEGER range (64-bit signed)"
+            return None
+        if kind in ("DECIMAL", "NUMERIC"):
+            import decimal
+
+            try:
+                exact = decimal.Decimal(text)
+                shown = decimal.Decimal(repr(float(text)))
+            except (decimal.InvalidOperation, ValueError):
+                return None
+            if exact != shown:
+                return f"{self.type} {text}, more digits than SQLite's REAL keeps"
+        return None
 
     @property
     def sqlite_value(self) -> object:
@@ -45,6 +79,8 @@ class Variable:
             return None
         if self.type == "BOOLEAN":
             return 1 if self.text == "true" else 0
+        if self.type == "BLOB" and (data := blob_bytes(self.text)) is not None:
+            return data
         if is_numeric(self.type):
             try:
                 return int(self.text)
@@ -54,6 +90,20 @@ class Variable:
                 except ValueError:
                     return self.text
         return self.text
+
+
+# How DuckDB writes an infinite number as text; NaN is refused (Variable.sqlite_problem).
+_INFINITE = {"inf": 1, "+inf": 1, "infinity": 1, "+infinity": 1, "-inf": -1, "-infinity": -1}
+# DuckDB's text of a BLOB: printable ASCII but the backslash as is, any other byte as \\xHH.
+_BLOB_TEXT = re.compile(r"(?:\\x[0-9A-Fa-f]{2}|[ -\[\]-~])*")
+_BLOB_ESCAPE = re.compile(r"\\x([0-9A-Fa-f]{2})")
+
+
+def blob_bytes(text: str) -> bytes | None:
+    """The bytes of a BLOB from DuckDB's text of it; None for text that is not such."""
+    if not _BLOB_TEXT.fullmatch(text):
+        return None
+    return _BLOB_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text).encode("latin-1")
 
 
 def literal_for(type_name: str, text: str | None, *, via_json: bool = False) -> str:

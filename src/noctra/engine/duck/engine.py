@@ -28,7 +28,7 @@ from noctra.engine.duck.extensions import Extensions, installed
 from noctra.engine.sources import Source, SourceKind, check_sqlite_file
 from noctra.errors import NoctraError, QueryError, SourceError
 from noctra.output.text import unique_names
-from noctra.quoting import quote_ident, quote_string, sql_literal
+from noctra.quoting import CATALOG_NAMES, quote_ident, quote_string, sql_literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -46,7 +46,7 @@ _FILE_EXTENSION_HINT = r"(?i)\bread_(xlsx|avro)\s*\(|\bformat\s+'?(xlsx)\b"
 # encoding = 'cp1252' in a read_csv call: a name only the encodings extension knows.
 _ENCODING_HINT = r"(?i)\bencoding\s*:?=\s*'([^']*)'"
 # DuckDB's own catalogs: an Excel source with such an alias gets no catalog of sheets.
-_BUILT_IN_CATALOGS = ("memory", "system", "temp")
+_BUILT_IN_CATALOGS = CATALOG_NAMES
 # postgres_query(...), mysql_execute(...): what needs a server extension.
 _SERVER_HINT = r"(?i)\b(postgres|mysql)_\w+\s*\(|\bTYPE\s*=?\s*'?(postgres|mysql)\b"
 # Words and quoted names of a statement: which pending databases it may name.
@@ -834,6 +834,8 @@ class DuckEngine:
                 self._wanted_catalog = None
             return
         if source.kind.is_database:
+            if key in _BUILT_IN_CATALOGS:
+                return  # never attached under DuckDB's own name (restored from an old session)
             if self.catalog_in_use.lower() == key:
                 self.use_catalog(None)  # DuckDB does not detach the default database
             self._server_schemas.pop(key, None)
