@@ -34,3 +34,18 @@ def test_unbound_parameters() -> None:
         assert session.unbound_parameters(text, {"given": 1}) == ["missing"]
         assert session.unbound_parameters(text, [1]) == []
         assert session.unbound_parameters("SELECT 'open") == []
+
+
+def test_every_arrow_road_names_duplicate_columns_as_the_cli_does() -> None:
+    sql = "SELECT 1 AS id, 'a' AS name, 2 AS id, 'b' AS name"
+    expected = ["id", "name", "id_1", "name_1"]
+    with Session(restore=False) as s:
+        assert [c.name for c in s.sql(sql).columns] == expected
+        assert s.sql(sql).arrow().schema.names == expected
+        reader = s.sql(sql).reader()
+        assert reader.schema.names == expected
+        assert reader.read_all().to_pylist() == [{"id": 1, "name": "a", "id_1": 2, "name_1": "b"}]
+        head, complete = s.sql(sql).arrow_head(10, 1 << 20)
+        assert complete and head.schema.names == expected
+        kept = s.execute(sql)[0]  # detached: kept as Arrow for later reads
+        assert [c.name for c in kept.columns] == expected and kept.arrow().schema.names == expected

@@ -26,6 +26,7 @@ from noctra.lifecycle import SourceLifecycle, build_source
 from noctra.output.display import needs_sql_text
 from noctra.output.model import Message, Outcome, Result
 from noctra.output.render import format_size
+from noctra.output.text import unique_names
 from noctra.planner import Plan, Planner, has_top_level_order_by
 from noctra.quoting import quote_ident, quote_string
 from noctra.redact import MASK, is_secret_setting, redact_url
@@ -525,6 +526,8 @@ class Session:
         """SHOW TABLES [FROM alias]: the current source's, or every source's and the session's own."""
         columns = [Column("name", "VARCHAR"), Column("type", "VARCHAR"), Column("columns", "BIGINT")]
         alias = alias or self.sources.current
+        # Files that changed since are read again first (a workbook saved with a new sheet).
+        self.lifecycle.refresh(alias or "")
         if alias is not None:
             source = self.sources.require(alias)
             return Result.of_rows(columns, [_table_row(t) for t in self.catalog().tables(source.alias)])
@@ -584,6 +587,8 @@ class Session:
                 hint="write DESCRIBE alias, DESCRIBE 'file.csv' or DESCRIBE (SELECT ...)",
             )
         source = self.sources.get(target)
+        if source is not None:
+            self.lifecycle.refresh(source.alias)  # a file saved since (a workbook's new sheet)
         if source is None:
             # Not a source: a table DuckDB resolves itself (one of the current database too).
             name = quote_ident(target) if table is None else f"{quote_ident(target)}.{quote_ident(table)}"
@@ -594,6 +599,9 @@ class Session:
                     f"{source.alias!r} is a {source.kind.value} file, it has no table {table!r}",
                     hint=f"write DESCRIBE {source.alias}",
                 )
+            if source.kind is SourceKind.SQLITE and engine.name == "duckdb":
+                # SQLite's names where DuckDB's reader names columns otherwise (a view's "x:1").
+                return _columns_result(engine.describe(self.hybrid.sqlite_relation(source, table)))
             return _columns_result(engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}"))
         self.lifecycle.refresh()
         if source.kind.is_database:
@@ -625,8 +633,11 @@ class Session:
             columns = result.columns
         finally:
             result.close()
-        described = Result.of_rows(_DESCRIBE_COLUMNS, [(c.name, c.type, True) for c in columns])
-        unknown = [c.name for i, c in enumerate(columns) if not first or first[0][i] is None]
+        names = unique_names([c.name for c in columns])  # as the query's output names them
+        described = Result.of_rows(
+            _DESCRIBE_COLUMNS, [(n, c.type, True) for c, n in zip(columns, names, strict=True)]
+        )
+        unknown = [n for i, n in enumerate(names) if not first or first[0][i] is None]
         if unknown:
             where = "the query has no rows" if not first else f"{', '.join(map(repr, unknown))} is NULL there"
             described.notes.append(
@@ -1120,7 +1131,11 @@ def _table_row(table: TableInfo) -> tuple[object, ...]:
 
 
 def _columns_result(columns: list[Column]) -> Result:
-    return Result.of_rows(_DESCRIBE_COLUMNS, [(c.name, c.type, c.nullable) for c in columns])
+    # Named as the query's own output names them: a join's id, name, id_1, name_1.
+    names = unique_names([c.name for c in columns])
+    return Result.of_rows(
+        _DESCRIBE_COLUMNS, [(n, c.type, c.nullable) for c, n in zip(columns, names, strict=True)]
+    )
 
 
 def _dialect_notes(source: Source, dialect: Mapping[str, str]) -> list[str]:

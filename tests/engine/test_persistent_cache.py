@@ -437,3 +437,30 @@ def test_a_copy_left_without_its_description_is_deleted_once_old(tmp_path: Path,
     assert run(data) == ([(10, 10)], 0)  # the text is read (a first read again)
     assert run(data) == ([(10, 10)], 0)  # and copied again
     assert run(data) == ([(10, 10)], 1)
+
+
+def test_a_timestamptz_copy_is_keyed_by_the_session_time_zone(tmp_path: Path, cache: Path) -> None:
+    """Text without an offset read as TIMESTAMPTZ takes the session's TimeZone: a copy made
+    under one zone (persistent, or the in-memory copy of a hot file) is never served under
+    another; a file without such a column keeps one copy for every zone."""
+    (tmp_path / "z.csv").write_text("id,ts\n1,2024-01-01 12:00:00\n")
+    (tmp_path / "n.csv").write_text("id,ts\n1,2024-01-01 12:00:00\n")
+    utc, new_york = 1704110400.0, 1704128400.0
+
+    def epochs(zone: str) -> tuple[list[float], int]:
+        with Session(config=config(), restore=False) as session:
+            session.execute(f"SET TimeZone = '{zone}'")
+            session.use(str(tmp_path / "z.csv"), alias="z", options={"types": {"ts": "TIMESTAMPTZ"}})
+            session.use(str(tmp_path / "n.csv"), alias="n")
+            sql = "SELECT epoch(z.ts) + 0 * epoch(n.ts) FROM z, n"
+            found = [float(str(session.sql(sql).rows(1)[0][0])) for _ in range(4)]  # a memory copy too
+            session.execute("SET TimeZone = 'America/New_York'" if zone == "UTC" else "SET TimeZone = 'UTC'")
+            found.append(float(str(session.sql(sql).rows(1)[0][0])))
+            return found, session.hybrid.cache_hits
+
+    assert epochs("UTC")[0] == [utc] * 4 + [new_york]
+    assert epochs("UTC")[0] == [utc] * 4 + [new_york]  # both copies made (UTC, and naive n.csv)
+    found, hits = epochs("America/New_York")
+    assert found == [new_york] * 4 + [utc]
+    assert hits >= 1  # n.csv's copy serves every zone
+    assert epochs("America/New_York")[0] == [new_york] * 4 + [utc]

@@ -5,7 +5,9 @@ An entry is ``<key>.parquet`` (the copy) beside ``<key>.meta`` (what it is a cop
 its hits and last use; plain lines, so a cache hit needs neither json nor OpenSSL). The
 key hashes the file's absolute path, size, mtime_ns and the reader call (dialect, types,
 OPTIONS), so a changed file never finds an old entry; a content fingerprint (first and
-last 64 KB) catches a same-size rewrite within the file system's mtime resolution.
+last 64 KB) catches a same-size rewrite within the file system's mtime resolution. A copy
+whose values depend on the session (text read as TIMESTAMPTZ takes the TimeZone) is keyed
+by those settings too (``reading``): one made under another TimeZone is never served.
 Writes go to a temporary name and ``os.replace``: a reader only ever opens a complete
 file, and two processes building one entry at once both leave a whole one.
 """
@@ -29,7 +31,7 @@ SEEN_SUFFIX = ".seen"
 UNFIT_SUFFIX = ".unfit"
 SEEN_DAYS = 30
 META_SUFFIX = ".meta"
-META_VERSION = "noctra-cache 1"
+META_VERSION = "noctra-cache 2"
 # A copy without its description this old is a leftover (a crash between the two writes).
 ORPHAN_SECONDS = 600
 
@@ -313,6 +315,7 @@ class CacheEntry:
     copy_size: int = 0
     hits: int = 0
     last_use: float = 0.0
+    reading: str = ""  # the session settings its values were read under ("" when none matter)
 
 
 class CacheStore(EntryStore[CacheEntry]):
@@ -327,9 +330,11 @@ class CacheStore(EntryStore[CacheEntry]):
         self.remote = remote  # copies of http(s)/S3 files too ([cache] remote = true)
 
     @staticmethod
-    def key_of(identity: FileIdentity, reader: str) -> str:
-        """The entry name of a file in this state read by this reader."""
+    def key_of(identity: FileIdentity, reader: str, reading: str = "") -> str:
+        """The entry name of a file in this state read by this reader (under these settings)."""
         parts = [identity.path, str(identity.size), str(identity.mtime_ns), reader]
+        if reading:
+            parts.append(reading)
         return str(_blake2b("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest())
 
     def copy_path(self, key: str) -> Path:
@@ -338,17 +343,22 @@ class CacheStore(EntryStore[CacheEntry]):
     def weight(self, entry: CacheEntry) -> int:
         return entry.copy_size
 
-    def lookup(self, identity: FileIdentity, reader: str) -> CacheEntry | None:
-        """The entry for this file state and reader, if complete and made from the same bytes."""
-        key = self.key_of(identity, reader)
+    def lookup(self, identity: FileIdentity, reader: str, reading: str = "") -> CacheEntry | None:
+        """The entry for this file state and reader, if complete and made from the same bytes.
+
+        ``reading``: the session settings a copy whose values depend on them was made under
+        ("" finds the copies whose values depend on none).
+        """
+        key = self.key_of(identity, reader, reading)
         entry = self._read_meta(key)
         if entry is None:
             return None
-        if (entry.source, entry.size, entry.mtime_ns, entry.fingerprint) != (
+        if (entry.source, entry.size, entry.mtime_ns, entry.fingerprint, entry.reading) != (
             identity.path,
             identity.size,
             identity.mtime_ns,
             identity.fingerprint,
+            reading,
         ) or not entry.copy.is_file():
             self.drop(key)
             return None
@@ -357,9 +367,10 @@ class CacheStore(EntryStore[CacheEntry]):
     def _read_meta(self, key: str) -> CacheEntry | None:
         try:
             text = self._meta(key).read_text(encoding="utf-8", errors="surrogateescape")
-            version, size, mtime_ns, fingerprint, copy_size, hits, last_use, source = text.split("\n", 7)
+            version, size, mtime_ns, fingerprint, copy_size, hits, last_use, rest = text.split("\n", 7)
             if version != META_VERSION:
                 raise ValueError(version)
+            reading, source = rest.split("\0", 1)
             return CacheEntry(
                 key=key,
                 copy=self.copy_path(key),
@@ -370,6 +381,7 @@ class CacheStore(EntryStore[CacheEntry]):
                 copy_size=int(copy_size),
                 hits=int(hits),
                 last_use=float(last_use),
+                reading=reading,
             )
         except FileNotFoundError:
             return None
@@ -379,7 +391,8 @@ class CacheStore(EntryStore[CacheEntry]):
 
     def _write_meta(self, entry: CacheEntry) -> None:
         fields = [META_VERSION, entry.size, entry.mtime_ns, entry.fingerprint, entry.copy_size]
-        fields += [entry.hits, repr(entry.last_use), entry.source]  # the source last: any text
+        # The settings (no NUL in them), then the source last: any text.
+        fields += [entry.hits, repr(entry.last_use), f"{entry.reading}\0{entry.source}"]
         temporary = self.temporary(entry.key, META_SUFFIX)
         write_private(temporary, "\n".join(map(str, fields)))
         os.replace(temporary, self._meta(entry.key))
@@ -411,14 +424,15 @@ class CacheStore(EntryStore[CacheEntry]):
         reader: str,
         temporary: Path,
         *,
+        reading: str = "",
         now: Callable[[str], FileIdentity | None] = identify,
     ) -> CacheEntry | None:
         """Publish a copy written to ``temporary`` from a file that had ``identity``.
 
         None (and nothing kept) when the file changed while it was copied (``now`` says
-        what a path is now).
+        what a path is now). ``reading``: the session settings its values depend on.
         """
-        key = self.key_of(identity, reader)
+        key = self.key_of(identity, reader, reading)
         copy_size = self.publish(key, temporary, lambda: now(identity.path) == identity)
         if copy_size is None:
             return None
@@ -431,9 +445,10 @@ class CacheStore(EntryStore[CacheEntry]):
             fingerprint=identity.fingerprint,
             copy_size=copy_size,
             last_use=time.time(),
+            reading=reading,
         )
         self._write_meta(entry)
-        (self.directory / f"{key}{SEEN_SUFFIX}").unlink(missing_ok=True)
+        (self.directory / f"{self.key_of(identity, reader)}{SEEN_SUFFIX}").unlink(missing_ok=True)
         state = (identity.size, identity.mtime_ns, identity.fingerprint)
         for other in self.entries():
             if other.source == identity.path and (other.size, other.mtime_ns, other.fingerprint) != state:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 from noctra.records import field, record
 
 ENGINE_MODES = ("auto", "duckdb", "sqlite")
+# DuckDB settings that change the values of text read as TIMESTAMPTZ/TIMETZ (no offset: the
+# session's zone; Calendar: how its fields are counted; the casts off: read as UTC).
+READING_SETTINGS = ("Calendar", "TimeZone", "disable_timestamptz_casts")
 
 
 class BrokenDefinitionError(Exception):
@@ -165,6 +168,7 @@ class CopyState:
     copy: str | None = None
     rows: int | None = None
     version: tuple[int, int, int] | None = None
+    reading: str = ""  # a file copy's zoned values were read under these settings (_reading)
 
 
 # DuckDB's errors raised before any row is read: a statement failing so is wrong as written.
@@ -180,6 +184,11 @@ _BEFORE_READING = {
     "DependencyException",
     "NotImplementedException",
 }
+
+
+def _zoned(columns: Sequence[Column]) -> bool:
+    """A column WITH TIME ZONE (at any depth): its values read from text depend on _reading()."""
+    return any("WITH TIME ZONE" in column.type.upper() for column in columns)
 
 
 def _bound_before_reading(error: QueryError) -> bool:
@@ -217,6 +226,10 @@ class Hybrid:
         self._used: dict[str, tuple[CacheEntry, str, Callable[[], None] | None]] = {}
         # SQLite tables' generated columns: key -> (file version, _generated_layout's answer).
         self._generated: dict[str, tuple[object, tuple[list[list[str]], bool] | None]] = {}
+        # SQLite tables' column names as SQLite gives them (key -> names), by _generated_layout;
+        # and (key -> (those names, DuckDB's)) where DuckDB's reader names them otherwise.
+        self._sqlite_names: dict[str, list[str]] = {}
+        self._duck_names: dict[str, tuple[list[str], list[str]]] = {}
         self.sqlite: dict[str, SqliteEngine] = {}
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
@@ -385,7 +398,7 @@ class Hybrid:
         That is its copy in DuckDB once there is one, else (for a table with generated
         columns) a query that has SQLite compute them; None: DuckDB reads the table itself.
         """
-        computed = self._generated_read(source, table)
+        computed = self._generated_read(source, table) or self._renamed_read(source, table)
         key = self._key(source, table)
         state = self.copies.setdefault(key, CopyState())
         if state.copy is not None:
@@ -500,9 +513,46 @@ class Hybrid:
                 source, f"SELECT wr FROM pragma_table_list({quote_string(table)}) WHERE schema = 'main'"
             )
             layout = (columns, bool(listed and listed[0][0] == "1"))
+        self._sqlite_names[key] = [name for name, _, _, _ in columns]
         if columns and version is not None:
             self._generated[key] = (version, layout)
         return layout
+
+    def sqlite_relation(self, source: Source, table: str) -> str:
+        """What DuckDB reads for a SQLite table without counting a read: the table itself, or
+        the query that names its columns as SQLite does (DESCRIBE alias.table)."""
+        self._generated_layout(source, table)
+        plain = f"{quote_ident(source.alias)}.{quote_ident(table)}"
+        return self._renamed_read(source, table) or plain
+
+    def _renamed_read(self, source: Source, table: str) -> str | None:
+        """A DuckDB query reading a SQLite table under SQLite's own column names; None when
+        DuckDB's reader gives the same ones.
+
+        SQLite names a view's second ``x`` "x:1" (its ``SELECT *`` header, what the SQLite road
+        selects); DuckDB's reader calls it x_1. Renamed to "x:1", one name selects the column on
+        both roads and DESCRIBE, the output and EXPORT agree. Only names with a ':' are checked.
+        """
+        key = self._key(source, table)
+        names = self._sqlite_names.get(key)
+        if not names or not any(":" in name for name in names):
+            return None
+        relation = f"{quote_ident(source.alias)}.{quote_ident(table)}"
+        known = self._duck_names.get(key)
+        if known is None or known[0] != names:
+            try:
+                known = (names, [c.name for c in self.duck.describe(relation)])
+            except QueryError:
+                return None  # DuckDB's read reports it
+            self._duck_names[key] = known
+        duck = known[1]
+        if len(duck) != len(names) or duck == names:
+            return None
+        shown = [
+            quote_ident(d) if d == n else f"{quote_ident(d)} AS {quote_ident(n)}"
+            for d, n in zip(duck, names, strict=True)
+        ]
+        return f"(SELECT {', '.join(shown)} FROM {relation})"
 
     def _sqlite_rows(self, source: Source, query: str) -> list[list[str]]:
         """Rows (as text, NULL as '') of a query DuckDB's SQLite connection runs on a source.
@@ -537,7 +587,13 @@ class Hybrid:
         state = self.copies.setdefault(key, CopyState())
         state.reads += 1
         if state.copy is not None:
-            return  # refresh() drops it when the file changes
+            if not state.reading or state.reading == self._reading():
+                return  # refresh() drops it when the file changes
+            # Made under another TimeZone or Calendar: its zoned values are other instants now.
+            self.duck.execute(f"DROP TABLE IF EXISTS {state.copy}")
+            state.copy = None
+            self.served.pop(source.alias.lower(), None)
+            self._point(source, reader)
         read_from = self._persistent(source, reader)
         size = source.size
         if size is None or size >= self.settings.cache_files_under:
@@ -555,6 +611,8 @@ class Hybrid:
             self.duck.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {reader}")
         self._point(source, copy)
         state.copy = copy
+        # Columns not known yet: kept as if zoned (made again if the settings change).
+        state.reading = self._reading() if not source.schema or _zoned(source.schema) else ""
 
     def _point(self, source: Source, relation: str) -> None:
         # A restored source whose view waits for its first use (its reader loads an extension,
@@ -622,7 +680,11 @@ class Hybrid:
             identity = self._identity(location)
             if identity is None:
                 return reader
-            entry = store.lookup(identity, reader)
+            # A copy with zoned columns is keyed by the settings it was read under; others by none.
+            reading = self._reading() if schema is None or _zoned(schema) else ""
+            entry = (store.lookup(identity, reader, reading) if reading else None) or store.lookup(
+                identity, reader
+            )
             if entry is not None:
                 copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
                 try:
@@ -636,7 +698,7 @@ class Hybrid:
                     return copy_reader
             if not store.is_due(identity, reader):
                 return reader
-            entry = self._build(identity, reader, schema)
+            entry = self._build(identity, reader, schema, reading)
             if entry is None:
                 return reader
             copy_reader = f"read_parquet({quote_string(str(entry.copy))})"
@@ -690,8 +752,14 @@ class Hybrid:
             sql = sql.replace(f"read_parquet({quote_string(str(entry.copy))})", reader)
         return sql if damaged else None
 
-    def _build(self, identity: FileIdentity, reader: str, schema: list[Column] | None) -> CacheEntry | None:
-        """Write the file's Parquet copy; None (the text is read) if it fails or would change types."""
+    def _build(
+        self, identity: FileIdentity, reader: str, schema: list[Column] | None, reading: str
+    ) -> CacheEntry | None:
+        """Write the file's Parquet copy; None (the text is read) if it fails or would change types.
+
+        A copy with a column WITH TIME ZONE (at any depth) is keyed by ``reading``: text without
+        an offset is read in the session's TimeZone and Calendar.
+        """
         store = self.store
         assert store is not None
         temporary = store.temporary(store.key_of(identity, reader))
@@ -716,7 +784,20 @@ class Hybrid:
             temporary.unlink(missing_ok=True)
             store.refuse(identity, reader)
             return None
-        return store.commit(identity, reader, temporary, now=self._identity)
+        return store.commit(
+            identity, reader, temporary, reading=reading if _zoned(schema) else "", now=self._identity
+        )
+
+    def _reading(self) -> str:
+        """The DuckDB settings that change the values text is read as (zone-less text read as
+        TIMESTAMPTZ or TIMETZ takes them); the stored results key by them too (settings_digest)."""
+        # current_setting: 0.2 ms; duckdb_settings() lists them all (4 ms), on every file read.
+        values = ", ".join(f"current_setting({quote_string(name)})" for name in READING_SETTINGS)
+        try:
+            rows = self.duck.run(f"SELECT {values}").fetch(1)
+        except QueryError:
+            return "unknown"  # no ICU (TimeZone and Calendar are its settings): the same each time
+        return ";".join(f"{name}={value}" for name, value in zip(READING_SETTINGS, rows[0], strict=True))
 
     def _cacheable(self, location: str) -> bool:
         """A local file or glob, or (with ``remote = true``) one URL: what has an identity."""

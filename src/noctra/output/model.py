@@ -11,7 +11,7 @@ from noctra.engine.base import Column, EngineResult
 from noctra.errors import NoctraError, QueryError, UsageError
 from noctra.output.display import CopyRows, needs_sql_text, sql_texts
 from noctra.output.render import TableLayout, render_markdown, render_table
-from noctra.output.text import TEXT_FORMATS, TextWriter
+from noctra.output.text import TEXT_FORMATS, TextWriter, unique_names
 from noctra.records import field, record
 
 if TYPE_CHECKING:
@@ -189,7 +189,9 @@ class Result:
 
     @property
     def columns(self) -> list[Column]:
-        return self._engine_result().columns
+        """The columns, named as every output names them: duplicates get DuckDB's suffixes
+        (a join's id, name, id_1, name_1), as in csv/json output and EXPORT."""
+        return _unique_columns(self._engine_result().columns)
 
     @property
     def has_rows(self) -> bool:
@@ -226,12 +228,19 @@ class Result:
 
         reader = self._engine_result().arrow_reader(batch_rows)
         self._consumed = True
-        return pa.RecordBatchReader.from_batches(reader.schema, _checked_batches(reader))
+        schema = _unique_schema(reader.schema)
+        batches = _checked_batches(reader)
+        if schema is not reader.schema:  # the same buffers under the unique names
+            batches = (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in batches)
+        return pa.RecordBatchReader.from_batches(schema, batches)
 
     def arrow(self) -> pa.Table:
         """The rows as one pyarrow Table."""
         start, before = time.perf_counter(), self.elapsed
         table = self._engine_result().arrow_table()
+        schema = _unique_schema(table.schema)
+        if schema is not table.schema:
+            table = table.rename_columns(schema.names)  # zero-copy: the names only
         self.elapsed = before + (time.perf_counter() - start)  # running it is inside this read
         self._consumed = True
         self._read_whole(table.num_rows)
@@ -379,7 +388,7 @@ class Result:
         else:
             stream.write(render_table(columns, rows, width=width, color=_wants_color(stream, width)))
         if more:
-            stream.write(f"… {more:,} more rows\n")
+            stream.write(f"… {more:,} more {'row' if more == 1 else 'rows'}\n")
         self._consumed = True
         self._read_whole(len(rows) + more)
         return len(rows)
@@ -527,6 +536,25 @@ def _require(module: str) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise NoctraError(f"{module} is not installed", hint=f"pip install 'noctra[{module}]'")
+
+
+def _unique_columns(columns: list[Column]) -> list[Column]:
+    """Columns with duplicate names renamed as DuckDB does (id, id_1); the same list if none."""
+    names = unique_names([c.name for c in columns])
+    if all(c.name == n for c, n in zip(columns, names, strict=True)):
+        return columns
+    return [Column(n, c.type, c.nullable) for c, n in zip(columns, names, strict=True)]
+
+
+def _unique_schema(schema: pa.Schema) -> pa.Schema:
+    """An Arrow schema with duplicate names renamed as DuckDB does; the same schema if none."""
+    import pyarrow as pa
+
+    names = unique_names(schema.names)
+    if names == schema.names:
+        return schema
+    fields = [f.with_name(n) for f, n in zip(schema, names, strict=True)]
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def _checked_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
