@@ -182,7 +182,7 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     group = parser.add_argument_group("common options")
     group.add_argument("--format", choices=FORMATS, default=default(None), help="output format")
     group.add_argument(
-        "--max-rows", type=int, default=default(None), metavar="N", help="rows shown in table output"
+        "--max-rows", type=int, default=default(None), metavar="N", help="rows shown in table output (0: all)"
     )
     group.add_argument(
         "--param",
@@ -466,11 +466,28 @@ def _cache_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    header = ["kind", "of", "size", "hits", "last use"]
+    if args.format is not None:
+        # --format csv/json/...: the same rows as any query's, for jq or a CSV reader.
+        from noctra.catalog import Column
+        from noctra.output.model import Result
+
+        types = ["VARCHAR", "VARCHAR", "VARCHAR", "BIGINT", "VARCHAR"]
+        columns = [Column(name, kind) for name, kind in zip(header, types, strict=True)]
+        result = Result.of_rows(columns, cached_copies(config))
+        is_tty = sys.stdout.isatty()
+        result.write(
+            sys.stdout,
+            args.format,
+            max_rows=args.max_rows or None,  # 0: every row, as in a query
+            width=_terminal_width() if is_tty else 0,
+        )
+        sys.stdout.flush()
+        return 0
     from noctra.output.render import cell_width, display_value, pad
 
     # A stored query or a path may hold control characters: shown as symbols (␛), like data.
     rows = [[display_value(value) for value in row] for row in cached_copies(config)]
-    header = ["kind", "of", "size", "hits", "last use"]
     widths = [max(cell_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         line = "  ".join(pad(text, width, right=False) for text, width in zip(row, widths, strict=True))
@@ -648,8 +665,9 @@ def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
     fmt = args.format or "table"
     out = sys.stdout
     is_tty = out.isatty()
+    # --max-rows 0 shows every row, as the REPL's .maxrows 0.
     max_rows = (
-        args.max_rows
+        (args.max_rows or None)
         if args.max_rows is not None
         else (TTY_MAX_ROWS if is_tty and fmt in ("table", "markdown") else None)
     )

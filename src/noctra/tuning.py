@@ -214,14 +214,18 @@ class Tuner:
         """DuckDB's value of a setting; `written` when DuckDB cannot read it back.
 
         DuckDB 1.5 refuses ``current_setting('s3_region')`` (and the other s3_*
-        settings of httpfs) although ``SET s3_region`` works.
+        settings of httpfs) although ``SET s3_region`` works. A boolean is shown as SQL
+        writes it (``false``), as Noctra's own settings are, not as Python's ``False``.
         """
         try:
-            return self.engine.get_option(name)
+            value = self.engine.get_option(name)
         except QueryError:
             if written is None:
                 return None
             return _unquote(written)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value
 
 
 def reads_remote(text: str, sources: Iterable[Source]) -> bool:

@@ -35,7 +35,9 @@ FORMAT_OF_SUFFIX = {
     ".xlsx": "xlsx",
 }
 COMPRESSION_OF_SUFFIX = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
-# Every format can write a directory of files.
+# Every format but XLSX can write a directory of files; JSON cannot partition it (DuckDB's
+# JSON writer has no PARTITION_BY: "Unknown option for COPY").
+_PARALLEL_OPTIONS = {"per_thread_output": "true or false", "overwrite": "true or false"}
 _DIRECTORY_OPTIONS = {
     "per_thread_output": "true or false",
     "partition_by": "a column or a list of columns, e.g. (year, month)",
@@ -62,7 +64,7 @@ EXPORT_OPTIONS = {
         **_TEXT_OPTIONS,
         **_DIRECTORY_OPTIONS,
     },
-    "json": {"array": "true or false", **_TEXT_OPTIONS, **_DIRECTORY_OPTIONS},
+    "json": {"array": "true or false", **_TEXT_OPTIONS, **_PARALLEL_OPTIONS},
     # The excel extension's COPY writes one workbook (no directories, no compression).
     "xlsx": {
         "header": "true or false",
@@ -130,6 +132,11 @@ def format_for(path: str, explicit: str | None, *, directory: bool = False) -> s
 def check_export_options(fmt: str, options: dict[str, object]) -> None:
     valid = EXPORT_OPTIONS[fmt]
     for key, value in options.items():
+        if key == "partition_by" and fmt == "json":
+            raise OptionError(
+                "JSON exports cannot be partitioned: DuckDB's JSON writer has no partition_by",
+                hint="export FORMAT PARQUET or CSV to partition, or use OPTIONS (per_thread_output = true)",
+            )
         if key not in valid:
             raise OptionError(
                 f"unknown {fmt.upper()} export option {key!r}",

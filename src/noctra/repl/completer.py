@@ -256,7 +256,9 @@ def _columns_of(name: str, cache: CatalogCache) -> list[Column]:
             return cache.columns(source.alias)
         if len(parts) == 2 and (source.is_database or source.kind == "Excel"):
             return cache.columns(source.alias, parts[1])
-        return []
+        if len(parts) != 1:
+            return []
+        # A database's bare alias in FROM is one of its tables (customers.db's customers).
     if len(parts) != 1:
         return []
     if any(t.name.lower() == parts[0].lower() for t in cache.own_tables()):

@@ -41,7 +41,7 @@ def write_lines(
             break
     before_output()
     if more:
-        stream.write(f"… {more:,} more rows\n")
+        stream.write(f"… {more:,} more {'row' if more == 1 else 'rows'}\n")
     result.close()
     result.row_count = shown + more
     return shown

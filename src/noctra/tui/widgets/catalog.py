@@ -58,6 +58,16 @@ class CatalogTree(Tree[Entry]):
     def on_mount(self) -> None:
         self.reload()
 
+    def on_focus(self) -> None:
+        """Focused (F4, Tab, a click): the cursor is on a node, so Enter opens one at once."""
+        self._cursor_on_a_node()
+
+    def _cursor_on_a_node(self) -> None:
+        # A fresh tree has no cursor node (line -1): Enter would do nothing, and Space would
+        # open the last node (Python's index -1). The first node takes the cursor.
+        if self.cursor_line < 0 and self.root.children:
+            self.cursor_line = 0
+
     def reload(self) -> None:
         """Read the sources again (after USE, DETACH or DDL); tables and columns load when opened."""
         self.clear()
@@ -84,6 +94,8 @@ class CatalogTree(Tree[Entry]):
             node = self.root.add(Text(table.name, style="bold"), Entry(table.name, "own", table=table.name))
             node.add_leaf("…")
         self.root.expand()
+        if self.has_focus:
+            self._cursor_on_a_node()
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded[Entry]) -> None:
         node = event.node
@@ -121,6 +133,7 @@ class CatalogTree(Tree[Entry]):
 
     def action_open_or_insert(self) -> None:
         """Enter: a node with children opens (or closes), as in any tree; a column inserts its name."""
+        self._cursor_on_a_node()
         node: TreeNode[Entry] | None = self.cursor_node
         if node is None:
             return
@@ -128,6 +141,11 @@ class CatalogTree(Tree[Entry]):
             node.toggle()
         else:
             self.action_insert_name()
+
+    def action_toggle_node(self) -> None:
+        """Space: opens or closes the cursor's node (the first one when none has the cursor yet)."""
+        self._cursor_on_a_node()
+        super().action_toggle_node()
 
     def action_insert_name(self) -> None:
         node: TreeNode[Entry] | None = self.cursor_node
