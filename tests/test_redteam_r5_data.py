@@ -478,11 +478,6 @@ def test_bad_csv_option_value_hint_is_about_that_option(
 # the column count, with no note (OPTIONS (union_by_name = true) would have shown it).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="USE of a Parquet directory/glob whose later file has an extra column drops that "
-    "column silently (CSV globs are an error, NDJSON directories read the union)",
-)
 @pytest.mark.parametrize("path", ["pd", "pd/*.parquet"])
 def test_parquet_directory_with_an_extra_column_keeps_it_or_says_so(
     tmp_path: Path, run_noctra: RunNoctra, path: str

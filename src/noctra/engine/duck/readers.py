@@ -36,6 +36,9 @@ def reader_of(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
         return pinned_csv(source, rows)
     if source.kind is SourceKind.PARQUET:
         args = {key: value for key, value in source.options.items() if key != "format"}
+        if is_glob(source.read_pattern):
+            # Files of a folder may differ: a column of a later file is kept, not dropped.
+            args.setdefault("union_by_name", True)
         return f"read_parquet({quote_string(source.read_pattern)}{_args(args)})", {}
     if source.kind is SourceKind.DELTA:
         return f"delta_scan({quote_string(source.read_pattern)}{_args(_lake_args(source))})", {}
@@ -516,6 +519,9 @@ def quoted_file_reader(path: str, kind: SourceKind) -> str | None:
         return f"read_avro({quote_string(path)})"
     if kind is SourceKind.JSON and _bom_json_array(path):
         return f"read_json_auto({quote_string(path)}, format = 'array')"
+    if kind is SourceKind.PARQUET and is_glob(path):
+        # Files of a glob may differ: a column of a later file is kept, not dropped.
+        return f"read_parquet({quote_string(path)}, union_by_name = true)"
     if kind is SourceKind.PARQUET and not path.lower().endswith(".parquet"):
         # DuckDB's replacement scan knows .parquet only: 'x.pq' would be no table.
         return f"read_parquet({quote_string(path)})"
