@@ -260,16 +260,10 @@ def _reading_error(message: str, lines: list[str]) -> tuple[str, str] | None:
 
 def guess_encoding(path: str) -> str:
     """The legacy encoding a non-UTF-8 text file most likely has: utf-16, windows-1252 or latin-1."""
-    try:
-        if path.lower().endswith((".gz", ".gzip")):
-            import gzip
+    from noctra.engine.sources import head_bytes
 
-            with gzip.open(path, "rb") as packed:  # the text's bytes, not the compressed ones
-                head = packed.read(65536)
-        else:
-            with open(path, "rb") as handle:
-                head = handle.read(65536)
-    except (OSError, EOFError):
+    head = head_bytes(path, 65536)  # a .gz file's text, not its compressed bytes
+    if head is None:
         return "latin-1"
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head[1:2] == b"\x00":
         return "utf-16"
