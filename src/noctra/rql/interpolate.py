@@ -59,7 +59,7 @@ def interpolate(
     if "#" not in text:
         return text
     out: list[str] = []
-    last = 0
+    last = written = 0  # offsets in text, and in what is written
     tokens = tokenize(text, statement=statement)
     named = _select_items(tokens) if sql else set()
     for token in tokens:
@@ -75,13 +75,14 @@ def interpolate(
                 Span(statement, token.line, token.column),
                 f"define it with LET {name} = ...",
             )
-        out.append(text[last : token.start])
-        start = sum(map(len, out))
-        out.append(literal)
         if token.start in named:
-            out.append(' AS "' + token.text.replace('"', '""') + '"')
+            literal += ' AS "' + token.text.replace('"', '""') + '"'
+        out.append(text[last : token.start])
+        written += token.start - last
+        out.append(literal)
         if replaced is not None:
-            replaced.append((token.start, token.end, start, sum(map(len, out))))
+            replaced.append((token.start, token.end, written, written + len(literal)))
+        written += len(literal)
         last = token.end
     out.append(text[last:])
     return "".join(out)
