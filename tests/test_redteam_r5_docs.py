@@ -104,12 +104,6 @@ def _latin1_db(tmp_path: Path) -> None:
     db.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a query on one SQLite database (run natively) over a Latin-1 TEXT value fails in every format "
-    "with Python's 'Could not decode to UTF-8'; the docs say csv writes the bytes as they are "
-    "(as it does when DuckDB runs the same query)",
-)
 def test_native_sqlite_latin1_text_in_csv_is_written_as_its_bytes(
     tmp_path: Path, isolated_env: dict[str, str]
 ) -> None:
@@ -128,11 +122,6 @@ def test_native_sqlite_latin1_text_in_csv_is_written_as_its_bytes(
     assert run.stdout == b"id,name\n1,ok\n2,caf\xe9\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="natively in SQLite, --format json over a Latin-1 TEXT value gives Python's decode error, not "
-    "the documented error naming the row (DuckDB's path gives: 'row 2 holds text that is not valid UTF-8')",
-)
 def test_native_sqlite_latin1_text_in_json_is_an_error_naming_the_row(
     tmp_path: Path, run_noctra: RunNoctra
 ) -> None:
@@ -145,7 +134,7 @@ def test_native_sqlite_latin1_text_in_json_is_an_error_naming_the_row(
     errors = _error_lines(run.stderr)
     assert len(errors) == 1, run.stderr
     assert "row 2" in errors[0], run.stderr
-    assert "encode(" in run.stderr, run.stderr
+    assert "CAST(column AS BLOB)" in run.stderr, run.stderr  # SQLite ran it: no encode() there
 
 
 # --- PERFORMANCE_TUNING.md "Stored results": "Every road reads it: ... EXPORT (query), LET, ..." -----

@@ -209,3 +209,21 @@ async def test_the_profile_counts_arrow_values_and_shows_them_as_the_grid(
         text = profile_text(app.screen)
         for fact in facts:
             assert " ".join(fact.split()) in text
+
+
+@pytest.mark.parametrize("engine", ["auto", "duckdb"])
+async def test_sqlite_text_that_is_not_utf8_shows_the_replacement_character(
+    app: NoctraApp, tmp_path_factory: pytest.TempPathFactory, engine: str
+) -> None:
+    import sqlite3
+
+    db = tmp_path_factory.mktemp("latin1") / "legacy.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE t (id INTEGER, name TEXT)")
+    conn.execute("INSERT INTO t VALUES (1, 'ok'), (2, CAST(x'636166e9' AS TEXT))")  # 'café' in Latin-1
+    conn.commit()
+    conn.close()
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, f"SET engine = {engine};\nUSE '{db}' AS l;\nSELECT * FROM l.t ORDER BY id")
+        assert "caf\ufffd" in screen_row(app.grid, 1), app.grid.render_line(3).text
+        assert "ok" in screen_row(app.grid, 0)

@@ -21,9 +21,18 @@ class SqliteResult:
     engine = "sqlite"
     plain_values = True
 
-    def __init__(self, cursor: sqlite3.Cursor, owner: SqliteEngine) -> None:
+    def __init__(
+        self,
+        cursor: sqlite3.Cursor,
+        owner: SqliteEngine,
+        sql: str = "",
+        params: Mapping[str, Any] | Sequence[Any] | None = None,
+    ) -> None:
         self._cursor = cursor
         self._owner = owner
+        self._sql = sql
+        self._params = params
+        self._read = 0  # rows read from the cursor so far: skipped when it is read again
         description = cursor.description
         self._has_rows = description is not None
         self._peeked: list[tuple[object, ...]] = []
@@ -50,8 +59,39 @@ class SqliteResult:
             rows, self._peeked = self._peeked[:n], self._peeked[n:]
         if len(rows) < n:
             with self._owner.translating():
-                rows.extend(self._cursor.fetchmany(n - len(rows)))
+                try:
+                    more = self._cursor.fetchmany(n - len(rows))
+                except sqlite3.OperationalError as exc:
+                    if "decode to UTF-8" not in str(exc):
+                        raise
+                    self._read_again_keeping_bytes(exc, self._read)
+                    more = self._cursor.fetchmany(n - len(rows))
+                self._read += len(more)
+                rows.extend(more)
         return rows
+
+    def _read_again_keeping_bytes(self, exc: sqlite3.OperationalError, skip: int) -> None:
+        """A TEXT value that is not UTF-8 (a database written in Latin-1): read the rows again
+        with such text kept as its bytes (surrogate escapes), as DuckDB's reader keeps them.
+
+        Python's default decoding is C code; the tolerant one costs a Python call per text
+        value, so it is taken only for the statement that needs it. Only a statement that
+        writes nothing can run twice: a write gets the error.
+        """
+        words = _LITERALS.sub("''", self._sql)
+        if not _READS_ONLY.match(words) or _WRITES.search(words):
+            raise QueryError(
+                f"SQLite: a text value is not valid UTF-8 ({exc})",
+                hint="CAST(column AS BLOB) gives its bytes, or SET engine = duckdb",
+            ) from exc
+        connection = self._owner.connection
+        connection.text_factory = _text_keeping_bytes
+        sql, params = self._sql, self._params
+        cursor = connection.execute(sql, params) if params is not None else connection.execute(sql)
+        while skip > 0:
+            skip -= len(cursor.fetchmany(min(skip, 10_000)))
+        self._cursor.close()
+        self._cursor = cursor
 
     def arrow_reader(self, batch_rows: int = 100_000) -> pa.RecordBatchReader:
         import pyarrow as pa
@@ -67,7 +107,13 @@ class SqliteResult:
                     if types[i] is not None and not kinds <= _FITS.get(str(types[i]), kinds):
                         # pyarrow would cast 1.5 into an int64 column as 1: refuse instead.
                         raise TypeError(f"{sorted(k.__name__ for k in kinds)} into {types[i]}")
-                    array = pa.array(values, type=types[i])
+                    try:
+                        array = pa.array(values, type=types[i])
+                    except UnicodeEncodeError:
+                        # Text that was not UTF-8 (kept as surrogate escapes): its bytes.
+                        if not kinds <= {str}:
+                            raise TypeError("text that is not UTF-8 among other types") from None
+                        array = arrow_text(values)
                 except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as exc:
                     if types[i] not in (None, pa.string()):
                         raise QueryError(
@@ -76,7 +122,7 @@ class SqliteResult:
                             hint=f"CAST({names[i]} AS TEXT) in the query, or SET engine = duckdb",
                         ) from exc
                     # A column mixing types (1, 'a', 2.5) becomes text, each value as DuckDB shows it.
-                    array = pa.array([None if v is None else value_text(v) for v in values], pa.string())
+                    array = arrow_text([None if v is None else value_text(v) for v in values])
                 if types[i] is None:
                     # A column of NULLs only so far is text: later values of any type still fit.
                     types[i] = pa.string() if array.type == pa.null() else array.type
@@ -104,6 +150,29 @@ class SqliteResult:
     def close(self) -> None:
         self.closed = True
         self._cursor.close()
+        self._owner.connection.text_factory = str
+
+
+def _text_keeping_bytes(data: bytes) -> str:
+    """SQLite TEXT as str; bytes that are not UTF-8 kept as surrogate escapes (PEP 383)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "surrogateescape")
+
+
+def arrow_text(values: Sequence[object]) -> pa.Array:
+    """Text holding surrogate escapes as an Arrow string column of the original bytes,
+    which is how DuckDB's SQLite reader hands such text over (COPY writes it as it is)."""
+    import pyarrow as pa
+
+    raw = [None if v is None else str(v).encode("utf-8", "surrogateescape") for v in values]
+    return pa.array(raw, pa.binary()).view(pa.string())
+
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'")
+_READS_ONLY = re.compile(r"\s*(?:SELECT|VALUES|WITH|PRAGMA|EXPLAIN)\b", re.IGNORECASE)
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE|RETURNING)\b", re.IGNORECASE)
 
 
 # The Python types SQLite hands over that each Arrow column type takes without loss.
@@ -163,7 +232,7 @@ class SqliteEngine:
             cursor = (
                 self.connection.execute(sql, bound) if bound is not None else self.connection.execute(sql)
             )
-        self._running = SqliteResult(cursor, self)
+        self._running = SqliteResult(cursor, self, sql, bound)
         return self._running
 
     def data_version(self) -> int:

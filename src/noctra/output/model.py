@@ -11,7 +11,7 @@ from noctra.engine.base import Column, EngineResult
 from noctra.errors import NoctraError, QueryError, UsageError
 from noctra.output.display import CopyRows, needs_sql_text, sql_texts
 from noctra.output.render import TableLayout, render_markdown, render_table
-from noctra.output.text import TEXT_FORMATS, TextWriter, unique_names
+from noctra.output.text import TEXT_FORMATS, TextWriter, not_utf8_row, unique_names
 from noctra.records import field, record
 
 if TYPE_CHECKING:
@@ -584,11 +584,38 @@ def _write_plain(result: EngineResult, fmt: str, stream: TextIO, once: _Once) ->
     """Rows of plain values (native SQLite, Noctra's listings) in COPY's exact text."""
     writer = TextWriter(fmt, [c.name for c in result.columns])
     once()
+    binary = getattr(stream, "buffer", None)
     stream.write(writer.start())
     while chunk := result.fetch(_CHUNK):
-        stream.write(writer.rows(chunk))
+        text = writer.rows(chunk)
+        try:
+            if fmt in ("json", "jsonl"):
+                text.encode("utf-8")  # JSON cannot carry text that is not UTF-8
+            stream.write(text)
+        except UnicodeEncodeError:
+            # Text that was not UTF-8 (SQLite TEXT in Latin-1, kept as surrogate escapes).
+            if fmt in ("json", "jsonl"):
+                row = writer.count - len(chunk) + _first_not_utf8(chunk)
+                native = getattr(result, "engine", "") == "sqlite"
+                raise not_utf8_row(row, blob="CAST(column AS BLOB)" if native else "encode(column)") from None
+            if binary is None:
+                raise
+            stream.flush()  # csv/tsv write those bytes as they are, as DuckDB's COPY does
+            binary.write(text.encode("utf-8", "surrogateescape"))
     stream.write(writer.end())
     return writer.count
+
+
+def _first_not_utf8(rows: list[tuple[object, ...]]) -> int:
+    """The 1-based place in rows of the first one holding text that is not UTF-8."""
+    for place, row in enumerate(rows, 1):
+        for value in row:
+            if isinstance(value, str) and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return place
+    return 1
 
 
 def _wants_color(stream: TextIO, width: int) -> bool:

@@ -64,9 +64,13 @@ def value_text(value: object) -> str:
 
 # Line breaks as ↵, a tab as a space, other control characters as their visible
 # pictures (␛ for ESC): data can never move the cursor or recolour the terminal.
-_CELL = {0x0A: "↵", 0x0D: "↵", 0x09: " ", 0x7F: "\u2421"} | {
-    i: chr(0x2400 + i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D)
-}
+# Bytes of text that was not UTF-8 (SQLite TEXT in Latin-1, kept as surrogate escapes)
+# show as the replacement character, as a terminal shows them.
+_CELL = (
+    {0x0A: "↵", 0x0D: "↵", 0x09: " ", 0x7F: "\u2421"}
+    | {i: chr(0x2400 + i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D)}
+    | dict.fromkeys(range(0xDC80, 0xDD00), "\ufffd")
+)
 
 
 def display_value(value: object, type_name: str = "") -> str:

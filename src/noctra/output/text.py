@@ -216,10 +216,17 @@ def _dropped_row(before: int, lines: bytes) -> QueryError:
     """DuckDB's JSON writer writes an empty line for a row holding text that is not UTF-8
     (a SQLite TEXT column in Latin-1): the row is gone, so the output cannot be given."""
     empty = 0 if lines.startswith(b"\n") else lines.index(b"\n\n") + 1
-    row = before + lines[:empty].count(b"\n") + 1
+    return not_utf8_row(before + lines[:empty].count(b"\n") + 1)
+
+
+def not_utf8_row(row: int, *, blob: str = "encode(column)") -> QueryError:
+    """The error for JSON output of a row holding text that is not valid UTF-8.
+
+    ``blob`` is how the engine that ran the query turns text into its bytes.
+    """
     return QueryError(
         f"row {row} holds text that is not valid UTF-8, which JSON cannot carry",
-        hint="encode(column) gives its bytes as a blob; --format csv writes them as they are",
+        hint=f"{blob} gives its bytes as a blob; --format csv writes them as they are",
     )
 
 

@@ -9,6 +9,7 @@ engine, those columns of those rows only, as the table output's rows are (output
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -114,7 +115,9 @@ def _python_texts(values: pa.ChunkedArray, way: str, limit: int | None) -> list[
         pc: Any = importlib.import_module("pyarrow.compute")
         kind = values.type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            values = pc.utf8_slice_codeunits(values, 0, limit)
+            # Text that is not UTF-8 (SQLite TEXT in Latin-1) cannot be cut: _py shows it whole.
+            with contextlib.suppress(pa.ArrowInvalid):
+                values = pc.utf8_slice_codeunits(values, 0, limit)
         elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
             values = pc.binary_slice(values, 0, limit)
     if way == "uhugeint":
@@ -138,6 +141,12 @@ def _py(values: pa.ChunkedArray) -> list[Any]:
         try:
             out.append(scalar.as_py())
         except (OverflowError, ValueError):
+            kind = scalar.type
+            if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                # Text that is not UTF-8 (SQLite TEXT in Latin-1): shown with U+FFFD.
+                raw = scalar.cast(pa.large_binary() if pa.types.is_large_string(kind) else pa.binary())
+                out.append(raw.as_py().decode("utf-8", "replace"))
+                continue
             try:
                 out.append(scalar.cast(pa.string()).as_py())
             except (pa.ArrowException, OverflowError, ValueError):
