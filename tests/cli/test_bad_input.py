@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -278,6 +279,24 @@ def test_continue_on_error_runs_later_statements_and_exits_1(run_main: RunMain, 
     assert "nope.csv" in errors[0]
     assert "statement 3" in errors[1]
     assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "tsv", "json", "jsonl"])
+@pytest.mark.parametrize("bad", ["SELECT nope", "SELECT * FROM 'nope.csv'", "SELECT 1/0::INT + 'x'"])
+def test_continue_on_error_reports_each_failed_statement_once_in_every_format(
+    run_main: RunMain, fmt: str, bad: str
+) -> None:
+    # The table formats cast a result to text before showing it: a statement that failed
+    # there was run (and reported) a second time before the next statement.
+    run = run_main(
+        "--format", fmt, "--continue-on-error", "--stats", "query", f"SELECT 1 AS a; {bad}; SELECT 3 AS c"
+    )
+    assert run.code == 1
+    errors = [line for line in run.err.splitlines() if line.startswith("noctra: error: ")]
+    assert len(errors) == 1, run.err
+    assert "statement 2" in errors[0]
+    stats = json.loads(run.err.strip().splitlines()[-1])
+    assert (stats["statements"], stats["errors"]) == (2, 1)
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,11 @@ class Result:
         Python's values would show some types otherwise (INTERVAL, FLOAT, infinity...), the
         engine casts the rows to its own text, so no Arrow (nor its import) is needed."""
         if self._as_text is not None and not self.started:
-            made = self._as_text()
+            try:
+                made = self._as_text()
+            except BaseException:
+                self._consumed = True  # failed: not run (nor reported) again by ensure_run()
+                raise
             if made is not None:
                 self._result = cast("EngineResult", _TextRows(*made))
 
