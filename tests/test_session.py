@@ -176,3 +176,31 @@ def test_a_long_query_through_the_python_api_prints_nothing_of_its_own(tmp_path:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path
     )
     assert done.stdout == f"{expected}\n"
+
+
+def test_let_does_not_import_pandas(tmp_path: Path, isolated_env: dict[str, str]) -> None:
+    # DuckDB's Python client imports pandas and numpy (~0.4 s) to bind any parameter when they
+    # are installed: LET checks its value with a literal instead, so the first LET stays cheap.
+    import importlib.util
+
+    if importlib.util.find_spec("pandas") is None:
+        pytest.skip("pandas is not installed here, so nothing could import it")
+    code = (
+        "import sys\n"
+        "from noctra import Session\n"
+        "with Session(restore=False) as s:\n"
+        "    s.execute(\"LET x = 42; LET t = 'it''s'; LET n = NULL; LET d = DATE '2024-01-02'\")\n"
+        "    row = s.sql('SELECT #x, #t, #n, CAST(#d AS VARCHAR)').rows(1)\n"
+        "    assert row == [(42, \"it's\", None, '2024-01-02')], row\n"
+        "print('pandas' in sys.modules, 'numpy' in sys.modules)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=isolated_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False False"

@@ -28,7 +28,7 @@ from noctra.output.model import Message, Outcome, Result
 from noctra.output.render import format_size
 from noctra.output.text import unique_names
 from noctra.planner import Plan, Planner, has_top_level_order_by
-from noctra.quoting import quote_ident, quote_string
+from noctra.quoting import quote_ident, quote_string, text_literal
 from noctra.redact import MASK, is_secret_setting, redact_url
 from noctra.rql.interpolate import defined_names, named_parameters
 from noctra.rql.splitter import Statement, split
@@ -708,7 +708,10 @@ class Session:
             candidates.append(literal_for(type_name, str(json_text), via_json=True))
         for literal in candidates:
             try:
-                check = self.engine.run(f"SELECT CAST({literal} AS VARCHAR) IS NOT DISTINCT FROM ?", [text])
+                # The text as a literal, not a bound parameter: binding any Python value makes
+                # DuckDB's client import pandas and numpy when they are installed (~0.4 s).
+                expected = "NULL" if text is None else text_literal(str(text))
+                check = self.engine.run(f"SELECT CAST({literal} AS VARCHAR) IS NOT DISTINCT FROM {expected}")
                 same = check.fetch(1)
                 check.close()
             except QueryError:
