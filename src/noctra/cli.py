@@ -386,6 +386,13 @@ def _names_a_file(word: str) -> bool:
     return any(mark in word for mark in "/\\.*?[:") or os.path.lexists(word)
 
 
+def _safe(text: str) -> str:
+    """Text for stderr with the control characters it quotes from data shown, not acted on."""
+    from noctra.output.render import terminal_text
+
+    return terminal_text(text)
+
+
 def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
     """Print an error (and with --debug its traceback), URLs and known credentials redacted."""
     from noctra.redact import redact_text
@@ -394,9 +401,9 @@ def _report(exc: NoctraError, debug: bool, secrets: Sequence[str] = ()) -> None:
         import traceback
 
         sys.stderr.write(redact_text("".join(traceback.format_exception(exc)), secrets))
-    print(redact_text(f"noctra: error: {exc}", secrets), file=sys.stderr)
+    print(_safe(redact_text(f"noctra: error: {exc}", secrets)), file=sys.stderr)
     if exc.hint:
-        print(redact_text(f"hint: {exc.hint}", secrets), file=sys.stderr)
+        print(_safe(redact_text(f"hint: {exc.hint}", secrets)), file=sys.stderr)
 
 
 def _load_config(args: argparse.Namespace) -> Config:
@@ -413,7 +420,7 @@ def _load_config(args: argparse.Namespace) -> Config:
         config.cache.persistent = False
         config.origins["cache.persistent"] = "--no-cache"
     for warning in config.warnings:
-        print(f"noctra: warning: {warning}", file=sys.stderr)
+        print(f"noctra: warning: {_safe(warning)}", file=sys.stderr)
     return config
 
 
@@ -655,8 +662,8 @@ def use_files(session: Session, files: list[str]) -> None:
 def _use_file(session: Session, path: str, alias: str) -> None:
     message = session.use(path, alias)
     for note in message.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(message.text, file=sys.stderr)
+        print(f"note: {_safe(note)}", file=sys.stderr)
+    print(_safe(message.text), file=sys.stderr)
 
 
 def _run_script(args: argparse.Namespace, script: str, files: list[str]) -> int:
@@ -794,7 +801,7 @@ def _locate(exc: NoctraError, session: Session, script: str, number: int) -> Non
 def _print_warnings(warnings: list[str], shown: int) -> int:
     """Print the warnings after the first ``shown``; returns how many there are now."""
     for warning in warnings[shown:]:
-        print(f"noctra: warning: {warning}", file=sys.stderr)
+        print(f"noctra: warning: {_safe(warning)}", file=sys.stderr)
     return len(warnings)
 
 
@@ -814,14 +821,14 @@ def _emit(
     if isinstance(outcome, Message):
         before_output()
         for note in outcome.notes:
-            print(f"note: {note}", file=sys.stderr)
-        print(outcome.text, file=sys.stderr)
+            print(f"note: {_safe(note)}", file=sys.stderr)
+        print(_safe(outcome.text), file=sys.stderr)
         return None
 
     def before() -> None:
         before_output()
         for note in outcome.notes:
-            print(f"note: {note}", file=sys.stderr)
+            print(f"note: {_safe(note)}", file=sys.stderr)
         if separate and fmt in ("table", "markdown"):
             out.write("\n")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sqlite3
 from pathlib import Path
 
@@ -157,4 +158,7 @@ def test_line_mode_shows_values_as_sql_shows_them(sample_files: Path) -> None:
         )
         assert err.getvalue().count("error") == 0, err.getvalue()
         lines = [line.strip() for line in out.getvalue().splitlines() if " = " in line]
+        if "NO_COLOR" not in os.environ:  # a real NULL is dimmed on a colour terminal, as in a table
+            assert lines[3] == "z = \x1b[2mNULL\x1b[0m"
+            lines[3] = "z = NULL"
         assert lines == ["i = 1 year 2 months", "f = 0.1", "d = infinity", "z = NULL", "n = 1"]

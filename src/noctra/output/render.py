@@ -73,6 +73,17 @@ _CELL = (
 )
 
 
+_MESSAGE = {k: v for k, v in _CELL.items() if k != 0x0A}
+
+
+def terminal_text(text: str) -> str:
+    """A message, error or hint for stderr: its lines kept, control characters it quotes
+    from data (a value, a column name, a path) shown as their pictures, never acted on."""
+    if text.isprintable():
+        return text
+    return text.replace("\r\n", "\n").translate(_MESSAGE)
+
+
 def display_value(value: object, type_name: str = "") -> str:
     """One table cell: a value's text on one line, safe to print on a terminal."""
     if isinstance(value, dict) and type_name.upper().startswith("MAP("):

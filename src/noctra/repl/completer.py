@@ -182,7 +182,7 @@ def candidates(
         return _match(typed, options)
     last = previous[-1].upper if previous else ""
     if last in _ALIAS_WORDS or (last == "FROM" and _words(previous[-3:-1]) == ["SHOW", "TABLES"]):
-        return _match(typed, [(s.alias, f"source {s.kind}") for s in cache.sources()])
+        return _match(typed, [(_name(s.alias), f"source {s.kind}") for s in cache.sources()])
     if last in _RELATION_WORDS or (last == "," and _in_from_clause(previous)):
         return _match(typed, _relations(cache))
     if not typed and not requested:
@@ -404,7 +404,8 @@ def _match(typed: str, names: Iterable[tuple[str, str]], *, keyword: bool = Fals
         key = text.lower()
         if key in seen or key == wanted:
             continue
-        if key.startswith(wanted):
+        # A name that must be quoted ("my data") is found by its letters too: my<Tab>.
+        if key.startswith(wanted) or (key.startswith('"') and wanted and key[1:].startswith(wanted)):
             prefix.append(Candidate(text, -len(typed), kind))
         elif len(wanted) >= 3 and _is_subsequence(wanted, key):
             fuzzy.append(Candidate(text, -len(typed), kind))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from noctra.errors import CancelledQueryError, NoctraError, UsageError
 from noctra.output.model import Message, Outcome, Result
-from noctra.output.render import WIDE_TABLE_HINT
+from noctra.output.render import WIDE_TABLE_HINT, terminal_text
 from noctra.repl.completer import CatalogCache
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class Shell:
         self._params = dict(params or {})
         self._redirect: TextIO | None = None
         self._redirect_once = False
-        self._warned = len(session.warnings)
+        self._warned = 0  # the restore's warnings (a source whose file is gone) show at start
         self.debug = False  # --debug: a traceback before an unexpected error's line
 
     # --- one input ------------------------------------------------------------------
@@ -215,7 +215,8 @@ class Shell:
         if self.mode == "line":
             from noctra.repl.render import write_lines
 
-            return write_lines(result, stream, max_rows=max_rows, before_output=before_output)
+            color = is_tty and self.terminal.color
+            return write_lines(result, stream, max_rows=max_rows, before_output=before_output, color=color)
         limit = max_rows if self.mode in ("table", "markdown") else None
         # A table too wide for the terminal leaves columns out and says how to see them.
         hint = WIDE_TABLE_HINT.set(".mode line shows every column")
@@ -246,6 +247,7 @@ class Shell:
 
     def say(self, text: str, *, dim: bool = False) -> None:
         """A line for the person at the terminal (messages, notes, footers)."""
+        text = terminal_text(text)  # a message quoting data never moves the cursor
         if dim and self.terminal.color:
             text = f"{_DIM}{text}{_RESET}"
         print(text, file=self.terminal.err, flush=True)
@@ -255,14 +257,15 @@ class Shell:
         from noctra.redact import redact_text
 
         secrets = self.session.secrets()
-        line = redact_text(f"noctra: error: {exc}", secrets)
+        line = terminal_text(redact_text(f"noctra: error: {exc}", secrets))
         if isinstance(exc, CancelledQueryError):
             line = f"noctra: {exc.message} (the session is intact)"
         if self.terminal.color:
             line = f"{_RED}{line}{_RESET}"
         print(line, file=self.terminal.err, flush=True)
         if exc.hint:
-            print(redact_text(f"hint: {exc.hint}", secrets), file=self.terminal.err, flush=True)
+            hint = terminal_text(redact_text(f"hint: {exc.hint}", secrets))
+            print(hint, file=self.terminal.err, flush=True)
 
     def interrupted(self) -> None:
         """Ctrl-C came between two steps of a statement (not inside the engine)."""

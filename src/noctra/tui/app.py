@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from noctra.errors import CancelledQueryError, NoctraError
@@ -92,7 +93,7 @@ class NoctraApp(App[int]):
         self._run_messages: list[tuple[int, str]] = []
         self._editor_serial = 1
         self._asking = False  # a worker waits for a :name value typed in a dialog
-        self._warned = len(session.warnings)
+        self._warned = 0  # the restore's warnings (a source whose file is gone) show at start
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -244,7 +245,7 @@ class NoctraApp(App[int]):
 
     def _show_warnings(self) -> None:
         for warning in self.session.warnings[self._warned :]:
-            self.notify(warning, title="warning", severity="warning", timeout=6)
+            self.notify(warning, title="warning", severity="warning", timeout=6, markup=False)
         self._warned = len(self.session.warnings)
 
     # --- running ----------------------------------------------------------------------------
@@ -407,10 +408,10 @@ class NoctraApp(App[int]):
         if self._result_count == 0:
             grid = self.query_one("#grid-0", ResultsGrid)
             pane = results.get_pane("result-0")
-            results.get_tab("result-0").label = title
+            results.get_tab("result-0").label = Content(title)  # plain text, never markup
         else:
             grid = ResultsGrid(id=f"grid-{self._result_count}")
-            pane = TabPane(title, grid, id=f"result-{self._result_count}")
+            pane = TabPane(Content(title), grid, id=f"result-{self._result_count}")
             await results.add_pane(pane)
         self._result_count += 1
         self._titles[str(pane.id)] = title
@@ -434,7 +435,7 @@ class NoctraApp(App[int]):
         """A run with no result: its messages get the results area, earlier tabs say so and stay."""
         results = self.query_one("#results", TabbedContent)
         for pane_id, title in self._titles.items():
-            results.get_tab(pane_id).label = f"earlier · {title}"
+            results.get_tab(pane_id).label = Content(f"earlier · {title}")
         if not self._run_messages:
             return
         many = len(self._run_messages) > 1

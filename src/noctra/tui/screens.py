@@ -218,7 +218,7 @@ class ProfileScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="profile", classes="dialog"):
-            yield Label(f"Column {self.column.name}", classes="title")
+            yield Label(f"Column {self.column.name}", classes="title", markup=False)
             yield Static(profile_table(self.column, self.values, self.shown))
             yield Label("Esc closes", classes="muted")
 
@@ -248,7 +248,7 @@ def profile_table(
     facts = Table(box=None, show_header=False, padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("type", column.type)
+    facts.add_row("type", Text(column.type))
     facts.add_row("rows", f"{total:,}")
     facts.add_row("nulls", f"{nulls:,}" + (f" ({nulls / total:.1%})" if total else ""))
     with contextlib.suppress(pa.ArrowNotImplementedError):
