@@ -19,6 +19,7 @@ from noctra import Session
 from noctra.cli import main
 from noctra.errors import CancelledQueryError, ExportError, OptionError
 from noctra.output.model import Message
+from tests.conftest import RunNoctra
 
 SOURCE = (
     "SELECT range AS id, 'name ' || range AS name, range * 1.5 AS amount, "
@@ -295,3 +296,37 @@ def test_the_run_restores_the_stop_signal_handlers(
     before = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
     assert main(["-c", "EXPORT (SELECT 1 AS a) TO 'one.csv'"]) == 0
     assert {signum: signal.getsignal(signum) for signum in before} == before
+
+
+@pytest.mark.parametrize(
+    ("expression", "shown"),
+    [
+        ("12345678901234567890123::HUGEINT", "12345678901234567890123"),
+        ("-99999999999999999999999999999999999999::HUGEINT", "-99999999999999999999999999999999999999"),
+        ("9007199254740993::UHUGEINT", "9007199254740993"),  # 2^53 + 1: a DOUBLE rounds it
+        ("(SELECT sum(x) FROM range(9007199254740993, 9007199254740994) t(x))", "9007199254740993"),
+    ],
+)
+def test_parquet_export_keeps_128_bit_integers_exact(
+    tmp_path: Path, run_noctra: RunNoctra, expression: str, shown: str
+) -> None:
+    # Parquet has no 128-bit integer: DuckDB wrote one as a DOUBLE, rounding past 2^53.
+    run = run_noctra("query", "--fresh", f"EXPORT (SELECT {expression} AS h) TO 'h.parquet'", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    back = run_noctra("query", "--fresh", "--format", "csv", "SELECT h FROM 'h.parquet'", cwd=tmp_path)
+    assert back.stdout == f"h\n{shown}\n", back.stderr
+
+
+def test_parquet_export_of_a_128_bit_integer_past_38_digits_names_the_fix(
+    tmp_path: Path, run_noctra: RunNoctra
+) -> None:
+    (tmp_path / "h.parquet").write_bytes(b"earlier")
+    run = run_noctra(
+        "query",
+        "--fresh",
+        "EXPORT (SELECT 340282366920938463463374607431768211455::UHUGEINT AS u) TO 'h.parquet'",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1
+    assert "hint: Parquet has no 128-bit integer" in run.stderr and "AS VARCHAR" in run.stderr, run.stderr
+    assert (tmp_path / "h.parquet").read_bytes() == b"earlier"  # nothing lost

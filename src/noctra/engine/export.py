@@ -374,8 +374,34 @@ def _keep_mode(temp: Path, before: os.stat_result) -> None:
             os.chmod(temp, stat.S_IMODE(before.st_mode) & ~0o070)
 
 
-def _json_safe(engine: DuckEngine, query: str, params: Params) -> str:
-    """The query with NaN and ±Infinity as NULL: JSON has no such numbers (as --format json)."""
+def _json_column(kind: str, name: str) -> str | None:
+    """NaN and ±Infinity as NULL: JSON has no such numbers (as --format json)."""
+    if kind in ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8"):
+        return f"CASE WHEN isfinite({name}) THEN {name} END AS {name}"
+    if kind in ("DOUBLE[]", "FLOAT[]"):
+        return f"list_transform({name}, x -> CASE WHEN isfinite(x) THEN x END) AS {name}"
+    return None
+
+
+def _parquet_column(kind: str, name: str) -> str | None:
+    """A 128-bit integer (sum() of integers is one) as DECIMAL(38,0): DuckDB writes it to
+    Parquet, which has no such type, as a DOUBLE, rounding past 2^53 without a word. A
+    value past 38 digits stops the export with DuckDB's conversion error, naming it."""
+    if kind in ("HUGEINT", "INT128", "UHUGEINT", "UINT128"):
+        return f"CAST({name} AS DECIMAL(38,0)) AS {name}"
+    return None
+
+
+_COLUMN_FIXES: dict[str, Callable[[str, str], str | None]] = {
+    "json": _json_column,
+    "parquet": _parquet_column,
+}
+
+
+def _format_safe(
+    engine: DuckEngine, query: str, params: Params, fix: Callable[[str, str], str | None]
+) -> str:
+    """The query with the columns the format would write wrongly replaced (see _COLUMN_FIXES)."""
     try:
         columns = engine.describe(f"({query}\n)", params)
     except NoctraError:
@@ -383,23 +409,18 @@ def _json_safe(engine: DuckEngine, query: str, params: Params) -> str:
     names = [c.name for c in columns]
     if len({n.lower() for n in names}) != len(names):
         return query
-    replaced = []
-    for column in columns:
-        kind = column.type.upper()
-        name = quote_ident(column.name)
-        if kind in ("DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8"):
-            replaced.append(f"CASE WHEN isfinite({name}) THEN {name} END AS {name}")
-        elif kind in ("DOUBLE[]", "FLOAT[]"):
-            replaced.append(f"list_transform({name}, x -> CASE WHEN isfinite(x) THEN x END) AS {name}")
+    replaced = [r for c in columns if (r := fix(c.type.upper(), quote_ident(c.name))) is not None]
     if not replaced:
         return query
     return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({query}\n)"
 
 
 def _json_input(engine: DuckEngine, source: _CopyInput, fmt: str) -> _CopyInput:
-    """The input of a JSON export reads NaN and Infinity as NULL (see _json_safe)."""
-    if fmt == "json":
-        source.query = _json_safe(engine, source.query, source.params)
+    """The input of a JSON or Parquet export, with the columns that format would write
+    wrongly replaced: NaN and Infinity as NULL in JSON, 128-bit integers as decimals in Parquet."""
+    fix = _COLUMN_FIXES.get(fmt)
+    if fix is not None:
+        source.query = _format_safe(engine, source.query, source.params, fix)
     return source
 
 
@@ -690,6 +711,11 @@ def _run_copy(
             hint = "the disk is full: free some space or export elsewhere (an earlier file is left as it was)"
         elif "Permission denied" in message or "Operation not permitted" in message:
             hint = "check that the target's folder is writable"
+        elif "to DECIMAL(38,0)" in message and "Could not cast" in message:
+            hint = (
+                "Parquet has no 128-bit integer, so Noctra writes one as DECIMAL(38,0): this value "
+                "has more digits; CAST the column AS VARCHAR (exact) or DOUBLE (rounded) to export it"
+            )
         elif "Sheet row limit" in message:
             hint = "an Excel sheet holds at most 1,048,576 rows: filter or aggregate, or export to .parquet"
         raise ExportError(f"export failed: {message}", hint=hint) from exc
