@@ -204,3 +204,38 @@ def test_let_does_not_import_pandas(tmp_path: Path, isolated_env: dict[str, str]
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "False False"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        float("nan"),
+        2**64,
+        -(2**63) - 1,
+        __import__("decimal").Decimal("1.00000000000000000001"),
+        __import__("datetime").timedelta(days=1, microseconds=5),
+        __import__("uuid").UUID(int=5),
+        [1, 2],
+    ],
+    ids=["nan", "2^64", "below-int64", "long-decimal", "timedelta", "uuid", "list"],
+)
+def test_a_python_parameter_sqlite_cannot_hold_runs_the_statement_in_duckdb(
+    tmp_path: Path, value: object
+) -> None:
+    # SQLite stores NaN as NULL, cannot bind 2^64 (OverflowError) nor a timedelta/UUID/list:
+    # under engine = auto such a statement runs in DuckDB, which keeps the value as given.
+    db = tmp_path / "one.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER)")
+        conn.execute("INSERT INTO t VALUES (1)")
+    conn.close()
+    with Session(restore=False, state_path=tmp_path / "s.toml") as s:
+        s.execute(f"USE '{db}' AS o")
+        result = s.sql("SELECT :p AS p FROM o.t", p=value)
+        [(got,)] = result.rows(1)
+        assert result.engine == "duckdb"
+        assert repr(got) == repr(value)
+        s.execute("SET engine = sqlite")
+        with pytest.raises(QueryError, match=r"engine = sqlite cannot run this statement: :p holds"):
+            s.sql("SELECT :p AS p FROM o.t", p=value).rows(1)
+        assert s.sql("SELECT :p AS p FROM o.t", p=7).rows(1) == [(7,)]  # values SQLite holds stay there

@@ -267,7 +267,18 @@ class Planner:
 
     def _unheld_in_sqlite(self, tokens: list[Token], params: Params) -> tuple[str, str] | None:
         """The first ``#name`` (or ``:name`` bound to a variable) whose value SQLite cannot hold
-        (NaN, an integer past 2^63-1, a DECIMAL a double rounds), and why; None if there is none."""
+        (NaN, an integer past 2^63-1, a DECIMAL a double rounds), and why; None if there is none.
+        Values given from Python (keyword arguments, --param) are checked the same way."""
+        if isinstance(params, Mapping):
+            for key, value in params.items():
+                problem = _python_sqlite_problem(value)
+                if problem is not None:
+                    return f":{key}", problem
+        elif params is not None:
+            for index, value in enumerate(params, 1):
+                problem = _python_sqlite_problem(value)
+                if problem is not None:
+                    return f"parameter {index}", problem
         if not self.variables:
             return None
         explicit = {str(k).lower() for k in params} if isinstance(params, Mapping) else set()
@@ -676,3 +687,28 @@ def has_top_level_order_by(sql: str) -> bool:
         ):
             return True
     return False
+
+
+def _python_sqlite_problem(value: object) -> str | None:
+    """Why SQLite cannot take a Python parameter value as it is; None when it can.
+
+    SQLite binds None, int (64-bit), float, str and bytes; Noctra adds decimals (as a double)
+    and dates (as ISO text). NaN would be stored as NULL; anything else fails to bind.
+    """
+    import datetime as dt
+    import decimal
+    import math
+
+    if value is None or isinstance(value, (bool, str, bytes, dt.date, dt.time)):
+        return None
+    if isinstance(value, int):
+        return None if -(2**63) <= value < 2**63 else f"{value}, past SQLite's INTEGER range (64-bit signed)"
+    if isinstance(value, float):
+        return "NaN, which SQLite has no value for" if math.isnan(value) else None
+    if isinstance(value, decimal.Decimal):
+        if value.is_nan():
+            return "NaN, which SQLite has no value for"
+        if value.is_finite() and value != decimal.Decimal(repr(float(value))):
+            return f"DECIMAL {value}, more digits than SQLite's REAL keeps"
+        return None
+    return f"a {type(value).__name__} value, which SQLite has no type for"
