@@ -273,3 +273,18 @@ def test_export_of_a_variable_writes_its_name_as_the_header(session: Session, tm
 
     with (tmp_path / "x.csv").open(encoding="utf-8", newline="") as f:
         assert list(csv.reader(f)) == [["#x", "id"], ["3.5", "1"]]
+
+
+@pytest.mark.parametrize("name", ["é", "año", "Größe", "_x", "x1", "日付", '"quoted_ok"'])
+def test_a_variable_named_in_any_script_is_usable_as_hash_and_colon(session: Session, name: str) -> None:
+    session.execute(f"LET {name} = 41")
+    bare = name.strip('"')
+    assert session.sql(f"SELECT #{bare} + 1 AS a, :{bare} AS b").rows(1) == [(42, 41)]
+
+
+@pytest.mark.parametrize("name", ['"a b"', '"1x"', '"x-y"', '"#x"', '""""'])
+def test_let_refuses_a_name_no_hash_could_use(session: Session, name: str) -> None:
+    with pytest.raises(RqlSyntaxError, match="cannot be a variable name") as caught:
+        session.execute(f"LET {name} = 1")
+    assert caught.value.hint is not None and "letter or _" in caught.value.hint
+    assert session.variables == {} or all(v.name != name.strip('"') for v in session.variables.values())

@@ -19,8 +19,8 @@ class RqlLexer(SqlLexer):
     tokens: ClassVar[dict[str, list[object]]] = {
         "root": [
             (words(RQL_WORDS, suffix=r"\b"), Keyword),
-            (r"#[A-Za-z_]\w*", Name.Variable),
-            (r"(?<![\w:]):[A-Za-z_]\w*", Name.Variable.Magic),
+            (r"#[^\W\d]\w*", Name.Variable),
+            (r"(?<![\w:]):[^\W\d]\w*", Name.Variable.Magic),
             (r"\$\d+", Name.Variable.Magic),
             (r"\$([A-Za-z_]\w*)?\$(.|\n)*?\$\1\$", String),
             (r"[0-9]+\.[0-9]*([eE][+-]?[0-9]+)?|\.[0-9]+", Number.Float),

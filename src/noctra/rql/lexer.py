@@ -58,7 +58,7 @@ _NUMBER = re.compile(r"(?:\d+(?:_\d+)*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # Compiled on first use (re caches them): only statements with $ or :name/#name need them.
 _DOLLAR_TAG = r"\$([A-Za-z_][A-Za-z0-9_]*)?\$"
 _POSITIONAL = r"\$\d+"
-_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_NAME = r"[^\W\d]\w*"  # a letter or _, then letters, digits, _ (any script: #é, :año)
 _OPS = ("::", "<=", ">=", "<>", "!=", "||", "->>", "->", "=>", "**", "//", "<<", ">>")
 
 
@@ -193,6 +193,11 @@ def tokenize(text: str, *, statement: int = 1) -> list[Token]:
         tokens.append(Token(kind, text[pos:end], pos, line, column))
         pos = end
     return tokens
+
+
+def is_variable_name(name: str) -> bool:
+    """True for a name #name and :name can use: a letter or _, then letters, digits or _."""
+    return re.fullmatch(_NAME, name) is not None
 
 
 def _after_word(text: str, pos: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from noctra.errors import RqlSyntaxError, Span
 from noctra.rql import ast
-from noctra.rql.lexer import Kind, Token, line_starts_of, significant, tokenize
+from noctra.rql.lexer import Kind, Token, is_variable_name, line_starts_of, significant, tokenize
 from noctra.rql.splitter import Statement
 
 _RESERVED_AFTER_USE = {"AS", "OPTIONS"}
@@ -175,7 +175,15 @@ def parse(
         return _parse_describe(cursor, span, statement)
     if keyword == "LET":
         cursor.next()
+        token = cursor.peek()
         name = cursor.identifier("a variable name after LET")
+        if not is_variable_name(name):
+            # "a b" is an identifier, but no #name or :name could ever use it.
+            raise cursor.error(
+                f"{name!r} cannot be a variable name: #{name} could not use it",
+                token,
+                "a variable name is a letter or _, then letters, digits or _ (LET total_2024 = ...)",
+            )
         if cursor.accept_op("=") is None and cursor.accept_op(":=") is None:
             found = cursor.peek()
             raise cursor.error(f"expected '=' after LET {name}, found {_describe(found)}", found)
