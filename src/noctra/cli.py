@@ -636,10 +636,14 @@ def typed_param(text: str) -> object:
     return text
 
 
-def use_files(session: Session, files: list[str]) -> None:
+def use_files(
+    session: Session, files: list[str], on_error: Callable[[NoctraError], None] | None = None
+) -> None:
     """FILE arguments: each registered as a source, its message on stderr.
 
     Two files with the same stem (a/sales.csv b/sales.csv) both stay: the second is sales_2.
+    ``on_error`` (the REPL) gets a file's error and the next files are still opened;
+    without it the first error stops (a one-shot command runs nothing then).
     """
     from noctra.lifecycle import default_alias
 
@@ -656,7 +660,12 @@ def use_files(session: Session, files: list[str]) -> None:
         if alias.lower() in taken:
             alias = session.sources.free_alias(alias)
         taken.add(alias.lower())
-        _use_file(session, path, alias)
+        try:
+            _use_file(session, path, alias)
+        except NoctraError as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
 
 
 def _use_file(session: Session, path: str, alias: str) -> None:

@@ -309,3 +309,19 @@ def test_lossy_and_arrow_damaged_types_together_show_their_sql_text(
         "tz": "12:00:00+05:30",
         "u": "340282366920938463463374607431768211455",
     }
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202a", "\u202d", "\u2066", "\u2067", "\u2069"])
+def test_bidi_controls_in_a_cell_are_shown_not_obeyed(control: str) -> None:
+    # U+202E (right-to-left override) would show 'report.exe' for 'report\u202eexe.txt', and
+    # reorder the cells after it on the same line of the table.
+    from noctra.output.render import terminal_text
+
+    shown = display_value(f"report{control}exe.txt")
+    assert shown == "report\ufffdexe.txt"
+    assert terminal_text(f"no such file: a{control}b.csv") == "no such file: a\ufffdb.csv"
+
+
+def test_right_to_left_text_itself_is_kept() -> None:
+    assert display_value("שלום עולם") == "שלום עולם"
+    assert display_value("مرحبا\u200f!") == "مرحبا\u200f!"  # a right-to-left mark is ordinary text

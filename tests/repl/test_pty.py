@@ -62,3 +62,17 @@ def test_repl_without_a_terminal_reads_stdin(isolated_env: dict[str, str], sampl
     )
     assert (proc.returncode, proc.stdout) == (0, 'n\n3\n[{"x":5}]\n')
     assert "t: CSV, 3 columns" in proc.stderr
+
+
+def test_repl_opens_the_files_after_a_missing_one(isolated_env: dict[str, str], sample_files: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "noctra", "repl", "--format", "csv", "nope.csv", "t.csv"],
+        cwd=sample_files,
+        input="SELECT count(*) AS n FROM t;\n",
+        capture_output=True,
+        text=True,
+        env=isolated_env,
+        check=False,
+    )
+    assert proc.stdout == "n\n3\n", proc.stderr
+    assert "nope.csv" in proc.stderr and "t: CSV, 3 columns" in proc.stderr

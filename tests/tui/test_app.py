@@ -308,6 +308,24 @@ async def test_a_missing_file_is_an_error_on_screen(session: Session, tmp_path: 
         assert app.is_running
 
 
+async def test_a_missing_file_does_not_keep_the_next_ones_closed(
+    session: Session, sample_files: Path, tmp_path: Path
+) -> None:
+    # `noctra nope.csv t.csv`: t.csv opens and its rows show; the error stays up as a notice.
+    app = NoctraApp(
+        session, files=["nope.csv", str(sample_files / "t.csv")], history_file=tmp_path / "history"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [s.alias for s in session.catalog().sources()] == ["t"]
+        assert app.grid.row_count == 3
+        notices = [str(n.message) for n in app._notifications]
+        assert any("nope.csv" in n for n in notices), notices
+
+
 async def test_text_typed_while_the_files_open_is_kept(session: Session, tmp_path: Path) -> None:
     app = NoctraApp(session, history_file=tmp_path / "history")
     async with app.run_test(size=SIZE) as pilot:

@@ -70,6 +70,9 @@ _CELL = (
     {0x0A: "↵", 0x0D: "↵", 0x09: " ", 0x7F: "\u2421"}
     | {i: chr(0x2400 + i) for i in range(0x20) if i not in (0x09, 0x0A, 0x0D)}
     | dict.fromkeys(range(0xDC80, 0xDD00), "\ufffd")
+    # Bidirectional embeddings, overrides and isolates reorder the text after them, the rest
+    # of the row included (U+202E shows "txt.exe" for "exe.txt"): shown, never acted on.
+    | dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], "\ufffd")
 )
 
 

@@ -33,7 +33,7 @@ def run_repl(args: argparse.Namespace) -> int:
         if args.max_rows is not None:
             shell.max_rows = args.max_rows
         try:
-            cli.use_files(session, list(args.files))
+            cli.use_files(session, list(args.files), on_error=shell.report)
         except NoctraError as exc:
             shell.report(exc)
         shell.show_warnings()

@@ -141,17 +141,18 @@ class NoctraApp(App[int]):
         said: list[str] = []
         error: NoctraError | None = None
         taken: set[str] = set()
-        try:
-            for path in files:
-                # Two files of one stem (a/sales.csv b/sales.csv) both stay, as in `noctra query`.
-                alias = default_alias(path)
-                if alias.lower() in taken:
-                    alias = self.session.sources.free_alias(alias)
-                taken.add(alias.lower())
+        for path in files:
+            # Two files of one stem (a/sales.csv b/sales.csv) both stay, as in `noctra query`.
+            alias = default_alias(path)
+            if alias.lower() in taken:
+                alias = self.session.sources.free_alias(alias)
+            taken.add(alias.lower())
+            try:
                 said.append(self.session.use(path, alias).text)
-                current = alias
-        except NoctraError as exc:
-            error = exc
+            except NoctraError as exc:
+                error = error or exc  # the first one is reported; the other files still open
+                continue
+            current = alias
         query: str | None = None
         if current is not None:
             query = f"SELECT * FROM {quote_ident(current)};\n"
@@ -171,6 +172,11 @@ class NoctraApp(App[int]):
         self.editor.catalog_changed()
         if error is not None:
             self._report(error, (0, 0))
+            if query is not None:
+                # The rows of the files that opened replace the message line: the error stays up.
+                hint = f"\nhint: {error.hint}" if error.hint else ""
+                text = f"{error.message}{hint}"
+                self.notify(text, title="error", severity="error", timeout=10, markup=False)
         else:
             self.say("\n".join(said))
         if query is not None and self.editor.text != self.initial_text:
