@@ -78,6 +78,13 @@ CASES: dict[str, Case] = {
         "LET f = 'x\ny.csv';\nEXPORT (SELECT 1) TO #f WITH (FORMAT nope)", 2, "nope"
     ),
     "command whose #var is the wrong word": Case("LET n = 123456; SHOW TABLES FROM #n", 2, "#n"),
+    # a file in FROM that cannot be read: the error is at its path
+    "missing quoted file": Case("SELECT 1 AS a;\nSELECT *\n  FROM 'nope.parquet'", 2, "'nope.parquet'"),
+    "missing file in a JOIN": Case("SELECT * FROM 't.csv' a JOIN 'nope.csv' b ON true", 1, "'nope.csv'"),
+    "empty bare file": Case("SELECT * FROM t.csv, empty.csv", 1, "empty.csv"),
+    "missing file after a #var": Case(
+        "LET v = 'a long value'; SELECT #v, * FROM 'nope.csv'", 2, "'nope.csv'"
+    ),
     # the parser's "end of statement" is the ';' (where the value belongs)
     "LET without a value": Case("LET abcd = ;", 1, ";"),
     "LET without a value, ';' on a later line": Case("SELECT 1;\nLET x =\n  ;", 2, ";", nth=1),
@@ -90,6 +97,7 @@ def test_error_column_is_the_one_of_the_word_in_the_script(
     run_main: RunMain, tmp_path: Path, case: Case, fmt: str
 ) -> None:
     (tmp_path / "t.csv").write_text("id,name\n1,a\n", encoding="utf-8")
+    (tmp_path / "empty.csv").write_bytes(b"")
     run = run_main("--fresh", "--format", fmt, "-c", case.script)
     errors = [line for line in run.err.splitlines() if line.startswith("noctra: error: ")]
     assert run.code == 1 and len(errors) == 1, run.err

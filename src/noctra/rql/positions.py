@@ -142,8 +142,12 @@ def _find_token(statement: Statement, wanted: str) -> Span | None:
     except RqlSyntaxError:
         return None
     lowered = wanted.lower()
+    # A string is looked for only when the wanted text is one (a quoted path in FROM).
+    skipped = {Kind.SPACE, Kind.COMMENT}
+    if not wanted.startswith("'"):
+        skipped.add(Kind.STRING)
     for token in tokens:
-        if token.kind not in (Kind.SPACE, Kind.COMMENT, Kind.STRING) and token.text.lower() == lowered:
+        if token.kind not in skipped and token.text.lower() == lowered:
             return statement.span_at(token.line, token.column)
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from noctra.errors import NoctraError
 from noctra.quoting import quote_ident, quote_string
 from noctra.rql.lexer import Kind, Token, tokenize
 from noctra.rql.parser import identifier_text, string_value
@@ -81,13 +82,18 @@ def rewrite_table_references(
             continue
         if expect_table:
             expect_table = False
-            consumed = _table_reference(
-                tokens, index, attach_database, file_exists, edits, check_file=check_file
-            )
-            if not consumed and token.kind is Kind.STRING:
-                reader = check_file(string_value(token.text))
-                if reader is not None:
-                    edits.append((token.start, token.end, reader))
+            try:
+                consumed = _table_reference(
+                    tokens, index, attach_database, file_exists, edits, check_file=check_file
+                )
+                if not consumed and token.kind is Kind.STRING:
+                    reader = check_file(string_value(token.text))
+                    if reader is not None:
+                        edits.append((token.start, token.end, reader))
+            except NoctraError as exc:
+                if exc.span is None and exc.token is None:
+                    exc.token = token.text  # the error points at the path, not the statement's start
+                raise
             if consumed:
                 index = consumed
                 continue
