@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import http.server
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from noctra import Session
+from noctra import NoctraError, Session
 from noctra.config import Config, load_config
 from noctra.output.model import Message
 from noctra.quoting import quote_string
-from tests.conftest import HttpServer, RunMain, S3Server
+from tests.conftest import HttpServer, RangeRequestHandler, RunMain, S3Server, serve_http
 
 CSV = b"id,city,amount\n1,Rosario,10.5\n2,Salta,20\n3,Rosario,4.5\n"
 
@@ -266,3 +269,129 @@ def test_set_httpfs_settings(session: Session) -> None:
     assert ("http_timeout", "5", "SET") in session.sql("SHOW CONFIG").rows(100)
     session.execute("RESET s3_region")
     assert all(row[0] != "s3_region" for row in session.sql("SHOW CONFIG").rows(100))
+
+
+# --- restoring a remote source ----------------------------------------------------------
+
+
+class _Recording(RangeRequestHandler):
+    """Static files with ranges; each request answered is recorded (method, path)."""
+
+    requests: list[tuple[str, str]]
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.requests.append((self.command, self.path))
+
+
+def _write_remote(root: Path, name: str, tmp_path: Path) -> None:
+    if name.endswith(".parquet"):
+        (root / name).write_bytes(parquet_bytes(tmp_path))
+    else:
+        lines = ['{"id": 1, "country": "AR"}', '{"id": 2, "country": "UY"}', '{"id": 3, "country": "CL"}']
+        (root / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["r.parquet", "r.ndjson"])
+def test_a_restored_remote_parquet_or_json_is_read_only_by_a_statement_naming_it(
+    name: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    _write_remote(root, name, tmp_path)
+    requests: list[tuple[str, str]] = []
+    handler = type("Handler", (_Recording,), {"requests": requests})
+    state = tmp_path / "session.toml"
+    with serve_http(root, handler) as server:
+        with Session(state_path=state) as session:
+            session.use(server.url(name), "r")
+        requests.clear()
+        with Session(state_path=state) as restored:
+            assert requests == []  # the restore waits on no network
+            assert restored.warnings == []
+            assert restored.sql("SELECT 1 AS one").rows(1) == [(1,)]
+            assert ("r", "ok") in [(e.alias, e.status) for e in restored.catalog().sources()]
+            assert requests == []  # neither a statement not naming it, nor SHOW SOURCES
+            result = restored.sql("SELECT id, country FROM r ORDER BY id")
+            assert [c.name for c in result.columns] == ["id", "country"]
+            assert result.rows(5) == [(1, "AR"), (2, "UY"), (3, "CL")]
+            assert [c.name for c in restored.catalog().columns("r")] == ["id", "country"]
+            assert requests != []
+
+
+def test_a_restored_remote_parquet_whose_server_is_down_is_one_clear_error_until_it_is_back(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    _write_remote(root, "r.parquet", tmp_path)
+    state = tmp_path / "session.toml"
+    with serve_http(root, RangeRequestHandler) as server:
+        url = server.url("r.parquet")
+        with Session(state_path=state) as session:
+            session.use(url, "r")
+    with Session(state_path=state) as restored:
+        assert restored.warnings == []  # not looked at: nothing to warn about
+        assert restored.sql("SELECT 1 AS one").rows(1) == [(1,)]
+        for _ in range(2):  # tried again by each statement naming it
+            with pytest.raises(NoctraError, match=r"cannot read .*r\.parquet") as caught:
+                restored.sql("SELECT count(*) FROM r").rows(1)
+            assert caught.value.hint is not None and "nothing answered" in caught.value.hint
+        # The server comes back on the same port: the source is read, nothing to redo.
+        host, port = url.split("/")[2].split(":")
+        back = http.server.ThreadingHTTPServer(
+            (host, int(port)), lambda *a: RangeRequestHandler(*a, directory=str(root))
+        )
+        thread = threading.Thread(target=back.serve_forever, daemon=True)
+        thread.start()
+        try:
+            assert restored.sql("SELECT count(*), max(country) FROM r").rows(1) == [(3, "UY")]
+        finally:
+            back.shutdown()
+            back.server_close()
+
+
+# --- compressed bytes under a plain name -----------------------------------------------
+
+
+class _GzipEncoded(RangeRequestHandler):
+    """Serves its (gzipped) files with Content-Encoding: gzip, as a misconfigured server does."""
+
+    def _common_headers(self, path: str) -> None:
+        self.send_header("Content-Encoding", "gzip")
+        super()._common_headers(path)
+
+
+def test_a_gzipped_remote_csv_is_called_gzip_compressed(session: Session, http_server: HttpServer) -> None:
+    (http_server.root / "zipped.csv").write_bytes(gzip.compress(CSV))
+    url = http_server.url("zipped.csv")
+    for statement in (f"SELECT * FROM {quote_string(url)}", f"USE {quote_string(url)} AS z"):
+        with pytest.raises(NoctraError, match="is gzip-compressed, not CSV text") as caught:
+            session.execute(statement)
+        assert "latin-1" not in str(caught.value) and caught.value.hint is not None
+        assert f"read_csv({quote_string(url)}, compression = 'gzip')" in caught.value.hint
+    # What the hint says reads it.
+    read = f"SELECT count(*) FROM read_csv({quote_string(url)}, compression = 'gzip')"
+    assert rows(session, read) == [(3,)]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "kind"), [("e.csv", CSV, "CSV"), ("e.json", b'{"id": 1}\n', "JSON")]
+)
+def test_a_remote_file_sent_with_content_encoding_gzip_is_called_gzip_compressed(
+    name: str, body: bytes, kind: str, session: Session, tmp_path: Path
+) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / name).write_bytes(gzip.compress(body))
+    with (
+        serve_http(root, _GzipEncoded) as server,
+        pytest.raises(NoctraError, match=f"is gzip-compressed, not {kind} text"),
+    ):
+        session.execute(f"SELECT * FROM {quote_string(server.url(name))}")
+
+
+def test_a_remote_latin1_csv_still_gets_the_encoding_hint(session: Session, http_server: HttpServer) -> None:
+    (http_server.root / "latin.csv").write_bytes("id,name\n1,Jos\u00e9\n".encode("latin-1"))
+    with pytest.raises(NoctraError, match="not utf-8") as caught:
+        session.execute(f"SELECT * FROM {quote_string(http_server.url('latin.csv'))}")
+    assert caught.value.hint is not None and "encoding = 'latin-1'" in caught.value.hint

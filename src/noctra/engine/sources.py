@@ -622,18 +622,68 @@ def refuse_lying_extension(path: str, location: str, kind: SourceKind) -> None:
             tail = handle.read(4)
     except OSError:
         return  # unreadable: the read itself says why
+    error = lying_extension_error(
+        path, os.path.basename(location), kind, head, tail=tail, rename="rename it to"
+    )
+    if error is not None:
+        raise error
+
+
+def lying_extension_error(
+    path: str, name: str, kind: SourceKind, head: bytes, *, tail: bytes | None, rename: str
+) -> SourceError | None:
+    """The error for a CSV/JSON file ``name`` whose first bytes (``head``) are another format.
+
+    ``tail`` (the last 4 bytes) tells a Parquet file from text that starts with "PAR1";
+    None when they are not known (a remote file): such a file is not called Parquet.
+    ``rename`` starts the hint ("rename it to").
+    """
     for magic, what, suffix, option in _MAGIC:
-        if head.startswith(magic) and (magic != b"PAR1" or tail == magic):  # "PAR1,..." may be text
-            reader = "read_csv" if kind is SourceKind.CSV else "read_json"
-            name = os.path.basename(location)
-            renamed = name + suffix if option else f"{os.path.splitext(name)[0]}{suffix}"
-            fix = f"rename it to {renamed}"
-            if option:
-                fix += f", or in FROM: {reader}({quote_string(path)}, {option})"
-            if any(name.lower().endswith(s.strip()) for s in suffix.split("/")):
-                # Its name says what it is: OPTIONS (format = ...) asked for another kind.
-                fix = f"leave out OPTIONS (format = ...): the name {name} already reads it as {what}"
-            raise SourceError(f"{path!r} is {what}, not {kind.value} text", hint=fix)
+        if not head.startswith(magic) or (magic == b"PAR1" and tail != magic):  # "PAR1,..." may be text
+            continue
+        reader = "read_csv" if kind is SourceKind.CSV else "read_json"
+        renamed = name + suffix if option else f"{os.path.splitext(name)[0]}{suffix}"
+        fix = f"{rename} {renamed}"
+        if option:
+            fix += f", or in FROM: {reader}({quote_string(path)}, {option})"
+        if any(name.lower().endswith(s.strip()) for s in suffix.split("/")):
+            # Its name says what it is: OPTIONS (format = ...) asked for another kind.
+            fix = f"leave out OPTIONS (format = ...): the name {name} already reads it as {what}"
+        return SourceError(f"{path!r} is {what}, not {kind.value} text", hint=fix)
+    return None
+
+
+def remote_lying_extension(url: str, kind: SourceKind) -> SourceError | None:
+    """The error for a remote CSV/JSON file whose bytes are compressed (or another format).
+
+    A .csv file gzipped, or sent with ``Content-Encoding: gzip``: DuckDB reads the bytes as
+    they come and calls them "not UTF-8". Asked only once a read failed so: one GET of the
+    first 16 bytes, over HTTP(S) only (an S3 object needs httpfs's credentials).
+    """
+    head = remote_head_bytes(url, 16)
+    if not head:
+        return None
+    name = os.path.basename(url.split("?", 1)[0].rstrip("/")) or url
+    return lying_extension_error(url, name, kind, head, tail=None, rename="rename it on the server to")
+
+
+def remote_head_bytes(url: str, size: int, *, timeout: float = 5.0) -> bytes | None:
+    """The first ``size`` bytes of an http(s) URL as the server sends them (one ranged GET).
+
+    None for other schemes and when the server cannot be read (the read itself said why).
+    """
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    import http.client
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Range": f"bytes=0-{size - 1}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(size)
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+    return bytes(data)
 
 
 def head_bytes(path: str, size: int) -> bytes | None:

@@ -235,7 +235,12 @@ class DuckEngine:
             return  # attached meanwhile, by the statement that made a lake table's view
         if not pending.kind.is_database:
             del self._pending[key]
-            self._make_pending_view(pending)
+            try:
+                self._make_pending_view(pending)
+            except NoctraError:
+                # A server that does not answer now (or a file gone): the next statement tries again.
+                self._pending[key] = pending
+                raise
             return
         source = self._pending.pop(key)
         try:
@@ -602,13 +607,14 @@ class DuckEngine:
                 self.unregister(replacing)
             self._pending[source.alias.lower()] = source
             return Registration(columns=source.schema, reader=source.reader)
-        if reuse_reader and source.reader and _loads_an_extension(source):
+        if reuse_reader and source.reader and (_loads_an_extension(source) or _binding_reads(source)):
             # A restored workbook, Avro file or legacy-encoding CSV gets its view when a statement
             # first names it: start-up does not load its extension (encodings alone takes ~2 s).
+            # Nor does it send a request for a remote Parquet or JSON file (binding its view would).
             if replacing is not None:
                 self.unregister(replacing)
             self._pending[source.alias.lower()] = source
-            return Registration(reader=source.reader, dialect=dict(source.dialect))
+            return Registration(columns=source.schema, reader=source.reader, dialect=dict(source.dialect))
         # A remote Iceberg table's reader names the metadata file that was newest then: an S3
         # prefix has no signature to tell a later commit by, so it is looked up again.
         stale = source.kind is SourceKind.ICEBERG and source.is_remote
@@ -697,6 +703,8 @@ class DuckEngine:
         try:
             return tuple(self._describe(f"SELECT * FROM {reader}", statement=False))
         except QueryError as exc:
+            if exc.message.startswith(f"{source.path!r} is "):  # is gzip-compressed, not JSON text
+                raise SourceError(exc.message, hint=exc.hint) from exc
             raise SourceError(
                 f"cannot read {source.path!r} as {source.kind.value}: {exc.message}",
                 hint=exc.hint or "check the file, or set OPTIONS (format = '...')",
@@ -967,6 +975,14 @@ class DuckEngine:
         if not statements or any(s.type.name != "CREATE" for s in statements[:-1]):
             raise QueryError("expected one statement", hint="separate statements with ';'")
         return str(statements[-1].type.name)
+
+
+def _binding_reads(source: Source) -> bool:
+    """True for a remote file whose view, once made, has read the file (HEAD and GET requests).
+
+    A CSV's pinned reader names its columns and types: its view is made without a request.
+    """
+    return source.is_remote and not source.kind.is_database and source.kind is not SourceKind.CSV
 
 
 def _loads_an_extension(source: Source) -> bool:

@@ -186,6 +186,8 @@ def translate_error(
         error.message, hint = _csv_error(message, lines)
     elif message.endswith("Schema mismatch between globbed files."):
         error.message, hint = _glob_mismatch(lines)
+    elif compressed := _remote_compressed_json(message):
+        error.message, hint = compressed
     elif reading := _reading_error(message, lines):
         error.message, hint = reading
     error.hint = hint
@@ -407,6 +409,9 @@ def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
             hint = advice
             break
     if "not utf-8" in reason.lower():
+        compressed = _remote_compressed(lines)
+        if compressed is not None:
+            return compressed
         hint = _encoding_hint(lines)
     original = lines[start] if start else ""
     unquoted = any(line.strip().startswith("quote = (empty)") for line in lines)
@@ -419,9 +424,42 @@ def _csv_error(message: str, lines: list[str]) -> tuple[str, str]:
     return (f"{where}: {reason}" if reason else where), hint
 
 
+def _remote_compressed(lines: list[str]) -> tuple[str, str] | None:
+    """A remote CSV that is "not UTF-8" because it is gzip/zstd bytes: said as for a local file.
+
+    A local one is refused before DuckDB reads it (sources.refuse_lying_extension); a URL's
+    first bytes are asked for only now, once the read failed.
+    """
+    from noctra.engine.sources import SourceKind, is_remote, remote_lying_extension
+
+    path = _path_in(lines)
+    if not is_remote(path):
+        return None
+    error = remote_lying_extension(path, SourceKind.CSV)
+    if error is None:
+        return None
+    return error.message, error.hint or ""
+
+
+def _remote_compressed_json(message: str) -> tuple[str, str] | None:
+    """A remote JSON file DuckDB calls malformed because it is gzip/zstd bytes, as for a local one."""
+    found = re.match(r'Invalid Input Error: Malformed JSON in file "((?:https?)://[^"]+)"', message)
+    if found is None:
+        return None
+    from noctra.engine.sources import SourceKind, remote_lying_extension
+
+    error = remote_lying_extension(found.group(1), SourceKind.JSON)
+    return None if error is None else (error.message, error.hint or "")
+
+
+def _path_in(lines: list[str]) -> str:
+    """The file a many-line CSV error names ("  file = ..."), or ''."""
+    return next((m.group(1).strip() for line in lines if (m := re.match(_FILE_LINE, line))), "")
+
+
 def _encoding_hint(lines: list[str]) -> str:
     """What to write for a CSV that is not UTF-8, with the encoding its bytes suggest."""
-    path = next((m.group(1).strip() for line in lines if (m := re.match(_FILE_LINE, line))), "")
+    path = _path_in(lines)
     guess = guess_encoding(path) if path else "latin-1"
     others = ", ".join(repr(e) for e in ("latin-1", "windows-1252", "utf-16") if e != guess)
     return (

@@ -346,7 +346,7 @@ def _glob_columns(
 def unreadable_csv(source: Source, exc: QueryError) -> SourceError:
     """A CSV source that cannot be read: DuckDB's reason, and the file when it names one."""
     message = exc.message
-    if not message.startswith("CSV error in "):
+    if not message.startswith(("CSV error in ", f"{source.path!r} is ")):  # is gzip-compressed...
         message = f"cannot read {source.path!r} as CSV: {message}"
     return SourceError(message, hint=exc.hint or _option_at_fault(source, message))
 
