@@ -7,6 +7,8 @@ instead (FROM 'x.csv' and USE alike). Files DuckDB reads right must pass untouch
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from noctra.engine.sources import ragged_rows
@@ -44,3 +46,35 @@ def test_ragged_rows_flags_exactly_the_shapes_duckdb_misreads(
 def test_a_tab_separated_file_is_checked_with_its_delimiter() -> None:
     assert ragged_rows("a\tb\n1\t2\n3\n4\t5\n", "\t", '"', '"', whole=True) == (3, 1, 2)
     assert ragged_rows("a\tb\n1\t2\n3\t4\n", "\t", '"', '"', whole=True) is None
+
+
+def test_an_unchanged_file_is_checked_once_and_a_rewritten_one_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from noctra import Session
+    from noctra.engine import sources
+    from noctra.errors import SourceError
+
+    reads: list[str] = []
+    real = sources._check_ragged
+
+    def counted(path: str, location: str, info: os.stat_result) -> bool:
+        reads.append(location)
+        return real(path, location, info)
+
+    monkeypatch.setattr(sources, "_check_ragged", counted)
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c\n1,2,3\n4,5,6\n", encoding="utf-8")
+    stamp = data.stat().st_mtime_ns
+    with Session(restore=False, state_path=tmp_path / "s.toml") as s:
+        for _ in range(3):
+            assert s.sql(f"SELECT count(*) FROM '{data}'").rows(1) == [(2,)]
+        assert len(reads) == 1  # read once; the next statements knew it had not changed
+        # Same size, same mtime, now ragged: its ctime (and so its signature) changed.
+        data.write_text("a,b,c\n1,2\n4,5,6,7\n", encoding="utf-8")
+        os.utime(data, ns=(stamp, stamp))
+        with pytest.raises(SourceError, match="line 2 has 2 fields, its header has 3"):
+            s.sql(f"SELECT count(*) FROM '{data}'").rows(1)
+        assert len(reads) == 2
