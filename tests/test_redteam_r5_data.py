@@ -251,11 +251,6 @@ LATE_JSON = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an NDJSON object past the sample with a new key or another type fails with DuckDB's "
-    "first line only: no hint names sample_size = -1 (which reads it), DuckDB's own text did",
-)
 @pytest.mark.parametrize(("value", "last", "what"), LATE_JSON)
 def test_ndjson_shape_change_past_the_sample_error_names_sample_size(
     tmp_path: Path, run_noctra: RunNoctra, value: str, last: str, what: str

@@ -188,6 +188,8 @@ def translate_error(
         error.message, hint = _glob_mismatch(lines)
     elif compressed := _remote_compressed_json(message):
         error.message, hint = compressed
+    elif late := _late_json_shape(message, lines):
+        hint = late
     elif reading := _reading_error(message, lines):
         error.message, hint = reading
     error.hint = hint
@@ -450,6 +452,19 @@ def _remote_compressed_json(message: str) -> tuple[str, str] | None:
 
     error = remote_lying_extension(found.group(1), SourceKind.JSON)
     return None if error is None else (error.message, error.hint or "")
+
+
+def _late_json_shape(message: str, lines: list[str]) -> str | None:
+    """A JSON object past the sample the reader learnt its columns from has another shape (a new
+    key, another type): DuckDB's advice line is dropped with the rest, so the fix is said here."""
+    found = re.search(r'JSON transform error in file "([^"]+)"', message)
+    if found is None or not any(line.startswith("Try increasing 'sample_size'") for line in lines[1:]):
+        return None
+    path = quote_string(found.group(1))
+    return (
+        "the reader learnt the columns from the first objects only: OPTIONS (sample_size = -1) in "
+        f"USE reads the whole file to learn them (in FROM: read_json({path}, sample_size = -1))"
+    )
 
 
 def _path_in(lines: list[str]) -> str:
