@@ -293,11 +293,6 @@ WIDE_DECIMALS = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Parquet decimal256 column (precision 40/50) reads as DOUBLE garbage "
-    "(2.50 -> 1.8014398509481984e+17, 2 -> 33554432.0), no error",
-)
 @pytest.mark.parametrize(("precision", "scale", "values", "right"), WIDE_DECIMALS)
 def test_parquet_decimal256_reads_its_values_or_is_a_clear_error(
     tmp_path: Path, run_noctra: RunNoctra, *, precision: int, scale: int, values: list[str], right: set[str]

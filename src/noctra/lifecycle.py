@@ -30,7 +30,7 @@ from noctra.engine.sources import (
     unchanged,
 )
 from noctra.errors import NoctraError, SourceError, UsageError
-from noctra.quoting import CATALOG_NAMES, identifier_from_stem, quote_string
+from noctra.quoting import CATALOG_NAMES, identifier_from_stem, quote_ident, quote_string
 
 # Names in a statement, as DuckEngine.ready finds them: "quoted" or bare identifiers.
 _NAMES = re.compile(r'"((?:[^"]|"")*)"|([^\W\d][\w$]*)')
@@ -131,6 +131,8 @@ class SourceLifecycle:
         # rewrite looks its copy up without checking the file again.
         self.quoted_copies = True
         self.copy_wanted: dict[str, tuple[str, SourceKind, str | None]] = {}
+        # Signatures of Parquet files whose decimals DuckDB reads right (see _refuse_wide_decimals).
+        self._decimals_checked: set[tuple[object, ...]] = set()
 
     # --- registering ----------------------------------------------------------------
 
@@ -144,7 +146,39 @@ class SourceLifecycle:
             if count_tables:
                 # Opens it with sqlite3, which also catches a locked or broken database early.
                 source.columns = len(self.hybrid.tables_of(source, fresh=True))
+        if source.kind is SourceKind.PARQUET and not source.is_remote:
+            self._refuse_wide_decimals(source.path, source.location)
         apply(source, self.engine.register(source, replacing=replacing))
+
+    def _refuse_wide_decimals(self, path: str, location: str) -> None:
+        """A Parquet file with a DECIMAL wider than 38 digits (pyarrow's decimal256): an error.
+
+        DuckDB reads such a column as a DOUBLE of wrong numbers (2.50 as 1.8e17), without a
+        word. Its footer says so (parquet_schema, about 1 ms); a file is asked once per version.
+        """
+        try:
+            info = os.stat(location)
+        except OSError:
+            return  # a glob, a folder or no file: the read says why
+        signature = (location, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        if signature in self._decimals_checked or not os.path.isfile(location):
+            return
+        try:
+            found = self.hybrid.duck.run(
+                f"SELECT name, precision, scale FROM parquet_schema({quote_string(location)}) "
+                "WHERE converted_type = 'DECIMAL' AND precision > 38 LIMIT 1"
+            ).fetch(1)
+        except NoctraError:
+            return  # not Parquet after all: the read says why
+        if found:
+            name, precision, scale = found[0]
+            raise SourceError(
+                f"cannot read {path!r}: column {name!r} is DECIMAL({precision},{scale}), wider than "
+                "DuckDB's 38 digits (it would read as wrong numbers)",
+                hint=f"write it with at most 38 digits, or as text; the other columns: SELECT * "
+                f"EXCLUDE ({quote_ident(str(name))}) FROM read_parquet({quote_string(path)})",
+            )
+        self._decimals_checked.add(signature)
 
     def use(self, path: str, alias: str | None, options: dict[str, object]) -> tuple[Source, Source | None]:
         """Register a source and make it current; a failure leaves every source as it was."""
@@ -372,6 +406,8 @@ class SourceLifecycle:
                 f"{path!r} is empty (0 bytes)", hint="a file needs at least a header line or a record"
             )
         refuse_lying_extension(path, location, kind)
+        if kind is SourceKind.PARQUET:
+            self._refuse_wide_decimals(path, location)
         if kind is SourceKind.CSV:
             # DuckDB's sniffer would read a ragged last row alone, the lines before skipped (R4-3).
             refuse_ragged_tail(path, location)
@@ -525,6 +561,8 @@ class SourceLifecycle:
             reuse = source.is_remote or unchanged(source.signature, now)
             if not reuse:
                 self._check_changed_file(source)
+                if source.kind is SourceKind.PARQUET:
+                    self._refuse_wide_decimals(source.path, source.location)
             apply(source, self.engine.register(source, reuse_reader=reuse))
         except NoctraError as exc:
             source.status = "missing"

@@ -285,3 +285,49 @@ def test_the_fixes_a_ragged_last_row_error_names_read_it(
         s.execute(f"USE 'r.csv' AS r OPTIONS ({option})")
         assert s.sql("SELECT * FROM r").rows(10) == expected
         assert s.sql(f"SELECT * FROM read_csv('r.csv', {option})").rows(10) == expected
+
+
+@pytest.mark.parametrize("road", ["USE", "FROM", "bare FROM", "restore"])
+def test_a_parquet_decimal_wider_than_38_digits_is_refused_not_misread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, road: str
+) -> None:
+    # DuckDB reads a decimal256 column as a DOUBLE of wrong numbers (2.50 as 1.8e17).
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from noctra import Session
+    from noctra.errors import SourceError
+
+    monkeypatch.chdir(tmp_path)
+    wide = pa.array([decimal.Decimal("2.50")], pa.decimal256(40, 2))
+    pq.write_table(pa.table({"d": wide, "ok": [1]}), tmp_path / "wide.parquet")
+    pq.write_table(pa.table({"d": pa.array([decimal.Decimal("2.50")], pa.decimal128(38, 2))}), "fine.parquet")
+    state = tmp_path / "s.toml"
+    with Session(state_path=state) as s:
+        assert s.sql("SELECT d FROM 'fine.parquet'").rows(1) == [(decimal.Decimal("2.50"),)]
+        if road == "restore":
+            s.execute("USE 'fine.parquet' AS w")
+        statement = {
+            "USE": "USE 'wide.parquet' AS w",
+            "FROM": "SELECT d FROM 'wide.parquet'",
+            "bare FROM": "SELECT d FROM wide.parquet",
+            "restore": "SELECT 1",
+        }[road]
+        if road != "restore":
+            with pytest.raises(
+                SourceError, match=r"column 'd' is DECIMAL\(40,2\), wider than DuckDB's 38"
+            ) as caught:
+                s.sql(statement).rows(1)
+            assert caught.value.hint is not None and "EXCLUDE" in caught.value.hint
+            # The hint's way reads the other columns.
+            assert s.sql("SELECT * EXCLUDE (\"d\") FROM read_parquet('wide.parquet')").rows(1) == [(1,)]
+            return
+    # A source whose file became such a file is not restored with wrong numbers.
+    (tmp_path / "fine.parquet").unlink()
+    (tmp_path / "wide.parquet").rename(tmp_path / "fine.parquet")
+    with Session(state_path=state) as s:
+        assert any("DECIMAL(40,2)" in w for w in s.warnings), s.warnings
+        with pytest.raises(NoctraError):
+            s.sql("SELECT d FROM w").rows(1)
