@@ -6,13 +6,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from noctra import NoctraError, Result, Session
-from noctra.errors import CancelledQueryError, QueryError
+from noctra.errors import CancelledQueryError, QueryError, VariableError
 from noctra.output.model import Message
 
 
@@ -239,3 +240,166 @@ def test_a_python_parameter_sqlite_cannot_hold_runs_the_statement_in_duckdb(
         with pytest.raises(QueryError, match=r"engine = sqlite cannot run this statement: :p holds"):
             s.sql("SELECT :p AS p FROM o.t", p=value).rows(1)
         assert s.sql("SELECT :p AS p FROM o.t", p=7).rows(1) == [(7,)]  # values SQLite holds stay there
+
+
+# --- a reader still streaming, threads, a closed session, variable names -----------------------
+
+
+def test_a_reader_cut_off_by_a_later_call_raises_instead_of_ending_early(tmp_path: Path) -> None:
+    # DuckDB ends the stream of a connection that runs another statement, silently: any call
+    # that runs something (here Session.let, no script) must turn the rest into an error.
+    with Session() as s:
+        reader = s.sql("SELECT * FROM range(300000) t(a)").reader(batch_rows=10_000)
+        assert reader.read_next_batch().num_rows == 10_000
+        s.let("y", "2")
+        with pytest.raises(NoctraError, match="replaced by a later statement") as info:
+            for _ in reader:
+                pass
+        assert info.value.hint is not None and "before the next statement" in info.value.hint
+        assert s.sql("SELECT #y AS y").rows(1) == [(2,)]  # the session stays usable
+
+
+def test_a_kept_result_streams_every_row_after_later_statements(tmp_path: Path) -> None:
+    with Session() as s:
+        first, _ = s.execute("SELECT * FROM range(50000) t(a); LET x = 1")
+        assert isinstance(first, Result)
+        reader = first.reader(batch_rows=1000)
+        seen = reader.read_next_batch().num_rows
+        s.execute("LET y = 2; SELECT 3")
+        assert seen + sum(batch.num_rows for batch in reader) == 50_000
+
+
+def test_a_sqlite_reader_outlived_by_a_statement_says_so(data: Path) -> None:
+    with sqlite3.connect(data / "big.db") as conn:
+        conn.execute("CREATE TABLE t (id INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?)", ((i,) for i in range(5000)))
+    conn.close()
+    with Session() as s:
+        s.execute("USE 'big.db' AS b")
+        reader = s.sql("SELECT id FROM b.t").reader(batch_rows=100)
+        assert reader.read_next_batch().num_rows == 100
+        assert s.sql("SELECT max(id) FROM b.t").rows(1) == [(4999,)]
+        with pytest.raises(NoctraError, match="replaced by a later statement"):
+            reader.read_all()
+
+
+def test_a_closed_session_and_its_results_say_it_is_closed(data: Path) -> None:
+    s = Session()
+    s.execute("USE 'sales.csv' AS sales")
+    pending = s.sql("SELECT * FROM sales")
+    reader = s.sql("SELECT * FROM range(100000) t(a)").reader(batch_rows=1000)
+    reader.read_next_batch()
+    s.close()
+    s.close()  # twice is harmless
+    calls: list[Callable[[], object]] = [
+        lambda: s.sql("SELECT 1"),
+        lambda: list(s.iterate("SELECT 1")),
+        lambda: s.execute("LET x = 1"),
+        lambda: s.let("x", "1"),
+        lambda: s.use("sales.csv"),
+        s.status,
+        pending.arrow,
+        reader.read_all,
+    ]
+    for call in calls:
+        with pytest.raises(NoctraError, match=r"^this session is closed$") as info:
+            call()
+        assert info.value.span is None and info.value.hint == "open a new noctra.Session()"
+    s.cancel()  # nothing runs: nothing to interrupt, no error
+    assert s.progress() is None
+    pending.close()
+
+
+def test_threads_sharing_a_session_each_get_their_own_rows() -> None:
+    problems: list[str] = []
+    with Session() as s:
+
+        def work(i: int) -> None:
+            for j in range(15):
+                try:
+                    s.execute(f"LET v{i} = {i * 100 + j}")
+                    table = s.sql(f"SELECT #v{i} AS v{i}, a FROM range(20000) t(a)").arrow()
+                    rows = s.sql(f"SELECT {i} AS n").rows(1)
+                except Exception as exc:  # noqa: BLE001 - any error is a finding here
+                    problems.append(f"{i}: {type(exc).__name__}: {exc}")
+                    continue
+                if table.column_names != [f"v{i}", "a"] or table.num_rows != 20_000:
+                    problems.append(f"{i} got {table.column_names} x {table.num_rows}")
+                elif table.column(0)[0].as_py() != i * 100 + j or rows != [(i,)]:
+                    problems.append(f"{i} got {table.column(0)[0]} and {rows}")
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert problems == []
+
+
+def test_status_and_cancel_answer_while_another_thread_runs_a_statement() -> None:
+    # Statements take turns; status() and cancel() never wait for one to end.
+    with Session() as s:
+        failure: list[BaseException] = []
+
+        def long_query() -> None:
+            try:
+                s.sql("SELECT count(*) FROM range(100000000000) t(a) WHERE a % 7 = 3").rows(1)
+            except BaseException as exc:  # noqa: BLE001 - checked below
+                failure.append(exc)
+
+        worker = threading.Thread(target=long_query)
+        worker.start()
+        pause = threading.Event()
+        while not s.busy and worker.is_alive():
+            pause.wait(0.01)
+        pause.wait(0.3)  # DuckDB drops an interrupt that comes before the query starts
+        assert s.status().engine == "duckdb"  # answered now, from a cursor
+        for _ in range(100):  # until it is interrupted (a few seconds at most)
+            s.cancel()
+            worker.join(timeout=0.5)
+            if not worker.is_alive():
+                break
+        assert not worker.is_alive()
+        assert len(failure) == 1 and isinstance(failure[0], CancelledQueryError)
+        assert s.sql("SELECT 42").rows(1) == [(42,)]
+
+
+@pytest.mark.parametrize("name", ["a b", "", "x'y", "1bad", "a-b", "#a"])
+def test_let_refuses_a_name_no_hash_name_can_use(name: str, tmp_path: Path) -> None:
+    state = tmp_path / "session.toml"
+    with Session(state_path=state) as s:
+        with pytest.raises(VariableError) as info:
+            s.let(name, "1")
+        assert repr(name) in info.value.message
+        assert info.value.hint is not None and "a letter or _" in info.value.hint
+        assert s.variables == {}
+        s.let("total_2", "7")
+        assert s.sql("SELECT #total_2 + :total_2 AS t").rows(1) == [(14,)]
+    assert "total_2" in state.read_text(encoding="utf-8") and repr(name) not in state.read_text(
+        encoding="utf-8"
+    )
+
+
+@pytest.mark.parametrize("road", ["arrow", "reader", "df"])
+def test_128_bit_integers_reach_arrow_exactly_or_as_an_error(tmp_path: Path, road: str) -> None:
+    # DuckDB hands HUGEINT/UHUGEINT to Arrow as decimal128(38, 0): a UHUGEINT past 2^127
+    # wrapped to -1 and a 39-digit HUGEINT was an invalid decimal, both without a word.
+    def read(s: Session, sql: str) -> list[object]:
+        result = s.sql(sql)
+        if road == "arrow":
+            return result.arrow().column(0).to_pylist()
+        if road == "reader":
+            return result.reader(batch_rows=2).read_all().column(0).to_pylist()
+        return list(result.df().iloc[:, 0])
+
+    with Session(restore=False, state_path=tmp_path / "s.toml") as s:
+        fits = "99999999999999999999999999999999999999"  # 38 digits
+        sums = "SELECT sum(x) AS h FROM range(5) t(x) UNION ALL SELECT " + fits + "::HUGEINT"
+        assert [int(str(v)) for v in read(s, sums)] == [10, int(fits)]
+        hugeint_low = "-170141183460469231731687303715884105727"  # 39 digits
+        for wide in ("340282366920938463463374607431768211455::UHUGEINT", f"({hugeint_low})::HUGEINT"):
+            with pytest.raises(QueryError, match="more than 38 digits") as caught:
+                kind = wide.rsplit("::", 1)[1]
+                read(s, f"SELECT h FROM (VALUES (1::{kind}), (2), (3), ({wide})) v(h)")  # in batch 2
+            assert caught.value.hint is not None and 'CAST("h" AS VARCHAR)' in caught.value.hint
+            assert s.sql(f"SELECT {wide} AS h").rows(1)[0][0] in (2**128 - 1, int(hugeint_low))

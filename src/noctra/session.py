@@ -6,12 +6,13 @@ becomes a Plan (planner.py) before it reaches the engine, whatever road it takes
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 from noctra import state
 from noctra.config import Config, engine_choice
@@ -24,13 +25,14 @@ from noctra.engine.sources import Source, SourceKind, SourceRegistry
 from noctra.errors import ExportError, NoctraError, OptionError, QueryError, SourceError, VariableError
 from noctra.lifecycle import SourceLifecycle, build_source
 from noctra.output.display import needs_sql_text
-from noctra.output.model import Message, Outcome, Result
+from noctra.output.model import Message, Outcome, Result, StatementLock
 from noctra.output.render import format_size
 from noctra.output.text import unique_names
 from noctra.planner import Plan, Planner, has_top_level_order_by
 from noctra.quoting import quote_ident, quote_string, text_literal
 from noctra.redact import MASK, is_secret_setting, redact_url
 from noctra.rql.interpolate import defined_names, named_parameters
+from noctra.rql.lexer import is_variable_name
 from noctra.rql.splitter import Statement, split
 from noctra.tuning import SHOW_CONFIG_COLUMNS, Tuner
 from noctra.variables import Variable, literal_for
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 _VERBS = {"INSERT": "inserted", "UPDATE": "updated", "DELETE": "deleted", "COPY": "copied"}
 _DESCRIBE_COLUMNS = [Column("column", "VARCHAR"), Column("type", "VARCHAR"), Column("nullable", "BOOLEAN")]
 T = TypeVar("T")
+P = ParamSpec("P")
 # Statements that only read: one SQLite cannot parse is retried in DuckDB (auto mode).
 _READ_KINDS = frozenset({"SELECT", "WITH", "VALUES", "FROM", "TABLE", "("})
 # DuckDB's reading of a SQLite column met a value its declared type cannot hold (errors.py).
@@ -49,11 +52,24 @@ _SQLITE_TYPE_MISMATCH = r'SQLite column ".*" (?:of \S+ )?(?:is declared|expects)
 _UNPARSED_BY_SQLITE = r"^SQLite: (?:near .*: syntax error|no such function|unrecognized token)"
 
 
+def _one_at_a_time(method: Callable[Concatenate[Session, P], T]) -> Callable[Concatenate[Session, P], T]:
+    """A Session method that runs something on an engine: one thread at a time, counted as a
+    statement (a reader still streaming then ends with an error), refused once closed."""
+
+    @functools.wraps(method)
+    def serialized(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._lock:
+            self._lock.running()
+            return method(self, *args, **kwargs)
+
+    return serialized
+
+
 class Session:
     """Sources, variables and settings over one engine; runs RQL scripts.
 
     Relative paths are relative to the process's current directory, for Noctra
-    and DuckDB alike.
+    and DuckDB alike. Threads may share a session: its statements run one at a time.
     """
 
     def __init__(
@@ -76,6 +92,9 @@ class Session:
 
             config = load_config(config)
         self.config = config
+        # Taken to run a statement and to read its rows: DuckDB keeps one running query per
+        # connection, so two threads' statements would end or swap each other's results.
+        self._lock = StatementLock()
         # DuckDB is always there: the main engine, or beside Spark sniffing files, reading
         # SQLite tables and serializing results (SPEC 9).
         self._duck: Engine = open_engine()
@@ -205,7 +224,8 @@ class Session:
             return []
         return [name for name in names if name not in given and name not in self.variables]
 
-    def execute(self, script: str, params: Params = None, **named: object) -> list[Outcome]:
+    @_one_at_a_time
+    def execute(self, /, script: str, params: Params = None, **named: object) -> list[Outcome]:
         """Run a whole script now and return every outcome.
 
         Results of earlier statements are kept as Arrow tables so they stay
@@ -213,7 +233,8 @@ class Session:
         """
         return list(self._iterate(script, _merge_params(params, named), keep=True))
 
-    def sql(self, script: str, params: Params = None, **named: object) -> Result:
+    @_one_at_a_time
+    def sql(self, /, script: str, params: Params = None, **named: object) -> Result:
         """Run a script and return the result of its last statement."""
         last: Outcome | None = None
         for outcome in self._iterate(script, _merge_params(params, named), keep=False):
@@ -225,6 +246,7 @@ class Session:
             hint="use session.execute() for commands, session.sql() for queries",
         )
 
+    @_one_at_a_time
     def run_statement(self, statement: Statement, params: Params = None) -> Outcome:
         """Run one statement; errors carry the statement's position."""
         if statement.error is not None:
@@ -263,6 +285,8 @@ class Session:
             self.save_state()
         outcome.statement = statement.number
         outcome.elapsed += time.perf_counter() - start
+        if isinstance(outcome, Result):
+            outcome.lock = self._lock
         self._last = outcome
         return outcome
 
@@ -430,6 +454,7 @@ class Session:
 
     # --- sources (USE, DETACH, SHOW, DESCRIBE) ----------------------------------------
 
+    @_one_at_a_time
     def use(
         self,
         path: str,
@@ -448,6 +473,7 @@ class Session:
         self.save_state()
         return Message(_describe_source(source), notes=notes)
 
+    @_one_at_a_time
     def set_current(self, alias: str) -> Message:
         """Make a registered source current (``USE alias``)."""
         source = self.sources.require(alias)
@@ -455,6 +481,7 @@ class Session:
         self.save_state()
         return Message(f"current source: {source.alias}")
 
+    @_one_at_a_time
     def detach(self, alias: str, *, if_exists: bool = False) -> Message:
         """Forget a source (``DETACH alias``)."""
         if if_exists and alias not in self.sources:
@@ -466,6 +493,7 @@ class Session:
 
     def catalog(self) -> Catalog:
         """Sources -> tables -> columns, each level read when asked, without side effects."""
+        self._check_open()
         if self._catalog is None:
             from noctra.catalog import Catalog
 
@@ -522,6 +550,7 @@ class Session:
         rows = [_source_row(entry) for entry in self.catalog().sources()]
         return Result.of_rows(columns, rows)
 
+    @_one_at_a_time
     def show_tables(self, alias: str | None = None) -> Result:
         """SHOW TABLES [FROM alias]: the current source's, or every source's and the session's own."""
         columns = [Column("name", "VARCHAR"), Column("type", "VARCHAR"), Column("columns", "BIGINT")]
@@ -540,6 +569,7 @@ class Session:
         rows.extend(_table_row(t) for t in self.engine.tables("memory") if t.type == "table")
         return Result.of_rows(columns, rows)
 
+    @_one_at_a_time
     def describe(
         self,
         alias: str | None = None,
@@ -647,16 +677,19 @@ class Session:
 
     # --- variables -------------------------------------------------------------------
 
+    @_one_at_a_time
     def let(
         self, name: str, expression: str, params: Params = None, *, statement: Statement | None = None
     ) -> Message:
         """LET name = expr: evaluated once by the engine; a failure leaves the old value in place."""
+        _check_variable_name(name)
         value = self.evaluate(expression, params, statement or _statement_of(expression))
         variable = Variable(name, value.type, value.text, value.literal)
         self.variables[name.lower()] = variable
         self.save_state()
         return Message(f"{name} = {_short(variable.display)} ({variable.type})")
 
+    @_one_at_a_time
     def evaluate(self, expression: str, params: Params, statement: Statement) -> Variable:
         """Evaluate an expression once in the engine: its type and a literal that recreates it.
 
@@ -723,6 +756,7 @@ class Session:
             hint="LET a simpler value (e.g. CAST it to VARCHAR)",
         )
 
+    @_one_at_a_time
     def unset(self, *names: str) -> Message:
         """UNSET a, b: forget variables (all or none)."""
         missing = [name for name in names if name.lower() not in self.variables]
@@ -741,6 +775,7 @@ class Session:
 
     # --- settings --------------------------------------------------------------------
 
+    @_one_at_a_time
     def set(self, key: str, value: str) -> Message:
         """SET key = value: Noctra's own settings, the engine mode, or passed to the engine."""
         key = key.lower()
@@ -765,6 +800,7 @@ class Session:
         self.settings[key] = str(value_now)
         return Message(f"{key} = {MASK if is_secret_setting(key) else value_now}")
 
+    @_one_at_a_time
     def reset(self, key: str) -> Message:
         """RESET key: back to the config file, the environment or the default."""
         key = key.lower()
@@ -781,6 +817,7 @@ class Session:
         default = self.tuner.current_setting(key, written="its default")
         return Message(f"{key} reset to {MASK if is_secret_setting(key) else default}")
 
+    @_one_at_a_time
     def show_config(self) -> Result:
         """SHOW CONFIG: the settings in force and where each came from (default / file / env / SET)."""
         rows = self.tuner.show_config(self.settings)
@@ -832,6 +869,7 @@ class Session:
 
     # --- export ----------------------------------------------------------------------
 
+    @_one_at_a_time
     def export(
         self,
         query: str,
@@ -934,6 +972,7 @@ class Session:
                 raise
         return main(self.planner.plan_query(query, params, statement, engine=self.engine.name))
 
+    @_one_at_a_time
     def export_source(
         self,
         alias: str,
@@ -961,6 +1000,7 @@ class Session:
         """Engine of the last statement, I/O and threads, current source, memory, last run."""
         from noctra.status import Status
 
+        self._check_open()
         engine_status = self.engine.status()
         endpoint = engine_status.endpoint
         current = self.sources.peek(self.sources.current) if self.sources.current else None
@@ -982,12 +1022,14 @@ class Session:
 
     def engine_version(self) -> str:
         """The engine and its version, e.g. 'duckdb 1.5.5' or 'spark 4.3.0 at sc://host:15002'."""
+        self._check_open()
         endpoint = self.engine.status().endpoint
         where = f" at {endpoint}" if endpoint else ""
         return f"{self.engine.name} {self.engine.version}{where}"
 
     def extensions(self) -> list[tuple[str, str | None, str]]:
         """(name, file it loads from or None, the package that provides it)."""
+        self._check_open()
         return self.engine.extensions()
 
     @property
@@ -998,6 +1040,8 @@ class Session:
 
     def cancel(self) -> None:
         """Interrupt the running statement (from any thread); the session stays usable."""
+        if self._lock.closed:
+            return
         running = self._running
         if running is not None and running is not self.engine:
             running.cancel()
@@ -1005,8 +1049,11 @@ class Session:
 
     def progress(self) -> float | None:
         """Progress of the running statement in [0, 1], when the engine knows it."""
+        if self._lock.closed:
+            return None
         return self.engine.progress() if PROGRESS in self.engine.capabilities else None
 
+    @_one_at_a_time
     def enable_progress(self) -> None:
         """Ask the engine to track progress (front ends that show a bar call this once)."""
         if PROGRESS in self.engine.capabilities:
@@ -1017,10 +1064,19 @@ class Session:
         return [*self.config.secrets(), *self.engine.secret_values]
 
     def close(self) -> None:
+        """Close the engines: from then on the session (and a result not read yet) says it is closed."""
+        if self._lock.closed:
+            return
+        # Not waiting for the lock: a statement another thread runs is cut off, as before.
+        self._lock.closed = True
         self.hybrid.close()
         if self._spark is not None:
             self._spark.close()
         self._duck.close()
+
+    def _check_open(self) -> None:
+        if self._lock.closed:
+            raise NoctraError("this session is closed", hint="open a new noctra.Session()")
 
     def __enter__(self) -> Session:
         return self
@@ -1104,6 +1160,15 @@ def clear_cached_copies(config: Config) -> tuple[int, int, str]:
     store = CacheStore(cache_dir(), max_size=config.cache.max_size, min_size=config.cache.min_size)
     results = ResultStore(cache_dir() / "results", max_size=0, max_rows=0, min_seconds=0)
     return store.clear(), results.clear(), str(store.directory)
+
+
+def _check_variable_name(name: str) -> None:
+    """Refuse a name no ``#name`` or ``:name`` could reach (RQL's LET refuses them in its parser)."""
+    if not is_variable_name(name):
+        raise VariableError(
+            f"{name!r} cannot be a variable name",
+            hint="a name is a letter or _, then letters, digits or _ (LET total = 1, then #total or :total)",
+        )
 
 
 def _statement_of(text: str) -> Statement:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, cast
@@ -12,6 +13,7 @@ from noctra.errors import NoctraError, QueryError, UsageError
 from noctra.output.display import CopyRows, needs_sql_text, sql_texts
 from noctra.output.render import TableLayout, render_markdown, render_table
 from noctra.output.text import TEXT_FORMATS, TextWriter, not_utf8_row, unique_names
+from noctra.quoting import quote_ident
 from noctra.records import field, record
 
 if TYPE_CHECKING:
@@ -22,6 +24,46 @@ _CHUNK = 10_000
 _DRAIN_LIMIT = 100_000
 # DuckDB reads a SQLite TEXT column in another encoding as is; Python cannot take it as str.
 _NOT_UTF8_HINT = "a text value is not valid UTF-8: encode(column) gives its bytes as a blob"
+
+
+class StatementLock:
+    """One statement at a time on a session's engines, from any thread.
+
+    Held while a statement runs and while its rows are read: DuckDB keeps one running query
+    per connection, so another thread's statement would end it, or be read in its place.
+    It counts the statements run (a reader started before a later one knows its rows are
+    gone) and, once its session is closed, refuses to be taken.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.statements = 0
+        self.closed = False
+        self._unread: Result | None = None  # the last result run, and the thread that ran it
+        self._unread_by = 0
+
+    def running(self) -> None:
+        """Holding the lock, before a statement runs: count it. A result another thread ran
+        and has not read yet is read into memory first, so that thread still gets its rows
+        (in one thread, as ever, a later statement replaces a result not read)."""
+        self.statements += 1
+        unread = self._unread
+        if unread is not None and self._unread_by != threading.get_ident():
+            self._unread = None
+            unread._keep_for_its_thread()
+
+    def ran(self, result: Result) -> None:
+        """Holding the lock: ``result``'s rows are in the engine now."""
+        self._unread, self._unread_by = result, threading.get_ident()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        if self.closed:
+            self._lock.release()
+            raise NoctraError("this session is closed", hint="open a new noctra.Session()")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 class ListRows:
@@ -143,11 +185,15 @@ class Result:
         self._count = count
         self._result: EngineResult | None = None
         self._consumed = False
+        self._failure: NoctraError | None = None  # met reading it for its thread (_keep_for_its_thread)
         # Told the row count and time once the whole result was read (a stored result's note).
         self._on_read = on_read
         # Runs the statement with every value cast to the engine's text, for a screen: the
         # columns (their real types) and the rows; None when Python values show them alike.
         self._as_text = as_text
+        # Its session's (set by Session.run_statement): reading it waits for another thread's
+        # statement, and a statement run meanwhile ends a reader() still streaming.
+        self.lock = StatementLock()
 
     @classmethod
     def of_rows(
@@ -164,6 +210,10 @@ class Result:
         return self._result is not None or self._consumed
 
     def _engine_result(self) -> EngineResult:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            self._consumed = True
+            raise failure
         if self._result is None:
             if self._consumed:
                 raise NoctraError(
@@ -171,12 +221,15 @@ class Result:
                     hint="a result streams once; keep .arrow() if you need it twice",
                 )
             start = time.perf_counter()
+            self.lock.running()
             try:
                 self._result = self._run()
             except BaseException:
                 # A statement that failed is not run again (nor reported again) by ensure_run().
                 self._consumed = True
                 raise
+            if not isinstance(self._result, (ListRows, ArrowRows)):  # those are in memory already
+                self.lock.ran(self)
             self.elapsed += time.perf_counter() - start
             if self._result.engine != "noctra":
                 self.engine = self._result.engine
@@ -185,34 +238,40 @@ class Result:
     def ensure_run(self) -> None:
         """Run the statement now if nobody has read it (errors surface here)."""
         if not self.started:
-            self._engine_result()
+            with self.lock:
+                self._engine_result()
 
     @property
     def columns(self) -> list[Column]:
         """The columns, named as every output names them: duplicates get DuckDB's suffixes
         (a join's id, name, id_1, name_1), as in csv/json output and EXPORT."""
-        return _unique_columns(self._engine_result().columns)
+        with self.lock:
+            return _unique_columns(self._engine_result().columns)
 
     @property
     def has_rows(self) -> bool:
-        return self._engine_result().has_rows
+        with self.lock:
+            return self._engine_result().has_rows
 
     def as_shown(self) -> None:
         """Before rows are read for a screen (table, markdown, the REPL's line mode): where
         Python's values would show some types otherwise (INTERVAL, FLOAT, infinity...), the
         engine casts the rows to its own text, so no Arrow (nor its import) is needed."""
         if self._as_text is not None and not self.started:
-            try:
-                made = self._as_text()
-            except BaseException:
-                self._consumed = True  # failed: not run (nor reported) again by ensure_run()
-                raise
-            if made is not None:
-                self._result = cast("EngineResult", _TextRows(*made))
+            with self.lock:
+                self.lock.running()
+                try:
+                    made = self._as_text()
+                except BaseException:
+                    self._consumed = True  # failed: not run (nor reported) again by ensure_run()
+                    raise
+                if made is not None:
+                    self._result = cast("EngineResult", _TextRows(*made))
 
     def rows(self, n: int) -> list[tuple[object, ...]]:
         """Up to n rows as Python tuples: for display, never the whole result."""
-        return self._engine_result().fetch(n)
+        with self.lock:
+            return self._engine_result().fetch(n)
 
     def texts_of(self, columns: Sequence[Column], table: pa.Table) -> list[tuple[str | None, ...]] | None:
         """Rows of an Arrow table read from this result (some of its columns) as the table
@@ -226,22 +285,45 @@ class Result:
         """The rows as a stream of Arrow record batches (zero-copy from DuckDB).
 
         An engine error met while the stream is read (a bad value late in a file)
-        is raised as a NoctraError, as everywhere else.
+        is raised as a NoctraError, as everywhere else. The rows stream from the engine
+        until the session runs another statement: past that, reading on raises a
+        NoctraError rather than ending early (DuckDB keeps one running query per
+        connection, and the next statement ends it).
         """
+        return self._reader(batch_rows, exact=True)
+
+    def _reader(self, batch_rows: int, *, exact: bool) -> pa.RecordBatchReader:
+        """``exact``: refuse 128-bit integers Arrow cannot carry (see _check_wide_integers);
+        the TUI reads them itself (it undoes DuckDB's wrap of a UHUGEINT)."""
         import pyarrow as pa
 
-        reader = self._engine_result().arrow_reader(batch_rows)
-        self._consumed = True
+        with self.lock:
+            result = self._engine_result()
+            reader = result.arrow_reader(batch_rows)
+            self._consumed = True
+            held = isinstance(result, (ListRows, ArrowRows))  # in memory: no statement ends them
+            started = self.lock.statements
+            wide = _wide_integers(result.columns) if exact else {}
         schema = _unique_schema(reader.schema)
-        batches = _checked_batches(reader)
+        batches = _checked_batches(reader, None if held else self.lock, started)
+        if wide:
+            batches = _wide_checked(batches, wide)
         if schema is not reader.schema:  # the same buffers under the unique names
             batches = (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in batches)
         return pa.RecordBatchReader.from_batches(schema, batches)
 
     def arrow(self) -> pa.Table:
         """The rows as one pyarrow Table."""
+        with self.lock:
+            return self._arrow()
+
+    def _arrow(self) -> pa.Table:
         start, before = time.perf_counter(), self.elapsed
-        table = self._engine_result().arrow_table()
+        result = self._engine_result()
+        table = result.arrow_table()
+        wide = _wide_integers(result.columns)
+        if wide:
+            _check_wide_integers(table, wide)
         schema = _unique_schema(table.schema)
         if schema is not table.schema:
             table = table.rename_columns(schema.names)  # zero-copy: the names only
@@ -254,10 +336,14 @@ class Result:
         """Up to ``max_rows`` rows (and about ``max_bytes``) as one Arrow table, read batch by
         batch; True when that is all of them. A result cut short is closed: the engine stops
         making rows nobody will look at, and it does not count as read whole."""
+        with self.lock:
+            return self._arrow_head(max_rows, max_bytes, batch_rows)
+
+    def _arrow_head(self, max_rows: int, max_bytes: int, batch_rows: int) -> tuple[pa.Table, bool]:
         import pyarrow as pa
 
         start, before = time.perf_counter(), self.elapsed
-        reader = self.reader(batch_rows)
+        reader = self._reader(batch_rows, exact=False)
         batches: list[pa.RecordBatch] = []
         rows = size = 0
         complete = True
@@ -284,10 +370,13 @@ class Result:
     def df(self) -> Any:
         """The rows as a pandas DataFrame (needs ``pip install 'noctra[pandas]'``)."""
         _require("pandas")
+        import pyarrow as pa
+
         table = self.arrow()
         try:
             return table.to_pandas()
-        except (ValueError, OverflowError, TypeError) as exc:  # pyarrow.ArrowException is a ValueError
+        # Most of pyarrow's errors are ValueErrors; not all (a UNION column: ArrowNotImplementedError).
+        except (pa.ArrowException, ValueError, OverflowError, TypeError) as exc:
             raise _conversion_error("pandas", table, exc) from exc
 
     def pl(self) -> Any:
@@ -302,18 +391,30 @@ class Result:
             raise _conversion_error("polars", table, exc) from exc
 
     def close(self) -> None:
-        if self._result is not None:
-            self._result.close()
-        self._consumed = True
+        if self.lock.closed:  # its session closed the engines, and their results with them
+            self._consumed = True
+            return
+        with self.lock:
+            if self._result is not None:
+                self._result.close()
+            self._consumed = True
 
     def detach(self) -> None:
         """Keep the rows as an Arrow table so later statements cannot close them."""
         if self._consumed:
             return
-        columns = self.columns
-        table = self.arrow()
-        self._result = ArrowRows(columns, table)
-        self._consumed = False
+        with self.lock:
+            columns = self.columns
+            table = self.arrow()
+            self._result = ArrowRows(columns, table)
+            self._consumed = False
+
+    def _keep_for_its_thread(self) -> None:
+        """Detach, before another thread's statement: an error reading it is this result's."""
+        try:
+            self.detach()
+        except NoctraError as exc:
+            self._failure = exc
 
     # --- output ---------------------------------------------------------------------
 
@@ -332,16 +433,20 @@ class Result:
         ``before_output`` runs once, right before the first byte is written (a front end
         clears its progress bar there).
         """
-        once = _Once(before_output)
+        if fmt not in ("table", "markdown", *TEXT_FORMATS):
+            raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
+        with self.lock:
+            return self._write(stream, fmt, max_rows, width, _Once(before_output))
+
+    def _write(self, stream: TextIO, fmt: str, max_rows: int | None, width: int, once: _Once) -> int:
         if fmt in ("table", "markdown"):
             return self._write_display(stream, fmt, max_rows, width, once)
-        if fmt not in TEXT_FORMATS:
-            raise UsageError(f"unknown format {fmt!r}", hint=f"valid formats: {', '.join(FORMATS)}")
         from noctra.output.pipe import copy_through_pipe
 
         start, before = time.perf_counter(), self.elapsed
         if self._copy is not None and not self.started:
             self._consumed = True  # run once, even when the COPY fails
+            self.lock.running()
             written = copy_through_pipe(self._copy, fmt, stream, once)
         else:
             result = self._engine_result()
@@ -435,6 +540,7 @@ class Result:
             if self._count is not None and rest >= _DRAIN_LIMIT:
                 # Big: counting again in the engine beats turning rows into Python.
                 result.close()
+                self.lock.running()
                 return max(self._count() - shown, 0)
         return rest
 
@@ -561,13 +667,68 @@ def _unique_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields, metadata=schema.metadata)
 
 
-def _checked_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
-    """The batches of an engine's Arrow stream; an error met while reading is a NoctraError."""
+def _wide_integers(columns: Sequence[Column]) -> dict[int, str]:
+    """Columns of 128-bit integers, which DuckDB hands to Arrow as decimal128(38, 0)."""
+    return {i: c.type.upper() for i, c in enumerate(columns) if c.type.upper() in ("HUGEINT", "UHUGEINT")}
+
+
+def _wide_checked(batches: Iterator[pa.RecordBatch], columns: dict[int, str]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        _check_wide_integers(batch, columns)
+        yield batch
+
+
+def _check_wide_integers(data: pa.RecordBatch | pa.Table, columns: dict[int, str]) -> None:
+    """Refuse 128-bit integers that Arrow's decimal128(38, 0) does not hold.
+
+    DuckDB writes a HUGEINT of 39 digits into it as it is (an invalid decimal) and a UHUGEINT
+    past 2^127 wrapped to a negative number: wrong values, given without a word. rows() and
+    every output format show them exactly.
+    """
+    import decimal
+    import importlib
+
+    # pyarrow.compute's functions are made at import: its stubs do not name them.
+    pc: Any = importlib.import_module("pyarrow.compute")
+    limit = decimal.Decimal("1e38")  # compared, never computed with: exact at any precision
+    for index, kind in columns.items():
+        low, high = (v.as_py() for v in pc.min_max(data.column(index)).values())
+        if high is None:
+            continue  # NULLs only
+        floor = 0 if kind == "UHUGEINT" else -limit  # a negative UHUGEINT is one that wrapped
+        if high >= limit or low < floor or (kind == "HUGEINT" and low <= -limit):
+            name = data.schema.field(index).name
+            raise QueryError(
+                f"column {name!r} holds a {kind} value of more than 38 digits, which Arrow "
+                "(decimal128) cannot carry",
+                hint=f"CAST({quote_ident(name)} AS VARCHAR) gives it exactly (as rows() and every "
+                "output format do), or AS DOUBLE rounded",
+            )
+
+
+def _checked_batches(
+    reader: pa.RecordBatchReader, lock: StatementLock | None = None, started: int = 0
+) -> Iterator[pa.RecordBatch]:
+    """The batches of an engine's Arrow stream; an error met while reading is a NoctraError.
+
+    With its session's ``lock``: each batch is read holding it, and once a statement ran
+    after the ``started``-th, reading on is an error. DuckDB ends a stream silently when its
+    connection runs another statement (SQLite's cursor is closed): never a short result.
+    """
     import pyarrow as pa
 
     while True:
         try:
-            batch = reader.read_next_batch()
+            if lock is None:
+                batch = reader.read_next_batch()
+            else:
+                with lock:
+                    if lock.statements != started:
+                        raise NoctraError(
+                            "this result was already read or replaced by a later statement",
+                            hint="read a reader to its end (or use .arrow()) before the next statement",
+                        )
+                    batch = reader.read_next_batch()
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as exc:
