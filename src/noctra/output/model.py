@@ -317,11 +317,13 @@ class Result:
         with self.lock:
             return self._arrow()
 
-    def _arrow(self) -> pa.Table:
+    def _arrow(self, *, exact: bool = True) -> pa.Table:
+        """``exact``: refuse 128-bit integers Arrow cannot carry (_check_wide_integers); kept
+        for Noctra's own use (detach), DuckDB reads such a table back with every value."""
         start, before = time.perf_counter(), self.elapsed
         result = self._engine_result()
         table = result.arrow_table()
-        wide = _wide_integers(result.columns)
+        wide = _wide_integers(result.columns) if exact else {}
         if wide:
             _check_wide_integers(table, wide)
         schema = _unique_schema(table.schema)
@@ -405,7 +407,7 @@ class Result:
             return
         with self.lock:
             columns = self.columns
-            table = self.arrow()
+            table = self._arrow(exact=False)
             self._result = ArrowRows(columns, table)
             self._consumed = False
 
