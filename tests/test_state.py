@@ -582,3 +582,25 @@ def test_a_save_deletes_the_temps_of_killed_writers_only(tmp_path: Path) -> None
     state.save(tmp_path / "session.toml", "a = 1\n")
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted([names[1], names[2], "session.toml"])
+
+
+def test_the_current_source_stays_current_while_its_file_is_away(tmp_path: Path) -> None:
+    # A restore that finds the current source's file gone kept it listed but not current; the
+    # next save then dropped "current", so it was lost for good when the file came back.
+    from noctra import Session
+
+    state_path = tmp_path / "s.toml"
+    (tmp_path / "a.csv").write_text("x\n1\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("y\n2\n", encoding="utf-8")
+    with Session(state_path=state_path) as s:
+        s.execute(f"USE '{tmp_path / 'a.csv'}' AS a; USE '{tmp_path / 'b.csv'}' AS b")
+    (tmp_path / "b.csv").rename(tmp_path / "b.away")
+    with Session(state_path=state_path) as s:
+        assert s.sources.current == "b"
+        assert any("'b' is missing" in w for w in s.warnings)
+        s.execute("LET n = 1")  # a save while it is away
+        assert "Source: b" in s.status().line()
+    (tmp_path / "b.away").rename(tmp_path / "b.csv")
+    with Session(state_path=state_path) as s:
+        assert s.sources.current == "b"
+        assert s.sql("SELECT y FROM b").rows(1) == [(2,)]

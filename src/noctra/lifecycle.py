@@ -442,6 +442,8 @@ class SourceLifecycle:
         for source in self.sources:
             if source.status == "missing":
                 self.register_saved(source)
+                if source.status == "ok" and source.alias == self.sources.current:
+                    self.make_current(source.alias)  # back: a database is where new tables go again
                 continue
             if source.kind.is_database:
                 continue

@@ -1102,6 +1102,10 @@ class Session:
         current = self.sources.peek(saved.current) if saved.current else None
         if current is not None and current.status == "ok":
             self.lifecycle.make_current(current.alias)
+        elif current is not None:
+            # Its file is gone for now: it stays the current source (and saved as such), and
+            # becomes the database new tables go to again when the file is back (refresh).
+            self.sources.current = current.alias
 
     def _snapshot(self) -> str:
         kept = [s for s in self.sources if s is not self.workspace]
