@@ -106,10 +106,11 @@ def test_repl_start_warns_about_a_restored_source_whose_file_is_gone(
     (tmp_path / "gone.csv").unlink()
     repl = Pty(["repl"], cwd=tmp_path, env=isolated_env)
     try:
-        screen = repl.expect(r"noctra>")
+        # The source stays current while its file is away: the prompt names it.
+        screen = repl.expect(r"noctra \[gone\]>")
         repl.send("SELECT 41 + 1 AS answer;\r")
         screen += repl.expect(r"1 row")
-        repl.expect(r"noctra>")
+        repl.expect(r"noctra \[gone\]>")
         repl.send(CTRL_D)
         assert repl.close() == 0
     finally:
