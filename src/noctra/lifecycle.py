@@ -17,6 +17,7 @@ from noctra.engine.sources import (
     check_options,
     check_sqlite_file,
     detect,
+    file_version,
     is_glob,
     is_remote,
     kind_from_name,
@@ -132,7 +133,7 @@ class SourceLifecycle:
         self.quoted_copies = True
         self.copy_wanted: dict[str, tuple[str, SourceKind, str | None]] = {}
         # Signatures of Parquet files whose decimals DuckDB reads right (see _refuse_wide_decimals).
-        self._decimals_checked: set[tuple[object, ...]] = set()
+        self._decimals_checked: set[tuple[str, int, int, int, int]] = set()
 
     # --- registering ----------------------------------------------------------------
 
@@ -160,7 +161,7 @@ class SourceLifecycle:
             info = os.stat(location)
         except OSError:
             return  # a glob, a folder or no file: the read says why
-        signature = (location, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        signature = file_version(location, info)
         if signature in self._decimals_checked or not os.path.isfile(location):
             return
         try:

@@ -340,10 +340,15 @@ def signature_of(location: str) -> Signature | None:
             fingerprint = content_fingerprint(path) if racy else ""
         except OSError:
             continue
-        files.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns, fingerprint))
+        files.append((*file_version(path, stat), fingerprint))
     if not files:
         return None
     return Signature(tuple(files))
+
+
+def file_version(path: str, stat: os.stat_result) -> tuple[str, int, int, int, int]:
+    """A file as signature_of sees it: path, size, mtime, inode, ctime (any rewrite moves ctime)."""
+    return (path, stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
 
 
 def unchanged(known: Signature | None, now: Signature | None) -> bool:
@@ -837,7 +842,7 @@ def refuse_ragged_tail(path: str, location: str) -> None:
         return
     # A file that passed and has not changed since passes again, without reading it (each
     # statement quoting a CSV asks: 1.4-2.6 ms of reading and parsing its first 64 KB).
-    signature = (location, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    signature = file_version(location, info)
     if signature in _RAGGED_CHECKED:
         return
     if not _check_ragged(path, location, info):
@@ -848,7 +853,7 @@ def refuse_ragged_tail(path: str, location: str) -> None:
 
 
 # Signatures of files refuse_ragged_tail passed (oldest first).
-_RAGGED_CHECKED: dict[tuple[object, ...], None] = {}
+_RAGGED_CHECKED: dict[tuple[str, int, int, int, int], None] = {}
 
 
 def _check_ragged(path: str, location: str, info: os.stat_result) -> bool:
