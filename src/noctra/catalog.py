@@ -7,6 +7,9 @@ through sqlite3, file sources answer from what was learned when they were regist
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
 from noctra.engine.base import Column, Engine, TableInfo
 from noctra.engine.hybrid import Hybrid
 from noctra.engine.sources import Signature, Source, SourceKind, SourceRegistry, signature_of, unchanged
@@ -35,10 +38,19 @@ class SourceEntry:
 class Catalog:
     """What a session can query, asked for level by level."""
 
-    def __init__(self, engine: Engine, hybrid: Hybrid, sources: SourceRegistry) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hybrid: Hybrid,
+        sources: SourceRegistry,
+        turn: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> None:
         self._engine = engine
         self._hybrid = hybrid
         self._sources = sources
+        # Taken around what runs on the engine's connection (DESCRIBE, attaching a database):
+        # that would end, or be read as, a statement another thread is running.
+        self._turn = turn
 
     def sources(self) -> list[SourceEntry]:
         """Every registered source, in the order they came."""
@@ -69,10 +81,13 @@ class Catalog:
         if source.kind is SourceKind.SQLITE:
             return self._hybrid.table_infos(source)
         if source.kind.is_database:
-            return self._engine.tables(source.alias)
+            with self._turn():
+                return self._engine.tables(source.alias)
         if source.kind is SourceKind.EXCEL:
             # Each worksheet is a view alias.sheet, made when the workbook was registered.
-            sheets = [TableInfo(t.name, "sheet", t.columns) for t in self._engine.tables(source.alias)]
+            with self._turn():
+                listed = self._engine.tables(source.alias)
+            sheets = [TableInfo(t.name, "sheet", t.columns) for t in listed]
             if sheets:
                 return sheets
         return [TableInfo(source.alias, source.kind.value, source.columns)]
@@ -83,12 +98,12 @@ class Catalog:
         if source.kind is SourceKind.EXCEL and table is not None:
             from noctra.quoting import quote_ident
 
-            return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
+            return self._describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
         if not source.kind.is_database and not source.schema and source.status == "ok":
             from noctra.quoting import quote_ident
 
             # A restored source whose view waits for its first use (an extension to load): now.
-            return self._engine.describe(quote_ident(source.alias))
+            return self._describe(quote_ident(source.alias))
         if not source.kind.is_database:
             return list(source.schema)
         if table is None:
@@ -97,17 +112,22 @@ class Catalog:
             return self._hybrid.columns_of(source, table)
         from noctra.quoting import quote_ident
 
-        return self._engine.describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
+        return self._describe(f"{quote_ident(source.alias)}.{quote_ident(table)}")
 
     def own_tables(self) -> list[TableInfo]:
         """Tables the session made itself (CREATE TABLE outside any database source)."""
-        return [t for t in self._engine.tables("memory") if t.type == "table"]
+        with self._turn():
+            return [t for t in self._engine.tables("memory") if t.type == "table"]
 
     def own_columns(self, table: str) -> list[Column]:
         """Columns of one of the session's own tables."""
         from noctra.quoting import quote_ident
 
-        return self._engine.describe(quote_ident(table))
+        return self._describe(quote_ident(table))
+
+    def _describe(self, relation: str) -> list[Column]:
+        with self._turn():
+            return self._engine.describe(relation)
 
     def functions(self) -> list[str]:
         """Names of the engine's SQL functions (for completion); a streaming result stays intact."""

@@ -102,3 +102,7 @@ class CancelledQueryError(NoctraError):
     """The user interrupted a statement."""
 
     exit_code = 130
+
+
+class BusyError(NoctraError):
+    """Asked without waiting while a statement runs in another thread: ask again later."""

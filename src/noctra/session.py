@@ -22,7 +22,14 @@ from noctra.engine.cache import CacheStore, cache_dir, cache_store
 from noctra.engine.hybrid import ENGINE_MODES, Hybrid
 from noctra.engine.results import stored_results
 from noctra.engine.sources import Source, SourceKind, SourceRegistry
-from noctra.errors import ExportError, NoctraError, OptionError, QueryError, SourceError, VariableError
+from noctra.errors import (
+    ExportError,
+    NoctraError,
+    OptionError,
+    QueryError,
+    SourceError,
+    VariableError,
+)
 from noctra.lifecycle import SourceLifecycle, build_source
 from noctra.output.display import needs_sql_text
 from noctra.output.model import Message, Outcome, Result, StatementLock
@@ -137,6 +144,7 @@ class Session:
             result_context=self._result_context,
         )
         self._catalog: Catalog | None = None
+        self._catalog_waits = True
         self._last: Outcome | None = None
         self._running: Runner | None = None
         if db is not None:
@@ -288,6 +296,7 @@ class Session:
         if isinstance(outcome, Result):
             outcome.lock = self._lock
         self._last = outcome
+        self._lock.failure = None
         return outcome
 
     def _run_plan(self, plan: Plan) -> Outcome:
@@ -491,13 +500,19 @@ class Session:
         self.save_state()
         return Message(f"detached {source.alias}")
 
-    def catalog(self) -> Catalog:
-        """Sources -> tables -> columns, each level read when asked, without side effects."""
+    def catalog(self, *, wait: bool = True) -> Catalog:
+        """Sources -> tables -> columns, each level read when asked, without side effects.
+
+        What it reads through the engine waits for a statement another thread is running;
+        with ``wait=False`` (a front end's own thread) that is a NoctraError instead.
+        """
         self._check_open()
-        if self._catalog is None:
+        if self._catalog is None or self._catalog_waits is not wait:
             from noctra.catalog import Catalog
 
-            self._catalog = Catalog(self.engine, self.hybrid, self.sources)
+            lock = self._lock
+            self._catalog = Catalog(self.engine, self.hybrid, self.sources, lambda: lock.turn(wait=wait))
+            self._catalog_waits = wait
         return self._catalog
 
     @property
@@ -1016,6 +1031,7 @@ class Session:
             memory_limit_text=engine_status.memory_limit_text,
             last_seconds=last.elapsed if last is not None else None,
             last_rows=last.row_count if isinstance(last, Result) else None,
+            last_failure=self._lock.failure,
             running=self.busy,
             endpoint=endpoint,
         )

@@ -22,6 +22,8 @@ class Status:
     last_rows: int | None
     running: bool
     endpoint: str | None = None  # where the engine runs, for Spark: sc://host:port
+    # The last statement did not finish: ('cancelled' or 'failed', seconds it ran).
+    last_failure: tuple[str, float] | None = None
 
     def line(self) -> str:
         """The status bar as one line of text."""
@@ -35,11 +37,18 @@ class Status:
         if self.memory_used is not None:
             limit = f" / {self.memory_limit_text}" if self.memory_limit_text else ""
             parts.append(f"Memory: {format_size(self.memory_used) or '0 B'}{limit}")
-        if self.last_seconds is not None:
+        if self.last_failure is not None:
+            how, seconds = self.last_failure
+            parts.append(f"{how} after {_duration(seconds)}")
+        elif self.last_seconds is not None:
             count = self.last_rows
             rows = "" if count is None else f" · {count:,} row{'' if count == 1 else 's'}"
             parts.append(f"{self.last_seconds * 1000:.0f} ms{rows}")
         return " │ ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 _ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "noctra": "Noctra", "spark": "Spark"}

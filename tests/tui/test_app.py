@@ -155,6 +155,31 @@ async def test_escape_cancels_a_long_query_and_the_next_one_runs(app: NoctraApp)
         assert app.grid.value(0, 0) == "5"
 
 
+async def test_catalog_opened_during_a_long_query_leaves_it_running_then_esc_says_cancelled(
+    app: NoctraApp,
+) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        await run(app, pilot, "CREATE TABLE own AS SELECT 1 AS a")
+        tree = app.query_one(CatalogTree)
+        own = next(n for n in tree.root.children if str(n.label) == "own")
+        app.editor.text = "SELECT sum(a.range * b.range) FROM range(100000) a, range(100000) b"
+        await pilot.press("f5")
+        await pilot.pause(0.5)
+        assert app.running_since is not None
+        own.expand()  # the UI thread never waits for the query, nor ends it
+        await pilot.pause()
+        assert [str(child.label) for child in own.children] == ["error: a statement is running"]
+        assert app.running_since is not None and "Esc cancels" in app.status_bar.text
+        await pilot.press("escape")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "cancelled after" in app.status_bar.text, app.status_bar.text
+        own.collapse()
+        own.expand()  # asked again once the query ended: its columns
+        await pilot.pause()
+        assert [str(child.label) for child in own.children] == ["a integer"]
+
+
 async def test_an_error_shows_with_its_hint_and_moves_the_cursor(app: NoctraApp) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await run(app, pilot, "SELECT 1;\nSELECT nope FROM 't.csv'")

@@ -9,6 +9,8 @@ Modelled on Harlequin's adapter protocol: connection, cursor, catalog, optional 
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -118,12 +120,59 @@ class EngineResult(Protocol):
         """Release the rows still held by the engine."""
 
 
+class Busy:
+    """How many calls are on an engine now, from any thread: true while one is.
+
+    A flag set and cleared by each call would read False while another thread's statement
+    still runs (a status query ending beside it cleared it) and a Ctrl-C would then exit.
+    """
+
+    def __init__(self) -> None:
+        self._calls = 0
+        self._lock = threading.Lock()
+        self.spells = 0  # times it went from idle to busy: which busy spell is this one
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._calls += 1
+            if self._calls == 1:
+                self.spells += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._calls -= 1
+
+    def __bool__(self) -> bool:
+        return self._calls > 0
+
+    def interrupt_until_idle(self, interrupt: Callable[[], None], *, seconds: float = 5.0) -> None:
+        """Call ``interrupt`` now and, from a helper thread, again every 20 ms while this busy
+        spell lasts: an interrupt that came before the engine began the statement (the
+        moment between a call entering and the engine starting) is otherwise lost, and the
+        statement runs to its end. A later statement (a new spell) is never interrupted."""
+        interrupt()
+        spell = self.spells
+        if not self._calls:
+            return
+
+        def again() -> None:
+            for _ in range(int(seconds / 0.02)):
+                time.sleep(0.02)
+                if not self._calls or self.spells != spell:
+                    return
+                interrupt()
+
+        threading.Thread(target=again, name="noctra-cancel", daemon=True).start()
+
+
 class Runner(Protocol):
     """What every engine does, the native SQLite one included: run, describe, cancel."""
 
     name: str
-    # True while a statement runs on it (a Ctrl-C handler cancels instead of exiting).
-    busy: bool
+
+    @property
+    def busy(self) -> bool:
+        """True while a statement runs on it (a Ctrl-C handler cancels instead of exiting)."""
 
     def run(self, sql: str, params: Params = None) -> EngineResult:
         """Run one statement; its rows stay in the engine until read."""

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from noctra.engine.base import Column, Params
+from noctra.engine.base import Busy, Column, Params
 from noctra.errors import LOCKED_HINT, CancelledQueryError, LockedError, NoctraError, QueryError, SourceError
 from noctra.output.render import value_text
 
@@ -221,8 +221,12 @@ class SqliteEngine:
         self.path = path
         self.alias = alias
         self.readonly = readonly
-        self.busy = False
+        self.calls = Busy()
         self._running: SqliteResult | None = None
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.calls)
 
     def run(self, sql: str, params: Params = None) -> SqliteResult:
         if self._running is not None:
@@ -272,7 +276,7 @@ class SqliteEngine:
         return [Column(str(r[1]), str(r[2] or "ANY"), not r[3]) for r in rows]
 
     def cancel(self) -> None:
-        self.connection.interrupt()
+        self.calls.interrupt_until_idle(self.connection.interrupt)
 
     def progress(self) -> float | None:
         return None
@@ -291,10 +295,10 @@ class _Translate:
         self.engine = engine
 
     def __enter__(self) -> None:
-        self.engine.busy = True
+        self.engine.calls.__enter__()
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        self.engine.busy = False
+        self.engine.calls.__exit__()
         if exc is None:
             return
         if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc):

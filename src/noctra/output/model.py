@@ -6,10 +6,11 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from noctra.engine.base import Column, EngineResult
-from noctra.errors import NoctraError, QueryError, UsageError
+from noctra.errors import BusyError, CancelledQueryError, NoctraError, QueryError, UsageError
 from noctra.output.display import CopyRows, needs_sql_text, sql_texts
 from noctra.output.render import TableLayout, render_markdown, render_table
 from noctra.output.text import TEXT_FORMATS, TextWriter, not_utf8_row, unique_names
@@ -41,6 +42,11 @@ class StatementLock:
         self.closed = False
         self._unread: Result | None = None  # the last result run, and the thread that ran it
         self._unread_by = 0
+        # The last statement (or the reading of its rows) that did not finish: how, after how
+        # many seconds. A statement that runs clears it (Session.run_statement).
+        self.failure: tuple[str, float] | None = None
+        self._depth = 0  # calls of the holding thread inside each other
+        self._since = 0.0
 
     def running(self) -> None:
         """Holding the lock, before a statement runs: count it. A result another thread ran
@@ -56,13 +62,36 @@ class StatementLock:
         """Holding the lock: ``result``'s rows are in the engine now."""
         self._unread, self._unread_by = result, threading.get_ident()
 
+    @contextmanager
+    def turn(self, *, wait: bool = True) -> Iterator[None]:
+        """Held around a call that runs something on the engine's connection outside a
+        statement (a catalog's DESCRIBE): counted as one. Without ``wait``, a statement
+        running in another thread is an error instead of a wait (a front end's own thread
+        must not freeze while a query runs)."""
+        if not self._lock.acquire(blocking=wait):
+            raise BusyError("a statement is running", hint="ask again when it ends")
+        try:
+            if self.closed:
+                raise NoctraError("this session is closed", hint="open a new noctra.Session()")
+            self.running()
+            yield
+        finally:
+            self._lock.release()
+
     def __enter__(self) -> None:
         self._lock.acquire()
         if self.closed:
             self._lock.release()
             raise NoctraError("this session is closed", hint="open a new noctra.Session()")
+        self._depth += 1
+        if self._depth == 1:
+            self._since = time.perf_counter()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and isinstance(exc, NoctraError):
+            how = "cancelled" if isinstance(exc, CancelledQueryError) else "failed"
+            self.failure = (how, time.perf_counter() - self._since)
         self._lock.release()
 
 

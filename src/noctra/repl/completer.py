@@ -17,12 +17,12 @@ from prompt_toolkit.completion import CompleteEvent, Completion
 from prompt_toolkit.completion import Completer as _PtCompleter
 from prompt_toolkit.document import Document
 
-from noctra.errors import NoctraError
+from noctra.errors import BusyError, NoctraError
 from noctra.records import record
 from noctra.rql.lexer import Kind, Token, tokenize
 
 if TYPE_CHECKING:
-    from noctra.catalog import Column, SourceEntry, TableInfo
+    from noctra.catalog import Catalog, Column, SourceEntry, TableInfo
     from noctra.session import Session
 
 KEYWORDS = (
@@ -66,10 +66,15 @@ class Candidate:
 class CatalogCache:
     """What completion knows about a session, read on first need and kept until invalidated."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, wait: bool = True) -> None:
+        """``wait=False`` (the TUI's own thread): while a statement runs, offer what is known."""
         self._session = session
+        self._wait = wait
         self._functions: list[str] | None = None
         self.invalidate()
+
+    def _catalog(self) -> Catalog:
+        return self._session.catalog(wait=self._wait)
 
     def invalidate(self) -> None:
         """Forget sources, tables and columns (after USE, DETACH or DDL)."""
@@ -81,8 +86,8 @@ class CatalogCache:
 
     def sources(self) -> list[SourceEntry]:
         if self._sources is None:
-            self._sources = _quietly(lambda: self._session.catalog().sources())
-        return self._sources
+            self._sources = _quietly(lambda: self._catalog().sources())
+        return self._sources or []
 
     def source(self, alias: str) -> SourceEntry | None:
         return next((s for s in self.sources() if s.alias.lower() == alias.lower()), None)
@@ -90,31 +95,40 @@ class CatalogCache:
     def tables(self, alias: str) -> list[TableInfo]:
         key = alias.lower()
         if key not in self._tables:
-            self._tables[key] = _quietly(lambda: self._session.catalog().tables(alias))
+            found = _quietly(lambda: self._catalog().tables(alias))
+            if found is None:
+                return []
+            self._tables[key] = found
         return self._tables[key]
 
     def columns(self, alias: str, table: str | None = None) -> list[Column]:
         key = (alias.lower(), None if table is None else table.lower())
         if key not in self._columns:
-            self._columns[key] = _quietly(lambda: self._session.catalog().columns(alias, table))
+            found = _quietly(lambda: self._catalog().columns(alias, table))
+            if found is None:
+                return []
+            self._columns[key] = found
         return self._columns[key]
 
     def own_tables(self) -> list[TableInfo]:
         if self._own is None:
-            self._own = _quietly(lambda: self._session.catalog().own_tables())
-        return self._own
+            self._own = _quietly(lambda: self._catalog().own_tables())
+        return self._own or []
 
     def own_columns(self, table: str) -> list[Column]:
         key = table.lower()
         if key not in self._own_columns:
-            self._own_columns[key] = _quietly(lambda: self._session.catalog().own_columns(table))
+            found = _quietly(lambda: self._catalog().own_columns(table))
+            if found is None:
+                return []
+            self._own_columns[key] = found
         return self._own_columns[key]
 
     def functions(self) -> list[str]:
         """The engine's function names: read once per REPL, they never change."""
         if self._functions is None:
-            self._functions = _quietly(lambda: self._session.catalog().functions())
-        return self._functions
+            self._functions = _quietly(lambda: self._catalog().functions())
+        return self._functions or []
 
     def variables(self) -> list[tuple[str, str]]:
         """(name, type) of the session's variables: read from the session, no query."""
@@ -122,18 +136,21 @@ class CatalogCache:
 
     def option_names(self, path: str | None, *, export: bool) -> dict[str, str]:
         try:
-            return self._session.catalog().option_names(path, export=export)
+            return self._catalog().option_names(path, export=export)
         except NoctraError:
             return {}
 
     def file_kind(self, name: str) -> str | None:
-        return self._session.catalog().file_kind(name)
+        return self._catalog().file_kind(name)
 
 
-def _quietly(read: Callable[[], list[T]]) -> list[T]:
-    """Completion never fails: a catalog read that raises offers nothing."""
+def _quietly(read: Callable[[], list[T]]) -> list[T] | None:
+    """Completion never fails: a catalog read that raises offers nothing. None: a statement
+    is running in another thread, so nothing is known yet (asked again next time)."""
     try:
         return read()
+    except BusyError:
+        return None
     except (NoctraError, OSError):
         return []
 

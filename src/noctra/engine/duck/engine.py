@@ -14,6 +14,7 @@ from noctra.engine.base import (
     PROGRESS,
     STORED_RESULTS,
     STREAM_COPY,
+    Busy,
     Column,
     EngineResult,
     EngineStatus,
@@ -154,7 +155,7 @@ class DuckEngine:
         self._running: DuckResult | None = None
         self.interrupted = False
         self._progress_enabled = False
-        self.busy = False
+        self.calls = Busy()
         self.threads: int | None = None  # what set_threads last set
         # SET statements run on the connection, by lower-cased name: a cursor (a new
         # connection) starts from DuckDB's defaults for TimeZone, Calendar... (copy_result).
@@ -413,7 +414,7 @@ class DuckEngine:
     def cancel(self) -> None:
         """Interrupt what runs now; safe from another thread."""
         self.interrupted = True
-        self.connection.interrupt()
+        self.calls.interrupt_until_idle(self.connection.interrupt)
 
     def progress(self) -> float | None:
         """DuckDB's own progress of the running query, when it knows it."""
@@ -428,6 +429,10 @@ class DuckEngine:
             self._execute("SET enable_progress_bar = true")
             self._execute("SET enable_progress_bar_print = false")
             self._progress_enabled = True
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.calls)
 
     def status(self) -> EngineStatus:
         """Threads and memory from a cursor: a result being streamed stays intact."""

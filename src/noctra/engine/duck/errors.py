@@ -47,12 +47,12 @@ class Translate:
         self.engine = engine
 
     def __enter__(self) -> None:
-        self.engine.busy = True
+        self.engine.calls.__enter__()
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> Literal[False]:
-        self.engine.busy = False
+        self.engine.calls.__exit__()
         if exc is None:
             return False
         if self.engine.interrupted and isinstance(exc, (duckdb.InterruptException, KeyboardInterrupt)):

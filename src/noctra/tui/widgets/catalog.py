@@ -71,7 +71,7 @@ class CatalogTree(Tree[Entry]):
     def reload(self) -> None:
         """Read the sources again (after USE, DETACH or DDL); tables and columns load when opened."""
         self.clear()
-        catalog = self.session.catalog()
+        catalog = self.session.catalog(wait=False)  # the UI thread never waits for a query
         try:
             sources = catalog.sources()
             own = catalog.own_tables()
@@ -103,7 +103,7 @@ class CatalogTree(Tree[Entry]):
         if entry is None or entry.level == "column":
             return
         node.remove_children()
-        catalog = self.session.catalog()
+        catalog = self.session.catalog(wait=False)  # the UI thread never waits for a query
         try:
             if entry.level == "source":
                 source = next((s for s in catalog.sources() if s.alias == entry.alias), None)

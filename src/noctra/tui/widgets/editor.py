@@ -62,7 +62,7 @@ class Editor(TextArea):
         if self._cache is None and self.session is not None:
             from noctra.repl.completer import CatalogCache
 
-            self._cache = CatalogCache(self.session)
+            self._cache = CatalogCache(self.session, wait=False)  # the UI thread never waits
         return self._cache
 
     def catalog_changed(self) -> None:
