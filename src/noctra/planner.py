@@ -633,13 +633,70 @@ def _qualified_tables(tokens: list[Token], sources: dict[str, Source]) -> list[t
 
 
 def _names_a_file(tokens: list[Token]) -> bool:
-    """True when a string in the statement looks like a file path or URL (DuckDB reads those)."""
-    for token in tokens:
-        if token.kind is Kind.STRING and len(token.text) > 2:
-            text = token.text[1:-1]
-            if kind_from_name(text) is not None or "://" in text or "*" in text:
-                return True
+    """True when a quoted path or URL stands where DuckDB reads or writes a file.
+
+    That is a relation (``FROM 'x.csv'``, ``JOIN``, after a comma of a FROM list), a file
+    reader's argument (``read_csv('x.csv')``), ``COPY ... TO 'x'`` or ``ATTACH 'x.db'``. A
+    value that only looks like a file name (``LIKE '%.csv'``, ``VALUES ('a.csv')``) is text:
+    it leaves the statement on SQLite, whose semantics (LIKE, integer division) it keeps.
+    """
+    meaningful = significant(tokens)
+    in_from = [False]  # per parenthesis depth: inside a FROM clause
+    before: Token | None = None
+    call: Token | None = None  # the token before ``before``
+    for token in meaningful:
+        if token.kind is Kind.OP and token.text == "(":
+            in_from.append(False)
+        elif token.kind is Kind.OP and token.text == ")":
+            if len(in_from) > 1:
+                in_from.pop()
+        elif token.kind is Kind.WORD:
+            word = token.text.upper()
+            if word in ("FROM", "JOIN"):
+                in_from[-1] = True
+            elif word in _FROM_ENDS:
+                in_from[-1] = False
+        elif (
+            token.kind is Kind.STRING
+            and _in_a_file_position(before, call, in_from[-1])
+            and _looks_like_a_path(string_value(token.text))
+        ):
+            return True
+        call, before = before, token
     return False
+
+
+def _in_a_file_position(before: Token | None, call: Token | None, in_from: bool) -> bool:
+    """After FROM/JOIN/TO/ATTACH, a comma of a FROM list, or a file reader's ``(``."""
+    if before is None:
+        return False
+    if before.kind is Kind.WORD:
+        return before.text.upper() in _PATH_AFTER
+    if before.kind is not Kind.OP:
+        return False
+    if before.text == ",":
+        return in_from
+    return (
+        before.text == "("
+        and call is not None
+        and call.kind is Kind.WORD
+        and call.text.lower().startswith(_PATH_FUNCTIONS)
+    )
+
+
+def _looks_like_a_path(text: str) -> bool:
+    return kind_from_name(text) is not None or "://" in text or "*" in text
+
+
+# Words after which a quoted string is a file: a relation, COPY's target or source, ATTACH.
+_PATH_AFTER = frozenset({"FROM", "JOIN", "TO", "ATTACH"})
+# Words that end a FROM clause (a comma after them is no longer a join).
+_FROM_ENDS = frozenset(
+    {"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "QUALIFY", "WINDOW", "UNION", "EXCEPT", "INTERSECT"}
+    | {"SELECT", "SET", "VALUES", "RETURNING", "OFFSET"}
+)
+# Functions whose first argument is a path: DuckDB's readers and file listings.
+_PATH_FUNCTIONS = ("read_", "parquet_", "glob", "sniff_csv", "delta_scan", "iceberg_", "sqlite_scan")
 
 
 def _reads_a_file(tokens: list[Token]) -> bool:

@@ -318,3 +318,35 @@ def test_a_read_sqlite_cannot_parse_runs_in_duckdb(crm: Path) -> None:
         s.execute("SET engine = sqlite")
         with pytest.raises(QueryError, match="syntax error"):
             s.execute("SELECT count(*) FROM users GROUP BY ALL")
+
+
+# Where a quoted string is a file DuckDB reads (the statement runs in DuckDB) and where it is
+# only a value that looks like a file name (the statement stays in SQLite, with its semantics).
+ROUTES = [
+    ("SELECT count(*) FROM crm.users u JOIN 'orders.csv' o ON o.user_id = u.id", "duckdb"),
+    ("SELECT count(*) FROM crm.users u, 'orders.csv' o WHERE o.user_id = u.id", "duckdb"),
+    ("SELECT count(*) FROM crm.users WHERE id IN (SELECT user_id FROM 'orders.csv')", "duckdb"),
+    ("SELECT count(*) FROM crm.users u JOIN read_csv('orders.csv') o ON o.user_id = u.id", "duckdb"),
+    ("SELECT count(*) FROM crm.users u JOIN read_csv_auto('o*.csv') o ON o.user_id = u.id", "duckdb"),
+    ("SELECT count(*) FROM crm.users WHERE name LIKE '%.csv'", "sqlite"),
+    ("SELECT 'report.csv' AS f, 7 / 2 AS d FROM crm.users LIMIT 1", "sqlite"),
+    ("SELECT count(*) FROM crm.users WHERE name IN ('a.parquet', 'https://x.org/y', '*')", "sqlite"),
+    ("SELECT replace(name, 'u', 'x.json') FROM crm.users LIMIT 1", "sqlite"),
+    ("SELECT count(*) FROM crm.users u JOIN crm.users v ON u.id = v.id, 'orders.csv' o", "duckdb"),
+]
+
+
+@pytest.mark.parametrize(("sql", "engine"), ROUTES)
+def test_a_quoted_path_runs_in_duckdb_only_where_duckdb_reads_a_file(
+    crm: Path, sql: str, engine: str
+) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS crm")
+        assert run(s, sql).engine == engine
+
+
+def test_a_value_that_looks_like_a_file_name_is_written_with_sqlite_semantics(crm: Path) -> None:
+    with Session() as s:
+        s.execute("USE 'crm.db' AS crm")
+        s.execute("INSERT INTO crm.users VALUES (500, 'c.csv', 7 / 2)")
+        assert s.sql("SELECT score FROM crm.users WHERE id = 500").rows(1) == [(3,)]
