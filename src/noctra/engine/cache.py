@@ -128,10 +128,25 @@ def identify(path: str) -> FileIdentity:
 
 
 def identify_local(location: str) -> FileIdentity:
-    """A local file's or glob's identity now (OSError when it cannot be read)."""
-    from noctra.engine.sources import names_a_glob
+    """A local file's or glob's identity now (OSError when it cannot be read).
 
-    return identify_glob(location) if names_a_glob(location) else identify(location)
+    A file named with ``*?[`` (``x[1].csv``) is read as itself by a source (its pattern
+    escaped), but DuckDB reads what the name matches as a pattern when it matches anything
+    (``FROM 'x[1].csv'`` reads ``x1.csv``): both are followed, so neither is served stale.
+    """
+    from noctra.engine.sources import is_glob
+
+    if not is_glob(location):
+        return identify(location)
+    if not os.path.isfile(location):
+        return identify_glob(location)
+    literal = identify(location)
+    try:
+        matches = identify_glob(location)
+    except FileNotFoundError:
+        return literal  # the pattern matches nothing else: DuckDB reads the file itself
+    digest = _blake2b(f"{literal.fingerprint}\0{matches.fingerprint}".encode())
+    return FileIdentity(location, literal.size, max(literal.mtime_ns, matches.mtime_ns), digest.hexdigest())
 
 
 # A file changed this recently may still change within its mtime's resolution.
@@ -139,6 +154,37 @@ RACY_NS = 2_000_000_000
 # Up to this many files a glob's identity holds every file's fingerprint (~13 MB read at
 # most); past it, only files changed in the last RACY_NS.
 FINGERPRINTED_FILES = 100
+
+
+def _glob_matches(pattern: str) -> list[str]:
+    """The paths a glob matches, hidden ones too, as DuckDB expands it: ``**`` does not go
+    into symlinked folders (glob.glob's recursion does, forever round a link to ``..``)."""
+    import glob
+
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        return glob.glob(pattern, include_hidden=True)
+    if parts.count("**") > 1:
+        raise OSError(f"{pattern}: more than one '**'")  # DuckDB refuses it too
+    at = parts.index("**")
+    head, tail = os.sep.join(parts[:at]), os.sep.join(parts[at + 1 :])
+    if at == 0:
+        bases = [os.curdir]
+    elif glob.has_magic(head):
+        bases = [b for b in glob.glob(head or os.sep, include_hidden=True) if os.path.isdir(b)]
+    else:
+        bases = [head or os.sep]
+    found: list[str] = []
+    for base in bases:
+        for walked, folders, files in os.walk(base):  # followlinks=False: as DuckDB's '**'
+            root = walked
+            if at == 0:  # '**/x.csv': paths as glob.glob gives them, without './'
+                root = "" if walked == os.curdir else walked.removeprefix(os.curdir + os.sep)
+            if tail:
+                found += glob.glob(os.path.join(glob.escape(root), tail), include_hidden=True)
+            else:
+                found += [os.path.join(root, name) for name in files + folders]
+    return sorted(set(found))
 
 
 def identify_glob(pattern: str) -> FileIdentity:
@@ -149,11 +195,10 @@ def identify_glob(pattern: str) -> FileIdentity:
     OSError when nothing matches, or when a match is a pipe, a device or a kernel file
     (/proc, /sys, /dev): DuckDB reads those too, and no identity can follow them.
     """
-    import glob
     import stat as kinds
 
     found = []
-    for path in glob.glob(pattern, recursive=True, include_hidden=True):
+    for path in _glob_matches(pattern):
         stat = os.stat(path)
         if kinds.S_ISDIR(stat.st_mode):
             continue
@@ -262,6 +307,9 @@ class EntryStore(Generic[E]):
         entries = []
         for path in self.directory.glob(f"*{self.suffix}"):
             entry = self._read_meta(path.name[: -len(self.suffix)])
+            if entry is not None and not _plausible(entry):
+                self.drop(entry.key)  # a damaged description (a last use of NaN): not to be trusted
+                continue
             if entry is not None:
                 entries.append(entry)
                 continue
@@ -300,6 +348,44 @@ class EntryStore(Generic[E]):
                     marker.unlink()
             except OSError:
                 continue
+        self._sweep_temporaries()
+
+    def _sweep_temporaries(self) -> None:
+        """Delete temporary files a process left when it was killed mid-write (``kill -9``,
+        out of memory, power loss): nothing else ever would, and max_size does not count them.
+        Only those untouched for ORPHAN_SECONDS whose process is gone."""
+        if not self.directory.is_dir():
+            return
+        old = time.time() - ORPHAN_SECONDS
+        for path in self.directory.glob(".*.tmp*"):
+            parts = path.name.split(".")
+            try:
+                pid = int(parts[2])
+                if path.stat().st_mtime >= old or _running(pid):
+                    continue
+                path.unlink()
+            except (IndexError, ValueError, OSError):
+                continue
+
+
+def _plausible(entry: _Entry) -> bool:
+    """A description whose numbers could be true: a last use that is a time (NaN, infinity or
+    1e300 would fail `noctra cache show` and the LRU order), no negative counts or sizes."""
+    weight = getattr(entry, "copy_size", getattr(entry, "size", 0))
+    return 0 <= entry.last_use < 1e11 and entry.hits >= 0 and isinstance(weight, int) and weight >= 0
+
+
+def _running(pid: int) -> bool:
+    """True when a process with this id runs (or may: one of another user's)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 @record

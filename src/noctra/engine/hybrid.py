@@ -766,12 +766,21 @@ class Hybrid:
         try:
             if schema is None:
                 schema = self.duck.describe(f"SELECT * FROM {reader}")
-            # LZ4: read back faster than snappy (1 GB CSV's copy: 286 vs 306 ms whole process) at
-            # the same size and build time; zstd is 40 % smaller but 35 % slower to read.
-            self.duck.execute(
-                f"COPY (SELECT * FROM {reader}) TO {quote_string(str(temporary))} "
-                "(FORMAT parquet, COMPRESSION lz4)"
-            )
+            # The copy keeps the text's order for every later reader: rows a session without
+            # preserve_insertion_order would write out of order (a glob's files interleaved).
+            unordered = self.duck.get_option("preserve_insertion_order") is False
+            if unordered:
+                self.duck.set_option("preserve_insertion_order", "true")
+            try:
+                # LZ4: read back faster than snappy (1 GB CSV's copy: 286 vs 306 ms whole process)
+                # at the same size and build time; zstd is 40 % smaller but 35 % slower to read.
+                self.duck.execute(
+                    f"COPY (SELECT * FROM {reader}) TO {quote_string(str(temporary))} "
+                    "(FORMAT parquet, COMPRESSION lz4)"
+                )
+            finally:
+                if unordered:
+                    self.duck.set_option("preserve_insertion_order", "false")
             copied = self.duck.describe(f"SELECT * FROM read_parquet({quote_string(str(temporary))})")
         except QueryError:
             temporary.unlink(missing_ok=True)

@@ -59,6 +59,10 @@ DENIED_FUNCTIONS = frozenset(
         "stats",
         "query",
         "query_table",
+        # age(ts) counts from today (its catalog entry says CONSISTENT all the same).
+        "age",
+        # Binds the statement it is given: the files that one reads are not followed.
+        "json_serialize_plan",
     }
 )
 # SQL keywords DuckDB parses as column references and binds to the clock or the session.
