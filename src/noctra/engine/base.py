@@ -251,6 +251,13 @@ class Engine(Runner, Protocol):
     def unregister(self, source: Source) -> None:
         """Forget a source."""
 
+    def attach_again(self, source: Source) -> None:
+        """Let the next statement naming an attached SQLite source attach it afresh."""
+
+    def before_sqlite_attach(self, hook: Callable[[Source], None]) -> None:
+        """Call ``hook(source)`` just before a SQLite source is attached (the hybrid closes its
+        own connection to a WAL database then: see Hybrid.sqlite_engine)."""
+
     def inspect(self, source: Source) -> Registration:
         """What registering a source would learn (columns, dialect), without registering it."""
 

@@ -195,6 +195,16 @@ def _bound_before_reading(error: QueryError) -> bool:
     return type(error.__cause__).__name__ in _BEFORE_READING
 
 
+def is_wal(path: str) -> bool:
+    """True for a SQLite database in WAL mode (its header's read/write versions are 2)."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18] == 2
+
+
 def file_version(path: str) -> tuple[int, int]:
     stat = os.stat(path)
     return stat.st_size, stat.st_mtime_ns
@@ -234,12 +244,26 @@ class Hybrid:
         self.copies: dict[str, CopyState] = {}
         self._tables: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
         self._schema_ready = False
+        duck.before_sqlite_attach(self._close_for_duckdb)
 
     # --- native SQLite --------------------------------------------------------------
 
     def sqlite_engine(self, source: Source) -> SqliteEngine:
+        """Noctra's own connection to a SQLite source (Python's sqlite3).
+
+        DuckDB reads SQLite through its own copy of the SQLite library. Two copies of SQLite in
+        one process do not see each other's POSIX locks (sqlite.org/howtocorrupt.html, 2.2.1):
+        with a WAL database, the one that closes last-but-not-last deletes the WAL the other
+        still writes to, so its later commits are invisible to DuckDB and lost if the process
+        dies. So a WAL database is never open in both at once: DuckDB's attachment is set aside
+        before this connection is used, and this connection is closed before DuckDB attaches
+        (_close_for_duckdb). A rollback-journal database needs neither (each write changes the
+        file, and no lock is held between statements).
+        """
         from noctra.engine.sqlite import SqliteEngine
 
+        if is_wal(source.location):
+            self.duck.attach_again(source)
         engine = self.sqlite.get(source.alias)
         if engine is None or engine.path != source.location:
             opened = SqliteEngine(
@@ -253,6 +277,13 @@ class Hybrid:
             self._tables.pop(source.alias, None)
             engine = self.sqlite[source.alias] = opened
         return engine
+
+    def _close_for_duckdb(self, source: Source) -> None:
+        """DuckDB is about to attach a SQLite source: a WAL database's own connection closes."""
+        engine = self.sqlite.get(source.alias)
+        if engine is not None and engine.path == source.location and is_wal(source.location):
+            del self.sqlite[source.alias]
+            engine.close()
 
     def open_new(self, source: Source) -> None:
         """Create an empty SQLite database file for ``OPTIONS (create = true)``."""

@@ -706,6 +706,12 @@ class SparkEngine:
             schema = frame.limit(0).toArrow().schema
         return tuple(Column(f.name, sql_type_of(f.type), f.nullable) for f in schema)
 
+    def attach_again(self, source: Source) -> None:
+        self.local.attach_again(source)  # SQLite tables are read through the local DuckDB
+
+    def before_sqlite_attach(self, hook: Callable[[Source], None]) -> None:
+        self.local.before_sqlite_attach(hook)
+
     def unregister(self, source: Source) -> None:
         key = source.alias.lower()
         if self._sqlite.pop(key, None) is not None:

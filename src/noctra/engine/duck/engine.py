@@ -156,6 +156,9 @@ class DuckEngine:
         self.interrupted = False
         self._progress_enabled = False
         self.calls = Busy()
+        self._before_sqlite_attach: Callable[[Source], None] | None = None
+        self._read_only_wal: dict[str, Source] = {}  # WAL databases attached read-only, by alias
+        self._reading = False  # the statement being readied only reads
         self.threads: int | None = None  # what set_threads last set
         # SET statements run on the connection, by lower-cased name: a cursor (a new
         # connection) starts from DuckDB's defaults for TimeZone, Calendar... (copy_result).
@@ -198,12 +201,20 @@ class DuckEngine:
         if ("postgres" in lowered or "mysql" in lowered) and re.search(_SERVER_HINT, sql):
             for function, attach in re.findall(_SERVER_HINT, sql):
                 self.load_extension(f"{(function or attach).lower()}_scanner")
-        if not self._pending:
+        if not self._pending and not self._read_only_wal:
             return
         named = {
             (quoted.replace('""', '"') if quoted else word).lower()
             for quoted, word in re.findall(_NAMES, sql)
         }
+        # A WAL database is attached read-only for a statement that only reads (_attach); one
+        # that may write attaches it again, writable.
+        self._reading = not statement or _only_reads(sql)
+        if not self._reading:
+            # Named, or the current database, where bare names (CREATE TABLE new) go.
+            writable = named | {self.catalog_in_use.lower()}
+            for key in [k for k in self._read_only_wal if k in writable]:
+                self.attach_again(self._read_only_wal[key])
         wanted = self._wanted_catalog.lower() if self._wanted_catalog and statement else None
         self.unattached = None
         for key in [k for k in self._pending if k in named or k == wanted]:
@@ -723,6 +734,17 @@ class DuckEngine:
             self.load_extension("sqlite_scanner")
             kind_sql = "TYPE sqlite"
             check_sqlite_file(source)
+            if self._before_sqlite_attach is not None:
+                self._before_sqlite_attach(source)
+            from noctra.engine.hybrid import is_wal
+
+            if not readonly and self._reading and is_wal(source.location):
+                # Closing a writable attachment of a WAL database deletes the WAL when this copy
+                # of SQLite takes itself for the last connection: it does not see the locks of
+                # another copy in this process (a program's own sqlite3 connection), whose later
+                # commits would then be lost. A read-only one leaves the WAL alone.
+                readonly = True
+                self._read_only_wal[source.alias.lower()] = source
         else:
             kind_sql = "TYPE duckdb"
         extra = ", READ_ONLY" if readonly else ""
@@ -839,9 +861,33 @@ class DuckEngine:
             hint = f"reach its tables as {name}.table, or DETACH {name} first (DuckDB attaches a file once)"
         return SourceError(f"{source.path!r} is already attached as {name!r}", hint=hint)
 
+    def before_sqlite_attach(self, hook: Callable[[Source], None]) -> None:
+        self._before_sqlite_attach = hook
+
+    def attach_again(self, source: Source) -> None:
+        """Detach an attached SQLite database: the next statement naming it attaches it again.
+
+        DuckDB's SQLite reader keeps one connection per attachment, and in a WAL database that
+        connection goes on reading what it read before a commit made through another copy of
+        SQLite in this process (Noctra's native road, or the program using the Python API): a
+        new attachment reads the database as it is now.
+        """
+        key = source.alias.lower()
+        if source.kind is not SourceKind.SQLITE or key in self._pending:
+            return
+        self._read_only_wal.pop(key, None)
+        current = self.catalog_in_use.lower() == key
+        if current:
+            self.use_catalog(None)
+        self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
+        self._pending[key] = source
+        if current:
+            self._wanted_catalog = source.alias  # the default catalog again once attached
+
     def unregister(self, source: Source) -> None:
         """Remove a source's view or attachment."""
         key = source.alias.lower()
+        self._read_only_wal.pop(key, None)
         if self._pending.pop(key, None) is not None:
             if self._wanted_catalog is not None and self._wanted_catalog.lower() == key:
                 self._wanted_catalog = None
@@ -1048,3 +1094,23 @@ def _literal(node: object) -> bool:
     if kind == "COLUMN_REF":
         return len(node.get("column_names", [])) == 1  # a named argument's name
     return all(_literal(value) for key, value in node.items() if isinstance(value, (dict, list)))
+
+
+# First words of statements that only read (a WAL database is attached read-only for them).
+_READ_WORDS = frozenset(
+    {"SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SUMMARIZE", "SHOW", "EXPLAIN"}
+)
+
+
+def _only_reads(sql: str) -> bool:
+    """True when a statement only reads: a query, or COPY of a query to a file (EXPORT)."""
+    text = re.sub(r"^(?:\s+|--[^\n]*\n?|/\*.*?\*/)*", "", sql, flags=re.S).lstrip("(")
+    first = re.match(r"[A-Za-z_]+", text)
+    if first is None:
+        return False
+    word = first.group(0).upper()
+    if word == "WITH":
+        return re.search(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", text, flags=re.I) is None
+    if word == "COPY":
+        return re.match(r"COPY\s*\(", text, flags=re.I) is not None
+    return word in _READ_WORDS
