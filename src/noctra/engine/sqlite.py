@@ -40,8 +40,14 @@ class SqliteResult:
         if self._has_rows:
             # SQLite has no column types in a result: take them from the first row.
             self._peeked = self.fetch(1)
-        first = self._peeked[0] if self._peeked else (None,) * len(names)
-        self.columns = [Column(name, _type_of(value)) for name, value in zip(names, first, strict=True)]
+        if self._peeked:
+            self.columns = [Column(n, _type_of(v)) for n, v in zip(names, self._peeked[0], strict=True)]
+        else:
+            # No row to tell: the types the columns are declared with (an empty day's EXPORT
+            # must not change the file's schema), text where SQLite knows none.
+            declared = owner.declared_types(sql) if self._has_rows and params is None else None
+            kinds = declared or [""] * len(names)
+            self.columns = [Column(n, _type_of_declared(k)) for n, k in zip(names, kinds, strict=True)]
         self.closed = False
 
     @property
@@ -132,7 +138,7 @@ class SqliteResult:
 
         first = self.fetch(batch_rows)
         if not first:
-            schema = pa.schema([(name, pa.null()) for name in names])
+            schema = pa.schema([(c.name, _arrow_type(c.type)) for c in self.columns])
             return pa.RecordBatchReader.from_batches(schema, [])
         head = batch(first)
 
@@ -182,6 +188,27 @@ _FITS: dict[str, set[type]] = {
     "string": {str},
     "binary": {bytes},
 }
+
+
+def _type_of_declared(declared: str) -> str:
+    """The type a column's values take by its declared type's affinity (sqlite.org/datatype3)."""
+    upper = declared.upper()
+    if "INT" in upper:
+        return "BIGINT"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "DOUBLE"
+    if "BLOB" in upper:
+        return "BLOB"
+    return "VARCHAR"  # text, no type (an expression), or NUMERIC's dates and decimals as text
+
+
+def _arrow_type(column_type: str) -> pa.DataType:
+    """The Arrow type of a column type a SQLite result gives (_type_of, _type_of_declared)."""
+    import pyarrow as pa
+
+    return {"BOOLEAN": pa.bool_(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BLOB": pa.binary()}.get(
+        column_type, pa.string()
+    )
 
 
 def _type_of(value: object) -> str:
@@ -238,6 +265,23 @@ class SqliteEngine:
             )
         self._running = SqliteResult(cursor, self, sql, bound)
         return self._running
+
+    def declared_types(self, sql: str) -> list[str] | None:
+        """The declared types of a query's columns ('' for an expression); None if SQLite
+        cannot say (not a plain query). Read through a temporary view, dropped at once."""
+        if not re.match(r"\s*(?:SELECT|WITH|VALUES)\b", sql, flags=re.I):
+            return None
+        try:
+            self.connection.execute(f"CREATE TEMP VIEW __noctra_declared AS {sql.rstrip().rstrip(';')}")
+        except sqlite3.Error:
+            return None
+        try:
+            rows = self.connection.execute("PRAGMA temp.table_info(__noctra_declared)").fetchall()
+        except sqlite3.Error:
+            return None
+        finally:
+            self.connection.execute("DROP VIEW IF EXISTS temp.__noctra_declared")
+        return [str(row[2] or "") for row in rows]
 
     def data_version(self) -> int:
         """SQLite's PRAGMA data_version: changes when another connection commits."""
