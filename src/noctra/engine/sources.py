@@ -714,14 +714,30 @@ def head_bytes(path: str, size: int) -> bytes | None:
 RAGGED_HEAD_BYTES = 4 << 20
 
 
-def ragged_tail(path: str, delim: str, quote: str, escape: str, encoding: str) -> tuple[int, int, int] | None:
+@record(frozen=True)
+class Sniffed:
+    """What DuckDB's sniffer made of a CSV: its dialect, the lines it skips, and whether a header follows."""
+
+    delimiter: str
+    quote: str
+    escape: str
+    skip: int
+    header: bool
+    comment: str = ""
+
+
+def ragged_tail(
+    path: str, delim: str, quote: str, escape: str, encoding: str, *, sniffed: Sniffed | None = None
+) -> tuple[int, int, int] | None:
     """A CSV whose last rows have more fields than every line before them (R4-3).
 
     DuckDB's sniffer takes such a file (``a,b / 1,2 / 3,4 / 7,8,9``) for a preamble followed
     by a header-less table of the longer rows: every line before them skipped, no error. A
     real preamble (a title, notes) comes before more rows than it has; here the lines before
     all split into the same number (2 or more) of fields and are at least as many as the
-    longer rows. Returns (line of the first longer row, its fields, the fields before), or None.
+    longer rows. A key,value preamble over a header and fewer rows (a bank statement with one
+    transaction) is not flagged when DuckDB's sniff (``sniffed``) read it so (preamble_then_table).
+    Returns (line of the first longer row, its fields, the fields before), or None.
     """
     import codecs
     import csv
@@ -736,21 +752,60 @@ def ragged_tail(path: str, delim: str, quote: str, escape: str, encoding: str) -
     except LookupError:
         return None
     reader = dialect_reader(text, delim, quote, escape)
-    widths: list[int] = []
+    rows: list[list[str]] = []
     lines: list[int] = []
     try:
         for row in reader:
             if row:
-                widths.append(len(row))
+                rows.append(row)
                 lines.append(reader.line_num)
     except csv.Error:
         return None
+    widths = [len(row) for row in rows]
     width = widths[0] if widths else 0
     before = next((i for i, w in enumerate(widths) if w != width), len(widths))
     kept = widths[before:]
     if width < 2 or not kept or len(kept) > before or min(kept) <= width:
         return None
+    if sniffed is not None and preamble_then_table(rows, lines, before, sniffed):
+        return None
     return lines[before - 1] + 1, kept[0], width
+
+
+# A field DuckDB's sniffer types as other than text: a number, a date or time, a boolean.
+_TYPED = re.compile(
+    r"[-+]?(?:\d[\d_]*(?:[.,]\d*)?|[.,]\d+)(?:[eE][-+]?\d+)?%?"
+    r"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ T]\S.*)?"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+    r"|true|false",
+    re.IGNORECASE,
+)
+
+
+def _names_columns(header: list[str], rows: list[list[str]]) -> bool:
+    """A line that names the columns of the rows under it: each of its fields is text (not a
+    number, date or boolean) and some row holds such a value under it, as DuckDB tells a header."""
+    if not rows or not all(f.strip() and _TYPED.fullmatch(f.strip()) is None for f in header):
+        return False
+    return any(_TYPED.fullmatch(v.strip()) is not None for row in rows for v in row[: len(header)])
+
+
+def preamble_then_table(rows: list[list[str]], lines: list[int], start: int, sniffed: Sniffed) -> bool:
+    """``rows[:start]`` a preamble DuckDB skips, ``rows[start]`` the header of the table after it.
+
+    A bank statement: ``Account,12345 / Period,2024-01 / date,desc,amount / 2024-01-02,Coffee,-3.5``.
+    True when the rows from ``start`` all have its number of fields, it names their columns
+    (text over numbers or dates: _names_columns), the preamble is not itself a table (a line
+    of names over typed values: ``a,b / 1,2 / x,y,z / 5,6,7`` is refused), and DuckDB's sniff
+    skipped exactly the preamble and read a header. ``lines`` are the rows' (last) line numbers.
+    """
+    if start < 1 or start >= len(rows) - 1 or len({len(row) for row in rows[start:]}) != 1:
+        return False
+    if not sniffed.header or not lines[start - 1] <= sniffed.skip < lines[start]:
+        return False  # DuckDB skips other lines, or reads the names as a row
+    if not _names_columns(rows[start], rows[start + 1 :]):
+        return False
+    return not _names_columns(rows[0], rows[1:start])
 
 
 def ragged_tail_error(path: str, ragged: tuple[int, int, int]) -> SourceError:
@@ -769,7 +824,7 @@ RAGGED_ROWS_BYTES = 64 << 10
 
 
 def ragged_rows(
-    text: str, delim: str, quote: str, escape: str, *, whole: bool
+    text: str, delim: str, quote: str, escape: str, *, whole: bool, sniffed: Sniffed | None = None
 ) -> tuple[int, int, int] | None:
     """A CSV text whose rows after the header do not all have the header's number of fields.
 
@@ -780,7 +835,9 @@ def ragged_rows(
     than half of all are a table after a preamble, which DuckDB reads right: not flagged. A row
     of more fields whose extra ones are empty (``1,2,``: a trailing delimiter) fits. ``whole``
     is False when text is the start of a longer file: its last, maybe cut, row is not counted.
-    Returns (line of the first row that does not fit, its fields, the header's), or None.
+    A key,value preamble then a header and rows DuckDB's sniff (``sniffed``) skips as such is
+    not flagged (preamble_then_table). Returns (line of the first row that does not fit, its
+    fields, the header's), or None.
     """
     import csv
 
@@ -806,7 +863,13 @@ def ragged_rows(
     if last >= 2 and run * 2 > len(widths):
         return None  # one shape to the end, after a preamble (or none): DuckDB reads it right
     lines = [line for line, _ in rows[start:]]
-    return next(((lines[i], w, width) for i, w in enumerate(widths) if w != width), None)
+    at = next((i for i, w in enumerate(widths) if w != width), None)
+    if at is None:
+        return None
+    fields = [row for _, row in rows[start:]]
+    if sniffed is not None and preamble_then_table(fields, lines, at, sniffed):
+        return None
+    return lines[at], widths[at], width
 
 
 def _fields_past(row: list[str], width: int) -> int:
@@ -857,7 +920,15 @@ _RAGGED_CHECKED: dict[tuple[str, int, int, int, int], None] = {}
 
 
 def _check_ragged(path: str, location: str, info: os.stat_result) -> bool:
-    """Raise for a ragged CSV; True when the file was read and passed, False if it could not be read."""
+    """Raise for a ragged CSV; True when the file was read and passed, False if it could not be read.
+
+    The delimiter is guessed first (the first of , ; TAB | in the header line, TAB first in
+    a .tsv, | in a .psv): a file that passes so is read no further. One it flags is sniffed
+    by DuckDB (csv_sniff, ~25 ms): a header holding another delimiter (``Name;Amount (EUR,
+    net)``, ``id<TAB>note; extra``) is checked again with the delimiter DuckDB reads it with,
+    and a key,value preamble over a header and rows passes when DuckDB skips it as one
+    (preamble_then_table).
+    """
     try:
         with open(location, "rb") as handle:
             head = handle.read(RAGGED_ROWS_BYTES)
@@ -867,19 +938,77 @@ def _check_ragged(path: str, location: str, info: os.stat_result) -> bool:
         return False
     first = re.sub(rb'"[^"]*"', b"", head.split(b"\n", 1)[0])
     last = re.sub(rb'"[^"]*"', b"", last)
-    for delim in (",", ";", "\t", "|"):
-        if 0 < first.count(delim.encode()) < last.count(delim.encode()):
-            ragged = ragged_tail(location, delim, '"', '"', "utf-8")
-            if ragged is not None:
-                raise ragged_tail_error(path, ragged)
-    text = head.decode("utf-8-sig", "replace")
-    for delim in (",", ";", "\t", "|"):
-        if first.count(delim.encode()):
-            rows = ragged_rows(text, delim, '"', '"', whole=len(head) == info.st_size)
-            if rows is not None:
-                raise ragged_rows_error(path, rows)
-            return True
+    whole = len(head) == info.st_size
+    # A .tsv/.tab file is split by TAB first, a .psv file by |: what their header holds besides.
+    order = {".tsv": "\t", ".tab": "\t", ".psv": "|"}.get(os.path.splitext(location.lower())[1], "")
+    guessed = [d for d in dict.fromkeys((*order, ",", ";", "\t", "|")) if d.encode() in first]
+    error = _ragged_error(path, location, head, first, last, guessed, '"', None, whole=whole)
+    if error is None:
+        return True
+    sniffed = csv_sniff(location)
+    if sniffed is None or len(sniffed.delimiter) != 1 or sniffed.delimiter.encode() not in first:
+        # DuckDB reads the header as one column (the lines glued): refused, at the line
+        # the most likely delimiter (the one the most lines fit) says.
+        parts = (path, location, head, first, last)
+        each = (_ragged_error(*parts, [d], '"', None, whole=whole) for d in guessed)
+        raise max((e for e in each if e is not None), key=lambda e: e[0], default=error)[1]
+    quote = sniffed.quote if len(sniffed.quote) == 1 else '"'
+    again = _ragged_error(path, location, head, first, last, [sniffed.delimiter], quote, sniffed, whole=whole)
+    if again is not None:
+        raise again[1]
     return True
+
+
+def _ragged_error(  # noqa: PLR0917 (the file's parts, read once by _check_ragged)
+    path: str,
+    location: str,
+    head: bytes,
+    first: bytes,
+    last: bytes,
+    delimiters: list[str],
+    quote: str,
+    sniffed: Sniffed | None,
+    *,
+    whole: bool,
+) -> tuple[int, SourceError] | None:
+    """The ragged_tail or ragged_rows error of a CSV split by the first of ``delimiters`` (its
+    head, first and last line given), with the line it names; each delimiter is tried for a
+    last line with more of it than the first."""
+    for delim in delimiters:
+        if first.count(delim.encode()) < last.count(delim.encode()):
+            ragged = ragged_tail(location, delim, quote, quote, "utf-8", sniffed=sniffed)
+            if ragged is not None:
+                return ragged[0], ragged_tail_error(path, ragged)
+    if not delimiters:
+        return None
+    text = head.decode("utf-8-sig", "replace")
+    rows = ragged_rows(text, delimiters[0], quote, quote, whole=whole, sniffed=sniffed)
+    return None if rows is None else (rows[0], ragged_rows_error(path, rows))
+
+
+def csv_sniff(location: str) -> Sniffed | None:
+    """What DuckDB's sniffer makes of a local CSV, as ``FROM 'x.csv'`` reads it; None if it cannot.
+
+    On a connection of its own (~15 ms to open, a few ms to sniff): asked only of a file the
+    quick ragged checks flag, or that has a line starting with '#' (readers.quoted_csv_comment).
+    """
+    import duckdb
+
+    from noctra.engine.duck.readers import CSV_BUFFER_SIZE
+
+    query = (
+        "SELECT Delimiter, Quote, Escape, SkipRows, HasHeader, Comment FROM "
+        f"sniff_csv({quote_string(location)}, buffer_size = {CSV_BUFFER_SIZE})"
+    )
+    try:
+        with duckdb.connect(config={"threads": 1}) as con:
+            found = con.execute(query).fetchone()
+    except duckdb.Error:
+        return None
+    if found is None:
+        return None
+    delim, quote, escape, skip, header, comment = (("" if v == "(empty)" else v) for v in found)
+    return Sniffed(str(delim), str(quote), str(escape), int(str(skip or 0)), bool(header), str(comment))
 
 
 def one_workbook_error(path: str) -> SourceError:

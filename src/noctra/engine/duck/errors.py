@@ -456,11 +456,25 @@ def _remote_compressed_json(message: str) -> tuple[str, str] | None:
 
 def _late_json_shape(message: str, lines: list[str]) -> str | None:
     """A JSON object past the sample the reader learnt its columns from has another shape (a new
-    key, another type): DuckDB's advice line is dropped with the rest, so the fix is said here."""
+    key, another type): DuckDB's advice line is dropped with the rest, so the fix is said here.
+
+    An object holding a key twice (``{"a": 1, "a": 2}``) is no such case: no sample_size
+    reads it, as its key cannot be two columns. read_json_objects reads each object as one
+    JSON value; ignore_errors = true keeps the first value of the key (DuckDB 1.5.5).
+    """
     found = re.search(r'JSON transform error in file "([^"]+)"', message)
     if found is None or not any(line.startswith("Try increasing 'sample_size'") for line in lines[1:]):
         return None
     path = quote_string(found.group(1))
+    twice = re.search(r'has duplicate key "((?:[^"\\]|\\.)*)"$', message)
+    if twice is not None:
+        key = twice.group(1)
+        return (
+            f'an object in the file holds the key "{key}" twice, which cannot be read as columns: '
+            f"read_json_objects({path}) reads each object as one JSON value (then json ->> "
+            f"{quote_string(key)} is its first value), or OPTIONS (ignore_errors = true) in USE "
+            f"keeps the first value of each repeated key (in FROM: read_json({path}, ignore_errors = true))"
+        )
     return (
         "the reader learnt the columns from the first objects only: OPTIONS (sample_size = -1) in "
         f"USE reads the whole file to learn them (in FROM: read_json({path}, sample_size = -1))"

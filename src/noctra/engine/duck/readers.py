@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 
 from noctra.engine.base import Params
 from noctra.engine.sources import (
     RAGGED_ROWS_BYTES,
+    Sniffed,
     Source,
     SourceKind,
+    csv_sniff,
     dialect_reader,
     escape_glob,
+    file_version,
     head_bytes,
     is_glob,
     ragged_rows,
@@ -174,21 +178,36 @@ def pinned_csv(source: Source, rows: Rows) -> tuple[str, dict[str, str]]:
             quoted = row
         if [quoted[i] for i in (0, 3, 4, 5, 6, 7, 8, 9)] == [row[i] for i in (0, 3, 4, 5, 6, 7, 8, 9)]:
             row = quoted
+    if _unempty(row[4]) and "comment" not in user and "skip" not in user and int(str(row[5])):
+        # Comment lines (# exported by ...) on top: DuckDB's sniffer skips them as a preamble
+        # and takes the header for a row, or the first rows for a preamble too. Told the
+        # comment character it found, it reads the header and every row (comments left out).
+        try:
+            row = sniff({**sniff_args, "comment": _unempty(row[4])})
+        except QueryError as exc:
+            raise unreadable_csv(source, exc) from exc
     delim, quote, escape, newline, comment, skip, header, columns, datefmt, tsfmt = row
     assert isinstance(columns, list)
     first_file = matches[0] if matches else source.read_pattern
     if int(str(skip)) and "skip" not in user and not source.is_remote:
         encoding = str(user.get("encoding") or "utf-8")
-        ragged = ragged_tail(first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)), encoding)
+        sniffed = Sniffed(
+            str(delim), str(_unempty(quote)), str(_unempty(escape)), int(str(skip)), bool(header)
+        )
+        ragged = ragged_tail(
+            first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)), encoding, sniffed=sniffed
+        )
         if ragged is not None:
             raise ragged_tail_error(source.path, ragged)
         # Rows shorter, then longer: DuckDB took all but the longest for a preamble.
-        _refuse_ragged_rows(source.path, first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)))
+        _refuse_ragged_rows(
+            source.path, first_file, str(delim), str(_unempty(quote)), str(_unempty(escape)), sniffed=sniffed
+        )
     if len(columns) == 1 and "delim" not in user and "all_varchar" not in user:
         name = str(columns[0]["name"])
-        for d in ",;\t|":
-            if d != delim and d in name and not source.is_remote:
-                _refuse_ragged_rows(source.path, first_file, d, '"', '"')
+        if not source.is_remote:
+            # Refused at the line the most likely delimiter (the one the most lines fit) says.
+            _refuse_ragged_rows_by(source.path, first_file, [d for d in ",;\t|" if d != delim and d in name])
         if any(d in name for d in ",;\t|" if d != delim):
             raise SourceError(
                 f"cannot read {source.path!r} as CSV: its rows have different numbers of fields",
@@ -244,7 +263,6 @@ def regular_files(pattern: str) -> list[str]:
     named pipe to read its header would wait for a writer forever.
     """
     import glob
-    import stat
 
     found = []
     for path in glob.glob(pattern, recursive=True, include_hidden=True):
@@ -527,16 +545,68 @@ def quoted_file_reader(path: str, kind: SourceKind) -> str | None:
         return f"read_parquet({quote_string(path)})"
     if kind is not SourceKind.CSV:
         return None
-    return f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE})"
+    comment = "" if is_glob(path) else quoted_csv_comment(path)
+    told = f", comment = {sql_literal(comment)}" if comment else ""
+    return f"read_csv({quote_string(path)}, buffer_size = {CSV_BUFFER_SIZE}{told})"
 
 
-def _refuse_ragged_rows(path: str, location: str, delim: str, quote: str, escape: str) -> None:
+# The comment character quoted_csv_comment found for a file version ('' for none), oldest first.
+_COMMENTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def quoted_csv_comment(path: str) -> str:
+    """The comment character to read a local CSV quoted in FROM with, or ''.
+
+    Comment lines on top (``# exported by ...``): DuckDB's sniffer skips them as a preamble
+    and takes the header for a row (or the first rows for the preamble too); told the
+    comment character it found, it reads the header and every row, as USE does (pinned_csv).
+    Only a file with a line starting with '#' in its first 4 KB is sniffed, once per version.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ""
+    if not stat.S_ISREG(info.st_mode):
+        return ""  # a pipe would block the open; a URL is read as it comes
+    version = file_version(os.path.abspath(path), info)  # FROM 'c.csv' asks with both names
+    found = _COMMENTS.get(version)
+    if found is not None:
+        return found
+    head = head_bytes(path, 4096) or b""
+    found = ""
+    if head.removeprefix(b"\xef\xbb\xbf").startswith(b"#") or b"\n#" in head:
+        sniffed = csv_sniff(path)
+        if sniffed is not None and sniffed.comment and sniffed.skip:
+            found = sniffed.comment
+    _COMMENTS[version] = found
+    while len(_COMMENTS) > 1024:
+        del _COMMENTS[next(iter(_COMMENTS))]
+    return found
+
+
+def _refuse_ragged_rows(
+    path: str, location: str, delim: str, quote: str, escape: str, *, sniffed: Sniffed | None = None
+) -> None:
     """SourceError naming the first row whose number of fields is not the header's (ragged_rows)."""
     head = head_bytes(location, RAGGED_ROWS_BYTES)
     if head is None:
         return
     whole = len(head) < RAGGED_ROWS_BYTES
-    ragged = ragged_rows(head.decode("utf-8-sig", "replace"), delim, quote, escape, whole=whole)
+    text = head.decode("utf-8-sig", "replace")
+    ragged = ragged_rows(text, delim, quote, escape, whole=whole, sniffed=sniffed)
+    if ragged is not None:
+        raise ragged_rows_error(path, ragged)
+
+
+def _refuse_ragged_rows_by(path: str, location: str, delimiters: list[str]) -> None:
+    """_refuse_ragged_rows with the delimiter of those whose first misfit comes last, if any has one."""
+    head = head_bytes(location, RAGGED_ROWS_BYTES)
+    if head is None:
+        return
+    whole = len(head) < RAGGED_ROWS_BYTES
+    text = head.decode("utf-8-sig", "replace")
+    found = [ragged_rows(text, d, '"', '"', whole=whole) for d in delimiters]
+    ragged = max((r for r in found if r is not None), key=lambda r: r[0], default=None)
     if ragged is not None:
         raise ragged_rows_error(path, ragged)
 
