@@ -111,12 +111,7 @@ def test_file_like_parameter_keeps_sqlite_semantics(files_db: Path, run_noctra: 
 @pytest.mark.parametrize(
     "journal",
     [
-        pytest.param(
-            "wal",
-            marks=pytest.mark.xfail(
-                strict=True, reason="r7: WAL SQLite written by another process: DuckDB road reads stale rows"
-            ),
-        ),
+        "wal",  # read fresh: DuckDB attaches it read-only, and never beside Noctra's own connection
         "delete",  # a rollback-journal database is read fresh: the road that works
     ],
 )
@@ -165,9 +160,6 @@ def _parquet_types(path: Path) -> list[tuple[str, str]]:
         return [(str(a), str(b)) for a, b in rows.fetchall()]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="r7: EXPORT of an empty SQLite query writes every Parquet column as INTEGER"
-)
 def test_empty_sqlite_export_keeps_the_column_types(events_db: Path, run_noctra: RunNoctra) -> None:
     sql = (
         "USE 'ev.db' AS e;"
@@ -200,13 +192,11 @@ def test_empty_duckdb_export_of_a_sqlite_table_keeps_declared_types(
 # DuckDB types [] as "NULL"[] and {'b': NULL} as STRUCT(b "NULL"); the session file keeps that
 # type, and variables.problem_with refuses it at restore ("is not an SQL type"), so the variable
 # is dropped: the CLI warns, the Python API says nothing, and #name is then unknown.
+# Fixed: is_type_name takes DuckDB's "NULL" type at any depth (tests/test_r7_variables.py).
 
 EMPTYISH = ["[]", "[NULL]", "{'a': 1, 'b': NULL}"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason='r7: LET v = [] / [NULL] / {..: NULL} ("NULL" in its type) is dropped at restore'
-)
 @pytest.mark.parametrize("expr", EMPTYISH)
 def test_let_with_a_null_typed_part_survives_a_restart(
     expr: str, tmp_path: Path, run_noctra: RunNoctra
@@ -218,7 +208,6 @@ def test_let_with_a_null_typed_part_survives_a_restart(
     assert second.stdout == first.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="r7: Session API: LET tags = [] is gone in the next Session, silently")
 def test_api_let_empty_list_survives_a_new_session(tmp_path: Path) -> None:
     state = tmp_path / "session.toml"
     with noctra.Session(state_path=state) as s:
@@ -260,9 +249,6 @@ HEADER_WITH_ANOTHER_DELIMITER = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="r7: FROM 'x.csv' refuses a valid file whose header holds another delimiter"
-)
 @pytest.mark.parametrize(("name", "text"), HEADER_WITH_ANOTHER_DELIMITER)
 def test_from_reads_a_csv_whose_header_holds_another_delimiter(
     name: str, text: str, tmp_path: Path, run_noctra: RunNoctra
@@ -283,7 +269,6 @@ def test_from_reads_a_csv_whose_header_holds_another_delimiter(
 # ragged-tail check calls the file malformed ("line 3 has 3 fields, the lines before it have 2").
 
 
-@pytest.mark.xfail(strict=True, reason="r7: key,value preamble + header + one row is refused as ragged")
 @pytest.mark.parametrize("road", ["USE", "FROM"])
 def test_preamble_then_a_single_row_reads_like_duckdb(
     road: str, tmp_path: Path, run_noctra: RunNoctra
@@ -324,7 +309,6 @@ COMMENTED = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="r7: CSV with # comment lines loses its header or a row silently")
 @pytest.mark.parametrize("text", COMMENTED)
 def test_csv_with_comment_lines_keeps_header_and_rows_or_is_an_error(
     text: str, tmp_path: Path, run_noctra: RunNoctra
@@ -341,11 +325,10 @@ def test_csv_with_comment_lines_keeps_header_and_rows_or_is_an_error(
 # USAGE: "Options go before or after the subcommand"; `noctra query SQL --format csv f.csv`
 # stops with "unrecognized arguments: f.csv" (parse_fast gives up and argparse takes a
 # subcommand's positionals as one run of words): only `query SQL f.csv --format csv` works.
+# Fixed: a subcommand's words are parsed intermixed, by argparse and parse_fast alike
+# (tests/cli/test_args.py).
 
 
-@pytest.mark.xfail(
-    strict=True, reason="r7: `noctra query SQL --format csv FILE` says unrecognized arguments: FILE"
-)
 def test_file_after_an_option_is_registered(tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "t.csv").write_text("id\n1\n", encoding="utf-8")
     proc = run_noctra("query", "SELECT * FROM t", "--format", "csv", "t.csv", cwd=tmp_path)
@@ -361,9 +344,6 @@ def test_file_before_an_option_is_registered(tmp_path: Path, run_noctra: RunNoct
 # --- JSON object with a duplicate key: the hint points at sample_size, which does not help -------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="r7: duplicate JSON key error hints sample_size = -1, which does not help"
-)
 def test_json_duplicate_key_error_does_not_suggest_sample_size(tmp_path: Path, run_noctra: RunNoctra) -> None:
     (tmp_path / "d.json").write_text('[{"a":1,"a":2}]', encoding="utf-8")
     proc = run_noctra("query", "--fresh", "USE 'd.json' AS d; SELECT * FROM d", cwd=tmp_path)

@@ -89,12 +89,40 @@ def _parser_type() -> type[argparse.ArgumentParser]:
             self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
         ) -> tuple[argparse.Namespace, list[str]]:
             """A subcommand's --param values add to those given before it (argparse replaces them)."""
+            if self.prog != "noctra":
+                return self._parse_intermixed(list(sys.argv[1:] if args is None else args), namespace)
             parsed, extras = super().parse_known_args(args, namespace)
-            if self.prog == "noctra":
-                later = parsed.__dict__.pop(_LATER_PARAMS, None)
-                if later:
-                    parsed.param = [*(parsed.param or []), *later]
+            later = parsed.__dict__.pop(_LATER_PARAMS, None)
+            if later:
+                parsed.param = [*(parsed.param or []), *later]
             return parsed, extras
+
+        def _parse_intermixed(
+            self, args: list[str], namespace: argparse.Namespace | None
+        ) -> tuple[argparse.Namespace, list[str]]:
+            """A subcommand's words, its positionals (SQL, FILEs) before, between and after its
+            options (``query SQL --format csv t.csv``): argparse alone takes positionals as one
+            run of words and calls the rest unrecognized.
+
+            As argparse's parse_known_intermixed_args: the options first, positionals set aside,
+            then the words left as positionals. Every word after ``--`` is a positional (a file
+            named ``-x.csv``), which that function gets wrong (Python 3.11 takes ``--`` for a
+            positional in its first pass and the words after it for options).
+            """
+            tail: list[str] = []
+            if "--" in args:
+                at = args.index("--")
+                args, tail = args[:at], ["--", *args[at + 1 :]]
+            positionals = self._get_positional_actions()
+            saved = [(action, action.nargs, action.default) for action in positionals]
+            try:
+                for action in positionals:
+                    action.nargs = action.default = argparse.SUPPRESS
+                namespace, rest = super().parse_known_args(args, namespace)
+            finally:
+                for action, nargs, default in saved:
+                    action.nargs, action.default = nargs, default
+            return super().parse_known_args([*rest, *tail], namespace)
 
         def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
             """Print --help and --version text; argparse ignores a failed write (a full disk), we do not."""
@@ -123,16 +151,23 @@ def parse_fast(argv: Sequence[str]) -> argparse.Namespace | None:
     """The common command lines (``-c SQL``, ``query SQL [FILE...]``, ``batch SCRIPT``), parsed
     without argparse, whose import and set-up cost ~5 ms of every run; None for anything else
     (help, other subcommands, abbreviations, odd values), which argparse then parses.
+
+    As argparse does (a subcommand's words are intermixed, see _Parser._parse_intermixed), the
+    positionals may come before, between and after the options, and every word after a ``--``
+    that follows the subcommand is a positional (``query SQL -- -x.csv``).
     """
     from types import SimpleNamespace
 
     found: dict[str, object] = {"command": None, "subcommand": None, "param": []}
     positional: list[str] = []
-    after_option = False  # argparse takes a subcommand's arguments as one run of words
     tokens = iter(argv)
     for token in tokens:
-        if token.startswith("-") and token != "-":
-            after_option = len(positional) > 1
+        if token == "--":
+            rest = list(tokens)
+            if not positional or "--" in rest:  # before the subcommand; a second one: argparse's
+                return None
+            positional.extend(rest)
+        elif token.startswith("-") and token != "-":
             if token in FLAG_OPTIONS:
                 found[token[2:].replace("-", "_")] = True
                 continue
@@ -155,8 +190,6 @@ def parse_fast(argv: Sequence[str]) -> argparse.Namespace | None:
                 except ValueError:
                     return None
         else:
-            if after_option:
-                return None
             positional.append(token)
     if positional:
         name, *rest = positional
@@ -355,6 +388,8 @@ def _dash_c_as_query(argv: list[str]) -> list[str]:
     """``noctra [OPTIONS] -c "SQL" [FILE ...]`` is ``noctra [OPTIONS] query "SQL" [FILE ...]``."""
     tokens = iter(enumerate(argv))
     for index, token in tokens:
+        if token == "--":
+            return argv  # every word after it is a file: `noctra -- -c` opens a file named -c
         if token == "-c":
             return [*argv[:index], "query", *argv[index + 1 :]] if index + 1 < len(argv) else argv
         if token in VALUE_OPTIONS:
@@ -365,11 +400,15 @@ def _dash_c_as_query(argv: list[str]) -> list[str]:
 
 
 def _with_implicit_tui(argv: list[str]) -> list[str]:
-    """``noctra FILE ...``: the same as ``noctra tui FILE ...`` (a first word that is no subcommand)."""
-    if "-c" in argv or "-h" in argv or "--help" in argv or "--version" in argv:
+    """``noctra FILE ...``: the same as ``noctra tui FILE ...`` (a first word that is no subcommand);
+    so is ``noctra -- FILE ...``, where every word after ``--`` is a file (``-x.csv``, ``--format``)."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "-c" in options or "-h" in options or "--help" in options or "--version" in options:
         return argv
     tokens = iter(enumerate(argv))
     for index, token in tokens:
+        if token == "--":
+            return [*argv[:index], "tui", *argv[index:]] if index + 1 < len(argv) else argv[:index]
         if token in VALUE_OPTIONS:
             next(tokens, None)
         elif not token.startswith("-") or token == "-":

@@ -36,7 +36,7 @@ class Variable:
             return "NULL"
         if self.type == "BOOLEAN":
             return "1" if self.text == "true" else "0"
-        if is_numeric(self.type):
+        if _is_number(self.type):
             infinite = _INFINITE.get(self.text.lower())
             return self.text if infinite is None else ("-9e999" if infinite < 0 else "9e999")
         if self.type == "BLOB" and (data := blob_bytes(self.text)) is not None:
@@ -51,7 +51,7 @@ class Variable:
         double: a DECIMAL with more digits than a double shows would come back rounded.
         """
         text = self.text
-        if text is None or not is_numeric(self.type):
+        if text is None or not _is_number(self.type):
             return None
         kind = self.type.upper().split("(")[0]
         if text.lower().lstrip("+-") == "nan":
@@ -81,7 +81,7 @@ class Variable:
             return 1 if self.text == "true" else 0
         if self.type == "BLOB" and (data := blob_bytes(self.text)) is not None:
             return data
-        if is_numeric(self.type):
+        if _is_number(self.type):
             try:
                 return int(self.text)
             except ValueError:
@@ -90,6 +90,11 @@ class Variable:
                 except ValueError:
                     return self.text
         return self.text
+
+
+def _is_number(type_name: str) -> bool:
+    """True for a numeric type; a list or array of numbers (DECIMAL(18,3)[]) is not one."""
+    return is_numeric(type_name) and not type_name.endswith("]")
 
 
 # How DuckDB writes an infinite number as text; NaN is refused (Variable.sqlite_problem).
@@ -133,13 +138,15 @@ def problem_with(variable: Variable) -> str | None:
         return "its name is not an identifier"
     if type_name == "NULL":
         return None if text is None and literal == "NULL" else "a NULL variable has the literal NULL"
+    if type_name == '"NULL"':
+        return "a NULL variable has the type NULL"  # LET writes NULL itself as type NULL
     if not is_type_name(type_name):
         return f"{type_name!r} is not an SQL type"
     if text is not None:
         if type_name == "BOOLEAN" and text not in ("true", "false"):
             return f"{text!r} is not a BOOLEAN"
         # SQLite takes a number as it is written (Variable.sqlite_literal): digits, never SQL.
-        if is_numeric(type_name) and not _NUMBER_TEXT.fullmatch(text):
+        if _is_number(type_name) and not _NUMBER_TEXT.fullmatch(text):
             return f"{text!r} is not a number"
     if literal == literal_for(type_name, text):
         return None
@@ -184,7 +191,8 @@ _TYPE_TOKEN = re.compile(
 def is_type_name(text: str) -> bool:
     """True for a type as DuckDB names it (typeof): INTEGER, TIMESTAMP WITH TIME ZONE,
     DECIMAL(18,3), INTEGER[], STRUCT("a b" INTEGER, c VARCHAR[]), MAP(VARCHAR, INTEGER),
-    UNION(n INTEGER), ENUM('a', 'b'); nothing that could be an expression."""
+    UNION(n INTEGER), ENUM('a', 'b'), and the type of NULL at any depth ("NULL"[] for [],
+    STRUCT(b "NULL"), MAP("NULL", "NULL") for MAP {}); nothing that could be an expression."""
     tokens: list[tuple[str, str]] = []
     pos = 0
     while match := _TYPE_TOKEN.match(text, pos):
@@ -218,6 +226,10 @@ class _TypeReader:
         return self.tokens[self.pos - 1][1]
 
     def type(self) -> bool:
+        if self.take("ident", '"NULL"'):
+            # The type of NULL, which DuckDB quotes (a keyword): [] is "NULL"[], {'b': NULL}
+            # STRUCT(b "NULL"). It takes no arguments, only array suffixes.
+            return self.suffixes()
         words = []
         while (word := self.take("word")) is not None:
             words.append(word.upper())
@@ -227,6 +239,10 @@ class _TypeReader:
             len(words) != 1 or not self.arguments(words[0]) or not self.take("punct", ")")
         ):
             return False
+        return self.suffixes()
+
+    def suffixes(self) -> bool:
+        """Any number of list ([]) or fixed-size array ([3]) suffixes."""
         while self.take("punct", "["):
             self.take("number")
             if not self.take("punct", "]"):
