@@ -47,12 +47,6 @@ def _run(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProc
 # --- PERFORMANCE_TUNING.md "Persistent cache": a registered source read twice is copied -----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a USE'd CSV read a second time by a query whose result gets stored is not copied to Parquet "
-    "by that read (only by a later, different query); a quoted FROM path is: the docs say the second "
-    "read copies it, registered sources too",
-)
 def test_registered_source_read_twice_gets_its_parquet_copy_like_a_quoted_path(
     tmp_path: Path, isolated_env: dict[str, str]
 ) -> None:

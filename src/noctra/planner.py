@@ -174,12 +174,19 @@ class Planner:
 
         stored: StoredLookup | None = None
         if kind == "SELECT" and self.engine is self.hybrid.duck:
-            stored = self._stored(sql, bound, decided, shown=text, runs=with_copies)
-            sql = with_copies() if stored is None else stored.sql
-            if stored is None or not stored.served:
-                # Copies of hot tables live in the router's engine (DuckDB): only its queries
-                # read them (a write goes to the table itself).
-                sql = self._use_copies(sql, decided)
+            read: list[str] = []
+
+            def reading() -> str:
+                """What reads the files when no stored result answers: a read of each file
+                source is counted (its copies made) as for any query, also when the result is
+                stored from this run."""
+                read.append(self._use_copies(with_copies(), decided))
+                return read[0]
+
+            stored = self._stored(sql, bound, decided, shown=text, runs=reading)
+            # Copies of hot tables live in the router's engine (DuckDB): only its queries read
+            # them (a write goes to the table itself).
+            sql = (reading() if not read else read[0]) if stored is None else stored.sql
         else:
             sql = with_copies()
         meaningful = significant(tokens)
