@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from noctra.errors import NoctraError
+from noctra.errors import BusyError, NoctraError
 
 __version__ = "0.6.0"
-__all__ = ["Config", "NoctraError", "Result", "Session", "__version__"]
+__all__ = ["BusyError", "Config", "NoctraError", "Result", "Session", "__version__"]
 
 if TYPE_CHECKING:
     from noctra.config import Config
