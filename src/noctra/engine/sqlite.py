@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -240,6 +241,9 @@ class SqliteEngine:
             )
             # The alias works inside SQLite too (crm.customers), on the same file.
             self.connection.execute("ATTACH DATABASE ? AS " + _quote(alias), (uri,))
+            # A long statement runs inside SQLite's C code, where Python never runs a signal
+            # handler: Ctrl-C and SIGTERM waited for its end. Python is entered now and then.
+            self.connection.set_progress_handler(_let_signals_in, _SIGNAL_STEPS)
         except sqlite3.Error as exc:
             if "locked" in str(exc):
                 raise LockedError(f"cannot open SQLite database {path!r}: {exc}", hint=LOCKED_HINT) from exc
@@ -249,6 +253,7 @@ class SqliteEngine:
         self.alias = alias
         self.readonly = readonly
         self.calls = Busy()
+        self.interrupted = False  # cancel() asked: an interrupted statement was cancelled
         self._running: SqliteResult | None = None
 
     @property
@@ -258,6 +263,7 @@ class SqliteEngine:
     def run(self, sql: str, params: Params = None) -> SqliteResult:
         if self._running is not None:
             self._running.close()
+        self.interrupted = False
         bound = _sqlite_params(params)
         with self.translating():
             cursor = (
@@ -320,7 +326,13 @@ class SqliteEngine:
         return [Column(str(r[1]), str(r[2] or "ANY"), not r[3]) for r in rows]
 
     def cancel(self) -> None:
-        self.calls.interrupt_until_idle(self.connection.interrupt)
+        self.interrupted = True
+
+        def interrupt() -> None:
+            with contextlib.suppress(sqlite3.Error):  # closed meanwhile (a session ending)
+                self.connection.interrupt()
+
+        self.calls.interrupt_until_idle(interrupt)
 
     def progress(self) -> float | None:
         return None
@@ -332,6 +344,16 @@ class SqliteEngine:
 
     def translating(self) -> _Translate:
         return _Translate(self)
+
+
+# SQLite virtual-machine steps between two calls of _let_signals_in (a fraction of a ms).
+_SIGNAL_STEPS = 20_000
+
+
+def _let_signals_in() -> int:
+    """SQLite's progress handler: entering Python runs the signal handlers due (Ctrl-C cancels
+    the statement through the front end's handler); one that raises stops the statement."""
+    return 0
 
 
 class _Translate:
@@ -346,6 +368,10 @@ class _Translate:
         if exc is None:
             return
         if isinstance(exc, sqlite3.OperationalError) and "interrupted" in str(exc):
+            if not self.engine.interrupted:
+                # Nobody called cancel(): a signal's handler raised in _let_signals_in (Python's
+                # own Ctrl-C), and sqlite3 kept only "interrupted". The caller gets it back.
+                raise KeyboardInterrupt from exc
             raise CancelledQueryError("query cancelled") from exc
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             raise LockedError(f"SQLite: {exc} ({self.engine.path})", hint=LOCKED_HINT) from exc

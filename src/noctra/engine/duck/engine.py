@@ -425,7 +425,12 @@ class DuckEngine:
     def cancel(self) -> None:
         """Interrupt what runs now; safe from another thread."""
         self.interrupted = True
-        self.calls.interrupt_until_idle(self.connection.interrupt)
+
+        def interrupt() -> None:
+            with contextlib.suppress(duckdb.ConnectionException):  # closed meanwhile (session ending)
+                self.connection.interrupt()
+
+        self.calls.interrupt_until_idle(interrupt)
 
     def progress(self) -> float | None:
         """DuckDB's own progress of the running query, when it knows it."""

@@ -57,6 +57,12 @@ class Translate:
             return False
         if self.engine.interrupted and isinstance(exc, (duckdb.InterruptException, KeyboardInterrupt)):
             raise CancelledQueryError("query cancelled") from exc
+        if isinstance(exc, RuntimeError) and str(exc) == "Query interrupted":
+            # DuckDB's client saw a signal (Python's own Ctrl-C, a handler that raised) and
+            # stopped the query: cancelled if Noctra asked, else the KeyboardInterrupt it was.
+            if self.engine.interrupted:
+                raise CancelledQueryError("query cancelled") from exc
+            raise KeyboardInterrupt from exc
         if isinstance(exc, duckdb.InterruptException):
             # Nobody cancelled it: a parallel task failed and DuckDB reported the interrupt
             # it sent to the others instead of the error (seen once in ~30 runs).
