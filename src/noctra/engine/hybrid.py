@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from noctra.config import EngineConfig
 from noctra.engine.base import Column, Engine, TableInfo, TableRef
-from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, kind_from_name
+from noctra.engine.sources import Source, SourceKind, is_glob, is_remote, is_wal, kind_from_name
 from noctra.errors import LockedError, QueryError
 from noctra.quoting import quote_ident, quote_string
 
@@ -193,16 +193,6 @@ def _zoned(columns: Sequence[Column]) -> bool:
 
 def _bound_before_reading(error: QueryError) -> bool:
     return type(error.__cause__).__name__ in _BEFORE_READING
-
-
-def is_wal(path: str) -> bool:
-    """True for a SQLite database in WAL mode (its header's read/write versions are 2)."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(20)
-    except OSError:
-        return False
-    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18] == 2
 
 
 def file_version(path: str) -> tuple[int, int]:

@@ -1088,6 +1088,16 @@ class SourceRegistry:
         return alias
 
 
+def is_wal(path: str) -> bool:
+    """True for a SQLite database in WAL mode (its header's read/write versions are 2)."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[:16] == b"SQLite format 3\x00" and header[18] == 2
+
+
 def check_sqlite_file(source: Source) -> None:
     """A readable file that is not SQLite gets a clear error before DuckDB tries it."""
     if is_remote(source.location) or not os.path.isfile(source.location):

@@ -26,7 +26,7 @@ from noctra.engine.base import (
 )
 from noctra.engine.duck.errors import Translate, first_line
 from noctra.engine.duck.extensions import Extensions, installed
-from noctra.engine.sources import Source, SourceKind, check_sqlite_file
+from noctra.engine.sources import Source, SourceKind, check_sqlite_file, is_wal
 from noctra.errors import NoctraError, QueryError, SourceError
 from noctra.output.text import unique_names
 from noctra.quoting import CATALOG_NAMES, quote_ident, quote_string, sql_literal
@@ -741,8 +741,6 @@ class DuckEngine:
             check_sqlite_file(source)
             if self._before_sqlite_attach is not None:
                 self._before_sqlite_attach(source)
-            from noctra.engine.hybrid import is_wal
-
             if not readonly and self._reading and is_wal(source.location):
                 # Closing a writable attachment of a WAL database deletes the WAL when this copy
                 # of SQLite takes itself for the last connection: it does not see the locks of
