@@ -6,7 +6,6 @@ import contextlib
 import errno
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -153,6 +152,8 @@ def save(path: Path, text: str) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     # The writer's pid in the name: a temp of a process killed mid-write (kill -9) is found.
+    import tempfile  # only when a session is saved: not at every start (~4 ms)
+
     handle, temp = tempfile.mkstemp(prefix=f".session-{os.getpid()}-", suffix=".toml", dir=path.parent)
     now = time.monotonic()
     last = _synced.get(path)
