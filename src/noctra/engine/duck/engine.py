@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -278,7 +279,7 @@ class DuckEngine:
         self._close_running()
         self.interrupted = False
         with self.translating():
-            cursor = self.connection.execute(sql, params) if params else self.connection.execute(sql)
+            cursor = _execute(self.connection, sql, params)
         self._running = DuckResult(cursor, self)
         return self._running
 
@@ -290,7 +291,7 @@ class DuckEngine:
     def _execute(self, sql: str, params: Params = None) -> None:
         self._close_running()
         with self.translating():
-            self.connection.execute(sql, params) if params else self.connection.execute(sql)
+            _execute(self.connection, sql, params)
 
     def _close_running(self) -> None:
         if self._running is not None:
@@ -325,8 +326,7 @@ class DuckEngine:
         self._close_running()
         sql = f"DESCRIBE {relation_sql}"
         with self.translating():
-            cursor = self.connection.execute(sql, params) if params else self.connection.execute(sql)
-            rows = cursor.fetchall()
+            rows = _execute(self.connection, sql, params).fetchall()
         return [Column(str(r[0]), str(r[1]), str(r[2]).upper() != "NO") for r in rows]
 
     def copy_to(self, sql: str, target: str, fmt: str, params: Params = None) -> int:
@@ -379,7 +379,7 @@ class DuckEngine:
         with self.translating():
             parts = self.connection.extract_statements(statement)
             if len(parts) == 1 or params:
-                row = self.connection.execute(statement, params or None).fetchone()
+                row = _execute(self.connection, statement, params).fetchone()
             else:
                 row = self._copy_in_parts(parts)
         return int(row[0]) if row and row[0] is not None else 0
@@ -1046,6 +1046,133 @@ def _loads_an_extension(source: Source) -> bool:
     from noctra.engine.duck.readers import needs_encodings_extension
 
     return source.kind is SourceKind.CSV and needs_encodings_extension(source.options)
+
+
+_BOUND = "__noctra_bound"  # the prepared statement _execute binds values to
+
+
+def _execute(target: duckdb.DuckDBPyConnection, sql: str, params: Params) -> duckdb.DuckDBPyConnection:
+    """``target.execute(sql, params)``, values bound alike, without DuckDB's Python binding
+    when SQL can give every value (what ``:name`` gets from LET, ``--param`` and keywords).
+
+    DuckDB 1.5.5's Python client imports pandas and numpy (~0.4 s) the first time a process
+    binds a value (duckdb-python issue 300). Text, NULL, bool, int, float, date and plain
+    decimal values are bound by SQL instead: ``PREPARE`` the statement, then ``EXECUTE`` it
+    with the values as constants of the types the client gives them, which DuckDB binds as it
+    binds the client's values (the same types, casts and errors: tables of cases and property
+    tests in tests/engine/test_text_parameters.py). Any other value, or several statements,
+    is bound by the Python client as before.
+    """
+    if not params:
+        return target.execute(sql)
+    arguments = _text_arguments(params)
+    if arguments is None or len(target.extract_statements(sql)) != 1:
+        return target.execute(sql, params)
+    try:
+        # On a line of its own: DuckDB's LINE marks in errors are the statement's plus one.
+        target.execute(f"PREPARE {_BOUND} AS\n{sql}")
+    except duckdb.Error as exc:
+        raise type(exc)(re.sub(_LINE_AND_CARET, _line_before, str(exc), flags=re.MULTILINE)) from exc
+    try:
+        return target.execute(f"EXECUTE {_BOUND}({arguments})")
+    except _BIND_ERRORS as exc:
+        # Bound at EXECUTE, the error has no LINE mark, or one in EXECUTE's own text: the
+        # Python client binds it again and says where in the statement. Nothing ran (binding
+        # failed); in a transaction the error aborted, the first error stands.
+        try:
+            return target.execute(sql, params)
+        except duckdb.Error as again:
+            if type(again) is type(exc) and str(again).split("\n")[0] == str(exc).split("\n")[0]:
+                raise again from None
+        raise
+
+
+# Errors of binding a statement: EXECUTE's name no position (see _execute).
+_BIND_ERRORS = (duckdb.BinderException, duckdb.CatalogException, duckdb.ConversionException)
+
+
+# An error's "LINE 2: SELECT nope" and the caret under it (as errors.py reads them).
+_LINE_AND_CARET = r"^(LINE (\d+): ?)([^\n]*)\n( *)\^"
+
+
+def _line_before(mark: re.Match[str]) -> str:
+    """A LINE mark one line up, its caret kept under the same character."""
+    line = f"LINE {int(mark.group(2)) - 1}: "
+    caret = len(mark.group(4)) - len(mark.group(1)) + len(line)
+    return f"{line}{mark.group(3)}\n{' ' * max(caret, 0)}^"
+
+
+def _text_arguments(params: Params) -> str | None:
+    """EXECUTE's arguments for values SQL can give with the very type DuckDB's Python client
+    binds (text, NULL, bool, int, float, date, plain decimals); None for any other value."""
+    if isinstance(params, Mapping):
+        pairs = [(str(key), _sql_value(value)) for key, value in params.items()]
+        if any(text is None for _, text in pairs):
+            return None
+        return ", ".join(f"{quote_ident(key)} := {text}" for key, text in pairs)
+    texts = [_sql_value(value) for value in params or ()]
+    if any(text is None for text in texts):
+        return None
+    return ", ".join(str(text) for text in texts)
+
+
+def _sql_value(value: object) -> str | None:
+    """``value`` as an SQL constant of the type DuckDB 1.5.5's Python client binds it as
+    (tests/engine/test_text_parameters.py checks each kind against the client); None when
+    SQL cannot say it so."""
+    kind = type(value)
+    if value is None:
+        return "NULL"
+    if kind is str:
+        text = str(value)
+        if "\x00" in text or (not text.isascii() and not _encodes(text)):
+            return None
+        return quote_string(text)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        number = int(str(value))
+        integer = next((name for name, low, high in _INTEGER_TYPES if low <= number < high), None)
+        return None if integer is None else f"CAST({number} AS {integer})"
+    if kind is float:
+        return f"CAST({quote_string(repr(value))} AS DOUBLE)"
+    module = sys.modules.get("datetime")
+    if module is not None and kind is module.date:
+        return f"DATE {quote_string(str(value))}"
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and kind is decimal.Decimal:
+        return _decimal_value(value)
+    return None
+
+
+# The Python client's type of an int: the first range that holds it.
+_INTEGER_TYPES = (
+    ("INTEGER", -(2**31), 2**31),
+    ("BIGINT", -(2**63), 2**63),
+    ("UBIGINT", 0, 2**64),
+    ("HUGEINT", -(2**127), 2**127),
+    ("UHUGEINT", 0, 2**128),
+)
+
+
+def _decimal_value(value: Any) -> str | None:
+    """A finite Decimal with no positive exponent, as DECIMAL(p, s) with the client's p and s."""
+    _sign, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or exponent > 0:
+        return None  # NaN, Infinity, 1E+3: the client's own (FLOAT; a scale of 3 for 1E+3)
+    scale = -exponent
+    precision = len(digits) if len(digits) >= scale else scale + 1
+    if precision > 38:
+        return None
+    return f"CAST({quote_string(format(value, 'f'))} AS DECIMAL({precision}, {scale}))"
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the Python client's error, as before
+        return False
+    return True
 
 
 def _inline(sql: str, params: Params) -> str:
