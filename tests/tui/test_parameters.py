@@ -84,3 +84,18 @@ async def test_variables_and_params_are_not_asked_for(session: Session, tmp_path
         assert not isinstance(app.screen, ParameterScreen)
         await finish(app, pilot)
         assert app.grid.value(0, 0) == "14"
+
+
+async def test_the_status_timers_outlive_the_status_bar(app: NoctraApp) -> None:
+    """A timer firing while the app closes (its widgets removed) or while a parameter is
+    asked for once took the app down with NoMatches (seen under load in this file)."""
+    from noctra.tui.widgets.statusbar import StatusBar
+
+    async with app.run_test(size=SIZE) as pilot:
+        await app.query_one(StatusBar).remove()
+        await pilot.pause()
+        app._idle_status()
+        app.running_since = 0.0
+        app._tick()
+        app.running_since = None
+        assert app.is_running and not app.query(StatusBar)

@@ -6,6 +6,7 @@ a time, and their outcomes come back as Arrow tables and messages to draw.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from noctra.errors import CancelledQueryError, NoctraError
@@ -243,11 +245,15 @@ class NoctraApp(App[int]):
 
     def _tick(self) -> None:
         if self.running_since is not None and not self._asking:
-            self.status_bar.show_running(time.perf_counter() - self.running_since, self.session.progress())
+            with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
+                self.status_bar.show_running(
+                    time.perf_counter() - self.running_since, self.session.progress()
+                )
 
     def _idle_status(self) -> None:
-        if self.running_since is None:
-            self.refresh_status()
+        if self.running_since is None and not self._asking:
+            with contextlib.suppress(NoMatches):  # a timer can fire while the app closes
+                self.refresh_status()
 
     def _show_warnings(self) -> None:
         for warning in self.session.warnings[self._warned :]:
@@ -509,13 +515,13 @@ class NoctraApp(App[int]):
             self.say("put the cursor on a query to export it", error=True)
             return
 
-        def chosen(answer: tuple[str, str] | None) -> None:
+        def chosen(answer: tuple[str, str | None] | None) -> None:
             if answer is not None:
                 from noctra.quoting import quote_string
 
                 path, fmt = answer
-                statement = f"EXPORT ({query}) TO {quote_string(path)} FORMAT {fmt.upper()}"
-                self._run(statement, None, (0, 0))
+                statement = f"EXPORT ({query}) TO {quote_string(path)}"
+                self._run(statement + (f" FORMAT {fmt.upper()}" if fmt else ""), None, (0, 0))
 
         self.push_screen(ExportScreen(query), chosen)
 
