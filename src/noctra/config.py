@@ -43,7 +43,7 @@ class PerformanceConfig:
             remote = path is not None and path.lower().startswith(REMOTE_SCHEMES)
         if not remote:
             return self.base_threads
-        return max(1, round(self.base_threads * self.remote_multiplier))
+        return max(1, min(MAX_THREADS, round(self.base_threads * self.remote_multiplier)))
 
 
 @record
@@ -151,6 +151,8 @@ class Config:
 
 CONFIG_ENV = "NOCTRA_CONFIG"
 # Patterns are compiled on first use (re caches them), not at start-up.
+# More threads than this is a typo (100000 made DuckDB hang starting them), not a machine.
+MAX_THREADS = 1024
 _SIZE = r"(?i)\s*\d+(?:\.\d+)?\s*(?:b|bytes|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*"
 _INTEGER = r"\s*[+-]?\d+\s*"
 _TRUE = ("true", "1", "yes", "on")
@@ -158,10 +160,10 @@ _FALSE = ("false", "0", "no", "off")
 
 # Kind of value -> what a user must write (the end of every validation error).
 EXPECTED = {
-    "threads": "a whole number ≥ 1",
+    "threads": f"a whole number from 1 to {MAX_THREADS}",
     "count": "a whole number ≥ 0",
-    "multiplier": "a number > 0",
-    "size": 'a size such as "2GB", "512MB" or "1.5GiB"',
+    "multiplier": f"a number above 0, at most {MAX_THREADS}",
+    "size": 'a size above 0 such as "2GB", "512MB" or "1.5GiB"',
     "io_type": '"local", "remote" or "adaptive"',
     "mode": '"auto", "duckdb", "sqlite", "spark" or "sc://HOST:PORT"',
     "spark_remote": '"local[*]", "local[N]" or "sc://HOST:PORT"',
@@ -307,9 +309,11 @@ def check_value(setting: Setting, value: object) -> object:
     if kind in ("threads", "count"):
         if not isinstance(value, int) or value < (1 if kind == "threads" else 0):
             raise BadValueError(setting.expected)
+        if value > (MAX_THREADS if kind == "threads" else 2**63 - 1):
+            raise BadValueError(setting.expected)
         return value
     if kind == "multiplier":
-        if not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+        if not isinstance(value, int | float) or not 0 < value <= MAX_THREADS:
             raise BadValueError(setting.expected)
         return float(value)
     if not isinstance(value, str) or kind == "bool":
@@ -325,7 +329,7 @@ def check_value(setting: Setting, value: object) -> object:
         if word not in _CHOICES[kind]:
             raise BadValueError(setting.expected)
         return IOType(word) if kind == "io_type" else word
-    if kind == "size" and not re.fullmatch(_SIZE, value):
+    if kind == "size" and (not re.fullmatch(_SIZE, value) or not float(re.findall(r"[\d.]+", value)[0]) > 0):
         raise BadValueError(setting.expected)
     if kind == "text" and not value.strip():
         raise BadValueError("a non-empty string")
@@ -431,7 +435,9 @@ def _apply_file(config: Config, location: Path) -> None:
     where = str(location)
     try:
         with open(location, "rb") as handle:
-            data = tomllib.load(handle)
+            raw = handle.read()
+        # A UTF-8 byte order mark (Windows Notepad writes one) is not TOML: it is passed over.
+        data = tomllib.loads(raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"{where}: not valid TOML: {exc}",
@@ -549,7 +555,7 @@ def effective_toml(config: Config) -> str:
     for section in SECTIONS:
         lines += ["", f"[{section}]"]
         if section == "duckdb.tuning":
-            tuning = [f"{k} = {_tuning_shown(k, v)}  # file" for k, v in config.tuning.items()]
+            tuning = [f"{toml_key(k)} = {_tuning_shown(k, v)}  # file" for k, v in config.tuning.items()]
             lines += tuning or ["# (none)"]
             continue
         for setting in SETTINGS:

@@ -28,6 +28,7 @@ from noctra.errors import (
     OptionError,
     QueryError,
     SourceError,
+    UsageError,
     VariableError,
 )
 from noctra.lifecycle import SourceLifecycle, build_source
@@ -92,8 +93,15 @@ class Session:
 
         ``config`` is a Config or the path of a config.toml. With ``state_path`` (or a
         ``db``), sources, the current source and variables are saved there after each
-        change and restored at start (unless ``restore`` is False).
+        change and restored at start (unless ``restore`` is False). ``read_only`` opens the
+        ``db`` workspace read-only; without a ``db`` it is refused, never ignored.
         """
+        if read_only and db is None:
+            raise UsageError(
+                "--read-only opens a --db workspace read-only, and no --db was given: "
+                "nothing would be protected",
+                hint="add --db PATH, or register a database with USE 'x.db' OPTIONS (readonly = true)",
+            )
         if config is None or isinstance(config, (str, os.PathLike)):
             from noctra.config import load_config
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
@@ -46,10 +46,33 @@ STYLE = Style.from_dict(
 
 
 class RedactedHistory(FileHistory):
-    """The history file, passwords and tokens of URLs typed in it (USE 'mysql://u:pw@...') masked."""
+    """The history file, passwords and tokens of URLs typed in it (USE 'mysql://u:pw@...') masked.
+
+    A file that cannot be read or written (a directory, no permission, a full disk) keeps the
+    history of this run in memory: the REPL warns once and runs on, never a traceback.
+    """
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.problem: str | None = None
+
+    def load_history_strings(self) -> Iterable[str]:
+        try:
+            yield from super().load_history_strings()
+        except OSError as exc:
+            self._failed(exc)
 
     def store_string(self, string: str) -> None:
-        super().store_string(redact_text(string))
+        if self.problem is not None:
+            return
+        try:
+            super().store_string(redact_text(string))
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        if self.problem is None:
+            self.problem = f"history file {self.filename!r} cannot be used ({exc.strerror or exc})"
 
 
 def history_path() -> Path:
@@ -100,8 +123,15 @@ class Repl:
         output: Output | None = None,
     ) -> None:
         self.shell = shell
-        history.parent.mkdir(parents=True, exist_ok=True)
         self._history = RedactedHistory(str(history))
+        try:
+            history.parent.mkdir(parents=True, exist_ok=True)
+            with open(history, "ab"):
+                pass
+        except OSError as exc:
+            self._history._failed(exc)
+        if self._history.problem is not None:
+            print(f"noctra: warning: {self._history.problem}: kept for this run only", file=sys.stderr)
         shell.history = self._history_entries
         shell.ask = self.ask
         self._status = ""

@@ -69,10 +69,33 @@ class HelpScreen(ModalScreen[None]):
 
 
 EXPORT_FORMATS = ("parquet", "csv", "json")
+# The extensions EXPORT takes its format from (through .gz/.zst), as engine/export.py reads them.
+_FORMAT_OF_EXTENSION = {
+    "parquet": "parquet",
+    "pq": "parquet",
+    "csv": "csv",
+    "tsv": "csv",
+    "json": "json",
+    "jsonl": "json",
+    "ndjson": "json",
+}
 
 
-class ExportScreen(ModalScreen[tuple[str, str] | None]):
-    """Path and format for an EXPORT of the statement under the cursor."""
+def format_of_path(path: str) -> str | None:
+    """The format a path's extension gives an EXPORT (``out.csv.gz``: csv); None for none."""
+    name = path.rsplit("/", 1)[-1].lower()
+    for suffix in (".gz", ".zst"):
+        name = name.removesuffix(suffix)
+    stem, dot, extension = name.rpartition(".")
+    return _FORMAT_OF_EXTENSION.get(extension) if dot and stem else None
+
+
+class ExportScreen(ModalScreen[tuple[str, str | None] | None]):
+    """Path and format for an EXPORT of the statement under the cursor.
+
+    The format follows the path's extension (as EXPORT's does); the buttons choose it for a
+    path without one. A path naming a file that exists asks for a second Enter to replace it.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
@@ -80,6 +103,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         super().__init__()
         self.query_text = query
         self.default_path = default_path
+        self._replace_confirmed: str | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export", classes="dialog"):
@@ -91,6 +115,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
             with RadioSet(id="export-format"):
                 for i, fmt in enumerate(EXPORT_FORMATS):
                     yield RadioButton(fmt.upper(), value=i == 0, id=f"format-{fmt}")
+            yield Static("", id="export-note", classes="muted")
             with Horizontal(classes="buttons"):
                 yield Button("Export", variant="primary", id="export-go")
                 yield Button("Cancel", id="export-cancel")
@@ -102,19 +127,51 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
         path_input = self.query_one("#export-path", Input)
         stem, dot, extension = path_input.value.rpartition(".")
         fmt = EXPORT_FORMATS[event.index]
-        if dot and extension.lower() in EXPORT_FORMATS:
+        if dot and extension.lower() in EXPORT_FORMATS and extension.lower() != fmt:
             path_input.value = f"{stem}.{fmt}"
 
-    def _chosen(self) -> tuple[str, str] | None:
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The buttons show the format the typed extension gives."""
+        fmt = format_of_path(event.value)
+        if fmt is not None:
+            button = self.query_one(f"#format-{fmt}", RadioButton)
+            if not button.value:
+                button.value = True
+        self._note("")
+
+    def _note(self, text: str) -> None:
+        self.query_one("#export-note", Static).update(text)
+
+    def _chosen(self) -> tuple[str, str | None] | None:
+        """(path, format for FORMAT, or None when the extension gives it); None: stay open."""
+        import os
+
         path = self.query_one("#export-path", Input).value.strip()
+        if not path:
+            self._note("type the path to export to")
+            return None
+        target = os.path.expanduser(path)
+        if os.path.isfile(target) and self._replace_confirmed != path:
+            self._replace_confirmed = path
+            self._note(f"{path} exists: Enter (or Export) again replaces it, Esc cancels")
+            return None
+        if format_of_path(path) is not None:
+            return path, None
         index = self.query_one("#export-format", RadioSet).pressed_index
-        return (path, EXPORT_FORMATS[max(index, 0)]) if path else None
+        return path, EXPORT_FORMATS[max(index, 0)]
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(self._chosen())
+        chosen = self._chosen()
+        if chosen is not None:
+            self.dismiss(chosen)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(self._chosen() if event.button.id == "export-go" else None)
+        if event.button.id != "export-go":
+            self.dismiss(None)
+            return
+        chosen = self._chosen()
+        if chosen is not None:
+            self.dismiss(chosen)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
