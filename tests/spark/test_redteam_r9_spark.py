@@ -198,10 +198,6 @@ def test_set_engine_spark_after_a_duckdb_statement_on_a_current_sqlite_source(
     assert run.stdout == "one\n1\nid\n1\n2\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-S3: a Spark export deletes a user's data_2023.parquet files (DuckDB refuses them)",
-)
 def test_spark_export_keeps_a_users_data_files(pair: tuple[Session, Session], tmp_path: Path) -> None:
     _, spark = pair
     folder = tmp_path / "sales"

@@ -59,13 +59,24 @@ def rows_back(target: Path, fmt: str = "parquet") -> list[tuple[object, ...]]:
     return duckdb.sql(query).fetchall()
 
 
+def test_an_earlier_export_is_kept_unless_overwrite_is_true(spark: Session, tmp_path: Path) -> None:
+    """Files named like parts (data_2023.parquet) may be a user's own: as DuckDB's directory
+    exports, replacing an earlier export needs OPTIONS (overwrite = true) (R9-S3)."""
+    target = tmp_path / "out"
+    export(spark, "SELECT 1 AS id", target, "FORMAT PARQUET")
+    before = tree(target)
+    with pytest.raises(ExportError, match=r"it holds an earlier export \(1 file"):
+        export(spark, "SELECT 2 AS id", target, "FORMAT PARQUET")
+    assert tree(target) == before
+
+
 def test_an_earlier_spark_export_is_replaced_whole(spark: Session, tmp_path: Path) -> None:
     target = tmp_path / "out"
     export(spark, "SELECT id, id % 3 AS k FROM range(0, 9) t(id)", target, "OPTIONS (partition_by = (k))")
     first = tree(target)
     assert {"k=0", "k=1", "k=2"} <= set(first)
     second = "SELECT id, 7 AS k FROM range(0, 2) t(id)"
-    message = export(spark, second, target, "OPTIONS (partition_by = (k))")
+    message = export(spark, second, target, "OPTIONS (partition_by = (k), overwrite = true)")
     assert message.startswith(f"exported 2 rows to {target}/ ("), message
     now = tree(target)
     assert [p for p in now if "/" not in p] == ["k=7"]
@@ -143,7 +154,12 @@ def test_a_failed_export_keeps_the_earlier_output_and_leaves_no_temp(spark: Sess
     export(spark, "SELECT 1 AS a", target)
     before = tree(target)
     with pytest.raises(QueryError, match=r"'\(id < 3\)' is not true"):
-        export(spark, "SELECT assert_true(id < 3) AS a FROM range(0, 10) t(id)", target)
+        export(
+            spark,
+            "SELECT assert_true(id < 3) AS a FROM range(0, 10) t(id)",
+            target,
+            "OPTIONS (overwrite = true)",
+        )
     assert tree(target) == before
     assert rows_back(target, "json") == [(1,)]
     assert temps(tmp_path) == []
@@ -163,14 +179,14 @@ def test_a_link_is_followed_and_stays(spark: Session, tmp_path: Path) -> None:
     real = tmp_path / "real"
     export(spark, "SELECT 1 AS a", real, "FORMAT PARQUET")
     (tmp_path / "link").symlink_to(real)
-    export(spark, "SELECT 2 AS a", tmp_path / "link", "FORMAT PARQUET")
+    export(spark, "SELECT 2 AS a", tmp_path / "link", "FORMAT PARQUET OPTIONS (overwrite = true)")
     assert (tmp_path / "link").is_symlink() and rows_back(real) == [(2,)]
     (tmp_path / "dangling").symlink_to(tmp_path / "made")
     export(spark, "SELECT 3 AS a", tmp_path / "dangling", "FORMAT PARQUET")
     assert (tmp_path / "dangling").is_symlink() and rows_back(tmp_path / "made") == [(3,)]
     (real / "mine.txt").write_text("x", encoding="utf-8")
     with pytest.raises(ExportError, match=r"'mine\.txt' was not written by a PARQUET export"):
-        export(spark, "SELECT 4 AS a", tmp_path / "link", "FORMAT PARQUET")
+        export(spark, "SELECT 4 AS a", tmp_path / "link", "FORMAT PARQUET OPTIONS (overwrite = true)")
     assert (real / "mine.txt").exists()
 
 
@@ -212,9 +228,10 @@ def test_the_report_counts_the_rows_bytes_and_parts_written(spark: Session, tmp_
         message,
     ), message
     assert rows_back(target, "csv") == [(0, None), (1, "a\nb"), (2, None), (3, None), (4, None)]
-    message = export(spark, query, target, "OPTIONS (header = false)")
+    message = export(spark, query, target, "OPTIONS (header = false, overwrite = true)")
     assert message.startswith(f"exported 5 rows to {target}/ (2 part files,"), message
-    assert export(spark, "SELECT 1 AS a WHERE false", target).startswith(f"exported 0 rows to {target}/")
+    empty = export(spark, "SELECT 1 AS a WHERE false", target, "OPTIONS (overwrite = true)")
+    assert empty.startswith(f"exported 0 rows to {target}/")
 
 
 def test_a_json_export_writes_null_fields(spark: Session, tmp_path: Path) -> None:
@@ -284,6 +301,9 @@ def test_without_the_writes_own_count_the_parts_are_read_back_as_written(
 
     monkeypatch.setattr(Observation, "get", property(lambda self: {}))
     query = "SELECT id, CASE WHEN id = 1 THEN 'a' || chr(10) || 'b' END AS v FROM range(0, 5) t(id)"
-    for options in ("OPTIONS (delimiter = ';')", "OPTIONS (header = false)"):
+    for options in (
+        "OPTIONS (delimiter = ';', overwrite = true)",
+        "OPTIONS (header = false, overwrite = true)",
+    ):
         message = export(spark, query, tmp_path / "out.csv", options)
         assert message.startswith(f"exported 5 rows to {tmp_path}/out.csv/ (2 part files,"), message

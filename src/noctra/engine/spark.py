@@ -517,8 +517,8 @@ class SparkEngine:
                     hint=f"valid: {', '.join(sorted(allowed))}",
                 )
             values[name.lower()] = value
-        overwrite = values.pop("overwrite", True)
-        if not isinstance(overwrite, bool):
+        overwrite = values.pop("overwrite", None)
+        if overwrite is not None and not isinstance(overwrite, bool):
             raise OptionError(
                 f"{fmt.upper()} export option 'overwrite' must be true or false, not {overwrite!r}",
                 hint="write OPTIONS (overwrite = true)",
@@ -1092,11 +1092,13 @@ def _part_names(fmt: str) -> re.Pattern[str]:
     return re.compile(rf"{part}|\.{part}\.crc|_SUCCESS|\._SUCCESS\.crc")
 
 
-def _place(target: str, fmt: str, *, overwrite: bool) -> _Place:
+def _place(target: str, fmt: str, *, overwrite: bool | None) -> _Place:
     """Check a local target: new, a file (replaced), an empty directory or an earlier export.
 
-    Anything else is refused, naming what is there: an export never deletes what it did
-    not write (docs/RQL_EXTENSIONS.md, Export).
+    An earlier export is replaced only with ``overwrite = true``, as DuckDB's directory
+    exports: files named like its parts (``data_2023.parquet``) may be a user's own. A file
+    is replaced unless ``overwrite = false``. Anything else is refused, naming what is
+    there: an export never deletes what it did not write (docs/RQL_EXTENSIONS.md, Export).
     """
     path = Path(os.path.realpath(Path(os.path.expanduser(target)).absolute()))
     if not path.parent.is_dir():
@@ -1130,11 +1132,17 @@ def _place(target: str, fmt: str, *, overwrite: bool) -> _Place:
         earlier = _earlier_parts(path, fmt, target)
         if not any(path.iterdir()):
             return _Place(path, path / temp_name(""), fill=True, earlier=[])
-    if not overwrite:
+    if overwrite is False:
         what = "an earlier export" if stat.S_ISDIR(mode) else "a file"
         raise ExportError(
             f"cannot export to {target!r}: it holds {what} and overwrite = false",
-            hint="leave out overwrite = false to replace it, or choose a new path",
+            hint="leave out overwrite = false to replace a file, or choose a new path",
+        )
+    if stat.S_ISDIR(mode) and overwrite is not True:
+        raise ExportError(
+            f"cannot export to {target!r}: it holds an earlier export ({len(earlier)} "
+            f"file{'s' if len(earlier) != 1 else ''}, e.g. {str(earlier[0])!r})",
+            hint="add OPTIONS (overwrite = true) to replace it, or choose a new path",
         )
     return _Place(path, beside, fill=False, earlier=earlier)
 
