@@ -169,10 +169,6 @@ def test_a_directory_export_named_with_brackets_reads_back(run_noctra: RunNoctra
 # --- R9-R5: overwrite = false does not keep the file ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R5: EXPORT ... OPTIONS (overwrite = false) silently replaces an existing file",
-)
 def test_overwrite_false_never_replaces_an_existing_file(run_noctra: RunNoctra, tmp_path: Path) -> None:
     (tmp_path / "keep.csv").write_text("precious\n")
     run = run_noctra(
@@ -185,9 +181,6 @@ def test_overwrite_false_never_replaces_an_existing_file(run_noctra: RunNoctra, 
 # --- R9-R6: a .tsv.zst export is comma-separated -------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-R6: EXPORT TO 'x.tsv.zst' writes commas (only .tsv and .tsv.gz get a tab)"
-)
 def test_a_tsv_zst_export_is_tab_separated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with Session(restore=False) as session:

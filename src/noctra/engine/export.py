@@ -160,7 +160,10 @@ def _copy_options(fmt: str, target: str, options: dict[str, object]) -> str:
     merged: dict[str, object] = dict(PARQUET_DEFAULTS) if fmt == "parquet" else {}
     if fmt in ("csv", "xlsx"):
         merged["header"] = True
-        if target.lower().endswith(".tsv") or target.lower().endswith(".tsv.gz"):
+        name = target.lower()
+        for suffix in COMPRESSION_SUFFIXES:
+            name = name.removesuffix(suffix)
+        if name.endswith(".tsv"):  # also .tsv.gz, .tsv.zst, .tsv.gzip ...
             merged["delimiter"] = "\t"
     if fmt in ("csv", "json"):
         lowered = target.lower()
@@ -207,6 +210,9 @@ def export(
         )
     path = Path(os.path.expanduser(target)).absolute()
     to_directory = bool(options.get("per_thread_output")) or "partition_by" in options
+    # A single file replaces what is there unless overwrite = false; a directory's earlier
+    # export is replaced only with overwrite = true.
+    keep_file = options.get("overwrite") is False
     overwrite = bool(options.pop("overwrite", False))
     if not path.parent.is_dir():
         raise ExportError(
@@ -228,6 +234,11 @@ def export(
             started=started,
         )
     written, before = _file_target(path, target)
+    if keep_file and before is not None and stat.S_ISREG(before.st_mode):
+        raise ExportError(
+            f"cannot export to {target!r}: the file exists and overwrite = false",
+            hint="leave out overwrite = false to replace it, or choose a new path",
+        )
     copy_options = _copy_options(fmt, target, options)
     if before is not None and not stat.S_ISREG(before.st_mode):
         # A named pipe (or a terminal, /dev/null): written in place, never replaced.

@@ -524,7 +524,7 @@ class SparkEngine:
                 hint="write OPTIONS (overwrite = true)",
             )
         lowered = target.lower().rstrip("/")
-        if fmt == "csv" and lowered.endswith((".tsv", ".tsv.gz")):
+        if fmt == "csv" and lowered.removesuffix(".gz").removesuffix(".gzip").endswith(".tsv"):
             values.setdefault("delimiter", "\t")  # as DuckDB writes a .tsv
         if fmt in ("csv", "json") and lowered.endswith(".gz"):
             values.setdefault("compression", "gzip")
