@@ -69,11 +69,6 @@ def test_remote_copy_is_never_served_after_a_same_second_same_size_rewrite(http_
 # --- R9-R2: USE over a restored (lazy) remote source keeps the old one --------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R2: USE replacing a restored remote Parquet/JSON source (view still pending) "
-    "reports the new file but the next statement reads the old one",
-)
 def test_use_replacing_a_restored_remote_parquet_reads_the_new_file(
     http_server: HttpServer, tmp_path: Path
 ) -> None:

@@ -650,6 +650,9 @@ class DuckEngine:
             registration = self.inspect(source)
         if replacing is not None and replacing.kind.is_database:
             self.unregister(replacing)
+        # A restored source of that alias still waiting for its view (R9-R2): it waits no
+        # more, or its view would be made over this one when a statement first names it.
+        self._pending.pop(source.alias.lower(), None)
         self._execute(
             f"CREATE OR REPLACE VIEW memory.main.{quote_ident(source.alias)} AS "
             f"SELECT * FROM {registration.reader}"
