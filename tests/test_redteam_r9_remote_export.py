@@ -314,3 +314,24 @@ def test_remote_sources_in_every_format_and_output(
     assert "s3cr3t-value" not in run.stdout + run.stderr
     assert '{"id":1,"city":"a"}\n{"id":2,"city":"b"}\n' in run.stdout
     assert "sig=****" in run.stdout
+
+
+def test_repeated_cancels_share_one_resending_thread() -> None:
+    """--timeout cancels every 50 ms: each cancel started a thread re-sending interrupts for
+    5 s, ~100 at once against a slow server (R9-R3), until "can't start new thread"."""
+    from noctra.engine.base import Busy
+
+    busy = Busy()
+    sent: list[int] = []
+    with busy:
+        for _ in range(100):
+            busy.interrupt_until_idle(lambda: sent.append(1), seconds=0.5)
+        resending = [t for t in threading.enumerate() if t.name == "noctra-cancel"]
+        assert len(resending) == 1
+        time.sleep(0.1)
+    assert len(sent) >= 100 + 2  # every call sent one; the helper sent more while busy
+    resending[0].join(2)
+    assert not resending[0].is_alive()
+    with busy:  # a later spell gets a helper of its own
+        busy.interrupt_until_idle(lambda: sent.append(1), seconds=0.2)
+        assert [t for t in threading.enumerate() if t.name == "noctra-cancel"]

@@ -131,6 +131,7 @@ class Busy:
         self._calls = 0
         self._lock = threading.Lock()
         self.spells = 0  # times it went from idle to busy: which busy spell is this one
+        self._resending: int | None = None  # the spell a helper thread re-sends interrupts in
 
     def __enter__(self) -> None:
         with self._lock:
@@ -151,16 +152,23 @@ class Busy:
         moment between a call entering and the engine starting) is otherwise lost, and the
         statement runs to its end. A later statement (a new spell) is never interrupted."""
         interrupt()
-        spell = self.spells
-        if not self._calls:
-            return
+        with self._lock:
+            spell = self.spells
+            if not self._calls or self._resending == spell:
+                return  # idle, or this spell's helper already sends them (--timeout asks often)
+            self._resending = spell
 
         def again() -> None:
-            for _ in range(int(seconds / 0.02)):
-                time.sleep(0.02)
-                if not self._calls or self.spells != spell:
-                    return
-                interrupt()
+            try:
+                for _ in range(int(seconds / 0.02)):
+                    time.sleep(0.02)
+                    if not self._calls or self.spells != spell:
+                        return
+                    interrupt()
+            finally:
+                with self._lock:
+                    if self._resending == spell:
+                        self._resending = None
 
         threading.Thread(target=again, name="noctra-cancel", daemon=True).start()
 
