@@ -366,7 +366,9 @@ class Session:
                     )
 
             as_text: Callable[[], tuple[list[Column], EngineResult] | None] | None = None
-            if copy is not None:
+            # The engine's own text of each value, by a cast written in DuckDB's SQL: another
+            # engine (Spark) shows the rows' values as they come (R9-S1: COLUMNS(*) is DuckDB's).
+            if copy is not None and engine.dialect == "duckdb":
 
                 def as_text() -> tuple[list[Column], EngineResult] | None:
                     """For a screen: the rows as the engine's own text, when Python's values

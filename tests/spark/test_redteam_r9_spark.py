@@ -45,10 +45,6 @@ def texts(session: Session, sql: str) -> list[tuple[str, ...]]:
 # --- output -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-S1: table/markdown output of DATE/TIMESTAMP/nested columns fails on Spark (columns())",
-)
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_table_and_markdown_output_of_a_date_on_spark(
     spark_endpoint: str, run_noctra: RunNoctra, tmp_path: Path, fmt: str
