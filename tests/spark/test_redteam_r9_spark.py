@@ -66,9 +66,6 @@ def test_table_and_markdown_output_of_a_date_on_spark(
 # --- sources ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-S2: a CSV field with a quoted newline is split into two rows on Spark"
-)
 def test_csv_with_a_quoted_newline(pair: tuple[Session, Session], tmp_path: Path) -> None:
     duck, spark = pair
     path = tmp_path / "qnl.csv"
@@ -80,9 +77,6 @@ def test_csv_with_a_quoted_newline(pair: tuple[Session, Session], tmp_path: Path
     assert rows(spark, sql) == rows(duck, sql)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-S4: OPTIONS (encoding = 'latin-1') fails on Spark (charset not mapped)"
-)
 def test_csv_in_latin1_reads_on_spark(pair: tuple[Session, Session], tmp_path: Path) -> None:
     duck, spark = pair
     path = tmp_path / "lat.csv"

@@ -1006,14 +1006,30 @@ def _csv_options(dialect: Mapping[str, str], options: Mapping[str, object]) -> d
         "quote": dialect.get("quote") or '"',
         "escape": dialect.get("escape") or dialect.get("quote") or '"',
         "mode": "PERMISSIVE",
+        # A quoted field may hold line breaks, as DuckDB reads it: without this Spark splits
+        # such a row in two (R9-S2).
+        "multiLine": "true",
     }
     if dialect.get("dateformat"):
         found["dateFormat"] = _java_format(dialect["dateformat"])
     if "nullstr" in options:
         found["nullValue"] = str(options["nullstr"])
     if "encoding" in options:
-        found["encoding"] = str(options["encoding"])
+        found["encoding"] = _java_charset(str(options["encoding"]))
     return found
+
+
+def _java_charset(name: str) -> str:
+    """An encoding as Python (and DuckDB) name it, as Java names it: latin-1 -> ISO-8859-1."""
+    import codecs
+
+    try:
+        python = codecs.lookup(name).name  # latin-1, latin1, iso-8859-1 -> iso8859-1
+    except LookupError:
+        return name  # Spark names what it does not know
+    if python.startswith("iso8859-"):
+        return "ISO-8859-" + python.removeprefix("iso8859-")
+    return python.upper()
 
 
 def _java_format(strftime: str) -> str:
