@@ -40,11 +40,6 @@ def _remote_cache_config() -> Config:
     return made
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R1: [cache] remote = true keys a copy by size + Last-Modified (whole seconds) only: "
-    "a same-size rewrite within that second is served stale in every later process",
-)
 def test_remote_copy_is_never_served_after_a_same_second_same_size_rewrite(http_server: HttpServer) -> None:
     name = f"r9-stale-{uuid.uuid4().hex[:8]}.csv"
     path = http_server.root / name

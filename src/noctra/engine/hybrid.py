@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -198,6 +199,10 @@ def _bound_before_reading(error: QueryError) -> bool:
 def file_version(path: str) -> tuple[int, int]:
     stat = os.stat(path)
     return stat.st_size, stat.st_mtime_ns
+
+
+# A remote file is copied only once its Last-Modified is this old (see Hybrid._identity).
+_REMOTE_SETTLED_NS = 60 * 1_000_000_000
 
 
 class Hybrid:
@@ -852,8 +857,14 @@ class Hybrid:
             return None  # unreachable now: the query itself reports it
         if not rows or rows[0][0] is None or rows[0][1] is None:
             return None  # no Last-Modified: nothing tells a change, so nothing is cached
-        size, mtime_ns = rows[0]
-        return FileIdentity(location, int(str(size)), int(str(mtime_ns)), "")
+        size, mtime_ns = int(str(rows[0][0])), int(str(rows[0][1]))
+        if mtime_ns > time.time_ns() - _REMOTE_SETTLED_NS:
+            # Last-Modified has whole seconds and there is no content check: a same-size
+            # rewrite within that second would keep this identity, and its copy be served
+            # (R9-R1). A file changed this recently is read as text; a copy waits for it to
+            # settle (a minute leaves room for the server's clock to differ from ours).
+            return None
+        return FileIdentity(location, size, mtime_ns, "")
 
     def _fits(self, estimate: int) -> bool:
         """Never copy past half of DuckDB's memory_limit."""
