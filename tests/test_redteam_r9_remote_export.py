@@ -137,11 +137,6 @@ def test_timeout_stops_a_query_stuck_on_a_slow_server(tmp_path: Path, isolated_e
 # --- R9-R4: a directory export whose name holds '[' cannot be read back -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R4: USE 'dir [x]' of a partition_by export fails: the directory's pattern "
-    "(sources.py:490) is not glob-escaped",
-)
 def test_a_directory_export_named_with_brackets_reads_back(run_noctra: RunNoctra, tmp_path: Path) -> None:
     run = run_noctra(
         "query",
@@ -191,11 +186,6 @@ class _Error500(RangeRequestHandler):
         self.send_error(500, "Internal Server Error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R7: USE of a URL whose server answers 500 hints at CSV dialect options / "
-    "OPTIONS (format) instead of the server",
-)
 @pytest.mark.parametrize("name", ["e.csv", "e.parquet"])
 def test_a_server_error_is_not_blamed_on_the_file_format(
     name: str, tmp_path: Path, run_noctra: RunNoctra

@@ -487,7 +487,13 @@ def files_of_directory(location: str) -> tuple[SourceKind, str]:
             hint="use a glob for one format, e.g. USE 'dir/*.parquet'",
         )
     kind = next(iter(counts))
-    return kind, os.path.join(location, "**", "*" + suffix_of[kind])
+    # The folder's own name is literal: '[', '*' and '?' in it would be read as a pattern.
+    return kind, os.path.join(glob_escape(location), "**", "*" + glob_escape(suffix_of[kind]))
+
+
+def glob_escape(path: str) -> str:
+    """A path as a glob that matches only itself: ``run [2024]`` -> ``run [[]2024]``."""
+    return re.sub(r"[\[*?]", lambda m: f"[{m.group(0)}]", path)
 
 
 def detect(path: str, location: str, options: dict[str, object]) -> tuple[SourceKind, str]:

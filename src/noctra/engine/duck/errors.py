@@ -291,7 +291,8 @@ def _remote_hint(message: str) -> str | None:
         return f"nothing answered at {where}: check the URL and that the server is running"
     if "Could not resolve hostname" in message:
         return f"the host of {where} is unknown: check the URL (and the network)"
-    status = re.search(r"\(HTTP (\d{3})", message) if message.startswith("HTTP Error") else None
+    # "... (HTTP 404 Not Found)" and "Request returned HTTP 500 for HTTP HEAD to ..."
+    status = re.search(r"\bHTTP (\d{3})\b", message) if message.startswith("HTTP Error") else None
     if status is None:
         return None
     code = int(status.group(1))
