@@ -227,17 +227,18 @@ def test_a_hand_edited_alias_that_is_not_an_identifier_is_a_warning(
     assert "noctra: warning:" in run.stderr, run.stderr
 
 
-def test_a_session_file_with_a_bad_table_is_set_aside_with_one_warning(
+def test_a_session_file_with_a_bad_table_leaves_that_source_out_with_one_warning(
     tmp_path: Path, run_noctra: RunNoctra, isolated_env: dict[str, str]
 ) -> None:
-    """Works: a structurally bad file is one warning, kept aside, never a crash."""
+    """Works: a source entry of a bad shape is one warning naming it, never a crash (and the
+    rest of the file is kept: USAGE, Sessions; r9)."""
     state = _saved_session(tmp_path, run_noctra, isolated_env)
     text = state.read_text(encoding="utf-8")
     state.write_text(text.replace("dialect = {", "dialect = 3 #{"), encoding="utf-8")
     run = run_noctra("query", "--format", "csv", "SELECT 1 AS one", cwd=tmp_path)
     assert (run.returncode, run.stdout) == (0, "one\n1\n")
     warnings = [line for line in run.stderr.splitlines() if line.startswith("noctra: warning:")]
-    assert len(warnings) == 1 and "set aside" in warnings[0], run.stderr
+    assert len(warnings) == 1 and "source 't' left out: options and dialect must be tables" in warnings[0]
     assert "Traceback" not in run.stderr
 
 

@@ -247,9 +247,6 @@ def test_config_init_force_writes_through_a_symlinked_config(
 # --- sessions -----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-I7: one source with an unknown kind sets the whole session file aside"
-)
 def test_a_source_with_a_hand_edited_kind_is_left_out_and_the_rest_restored(
     isolated_env: dict[str, str], sample_files: Path
 ) -> None:

@@ -133,9 +133,9 @@ def test_a_corrupt_session_file_is_set_aside(work: Path) -> None:
         session.execute("USE 'sales.csv'")
     kept = [name for name in names_beside(state) if name.startswith("session.toml")]
     assert [name.startswith("session.toml.corrupt-") for name in kept] == [False, True]
-    state.write_text('version = 1\n[[sources]]\nalias = "x"\n')  # valid TOML, wrong shape
+    state.write_text('version = 1\n[[sources]]\nalias = "x"\n')  # valid TOML, an entry of a wrong shape
     with Session(state_path=state) as session:
-        assert "could not be read" in session.warnings[0]
+        assert "source 'x' left out: it has no 'kind'" in session.warnings[0]
 
 
 def test_a_failed_statement_does_not_change_the_file(work: Path) -> None:
@@ -276,12 +276,9 @@ SOURCE = b'version = 1\n[[sources]]\nalias = "a"\npath = "p"\nlocation = "l"\n'
         b"",
         b"version = 2\n",
         b'version = 1\nsources = "x"\n',
-        SOURCE + b'kind = "NOPE"\n',
-        SOURCE + b'kind = "CSV"\nsignature = ["a"]\n',
-        b'version = 1\n[[variables]]\nname = "v"\n',
         b"version = 1\nx = " + b"[" * 5000 + b"]" * 5000 + b"\n",
     ],
-    ids=["not-utf8", "empty", "version", "not-tables", "kind", "signature", "no-type", "deep"],
+    ids=["not-utf8", "empty", "version", "not-tables", "deep"],
 )
 def test_load_raises_nothing_but_corrupt_state_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "session.toml"
@@ -291,6 +288,29 @@ def test_load_raises_nothing_but_corrupt_state_error(tmp_path: Path, content: by
     assert isinstance(caught.value, NoctraError) and caught.value.is_set_aside
     assert caught.value.moved_to.read_bytes() == content and not path.exists()
     assert str(caught.value).startswith(f"session file {path} could not be read (")
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        (SOURCE + b'kind = "NOPE"\n', "source 'a' left out: kind 'NOPE' is not one of"),
+        (SOURCE + b'kind = "CSV"\nsignature = ["a"]\n', "source 'a' left out: "),
+        (b'version = 1\n[[variables]]\nname = "v"\n', "variable 'v' left out: it has no 'type'"),
+    ],
+    ids=["kind", "signature", "no-type"],
+)
+def test_an_entry_noctra_never_writes_is_left_out_and_the_rest_kept(
+    tmp_path: Path, entry: bytes, reason: str
+) -> None:
+    """USAGE, Sessions: an entry edited by hand is left out with one warning, the rest restored."""
+    path = tmp_path / "session.toml"
+    kept = b'\n[[variables]]\nname = "n"\ntype = "INTEGER"\ntext = "5"\nliteral = "5"\n'
+    path.write_bytes(entry + kept)
+    saved = load(path)
+    assert [v.name for v in saved.variables] == ["n"] and saved.sources == []
+    assert len(saved.problems) == 1 and reason in saved.problems[0], saved.problems
+    assert saved.problems[0].startswith(f"session file {path}: ")
+    assert path.read_bytes() == entry + kept  # nothing set aside
 
 
 def test_an_unreadable_session_file_is_set_aside_not_overwritten(

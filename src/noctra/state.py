@@ -44,6 +44,8 @@ class SavedState:
     current: str | None = None
     # Entries load() left out (a literal or alias edited by hand): one warning each.
     problems: list[str] = field(default_factory=list)
+    # Entries that could not even be read ("source 'p' left out: ..."), the file not named yet.
+    unreadable: list[str] = field(default_factory=list)
 
 
 def snapshot(sources: list[Source], variables: list[Variable], current: str | None) -> str:
@@ -356,6 +358,7 @@ def _checked(saved: SavedState, path: Path) -> SavedState:
     A variable's literal is pasted into statements, so it must be the one LET writes for
     its type and value; an alias must be a name USE takes. The rest of the file is kept.
     """
+    saved.problems.extend(f"session file {path}: {entry}" for entry in saved.unreadable)
     sources = []
     for source in saved.sources:
         reason = _alias_problem(source.alias)
@@ -506,48 +509,71 @@ def _state_of(data: dict[str, object]) -> SavedState:
     current = data.get("current")
     state.current = str(current) if current is not None else None
     for item in _tables(data.get("sources", [])):
-        files = item.get("signature")
-        signature = None
-        if isinstance(files, list):
-            # [path, size, mtime_ns, inode, ctime_ns, fingerprint]; an older session file's
-            # [path, size, mtime_ns] reads as changed once (its CSV is sniffed again).
-            signature = Signature(
-                tuple(
-                    (str(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), str(f[5]))
-                    if len(f) >= 6
-                    else (str(f[0]), int(f[1]), int(f[2]), 0, 0, "")
-                    for f in files
-                )
-            )
-        options = item.get("options", {})
-        dialect = item.get("dialect", {})
-        if not isinstance(options, dict) or not isinstance(dialect, dict):
-            raise TypeError("options and dialect must be tables")
-        state.sources.append(
-            Source(
-                alias=str(item["alias"]),
-                path=str(item["path"]),
-                location=str(item["location"]),
-                kind=SourceKind[str(item["kind"])],
-                options=dict(options),
-                signature=signature,
-                read_pattern=str(item.get("read_pattern", item["location"])),
-                dialect={str(k): str(v) for k, v in dialect.items()},
-                reader=str(item.get("reader", "")),
-                schema=_columns(item.get("columns", [])),
-            )
-        )
+        try:
+            state.sources.append(_source_of(item))
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            # One entry edited into something Noctra never writes: it alone is left out.
+            name = item.get("alias")
+            what = f"source {str(name)!r}" if name is not None else "a source"
+            state.unreadable.append(f"{what} left out: {_entry_reason(exc)}")
     for item in _tables(data.get("variables", [])):
         text = item.get("text")
-        state.variables.append(
-            Variable(
-                str(item["name"]),
-                str(item["type"]),
-                None if text is None else str(text),
-                str(item["literal"]),
+        try:
+            state.variables.append(
+                Variable(
+                    str(item["name"]),
+                    str(item["type"]),
+                    None if text is None else str(text),
+                    str(item["literal"]),
+                )
+            )
+        except KeyError as exc:
+            name = item.get("name")
+            what = f"variable {str(name)!r}" if name is not None else "a variable"
+            state.unreadable.append(f"{what} left out: {_entry_reason(exc)}")
+    return state
+
+
+def _entry_reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"it has no {exc.args[0]!r}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _source_of(item: dict[str, object]) -> Source:
+    """One saved source; KeyError, ValueError or TypeError when it is not one Noctra writes."""
+    files = item.get("signature")
+    signature = None
+    if isinstance(files, list):
+        # [path, size, mtime_ns, inode, ctime_ns, fingerprint]; an older session file's
+        # [path, size, mtime_ns] reads as changed once (its CSV is sniffed again).
+        signature = Signature(
+            tuple(
+                (str(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), str(f[5]))
+                if len(f) >= 6
+                else (str(f[0]), int(f[1]), int(f[2]), 0, 0, "")
+                for f in files
             )
         )
-    return state
+    options = item.get("options", {})
+    dialect = item.get("dialect", {})
+    if not isinstance(options, dict) or not isinstance(dialect, dict):
+        raise TypeError("options and dialect must be tables")
+    kind = SourceKind.__members__.get(str(item["kind"]))
+    if kind is None:
+        raise ValueError(f"kind {str(item['kind'])!r} is not one of {', '.join(SourceKind.__members__)}")
+    return Source(
+        alias=str(item["alias"]),
+        path=str(item["path"]),
+        location=str(item["location"]),
+        kind=kind,
+        options=dict(options),
+        signature=signature,
+        read_pattern=str(item.get("read_pattern", item["location"])),
+        dialect={str(k): str(v) for k, v in dialect.items()},
+        reader=str(item.get("reader", "")),
+        schema=_columns(item.get("columns", [])),
+    )
 
 
 def _columns(value: object) -> tuple[Column, ...]:
