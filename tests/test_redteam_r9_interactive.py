@@ -270,7 +270,6 @@ def test_a_source_with_a_hand_edited_kind_is_left_out_and_the_rest_restored(
     assert "'t'" in run.stderr and "missing key" not in run.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="R9-I14: an unwritable state directory warns once per statement")
 def test_an_unwritable_state_directory_warns_once_per_run(
     isolated_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -116,6 +116,7 @@ class Session:
         self.engine: Engine = self._duck
         self._spark: Engine | None = None
         self.workspace: Source | None = None
+        self._save_warned: set[str] = set()  # save_state's warnings given: each once a run
         mode, remote = engine_choice(config)
         try:
             if mode == "spark":
@@ -1151,8 +1152,12 @@ class Session:
                 reason = exc.strerror or str(exc)
                 blocker = next((p for p in self.state_path.parents if p.exists() and not p.is_dir()), None)
                 if blocker is not None:
-                    reason = f"{blocker} is a file, not a directory (move it, or set XDG_STATE_HOME)"
-                self.warnings.append(f"could not save the session to {self.state_path}: {reason}")
+                    other = "" if self.workspace is not None else ", or set XDG_STATE_HOME"
+                    reason = f"{blocker} is a file, not a directory (move it{other})"
+                warning = f"could not save the session to {self.state_path}: {reason}"
+                if warning not in self._save_warned:  # once a run, not at every statement (R9-I14)
+                    self._save_warned.add(warning)
+                    self.warnings.append(warning)
             self._saved = text
 
 
