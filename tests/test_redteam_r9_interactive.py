@@ -211,9 +211,6 @@ def test_a_config_file_with_a_bom_is_read_or_the_error_names_the_bom(
     assert (run.returncode, run.stdout) == (0, "t\n3\n") or "BOM" in run.stderr, run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-I10: config path calls a directory 'does not exist; defaults in use'"
-)
 def test_config_path_does_not_call_a_directory_missing(isolated_env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "conf").mkdir()
     run = _noctra("--config", "conf", "config", "path", cwd=tmp_path, env=isolated_env)
@@ -228,9 +225,6 @@ def test_config_init_never_replaces_an_existing_file(isolated_env: dict[str, str
     assert config.read_text(encoding="utf-8") == "[duckdb.performance]\nbase_threads = 3\n"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-I11: config init --force replaces a symlinked config with a plain file"
-)
 def test_config_init_force_writes_through_a_symlinked_config(
     isolated_env: dict[str, str], tmp_path: Path
 ) -> None:

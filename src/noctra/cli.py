@@ -491,7 +491,12 @@ def _config_command(args: argparse.Namespace) -> int:
         return 0
     if args.action == "path":
         location, chosen_by = config_path(args.config)
-        exists = "exists" if location.is_file() else "does not exist; defaults in use"
+        if location.is_file():
+            exists = "exists"
+        elif location.exists() or location.is_symlink():
+            exists = "not a file: every other command refuses it"  # a directory, a dangling link
+        else:
+            exists = "does not exist; defaults in use"
         origin = {"--config": "from --config", "NOCTRA_CONFIG": "from $NOCTRA_CONFIG"}.get(chosen_by)
         print(f"{location} ({exists}{'; ' + origin if origin else ''})")
         return 0

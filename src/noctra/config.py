@@ -681,12 +681,18 @@ DEFAULT_CONFIG_TOML = """\
 
 
 def write_default_config(location: Path, *, force: bool = False) -> None:
-    """Write DEFAULT_CONFIG_TOML at location (atomically); refuse to overwrite unless force."""
-    if location.exists() and not force:
+    """Write DEFAULT_CONFIG_TOML at location (atomically); refuse to overwrite unless force.
+
+    A symlink (a config kept in a dotfiles repository) stays a link: the file it points to
+    is written. A dangling link counts as a file there.
+    """
+    if (location.exists() or location.is_symlink()) and not force:
         raise ConfigError(
-            f"config file {location} already exists",
+            f"config file {location} already exists" + (" (a symlink)" if location.is_symlink() else ""),
             hint="add --force to overwrite it (`noctra config show` prints what it sets)",
         )
+    if location.is_symlink():
+        location = Path(os.path.realpath(location))
     try:
         location.parent.mkdir(parents=True, exist_ok=True)
         temporary = location.with_name(f".{location.name}.{os.getpid()}.tmp")
