@@ -290,9 +290,6 @@ def test_db_workspace_of_the_wrong_kind_gets_a_hint_about_db(
     assert "OPTIONS" not in run.stderr, run.stderr  # --db takes no OPTIONS: name it .duckdb instead
 
 
-@pytest.mark.xfail(
-    strict=True, reason="R9-I13: CREATE TABLE t(a) in a SQLite workspace is a DuckDB parser error"
-)
 def test_sqlite_workspace_takes_sqlite_ddl(isolated_env: dict[str, str], tmp_path: Path) -> None:
     run = _noctra(
         "--db",

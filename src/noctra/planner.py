@@ -406,6 +406,10 @@ class Planner:
         if not named:
             if mode == "sqlite":
                 return _forced_sqlite(current_sqlite, file_sources, reads_files=_reads_a_file(tokens))
+            if mode == "auto" and current_sqlite is not None and not file_sources and not self._parses(sql):
+                # SQLite's own SQL that DuckDB cannot even parse (CREATE TABLE t(a): no column
+                # types) with a SQLite database current: it can only mean that database (R9-I13).
+                return Route("sqlite", sqlite_source=current_sqlite)
             # Names no SQLite table: DuckDB, without parsing (sqlglot is slow to load).
             return Route("duckdb", file_sources=file_sources)
         qualified = _qualified_tables(tokens, {s.alias.lower(): s for s in named})
@@ -433,6 +437,14 @@ class Planner:
                 )
             return Route("sqlite", sqlite_source=current_sqlite)
         return decided
+
+    def _parses(self, sql: str) -> bool:
+        """True when DuckDB's parser takes the statement."""
+        try:
+            self.hybrid.duck.statement_kind(sql)
+        except NoctraError:
+            return False
+        return True
 
     def _bare_tables(
         self, sql: str, words: set[str], current: Source | None, tables: dict[str, set[str]]
