@@ -169,10 +169,6 @@ def test_sqlite_blob_big_integers_and_null_columns_ship_exactly(
 # --- roads ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-S6: first statement after SET engine = spark fails: 'Cannot detach database ...'",
-)
 def test_set_engine_spark_after_a_duckdb_statement_on_a_current_sqlite_source(
     spark_endpoint: str, run_noctra: RunNoctra, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -608,6 +609,14 @@ class DuckEngine:
             reuse_reader = False
         if source.kind is SourceKind.SQLITE:
             # Checked when it is attached (the file may change meanwhile): see _attach.
+            if replacing is None and source.alias.lower() not in self._pending:
+                attached = self._attached_path(source.alias)
+                if attached is not None and os.path.realpath(attached) == os.path.realpath(source.location):
+                    # Registered again as it is (another engine taking the session's sources,
+                    # SET engine = spark): it stays attached, the current database too (R9-S6).
+                    return Registration()
+                if attached is not None:
+                    replacing = source
             if replacing is not None:
                 self.unregister(replacing)
             self._pending[source.alias.lower()] = source
@@ -688,6 +697,13 @@ class DuckEngine:
     def _drop_sheets(self, source: Source) -> None:
         if source.alias.lower() not in _BUILT_IN_CATALOGS:
             self._execute(f"DETACH DATABASE IF EXISTS {quote_ident(source.alias)}")
+
+    def _attached_path(self, alias: str) -> str | None:
+        """The file a database is attached from under this name; None when none is."""
+        rows = self._rows(
+            f"SELECT path FROM duckdb_databases() WHERE lower(database_name) = lower({quote_string(alias)})"
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def _has_view(self, alias: str) -> bool:
         # A literal, not a bound parameter: DuckDB's first bind imports pandas and pyarrow (~0.7 s).
