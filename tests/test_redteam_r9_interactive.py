@@ -85,7 +85,6 @@ async def test_tui_export_dialog_does_not_silently_replace_an_existing_file(tmp_
 # --- TUI: a short terminal ------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="R9-I12: in a 12-row terminal the grid shows its header and no row")
 async def test_tui_in_a_short_terminal_still_shows_result_rows(tmp_path: Path) -> None:
     with Session(restore=False, state_path=tmp_path / "s.toml") as session:
         app = NoctraApp(session, history_file=tmp_path / "history")
