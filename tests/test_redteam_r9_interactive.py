@@ -50,8 +50,9 @@ def _users(db: Path) -> int:
 # --- TUI: the export dialog ---------------------------------------------------------------
 
 
-async def _export_from_dialog(tmp_path: Path, target: Path) -> NoctraApp:
-    """Ctrl+S on `SELECT 1 AS a`, type target as the path, Enter; the app after the run."""
+async def _export_from_dialog(tmp_path: Path, target: Path, *, confirm: bool = False) -> NoctraApp:
+    """Ctrl+S on `SELECT 1 AS a`, type target as the path, Enter (twice with ``confirm``:
+    the dialog asks before replacing a file); the app after the run."""
     with Session(restore=False, state_path=tmp_path / "s.toml") as session:
         app = NoctraApp(session, history_file=tmp_path / "history")
         async with app.run_test(size=(120, 40)) as pilot:
@@ -62,6 +63,11 @@ async def _export_from_dialog(tmp_path: Path, target: Path) -> NoctraApp:
             assert isinstance(app.screen, ExportScreen)
             await pilot.press("ctrl+a", "ctrl+k", *str(target), "enter")
             await pilot.pause()
+            if confirm:
+                assert isinstance(app.screen, ExportScreen)  # asked, not written
+                assert "exists" in str(app.screen.query_one("#export-note").render())
+                await pilot.press("enter")
+                await pilot.pause()
             await app.workers.wait_for_complete()
             await pilot.pause()
     return app
@@ -339,19 +345,5 @@ def test_a_csv_source_whose_file_became_parquet_is_an_error_not_a_crash(
 async def test_tui_export_dialog_replaces_an_existing_file_on_a_second_enter(tmp_path: Path) -> None:
     target = tmp_path / "old.csv"
     target.write_text("my,data\n1,2\n", encoding="utf-8")
-    with Session(restore=False, state_path=tmp_path / "s.toml") as session:
-        app = NoctraApp(session, history_file=tmp_path / "history")
-        async with app.run_test(size=(120, 40)) as pilot:
-            app.editor.text = "SELECT 1 AS a"
-            app.editor.move_cursor(app.editor.document.end)
-            await pilot.press("ctrl+s")
-            await pilot.pause()
-            await pilot.press("ctrl+a", "ctrl+k", *str(target), "enter")
-            await pilot.pause()
-            assert isinstance(app.screen, ExportScreen)  # asked, not written
-            assert "exists" in str(app.screen.query_one("#export-note").render())
-            await pilot.press("enter")
-            await pilot.pause()
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+    await _export_from_dialog(tmp_path, target, confirm=True)
     assert target.read_text(encoding="utf-8").splitlines() == ["a", "1"]
