@@ -228,11 +228,6 @@ def test_partition_by_round_trip_keeps_values_and_names(run_noctra: RunNoctra, t
 # --- R9-R9: partition_by every column: the error advises an option Noctra refuses ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R9: partition_by of every column fails with DuckDB's raw advice to use "
-    "WRITE_PARTITION_COLUMNS, an option Noctra rejects as unknown",
-)
 def test_partitioning_by_every_column_gives_advice_that_works(run_noctra: RunNoctra, tmp_path: Path) -> None:
     run = run_noctra(
         "query",
@@ -256,11 +251,6 @@ def test_partitioning_by_every_column_gives_advice_that_works(run_noctra: RunNoc
 # --- R9-R10: directory export to a dangling symlink -----------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-R10: a directory export to a dangling symlink fails with 'Not a directory' and "
-    "the hint 'check that its folder is writable'",
-)
 def test_directory_export_to_a_dangling_link_is_a_clear_error(run_noctra: RunNoctra, tmp_path: Path) -> None:
     (tmp_path / "out").symlink_to(tmp_path / "gone")
     run = run_noctra(

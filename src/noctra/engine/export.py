@@ -41,6 +41,9 @@ _PARALLEL_OPTIONS = {"per_thread_output": "true or false", "overwrite": "true or
 _DIRECTORY_OPTIONS = {
     "per_thread_output": "true or false",
     "partition_by": "a column or a list of columns, e.g. (year, month)",
+    # With partition_by: the partition columns are written in the files too (DuckDB's
+    # advice when every column is a partition column, as a file needs one of its own).
+    "write_partition_columns": "true or false",
     "overwrite": "true or false",
 }
 _TEXT_OPTIONS = {
@@ -453,6 +456,14 @@ def _export_directory(
     if path.is_symlink() and path.is_dir():
         # The swap renames the target: a link to a directory is followed, not replaced.
         path = path.resolve()
+    elif path.is_symlink():
+        # A link to nothing (or to a file): the directory it names is not there to fill, and
+        # replacing the link itself would lose where it pointed.
+        pointed = os.readlink(path)
+        raise ExportError(
+            f"cannot export to {target!r}: it is a link to {pointed!r}, which is not a directory",
+            hint="create that directory first (the link is followed), or export to another path",
+        )
     if path.is_file():
         raise ExportError(
             f"cannot export to {target!r}: it is a file, and this export writes a directory",
