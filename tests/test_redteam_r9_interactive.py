@@ -284,7 +284,6 @@ def test_an_unwritable_state_directory_warns_once_per_run(
 # --- --db workspaces ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="R9-I8: a --db problem is answered with a hint about USE ... OPTIONS")
 def test_db_workspace_of_the_wrong_kind_gets_a_hint_about_db(
     isolated_env: dict[str, str], tmp_path: Path
 ) -> None:

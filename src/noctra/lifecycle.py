@@ -309,8 +309,17 @@ class SourceLifecycle:
                 hint="check the path; without --read-only, --db starts a new database there",
             )
         options: dict[str, object] = {"readonly": True} if read_only else {"create": True}
-        source = build_source(path, default_alias(path), options)
-        self.register(source, replacing=None, count_tables=False)
+        try:
+            source = build_source(path, default_alias(path), options)
+            self.register(source, replacing=None, count_tables=False)
+        except SourceError as exc:
+            # Its hints are USE's (OPTIONS (format = ...)): --db takes a path alone (R9-I8).
+            other = "DuckDB" if kind is SourceKind.SQLITE else "SQLite"
+            hint = (
+                "--db takes a DuckDB file named .duckdb or a SQLite file named .db, .sqlite or "
+                f".sqlite3: if it is a {other} database, give it that extension"
+            )
+            raise UsageError(f"--db {path!r}: {exc.message}", hint=hint) from exc
         self.sources.add(source)
         self.engine.set_home(source.alias)
         self.make_current(source.alias)
