@@ -289,10 +289,6 @@ UNTRANSLATABLE = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R9-S10: untranslatable DuckDB syntax gives Spark's PARSE_SYNTAX_ERROR, not one clear error",
-)
 @pytest.mark.parametrize(("name", "sql"), UNTRANSLATABLE, ids=[n for n, _ in UNTRANSLATABLE])
 def test_untranslatable_syntax_is_one_clear_error(pair: tuple[Session, Session], name: str, sql: str) -> None:
     _, spark = pair

@@ -266,6 +266,15 @@ class SparkEngine:
                 hint="it has no Spark translation from DuckDB's dialect (see docs/SPARK.md); "
                 "write Spark's function, or SET engine = duckdb",
             )
+        if "PARSE_SYNTAX_ERROR" in text:
+            # DuckDB's syntax that sqlglot passed through as it was (ASOF JOIN, PIVOT, list
+            # comprehensions, SUMMARIZE): Spark's parser names SQL the user never wrote (R9-S10).
+            reason = re.sub(r"^\[PARSE_SYNTAX_ERROR\]\s*", "", text)
+            return QueryError(
+                f"this statement does not translate to Spark SQL: Spark's parser stopped at {reason}",
+                hint="it uses DuckDB syntax Spark has no form of (see docs/SPARK.md); "
+                "write it in Spark's SQL, or SET engine = duckdb",
+            )
         return QueryError(text)
 
     # --- statements -------------------------------------------------------------------
