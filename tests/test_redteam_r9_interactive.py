@@ -15,7 +15,6 @@ import tomllib
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from noctra.session import Session
 from noctra.tui.app import NoctraApp
