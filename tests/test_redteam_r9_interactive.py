@@ -340,6 +340,14 @@ def test_a_csv_source_whose_file_became_parquet_is_an_error_not_a_crash(
     assert "Parquet" in run.stderr
 
 
+async def test_tui_export_dialog_knows_every_extension_export_knows(tmp_path: Path) -> None:
+    """The dialog asks the session which format a path's extension gives (EXPORT's own rule):
+    a .txt path is CSV, as EXPORT TO 'x.txt' writes it, not the buttons' Parquet."""
+    target = tmp_path / "out.txt"
+    await _export_from_dialog(tmp_path, target)
+    assert target.read_text(encoding="utf-8").splitlines() == ["a", "1"]
+
+
 async def test_tui_export_dialog_replaces_an_existing_file_on_a_second_enter(tmp_path: Path) -> None:
     target = tmp_path / "old.csv"
     target.write_text("my,data\n1,2\n", encoding="utf-8")

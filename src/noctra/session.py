@@ -896,6 +896,16 @@ class Session:
     # --- export ----------------------------------------------------------------------
 
     @_one_at_a_time
+    def export_format(self, path: str) -> str | None:
+        """The format EXPORT gives a path from its extension (``out.csv.gz``: csv), or None
+        when it has none EXPORT knows (a FORMAT must then say it)."""
+        from noctra.engine.export import format_for
+
+        try:
+            return format_for(path, None)
+        except OptionError:
+            return None
+
     def export(
         self,
         query: str,

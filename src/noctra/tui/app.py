@@ -523,7 +523,7 @@ class NoctraApp(App[int]):
                 statement = f"EXPORT ({query}) TO {quote_string(path)}"
                 self._run(statement + (f" FORMAT {fmt.upper()}" if fmt else ""), None, (0, 0))
 
-        self.push_screen(ExportScreen(query), chosen)
+        self.push_screen(ExportScreen(query, self.session.export_format), chosen)
 
     def action_history(self) -> None:
         from noctra.tui.screens import HistoryScreen

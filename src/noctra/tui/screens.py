@@ -69,25 +69,6 @@ class HelpScreen(ModalScreen[None]):
 
 
 EXPORT_FORMATS = ("parquet", "csv", "json")
-# The extensions EXPORT takes its format from (through .gz/.zst), as engine/export.py reads them.
-_FORMAT_OF_EXTENSION = {
-    "parquet": "parquet",
-    "pq": "parquet",
-    "csv": "csv",
-    "tsv": "csv",
-    "json": "json",
-    "jsonl": "json",
-    "ndjson": "json",
-}
-
-
-def format_of_path(path: str) -> str | None:
-    """The format a path's extension gives an EXPORT (``out.csv.gz``: csv); None for none."""
-    name = path.rsplit("/", 1)[-1].lower()
-    for suffix in (".gz", ".zst"):
-        name = name.removesuffix(suffix)
-    stem, dot, extension = name.rpartition(".")
-    return _FORMAT_OF_EXTENSION.get(extension) if dot and stem else None
 
 
 class ExportScreen(ModalScreen[tuple[str, str | None] | None]):
@@ -99,9 +80,12 @@ class ExportScreen(ModalScreen[tuple[str, str | None] | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, query: str, default_path: str = "export.parquet") -> None:
+    def __init__(
+        self, query: str, format_of: Callable[[str], str | None], default_path: str = "export.parquet"
+    ) -> None:
         super().__init__()
         self.query_text = query
+        self.format_of = format_of  # the format EXPORT takes from a path's extension (the session's rule)
         self.default_path = default_path
         self._replace_confirmed: str | None = None
 
@@ -132,8 +116,8 @@ class ExportScreen(ModalScreen[tuple[str, str | None] | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """The buttons show the format the typed extension gives."""
-        fmt = format_of_path(event.value)
-        if fmt is not None:
+        fmt = self.format_of(event.value)
+        if fmt in EXPORT_FORMATS:
             button = self.query_one(f"#format-{fmt}", RadioButton)
             if not button.value:
                 button.value = True
@@ -155,7 +139,7 @@ class ExportScreen(ModalScreen[tuple[str, str | None] | None]):
             self._replace_confirmed = path
             self._note(f"{path} exists: Enter (or Export) again replaces it, Esc cancels")
             return None
-        if format_of_path(path) is not None:
+        if self.format_of(path) is not None:
             return path, None
         index = self.query_one("#export-format", RadioSet).pressed_index
         return path, EXPORT_FORMATS[max(index, 0)]
