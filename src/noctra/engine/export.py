@@ -158,15 +158,20 @@ def check_export_options(fmt: str, options: dict[str, object]) -> None:
             )
 
 
+def writes_tsv(target: str) -> bool:
+    """A .tsv target, compressed or not (.tsv.gz, .tsv.zst...): written tab-separated."""
+    name = target.lower().rstrip("/")
+    for suffix in COMPRESSION_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name.endswith(".tsv")
+
+
 def _copy_options(fmt: str, target: str, options: dict[str, object]) -> str:
     parts = [f"FORMAT {fmt}"]
     merged: dict[str, object] = dict(PARQUET_DEFAULTS) if fmt == "parquet" else {}
     if fmt in ("csv", "xlsx"):
         merged["header"] = True
-        name = target.lower()
-        for suffix in COMPRESSION_SUFFIXES:
-            name = name.removesuffix(suffix)
-        if name.endswith(".tsv"):  # also .tsv.gz, .tsv.zst, .tsv.gzip ...
+        if writes_tsv(target):
             merged["delimiter"] = "\t"
     if fmt in ("csv", "json"):
         lowered = target.lower()
@@ -213,10 +218,9 @@ def export(
         )
     path = Path(os.path.expanduser(target)).absolute()
     to_directory = bool(options.get("per_thread_output")) or "partition_by" in options
-    # A single file replaces what is there unless overwrite = false; a directory's earlier
-    # export is replaced only with overwrite = true.
-    keep_file = options.get("overwrite") is False
-    overwrite = bool(options.pop("overwrite", False))
+    # None when not given: a single file replaces what is there unless overwrite = false; a
+    # directory's earlier export is replaced only with overwrite = true (as on Spark).
+    overwrite = options.pop("overwrite", None)
     if not path.parent.is_dir():
         raise ExportError(
             f"cannot export to {target!r}: folder {str(path.parent)!r} does not exist",
@@ -233,11 +237,11 @@ def export(
             fmt=fmt,
             options=options,
             ordered=ordered,
-            overwrite=overwrite,
+            overwrite=overwrite is True,
             started=started,
         )
     written, before = _file_target(path, target)
-    if keep_file and before is not None and stat.S_ISREG(before.st_mode):
+    if overwrite is False and before is not None and stat.S_ISREG(before.st_mode):
         raise ExportError(
             f"cannot export to {target!r}: the file exists and overwrite = false",
             hint="leave out overwrite = false to replace it, or choose a new path",

@@ -488,12 +488,9 @@ def files_of_directory(location: str) -> tuple[SourceKind, str]:
         )
     kind = next(iter(counts))
     # The folder's own name is literal: '[', '*' and '?' in it would be read as a pattern.
-    return kind, os.path.join(glob_escape(location), "**", "*" + glob_escape(suffix_of[kind]))
+    import glob
 
-
-def glob_escape(path: str) -> str:
-    """A path as a glob that matches only itself: ``run [2024]`` -> ``run [[]2024]``."""
-    return re.sub(r"[\[*?]", lambda m: f"[{m.group(0)}]", path)
+    return kind, os.path.join(glob.escape(location), "**", "*" + glob.escape(suffix_of[kind]))
 
 
 def detect(path: str, location: str, options: dict[str, object]) -> tuple[SourceKind, str]:

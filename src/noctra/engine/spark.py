@@ -46,6 +46,7 @@ from noctra.engine.export import (
     stale_temps,
     swap_in,
     temp_name,
+    writes_tsv,
 )
 from noctra.engine.sources import Source, SourceKind, is_remote
 from noctra.errors import CancelledQueryError, ConfigError, ExportError, OptionError, QueryError, SourceError
@@ -533,7 +534,7 @@ class SparkEngine:
                 hint="write OPTIONS (overwrite = true)",
             )
         lowered = target.lower().rstrip("/")
-        if fmt == "csv" and lowered.removesuffix(".gz").removesuffix(".gzip").endswith(".tsv"):
+        if fmt == "csv" and writes_tsv(target):
             values.setdefault("delimiter", "\t")  # as DuckDB writes a .tsv
         if fmt in ("csv", "json") and lowered.endswith(".gz"):
             values.setdefault("compression", "gzip")
