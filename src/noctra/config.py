@@ -153,7 +153,7 @@ CONFIG_ENV = "NOCTRA_CONFIG"
 # Patterns are compiled on first use (re caches them), not at start-up.
 # More threads than this is a typo (100000 made DuckDB hang starting them), not a machine.
 MAX_THREADS = 1024
-_SIZE = r"(?i)\s*\d+(?:\.\d+)?\s*(?:b|bytes|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*"
+_SIZE = r"(?i)\s*(\d+(?:\.\d+)?)\s*(?:b|bytes|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*"
 _INTEGER = r"\s*[+-]?\d+\s*"
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
@@ -329,8 +329,10 @@ def check_value(setting: Setting, value: object) -> object:
         if word not in _CHOICES[kind]:
             raise BadValueError(setting.expected)
         return IOType(word) if kind == "io_type" else word
-    if kind == "size" and (not re.fullmatch(_SIZE, value) or not float(re.findall(r"[\d.]+", value)[0]) > 0):
-        raise BadValueError(setting.expected)
+    if kind == "size":
+        size = re.fullmatch(_SIZE, value)
+        if size is None or float(size.group(1)) == 0:
+            raise BadValueError(setting.expected)
     if kind == "text" and not value.strip():
         raise BadValueError("a non-empty string")
     return value.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt  # imported by duckdb itself: free
 import os
 import re
 import sys
@@ -1084,7 +1085,7 @@ def _execute(target: duckdb.DuckDBPyConnection, sql: str, params: Params) -> duc
     """
     if not params:
         return target.execute(sql)
-    arguments = _text_arguments(params)
+    arguments = _sql_arguments(params)
     if arguments is None or len(target.extract_statements(sql)) != 1:
         return target.execute(sql, params)
     try:
@@ -1121,7 +1122,7 @@ def _line_before(mark: re.Match[str]) -> str:
     return f"{line}{mark.group(3)}\n{' ' * max(caret, 0)}^"
 
 
-def _text_arguments(params: Params) -> str | None:
+def _sql_arguments(params: Params) -> str | None:
     """EXECUTE's arguments for values SQL can give with the very type DuckDB's Python client
     binds (text, NULL, bool, int, float, date, plain decimals); None for any other value."""
     if isinstance(params, Mapping):
@@ -1155,10 +1156,9 @@ def _sql_value(value: object) -> str | None:
         return None if integer is None else f"CAST({number} AS {integer})"
     if kind is float:
         return f"CAST({quote_string(repr(value))} AS DOUBLE)"
-    module = sys.modules.get("datetime")
-    if module is not None and kind is module.date:
+    if kind is dt.date:
         return f"DATE {quote_string(str(value))}"
-    decimal = sys.modules.get("decimal")
+    decimal = sys.modules.get("decimal")  # a Decimal exists only once it is imported: not at start-up
     if decimal is not None and kind is decimal.Decimal:
         return _decimal_value(value)
     return None
