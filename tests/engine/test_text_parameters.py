@@ -69,6 +69,7 @@ CASES: list[tuple[str, object]] = [
     ("SELECT typeof($1), $1", [decimal.Decimal("NaN")]),
     ("SELECT typeof($1), $1, $1 + 1", [float("inf")]),
     ("SELECT typeof($1), $1", [-0.0]),
+    ("SELECT typeof($1), $1::VARCHAR", [-float("nan")]),  # the property found it: -nan kept
     ("SELECT typeof($1)", [2**128]),  # too big for the client: its error
     ("SELECT typeof($1), $1", [b"\x00bytes"]),  # not said in SQL here: the client binds it
     ("SELECT typeof($1), $1", [dt.datetime(2024, 1, 1, 12)]),

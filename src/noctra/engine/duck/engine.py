@@ -1155,6 +1155,8 @@ def _sql_value(value: object) -> str | None:
         integer = next((name for name, low, high in _INTEGER_TYPES if low <= number < high), None)
         return None if integer is None else f"CAST({number} AS {integer})"
     if kind is float:
+        if repr(value) == "nan":
+            return None  # NaN: its sign bit (the client keeps -nan) has no SQL text
         return f"CAST({quote_string(repr(value))} AS DOUBLE)"
     if kind is dt.date:
         return f"DATE {quote_string(str(value))}"
